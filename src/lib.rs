@@ -1,1 +1,26 @@
-//! placeholder
+//! Safe bindings to Cyrus SASL (`libsasl2`).
+#![doc = include_str!("../README.md")]
+
+mod callbacks;
+mod client;
+mod config;
+mod connection;
+mod error;
+mod library;
+mod sasldb;
+mod secret;
+mod security;
+mod server;
+
+pub use callbacks::{CanonUserFn, LOG_TARGET};
+pub use client::{Client, ClientStart, ClientStep, Credentials};
+pub use config::{Config, ConfigError, ConfigErrorKind};
+pub use error::{Code, Error, Result};
+pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms};
+pub use sasldb::Sasldb;
+pub use secret::Secret;
+pub use security::SecurityProperties;
+pub use server::{Identity, Server, ServerStep};
+
+/// The raw bindings, for what this crate does not wrap.
+pub use sasl_sys as sys;

@@ -1,0 +1,433 @@
+//! The only `extern "C"` functions of the crate: the callbacks libsasl2 calls.
+//!
+//! Every trampoline runs its body through [`guard`], which catches a panic, parks it
+//! in a thread-local slot, and returns a failure code to C. A panic therefore never
+//! unwinds into libsasl2. Once a panic is parked, later callbacks in the same C call
+//! fail at once without running user code. When the C call returns, the
+//! [`check`](crate::error::check) funnel re-raises the panic on the caller's thread.
+//! libsasl2 has no threads of its own: a callback always runs on the thread that
+//! made the C call, so a thread-local slot is enough.
+//!
+//! Per-connection state lives in a [`CallbackSet`], boxed and owned by the
+//! connection, so the context pointers handed to libsasl2 stay valid until
+//! `sasl_dispose`.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr;
+
+use lock_api::RawMutex as _;
+use sasl_sys as sys;
+
+use crate::config::Config;
+use crate::secret::SecretBuf;
+
+thread_local! {
+    static PENDING_PANIC: RefCell<Option<Box<dyn Any + Send>>> = const { RefCell::new(None) };
+}
+
+/// Runs a callback body, turning a panic into `on_panic` and parking the payload.
+fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+    if PENDING_PANIC.with(|p| p.borrow().is_some()) {
+        return on_panic;
+    }
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(payload) => {
+            PENDING_PANIC.with(|p| *p.borrow_mut() = Some(payload));
+            on_panic
+        }
+    }
+}
+
+/// Takes the panic a callback parked on this thread, if any.
+pub(crate) fn take_pending_panic() -> Option<Box<dyn Any + Send>> {
+    PENDING_PANIC.with(|p| p.borrow_mut().take())
+}
+
+/// Re-raises, on the caller's thread, a panic that a callback parked during the last
+/// C call.
+pub(crate) fn resume_pending_panic() {
+    if let Some(payload) = take_pending_panic() {
+        resume_unwind(payload);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mutexes handed to libsasl2 with sasl_set_mutex. Its defaults do nothing.
+
+pub(crate) unsafe extern "C" fn mutex_alloc() -> *mut c_void {
+    guard(ptr::null_mut(), || Box::into_raw(Box::new(parking_lot::RawMutex::INIT)).cast())
+}
+
+pub(crate) unsafe extern "C" fn mutex_lock(mutex: *mut c_void) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if mutex.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: libsasl2 only passes pointers that mutex_alloc returned and that
+        // mutex_free has not yet freed.
+        unsafe { &*mutex.cast::<parking_lot::RawMutex>() }.lock();
+        sys::SASL_OK
+    })
+}
+
+pub(crate) unsafe extern "C" fn mutex_unlock(mutex: *mut c_void) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if mutex.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: as in mutex_lock; libsasl2 unlocks only a mutex it locked on this
+        // thread, which is RawMutex::unlock's contract.
+        unsafe { (*mutex.cast::<parking_lot::RawMutex>()).unlock() };
+        sys::SASL_OK
+    })
+}
+
+pub(crate) unsafe extern "C" fn mutex_free(mutex: *mut c_void) {
+    guard((), || {
+        if !mutex.is_null() {
+            // SAFETY: the pointer came from Box::into_raw in mutex_alloc and is freed once.
+            drop(unsafe { Box::from_raw(mutex.cast::<parking_lot::RawMutex>()) });
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Logging: libsasl2's messages go to the `log` crate, target "cyrus_sasl::libsasl2".
+
+/// `SASL_CB_LOG`, registered once, process-wide, at init.
+unsafe extern "C" fn log(_context: *mut c_void, level: c_int, message: *const c_char) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        let level = match level {
+            sys::SASL_LOG_NONE => return sys::SASL_OK,
+            sys::SASL_LOG_ERR => log::Level::Error,
+            sys::SASL_LOG_FAIL | sys::SASL_LOG_WARN => log::Level::Warn,
+            sys::SASL_LOG_NOTE => log::Level::Info,
+            sys::SASL_LOG_DEBUG => log::Level::Debug,
+            sys::SASL_LOG_TRACE => log::Level::Trace,
+            // SASL_LOG_PASS is libsasl2's level for traces that include passwords.
+            // Secrets never reach our logs, so these are dropped unread.
+            _ => return sys::SASL_OK,
+        };
+        if message.is_null() || !log::log_enabled!(target: LOG_TARGET, level) {
+            return sys::SASL_OK;
+        }
+        // SAFETY: libsasl2 passes a NUL-terminated message valid for this call.
+        let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+        log::log!(target: LOG_TARGET, level, "{text}");
+        sys::SASL_OK
+    })
+}
+
+/// The `log` target of libsasl2's own messages.
+pub const LOG_TARGET: &str = "cyrus_sasl::libsasl2";
+
+/// The process-wide callback list passed to `sasl_server_init`/`sasl_client_init`.
+/// libsasl2 keeps the pointer, so it is leaked on purpose: it must live forever.
+pub(crate) fn global_callbacks() -> *const sys::sasl_callback_t {
+    let list: &'static [sys::sasl_callback_t; 2] = Box::leak(Box::new([
+        entry(sys::SASL_CB_LOG, cast_log(log), ptr::null_mut()),
+        END,
+    ]));
+    list.as_ptr()
+}
+
+// ---------------------------------------------------------------------------
+// Per-connection callbacks.
+
+/// A user hook that canonicalises a user name on the server: it gets the name the
+/// client sent and the connection's user realm, and returns the canonical name, or
+/// `None` to refuse the user (the peer sees [`Rejected`](crate::ServerStep::Rejected)).
+pub type CanonUserFn = dyn Fn(&str, Option<&str>) -> Option<String> + Send + 'static;
+
+/// What the client callbacks hand out.
+pub(crate) struct ClientCredentials {
+    pub authname: CString,
+    pub authzid: CString,
+    pub password: Option<SecretBuf>,
+    pub realm: Option<CString>,
+}
+
+/// Per-connection callback state plus the `sasl_callback_t` list pointing into it.
+/// Boxed by the constructors below, so the addresses in `list` stay valid.
+pub(crate) struct CallbackSet {
+    list: [sys::sasl_callback_t; 6],
+    config: Config,
+    canon: Option<Box<CanonUserFn>>,
+    client: Option<ClientCredentials>,
+}
+
+const END: sys::sasl_callback_t = sys::sasl_callback_t {
+    id: sys::SASL_CB_LIST_END as c_ulong,
+    proc_: None,
+    context: ptr::null_mut(),
+};
+
+fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::sasl_callback_t {
+    sys::sasl_callback_t { id: id as c_ulong, proc_, context }
+}
+
+impl CallbackSet {
+    fn boxed(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
+        let mut set = Box::new(CallbackSet { list: [END; 6], config, canon, client });
+        let ctx: *mut c_void = ptr::addr_of_mut!(*set).cast();
+        let mut n = 0;
+        let mut push = |e| {
+            set.list[n] = e;
+            n += 1;
+        };
+        push(entry(sys::SASL_CB_GETOPT, cast_getopt(getopt), ctx));
+        if set.canon.is_some() {
+            push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
+        }
+        if let Some(client) = &set.client {
+            push(entry(sys::SASL_CB_AUTHNAME, cast_simple(get_simple), ctx));
+            push(entry(sys::SASL_CB_USER, cast_simple(get_simple), ctx));
+            // Without a password the entry stays, with a NULL function: libsasl2 then
+            // answers SASL_INTERACT for it, which the client turns into an error
+            // naming the password. Leaving the entry out instead makes libsasl2
+            // skip every mechanism that needs a password, and report only
+            // "no worthy mechs found".
+            let pass = client.password.is_some().then(|| cast_secret(get_secret)).flatten();
+            push(entry(sys::SASL_CB_PASS, pass, ctx));
+            if client.realm.is_some() {
+                push(entry(sys::SASL_CB_GETREALM, cast_realm(get_realm), ctx));
+            }
+        }
+        debug_assert!(n < set.list.len(), "the list must end with SASL_CB_LIST_END");
+        set
+    }
+
+    /// Callbacks for a server connection.
+    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Box<Self> {
+        Self::boxed(config, canon, None)
+    }
+
+    /// Callbacks for a client connection.
+    pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
+        Self::boxed(config, None, Some(credentials))
+    }
+
+    /// The list to pass to `sasl_server_new`/`sasl_client_new`.
+    pub(crate) fn as_ptr(&self) -> *const sys::sasl_callback_t {
+        self.list.as_ptr()
+    }
+}
+
+/// Recovers the callback set from a context pointer.
+///
+/// # Safety
+/// `context` must be a pointer made by [`CallbackSet::boxed`] whose box is alive,
+/// which holds while libsasl2 can call back: the box outlives `sasl_dispose`.
+unsafe fn set<'a>(context: *mut c_void) -> &'a CallbackSet {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &*context.cast::<CallbackSet>() }
+}
+
+/// `SASL_CB_GETOPT`: serves the connection's [`Config`]. An option the config does
+/// not hold returns `SASL_FAIL`, which makes libsasl2 fall back to its process-wide
+/// options (the application's `/etc/sasl2/APP.conf`).
+unsafe extern "C" fn getopt(
+    context: *mut c_void,
+    _plugin_name: *const c_char,
+    option: *const c_char,
+    result: *mut *const c_char,
+    len: *mut c_uint,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if option.is_null() || result.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: see `set`; the option name is NUL-terminated and valid for the call.
+        let (config, option) = unsafe { (&set(context).config, CStr::from_ptr(option)) };
+        match config.lookup(option) {
+            Some(value) => {
+                // SAFETY: result/len are libsasl2's out-pointers (len may be NULL). The
+                // value is owned by the config, which the callback set keeps alive
+                // for the connection's whole life.
+                unsafe {
+                    *result = value.as_ptr();
+                    if !len.is_null() {
+                        *len = value.to_bytes().len() as c_uint;
+                    }
+                }
+                sys::SASL_OK
+            }
+            None => sys::SASL_FAIL,
+        }
+    })
+}
+
+/// `SASL_CB_AUTHNAME` and `SASL_CB_USER` for the client.
+unsafe extern "C" fn get_simple(
+    context: *mut c_void,
+    id: c_int,
+    result: *mut *const c_char,
+    len: *mut c_uint,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        // SAFETY: see `set`.
+        let Some(client) = (unsafe { set(context) }).client.as_ref() else {
+            return sys::SASL_FAIL;
+        };
+        let value = match id {
+            sys::SASL_CB_AUTHNAME => &client.authname,
+            // An empty authorization id means "the same as the authentication id".
+            sys::SASL_CB_USER => &client.authzid,
+            _ => return sys::SASL_BADPARAM,
+        };
+        if result.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: out-pointers from libsasl2 (len may be NULL); the string lives in
+        // the callback set, which outlives the connection.
+        unsafe {
+            *result = value.as_ptr();
+            if !len.is_null() {
+                *len = value.to_bytes().len() as c_uint;
+            }
+        }
+        sys::SASL_OK
+    })
+}
+
+/// `SASL_CB_PASS` for the client.
+unsafe extern "C" fn get_secret(
+    _conn: *mut sys::sasl_conn_t,
+    context: *mut c_void,
+    id: c_int,
+    psecret: *mut *mut sys::sasl_secret_t,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if id != sys::SASL_CB_PASS || psecret.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: see `set`.
+        let client = unsafe { set(context) }.client.as_ref();
+        match client.and_then(|c| c.password.as_ref()) {
+            Some(secret) => {
+                // SAFETY: psecret is libsasl2's out-pointer. libsasl2 only reads the
+                // secret, and the buffer lives in the callback set.
+                unsafe { *psecret = secret.as_ptr() };
+                sys::SASL_OK
+            }
+            None => sys::SASL_FAIL,
+        }
+    })
+}
+
+/// `SASL_CB_GETREALM` for the client: the configured realm, whatever is offered.
+unsafe extern "C" fn get_realm(
+    context: *mut c_void,
+    id: c_int,
+    _availrealms: *mut *const c_char,
+    result: *mut *const c_char,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if id != sys::SASL_CB_GETREALM || result.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: see `set`.
+        let realm = unsafe { set(context) }.client.as_ref().and_then(|c| c.realm.as_ref());
+        match realm {
+            Some(realm) => {
+                // SAFETY: out-pointer from libsasl2; the string lives in the callback set.
+                unsafe { *result = realm.as_ptr() };
+                sys::SASL_OK
+            }
+            None => sys::SASL_FAIL,
+        }
+    })
+}
+
+/// `SASL_CB_CANON_USER` for the server: runs the user's hook. libsasl2's own
+/// canonicaliser (which appends the realm) still runs on our output.
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn canon_user(
+    _conn: *mut sys::sasl_conn_t,
+    context: *mut c_void,
+    input: *const c_char,
+    input_len: c_uint,
+    _flags: c_uint,
+    user_realm: *const c_char,
+    out: *mut c_char,
+    out_max: c_uint,
+    out_len: *mut c_uint,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        if input.is_null() || out.is_null() || out_len.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: see `set`.
+        let Some(hook) = unsafe { set(context) }.canon.as_ref() else {
+            return sys::SASL_FAIL;
+        };
+        // SAFETY: libsasl2 passes input_len readable bytes at input.
+        let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
+        let Ok(name) = std::str::from_utf8(bytes) else {
+            return sys::SASL_BADPROT;
+        };
+        let realm = if user_realm.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null realm is NUL-terminated and valid for this call.
+            unsafe { CStr::from_ptr(user_realm) }.to_str().ok()
+        };
+        let Some(canonical) = hook(name, realm) else {
+            return sys::SASL_BADAUTH;
+        };
+        if canonical.len() >= out_max as usize || canonical.contains('\0') {
+            return sys::SASL_BUFOVER;
+        }
+        // SAFETY: out has room for out_max bytes and canonical is shorter. The input
+        // and output may be the same buffer; `canonical` is our own copy.
+        unsafe {
+            ptr::copy_nonoverlapping(canonical.as_ptr(), out.cast::<u8>(), canonical.len());
+            *out.add(canonical.len()) = 0;
+            *out_len = canonical.len() as c_uint;
+        }
+        sys::SASL_OK
+    })
+}
+
+// libsasl2 stores every callback as `int (*)(void)` and casts it back by id.
+
+type LogFn = unsafe extern "C" fn(*mut c_void, c_int, *const c_char) -> c_int;
+type GetoptFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *const c_char, *mut c_uint) -> c_int;
+type SimpleFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut c_uint) -> c_int;
+type SecretFn = unsafe extern "C" fn(*mut sys::sasl_conn_t, *mut c_void, c_int, *mut *mut sys::sasl_secret_t) -> c_int;
+type RealmFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut *const c_char) -> c_int;
+type CanonFn = unsafe extern "C" fn(
+    *mut sys::sasl_conn_t,
+    *mut c_void,
+    *const c_char,
+    c_uint,
+    c_uint,
+    *const c_char,
+    *mut c_char,
+    c_uint,
+    *mut c_uint,
+) -> c_int;
+
+macro_rules! casts {
+    ($($name:ident: $ty:ty,)*) => {$(
+        fn $name(f: $ty) -> sys::sasl_callback_ft {
+            // SAFETY: function pointers have one size and ABI here; libsasl2 casts the
+            // pointer back to this exact signature before calling it, chosen by the
+            // callback id it is registered under.
+            Some(unsafe { std::mem::transmute::<$ty, unsafe extern "C" fn() -> c_int>(f) })
+        }
+    )*};
+}
+
+casts! {
+    cast_log: LogFn,
+    cast_getopt: GetoptFn,
+    cast_simple: SimpleFn,
+    cast_secret: SecretFn,
+    cast_realm: RealmFn,
+    cast_canon: CanonFn,
+}

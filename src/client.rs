@@ -1,0 +1,216 @@
+//! [`Client`]: the side that proves an identity.
+
+use std::ffi::{CStr, c_char, c_uint};
+use std::fmt;
+use std::ptr;
+
+use sasl_sys as sys;
+
+use crate::callbacks::{CallbackSet, ClientCredentials};
+use crate::config::Config;
+use crate::connection::{Conn, c_len, cstring, out_slice};
+use crate::error::{Code, Error, Result, check};
+use crate::secret::{Secret, SecretBuf};
+
+/// Who the client is, and how it proves it.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// The authentication identity (`SASL_CB_AUTHNAME`), e.g. `alice`.
+    pub authname: String,
+    /// The identity to act as (`SASL_CB_USER`), when different from `authname`.
+    pub authzid: Option<String>,
+    /// The password. `None` for mechanisms that need none (GSSAPI uses the
+    /// Kerberos ticket cache); a mechanism that needs one then fails with
+    /// [`Error::MissingCredential`].
+    pub password: Option<Secret>,
+    /// The realm to answer when a mechanism asks (`SASL_CB_GETREALM`; DIGEST-MD5).
+    pub realm: Option<String>,
+}
+
+impl Credentials {
+    /// A user name and password, no authzid, no realm.
+    pub fn new(authname: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Credentials { authname: authname.into(), password: Some(password.into()), ..Default::default() }
+    }
+}
+
+/// A client-side SASL connection.
+///
+/// It never prompts: when a mechanism needs something the [`Credentials`] lack,
+/// `start`/`step` return [`Error::MissingCredential`] naming it.
+///
+/// A `Client` can move to another thread, but cannot be shared between threads:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<cyrus_sasl::Client>();
+/// ```
+///
+/// ```
+/// fn sent<T: Send>() {}
+/// sent::<cyrus_sasl::Client>();
+/// ```
+pub struct Client {
+    conn: Conn,
+    started: bool,
+    complete: bool,
+}
+
+/// What [`Client::start`] chose.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientStart<'a> {
+    /// The mechanism chosen from the server's list.
+    pub mechanism: &'a str,
+    /// The initial response to send with the mechanism name, if the mechanism has one.
+    pub initial_response: Option<&'a [u8]>,
+}
+
+/// What a client step produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientStep<'a> {
+    /// Send these bytes and wait for the next challenge.
+    Continue(&'a [u8]),
+    /// The client has nothing more to compute. Send the bytes, if any; only the
+    /// server's verdict says whether authentication succeeded. (The CRAM-MD5
+    /// client always reaches this step, even with a wrong password.)
+    Complete(Option<&'a [u8]>),
+}
+
+impl Client {
+    /// A new client connection to `service` on `server_fqdn` (`sasl_client_new`).
+    ///
+    /// For GSSAPI, `server_fqdn` must be the host part of the service principal
+    /// (`service/server_fqdn@REALM`).
+    #[doc(alias = "sasl_client_new")]
+    pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
+        let service = cstring(service, "service")?;
+        let fqdn = cstring(server_fqdn, "server FQDN")?;
+        let creds = ClientCredentials {
+            authname: cstring(&credentials.authname, "authname")?,
+            authzid: cstring(credentials.authzid.as_deref().unwrap_or(""), "authzid")?,
+            password: credentials.password.as_ref().map(SecretBuf::new),
+            realm: credentials.realm.as_deref().map(|r| cstring(r, "realm")).transpose()?,
+        };
+        let callbacks = CallbackSet::client(config.clone(), creds);
+        let conn = Conn::new("sasl_client_new", callbacks, config.security(), |cbs, out| {
+            // SAFETY: strings are NUL-terminated and copied by libsasl2; cbs points
+            // into the box the Conn will own.
+            unsafe { sys::sasl_client_new(service.as_ptr(), fqdn.as_ptr(), ptr::null(), ptr::null(), cbs, 0, out) }
+        })?;
+        Ok(Client { conn, started: false, complete: false })
+    }
+
+    /// Picks a mechanism from the server's list (space- or comma-separated) and
+    /// computes the initial response (`sasl_client_start`).
+    #[doc(alias = "sasl_client_start")]
+    pub fn start(&mut self, mechanisms: &str) -> Result<ClientStart<'_>> {
+        if self.started {
+            return Err(Error::State { call: "Client::start", state: "twice on one connection" });
+        }
+        self.started = true;
+        let list = cstring(mechanisms, "mechanism list")?;
+        let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
+        let mut out: *const c_char = ptr::null();
+        let mut out_len: c_uint = 0;
+        let mut mech: *const c_char = ptr::null();
+        // SAFETY: conn is live; list is NUL-terminated; the rest are out-pointers.
+        let rc = unsafe {
+            sys::sasl_client_start(self.conn.as_ptr(), list.as_ptr(), &mut prompts, &mut out, &mut out_len, &mut mech)
+        };
+        let code = self.checked("sasl_client_start", rc, prompts)?;
+        if mech.is_null() {
+            return Err(Error::Sasl { call: "sasl_client_start", code, detail: "no mechanism chosen".into() });
+        }
+        // SAFETY: the mechanism name is a NUL-terminated string owned by the plugin.
+        let mechanism = unsafe { CStr::from_ptr(mech) }
+            .to_str()
+            .map_err(|_| Error::NotUtf8 { what: "mechanism name" })?;
+        self.complete = code == Code::OK;
+        // SAFETY: libsasl2 keeps the buffer until the next call on the connection,
+        // which the borrow of self prevents. A NULL buffer means "no initial response".
+        let initial_response = (!out.is_null()).then(|| unsafe { out_slice(out, out_len) });
+        Ok(ClientStart { mechanism, initial_response })
+    }
+
+    /// Answers the server's next challenge (`sasl_client_step`).
+    #[doc(alias = "sasl_client_step")]
+    pub fn step(&mut self, challenge: &[u8]) -> Result<ClientStep<'_>> {
+        if !self.started {
+            return Err(Error::State { call: "Client::step", state: "before start" });
+        }
+        let len = c_len(challenge, "challenge")?;
+        let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
+        let mut out: *const c_char = ptr::null();
+        let mut out_len: c_uint = 0;
+        // SAFETY: conn is live; challenge has len readable bytes; the rest are out-pointers.
+        let rc = unsafe {
+            sys::sasl_client_step(
+                self.conn.as_ptr(),
+                challenge.as_ptr().cast(),
+                len,
+                &mut prompts,
+                &mut out,
+                &mut out_len,
+            )
+        };
+        let code = self.checked("sasl_client_step", rc, prompts)?;
+        // SAFETY: as in `start`.
+        let data = unsafe { out_slice(out, out_len) };
+        if code == Code::CONTINUE {
+            return Ok(ClientStep::Continue(data));
+        }
+        self.complete = true;
+        Ok(ClientStep::Complete((!out.is_null()).then_some(data)))
+    }
+
+    /// True once the client side has computed its last message.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The negotiated security strength factor (`SASL_SSF`).
+    pub fn ssf(&self) -> Result<u32> {
+        self.conn.prop_uint(sys::SASL_SSF as _)
+    }
+
+    /// The raw connection, for calls this crate does not wrap. It stays owned by
+    /// the `Client`; do not dispose it.
+    pub fn as_ptr(&self) -> *mut sys::sasl_conn_t {
+        self.conn.as_ptr()
+    }
+
+    /// Converts `SASL_INTERACT` into [`Error::MissingCredential`]: this crate never prompts.
+    fn checked(&self, call: &'static str, rc: i32, prompts: *mut sys::sasl_interact_t) -> Result<Code> {
+        let code = check(self.conn.as_ptr(), call, rc)?;
+        if code != Code::INTERACT {
+            return Ok(code);
+        }
+        let mut missing = Vec::new();
+        let mut p = prompts;
+        // SAFETY: libsasl2 returns an array of prompts ending with SASL_CB_LIST_END.
+        while !p.is_null() && unsafe { (*p).id } != sys::SASL_CB_LIST_END as _ {
+            // SAFETY: p is within the array (checked against the terminator above).
+            let id = unsafe { (*p).id } as i32;
+            missing.push(
+                match id {
+                    sys::SASL_CB_AUTHNAME => "authentication name (SASL_CB_AUTHNAME)",
+                    sys::SASL_CB_USER => "authorization id (SASL_CB_USER)",
+                    sys::SASL_CB_PASS => "password (SASL_CB_PASS)",
+                    sys::SASL_CB_GETREALM => "realm (SASL_CB_GETREALM)",
+                    sys::SASL_CB_ECHOPROMPT | sys::SASL_CB_NOECHOPROMPT => "an answer to a challenge prompt",
+                    _ => "an unknown interaction",
+                }
+                .to_owned(),
+            );
+            // SAFETY: the terminator has not been reached, so the next entry exists.
+            p = unsafe { p.add(1) };
+        }
+        Err(Error::MissingCredential { missing })
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("started", &self.started).field("complete", &self.complete).finish_non_exhaustive()
+    }
+}

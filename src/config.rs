@@ -1,0 +1,328 @@
+//! [`Config`]: the Cyrus options served to each connection through
+//! `SASL_CB_GETOPT`, plus this crate's own security settings.
+
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::security::SecurityProperties;
+
+/// Options for one or more connections.
+///
+/// Two kinds of keys:
+/// - **Cyrus options** (`mech_list`, `pwcheck_method`, `auxprop_plugin`,
+///   `sasldb_path`, `keytab`, ... any key at all) are handed to libsasl2 verbatim
+///   whenever a plugin asks for them, for this connection only. A key the config
+///   does not hold falls back to libsasl2's process-wide options.
+/// - **Wrapper options** `min_ssf`, `max_ssf` and `maxbufsize` set the connection's
+///   [`SecurityProperties`].
+///
+/// On a client, `mech_list` also restricts the mechanisms the client will pick
+/// (it is served as Cyrus's `client_mech_list` unless that is set too).
+///
+/// Cloning is cheap: the options are shared until one clone is modified.
+///
+/// ```
+/// use cyrus_sasl::Config;
+/// let config: Config = "
+///     # CRAM-MD5 against a sasldb
+///     mech_list: CRAM-MD5
+///     pwcheck_method: auxprop
+///     auxprop_plugin: sasldb
+///     sasldb_path: /var/lib/myapp/sasldb2
+/// ".parse()?;
+/// assert_eq!(config.get("mech_list"), Some("CRAM-MD5"));
+/// # Ok::<(), cyrus_sasl::ConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Config {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Default)]
+struct Inner {
+    options: BTreeMap<CString, CString>,
+    security: SecurityProperties,
+}
+
+/// Keys that configure this crate rather than libsasl2.
+const WRAPPER_KEYS: [&str; 3] = ["min_ssf", "max_ssf", "maxbufsize"];
+
+impl Config {
+    /// An empty config: libsasl2's defaults, no security layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a file in Cyrus's own format (the one of `/etc/sasl2/APP.conf`):
+    /// one `key: value` per line; blank lines and lines starting with `#` are
+    /// ignored. A malformed line, a duplicate key, an invalid wrapper value or
+    /// non-UTF-8 text is an error naming the file and the line.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
+            path: Some(path.to_owned()),
+            line: 0,
+            kind: ConfigErrorKind::Io(e.kind(), e.to_string()),
+        })?;
+        Self::parse_bytes(&bytes).map_err(|mut e| {
+            e.path = Some(path.to_owned());
+            e
+        })
+    }
+
+    /// Parses the file format of [`Config::from_file`] from memory.
+    pub fn parse_bytes(text: &[u8]) -> Result<Self, ConfigError> {
+        let mut config = Config::new();
+        let mut first_seen: BTreeMap<&[u8], usize> = BTreeMap::new();
+        for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
+            let line_no = index + 1;
+            let err = |kind| ConfigError { path: None, line: line_no, kind };
+            let line = std::str::from_utf8(raw).map_err(|_| err(ConfigErrorKind::NotUtf8))?;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once(':') else {
+                return Err(err(ConfigErrorKind::MissingColon));
+            };
+            let key = key.trim_end();
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                return Err(err(ConfigErrorKind::BadKey(key.to_owned())));
+            }
+            if let Some(first) = first_seen.insert(key.as_bytes(), line_no) {
+                return Err(err(ConfigErrorKind::Duplicate { key: key.to_owned(), first }));
+            }
+            config.set(key, value.trim_start()).map_err(|e| err(e.kind))?;
+        }
+        Ok(config)
+    }
+
+    /// Sets one option. Wrapper keys (`min_ssf`, `max_ssf`, `maxbufsize`) must be
+    /// unsigned integers; other values are passed to libsasl2 as they are.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, ConfigError> {
+        let err = |kind| ConfigError { path: None, line: 0, kind };
+        if WRAPPER_KEYS.contains(&key) {
+            let n: u32 = value
+                .parse()
+                .map_err(|_| err(ConfigErrorKind::BadNumber { key: key.to_owned(), value: value.to_owned() }))?;
+            let security = &mut Arc::make_mut(&mut self.inner).security;
+            match key {
+                "min_ssf" => security.min_ssf = n,
+                "max_ssf" => security.max_ssf = n,
+                _ => security.maxbufsize = n,
+            }
+            return Ok(self);
+        }
+        let k = CString::new(key).map_err(|_| err(ConfigErrorKind::Nul))?;
+        let v = CString::new(value).map_err(|_| err(ConfigErrorKind::Nul))?;
+        Arc::make_mut(&mut self.inner).options.insert(k, v);
+        Ok(self)
+    }
+
+    /// Builder form of [`Config::set`].
+    pub fn with(mut self, key: &str, value: &str) -> Result<Self, ConfigError> {
+        self.set(key, value)?;
+        Ok(self)
+    }
+
+    /// The value of a Cyrus option. Wrapper options are not stored as strings: read
+    /// them from [`Config::security`].
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let key = CString::new(key).ok()?;
+        self.inner.options.get(key.as_c_str()).and_then(|v| v.to_str().ok())
+    }
+
+    /// Removes a Cyrus option.
+    pub fn remove(&mut self, key: &str) -> &mut Self {
+        if let Ok(key) = CString::new(key) {
+            Arc::make_mut(&mut self.inner).options.remove(key.as_c_str());
+        }
+        self
+    }
+
+    /// All Cyrus options, in key order.
+    pub fn options(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner
+            .options
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_str().ok()?, v.to_str().ok()?)))
+    }
+
+    /// The mechanisms `mech_list` names, upper-cased, or `None` when it is unset
+    /// (meaning every installed mechanism).
+    pub fn mech_list(&self) -> Option<Vec<String>> {
+        self.get("mech_list").map(|list| {
+            list.split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_ascii_uppercase)
+                .collect()
+        })
+    }
+
+    /// The security properties: `min_ssf`, `max_ssf`, `maxbufsize` and flags.
+    pub fn security(&self) -> &SecurityProperties {
+        &self.inner.security
+    }
+
+    /// Replaces the security properties.
+    pub fn set_security(&mut self, security: SecurityProperties) -> &mut Self {
+        Arc::make_mut(&mut self.inner).security = security;
+        self
+    }
+
+    /// What `SASL_CB_GETOPT` answers for `option`.
+    pub(crate) fn lookup(&self, option: &CStr) -> Option<&CStr> {
+        let options = &self.inner.options;
+        let value = match options.get(option) {
+            None if option.to_bytes() == b"client_mech_list" => options.get(c"mech_list"),
+            value => value,
+        };
+        value.map(CString::as_c_str)
+    }
+}
+
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        Config::parse_bytes(s.as_bytes())
+    }
+}
+
+/// Values can name paths and plugins but, being operator configuration rather than
+/// credentials, are shown in full. Never put a secret in a Cyrus option.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("options", &self.options().collect::<BTreeMap<_, _>>())
+            .field("security", &self.inner.security)
+            .finish()
+    }
+}
+
+/// A configuration error, naming the file and line when there are any.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{kind}", location(path.as_deref(), *line))]
+pub struct ConfigError {
+    /// The file, when the config came from one.
+    pub path: Option<PathBuf>,
+    /// The 1-based line, or 0 when not about a line.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ConfigErrorKind,
+}
+
+fn location(path: Option<&Path>, line: usize) -> String {
+    match (path, line) {
+        (Some(p), 0) => format!("{}: ", p.display()),
+        (Some(p), n) => format!("{}:{n}: ", p.display()),
+        (None, 0) => String::new(),
+        (None, n) => format!("line {n}: "),
+    }
+}
+
+/// What is wrong with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The file could not be read.
+    #[error("cannot read: {1}")]
+    Io(std::io::ErrorKind, String),
+    /// The line is not UTF-8.
+    #[error("not UTF-8 text")]
+    NotUtf8,
+    /// The line has no `:` separating key and value.
+    #[error("expected `key: value`")]
+    MissingColon,
+    /// The key is empty or has characters other than letters, digits, `_` and `-`.
+    #[error("invalid option name {0:?}")]
+    BadKey(String),
+    /// The key appeared before.
+    #[error("duplicate option {key:?} (first set on line {first})")]
+    Duplicate {
+        /// The key.
+        key: String,
+        /// Where it was first set.
+        first: usize,
+    },
+    /// A wrapper option is not an unsigned integer.
+    #[error("{key} must be an unsigned integer, got {value:?}")]
+    BadNumber {
+        /// The key.
+        key: String,
+        /// The value found.
+        value: String,
+    },
+    /// A key or value contains a NUL byte.
+    #[error("contains a NUL byte")]
+    Nul,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cyrus_format_with_comments_blank_lines_and_wrapper_keys() {
+        let c: Config = "# comment\n\nmech_list: CRAM-MD5 DIGEST-MD5\r\nsasldb_path:/tmp/db\nmax_ssf: 56\n"
+            .parse()
+            .unwrap();
+        assert_eq!(c.get("mech_list"), Some("CRAM-MD5 DIGEST-MD5"));
+        assert_eq!(c.get("sasldb_path"), Some("/tmp/db"));
+        assert_eq!(c.get("max_ssf"), None, "wrapper keys are not passed to libsasl2");
+        assert_eq!(c.security().max_ssf, 56);
+        assert_eq!(c.mech_list().unwrap(), ["CRAM-MD5", "DIGEST-MD5"]);
+    }
+
+    #[test]
+    fn malformed_line_names_the_line() {
+        let e = "mech_list: PLAIN\nthis line has no colon\n".parse::<Config>().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.kind, ConfigErrorKind::MissingColon);
+        assert_eq!(e.to_string(), "line 2: expected `key: value`");
+    }
+
+    #[test]
+    fn duplicate_keys_bad_numbers_bad_keys_and_non_utf8_are_errors() {
+        let dup = "a: 1\nb: 2\na: 3\n".parse::<Config>().unwrap_err();
+        assert_eq!(dup.kind, ConfigErrorKind::Duplicate { key: "a".into(), first: 1 });
+        assert_eq!(dup.line, 3);
+        let num = "min_ssf: lots\n".parse::<Config>().unwrap_err();
+        assert!(matches!(num.kind, ConfigErrorKind::BadNumber { .. }), "{num}");
+        let key = "bad key: x\n".parse::<Config>().unwrap_err();
+        assert_eq!(key.kind, ConfigErrorKind::BadKey("bad key".into()));
+        let utf = Config::parse_bytes(b"ok: 1\nk: \xff\xfe\n").unwrap_err();
+        assert_eq!((utf.line, utf.kind), (2, ConfigErrorKind::NotUtf8));
+    }
+
+    #[test]
+    fn from_file_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.conf");
+        std::fs::write(&path, "mech_list: CRAM-MD5\n\n  junk\n").unwrap();
+        let e = Config::from_file(&path).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}:3: expected `key: value`", path.display()));
+        let missing = Config::from_file(dir.path().join("nope.conf")).unwrap_err();
+        assert!(matches!(missing.kind, ConfigErrorKind::Io(std::io::ErrorKind::NotFound, _)));
+    }
+
+    #[test]
+    fn client_mech_list_falls_back_to_mech_list() {
+        let c = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap();
+        assert_eq!(c.lookup(c"client_mech_list"), Some(c"SCRAM-SHA-256"));
+        let c = c.with("client_mech_list", "PLAIN").unwrap();
+        assert_eq!(c.lookup(c"client_mech_list"), Some(c"PLAIN"));
+        assert_eq!(c.lookup(c"unset"), None);
+    }
+
+    #[test]
+    fn clones_do_not_share_later_changes() {
+        let a = Config::new().with("mech_list", "PLAIN").unwrap();
+        let mut b = a.clone();
+        b.set("mech_list", "CRAM-MD5").unwrap();
+        assert_eq!(a.get("mech_list"), Some("PLAIN"));
+        assert_eq!(b.get("mech_list"), Some("CRAM-MD5"));
+    }
+}

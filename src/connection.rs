@@ -1,0 +1,129 @@
+//! What client and server connections share: the owned `sasl_conn_t`, its
+//! callback box, and property getters.
+
+use std::ffi::{CStr, CString, c_char, c_uint, c_void};
+use std::ptr::{self, NonNull};
+
+use sasl_sys as sys;
+
+use crate::callbacks::CallbackSet;
+use crate::error::{Error, Result, check};
+use crate::security::SecurityProperties;
+
+/// An owned libsasl2 connection. `Drop` calls `sasl_dispose`, then frees the
+/// callback state libsasl2 pointed into.
+pub(crate) struct Conn {
+    ptr: NonNull<sys::sasl_conn_t>,
+    // Declared after `ptr` and only dropped after `sasl_dispose` in `Drop::drop`.
+    _callbacks: Box<CallbackSet>,
+}
+
+// SAFETY: a sasl_conn_t has no thread affinity: libsasl2's shared state is guarded
+// by the real mutexes installed at init, and the connection itself is only touched
+// through `&mut self`. The callback state is owned and holds only Send data (the
+// canon_user hook is required to be Send). Conn is deliberately not Sync: libsasl2
+// connections must not be used from two threads at once.
+unsafe impl Send for Conn {}
+
+impl Conn {
+    /// Wraps a connection that `new` just created.
+    ///
+    /// `create` receives the callback list and the out-pointer, and returns the
+    /// libsasl2 result code of `sasl_server_new`/`sasl_client_new`.
+    pub(crate) fn new(
+        call: &'static str,
+        callbacks: Box<CallbackSet>,
+        security: &SecurityProperties,
+        create: impl FnOnce(*const sys::sasl_callback_t, *mut *mut sys::sasl_conn_t) -> i32,
+    ) -> Result<Self> {
+        crate::library::ensure()?;
+        let mut raw: *mut sys::sasl_conn_t = ptr::null_mut();
+        let rc = create(callbacks.as_ptr(), &mut raw);
+        let Some(ptr) = NonNull::new(raw) else {
+            // No connection to ask for detail; check() reports the code.
+            check(ptr::null_mut(), call, rc)?;
+            return Err(Error::Sasl { call, code: crate::Code::NOMEM, detail: "no connection returned".into() });
+        };
+        let conn = Conn { ptr, _callbacks: callbacks };
+        check(conn.as_ptr(), call, rc)?;
+        let props = security.to_sys();
+        // SAFETY: conn is live; libsasl2 copies the properties.
+        let rc = unsafe {
+            sys::sasl_setprop(conn.as_ptr(), sys::SASL_SEC_PROPS as _, ptr::addr_of!(props).cast())
+        };
+        check(conn.as_ptr(), "sasl_setprop(SASL_SEC_PROPS)", rc)?;
+        Ok(conn)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut sys::sasl_conn_t {
+        self.ptr.as_ptr()
+    }
+
+    /// A string property (`SASL_USERNAME`, `SASL_MECHNAME`, ...), copied out.
+    pub(crate) fn prop_str(&self, prop: i32, what: &'static str) -> Result<Option<String>> {
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: conn is live; value is an out-pointer.
+        let rc = unsafe { sys::sasl_getprop(self.as_ptr(), prop, &mut value) };
+        check(self.as_ptr(), "sasl_getprop", rc)?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: string properties are NUL-terminated and owned by the connection.
+        let s = unsafe { CStr::from_ptr(value.cast::<c_char>()) };
+        s.to_str().map(|s| Some(s.to_owned())).map_err(|_| Error::NotUtf8 { what })
+    }
+
+    /// An unsigned property (`SASL_SSF`, `SASL_MAXOUTBUF`).
+    pub(crate) fn prop_uint(&self, prop: i32) -> Result<u32> {
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: conn is live; value is an out-pointer.
+        let rc = unsafe { sys::sasl_getprop(self.as_ptr(), prop, &mut value) };
+        check(self.as_ptr(), "sasl_getprop", rc)?;
+        if value.is_null() {
+            return Ok(0);
+        }
+        // SAFETY: for SASL_SSF and SASL_MAXOUTBUF libsasl2 points at an unsigned int
+        // inside the connection.
+        Ok(unsafe { *value.cast::<c_uint>() })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let mut raw = self.ptr.as_ptr();
+        // SAFETY: we own the connection and dispose it exactly once; the callback
+        // box is still alive for any callback run during disposal.
+        unsafe { sys::sasl_dispose(&mut raw) };
+        // A callback that panicked during disposal: re-raise unless already
+        // unwinding, in which case a second panic would abort the process.
+        if let Some(payload) = crate::callbacks::take_pending_panic() {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+    }
+}
+
+/// A `&str` argument as a C string, or [`Error::Nul`] naming the argument.
+pub(crate) fn cstring(value: &str, what: &'static str) -> Result<CString> {
+    CString::new(value).map_err(|_| Error::Nul { what })
+}
+
+/// A length that libsasl2 takes as `unsigned`.
+pub(crate) fn c_len(buf: &[u8], what: &'static str) -> Result<c_uint> {
+    c_uint::try_from(buf.len()).map_err(|_| Error::TooLong { what, len: buf.len() })
+}
+
+/// Borrows an output buffer of libsasl2. A NULL pointer is an empty buffer.
+///
+/// # Safety
+/// `ptr` must be NULL or point at `len` bytes that stay valid while the returned
+/// slice lives; the callers tie it to `&mut self` of the connection, and libsasl2
+/// keeps the buffer until the next call on that connection.
+pub(crate) unsafe fn out_slice<'a>(ptr: *const c_char, len: c_uint) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize) }
+}

@@ -1,0 +1,266 @@
+//! Errors, result codes, and the one funnel that turns a libsasl2 return code into
+//! a `Result`.
+
+use std::ffi::{CStr, c_int};
+use std::fmt;
+
+use sasl_sys as sys;
+
+use crate::config::ConfigError;
+
+/// A libsasl2 result code (`SASL_OK`, `SASL_BADAUTH`, ...).
+///
+/// Codes this crate does not know are kept as they are, never transmuted.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code(pub c_int);
+
+macro_rules! codes {
+    ($($name:ident = $sys:ident,)*) => {
+        impl Code {
+            $(
+                #[doc = concat!("`", stringify!($sys), "`")]
+                pub const $name: Code = Code(sys::$sys);
+            )*
+
+            /// The C name of the code, e.g. `"SASL_BADAUTH"`, or `None` for an unknown code.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $(sys::$sys => Some(stringify!($sys)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    CONTINUE = SASL_CONTINUE,
+    OK = SASL_OK,
+    FAIL = SASL_FAIL,
+    NOMEM = SASL_NOMEM,
+    BUFOVER = SASL_BUFOVER,
+    NOMECH = SASL_NOMECH,
+    BADPROT = SASL_BADPROT,
+    NOTDONE = SASL_NOTDONE,
+    BADPARAM = SASL_BADPARAM,
+    TRYAGAIN = SASL_TRYAGAIN,
+    BADMAC = SASL_BADMAC,
+    BADSERV = SASL_BADSERV,
+    WRONGMECH = SASL_WRONGMECH,
+    NOTINIT = SASL_NOTINIT,
+    INTERACT = SASL_INTERACT,
+    BADAUTH = SASL_BADAUTH,
+    NOAUTHZ = SASL_NOAUTHZ,
+    TOOWEAK = SASL_TOOWEAK,
+    ENCRYPT = SASL_ENCRYPT,
+    TRANS = SASL_TRANS,
+    EXPIRED = SASL_EXPIRED,
+    DISABLED = SASL_DISABLED,
+    NOUSER = SASL_NOUSER,
+    BADVERS = SASL_BADVERS,
+    UNAVAIL = SASL_UNAVAIL,
+    NOVERIFY = SASL_NOVERIFY,
+    PWLOCK = SASL_PWLOCK,
+    NOCHANGE = SASL_NOCHANGE,
+    WEAKPASS = SASL_WEAKPASS,
+    NOUSERPASS = SASL_NOUSERPASS,
+    NEED_OLD_PASSWD = SASL_NEED_OLD_PASSWD,
+    CONSTRAINT_VIOLAT = SASL_CONSTRAINT_VIOLAT,
+    BADBINDING = SASL_BADBINDING,
+    CONFIGERR = SASL_CONFIGERR,
+}
+
+impl Code {
+    /// libsasl2's own one-line description (`sasl_errstring`).
+    #[doc(alias = "sasl_errstring")]
+    pub fn description(self) -> &'static str {
+        // SAFETY: sasl_errstring accepts any code and NULL language arguments, and
+        // returns a pointer to a static, NUL-terminated string.
+        let s = unsafe { CStr::from_ptr(sys::sasl_errstring(self.0, std::ptr::null(), std::ptr::null_mut())) };
+        s.to_str().unwrap_or("undescribed SASL error")
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "Code({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name} ({})", self.0),
+            None => write!(f, "unknown SASL code {}", self.0),
+        }
+    }
+}
+
+/// Everything that can go wrong, other than a peer failing to authenticate (that
+/// is [`ServerStep::Rejected`](crate::ServerStep::Rejected), an outcome, not an error).
+///
+/// Errors never contain secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A libsasl2 call failed. `detail` is `sasl_errdetail` read right after the call.
+    #[error("{call} failed with {code}: {detail}")]
+    Sasl {
+        /// The C function that failed.
+        call: &'static str,
+        /// Its result code.
+        code: Code,
+        /// libsasl2's detail message for this failure.
+        detail: String,
+    },
+
+    /// Process-wide initialisation failed; every later use returns this same error.
+    #[error("libsasl2 initialisation ({call}) failed with {code}: {detail}")]
+    Init {
+        /// The C function that failed.
+        call: &'static str,
+        /// Its result code.
+        code: Code,
+        /// What libsasl2 said.
+        detail: String,
+    },
+
+    /// The library was already initialised under another application name.
+    #[error("libsasl2 is already initialised as {current:?}; it cannot be re-initialised as {requested:?}")]
+    AlreadyInitialised {
+        /// The application name in force.
+        current: String,
+        /// The name this call asked for.
+        requested: String,
+    },
+
+    /// The mechanism's plugin is not installed on this system.
+    #[error(
+        "SASL mechanism {mechanism} is not installed on this system \
+         (install {package}; installed server mechanisms: {})",
+        installed.join(" ")
+    )]
+    MechanismUnavailable {
+        /// The mechanism asked for.
+        mechanism: String,
+        /// The package that provides it, e.g. `libsasl2-modules` on Debian/Ubuntu.
+        package: &'static str,
+        /// What libsasl2 did load.
+        installed: Vec<String>,
+    },
+
+    /// The mechanism is installed but this connection does not offer it, because of
+    /// `mech_list` or the security properties.
+    #[error(
+        "SASL mechanism {mechanism} is not offered by this connection \
+         (mech_list and security properties allow: {})",
+        offered.join(" ")
+    )]
+    MechanismNotOffered {
+        /// The mechanism asked for.
+        mechanism: String,
+        /// What the connection does offer.
+        offered: Vec<String>,
+    },
+
+    /// The client was asked for something it was not given (`SASL_INTERACT`).
+    /// This crate never prompts.
+    #[error("the SASL client needs {} but it was not provided", missing.join(", "))]
+    MissingCredential {
+        /// What libsasl2 asked for, e.g. `"password (SASL_CB_PASS)"`.
+        missing: Vec<String>,
+    },
+
+    /// A string passed to the API contains a NUL byte.
+    #[error("{what} contains a NUL byte")]
+    Nul {
+        /// Which argument.
+        what: &'static str,
+    },
+
+    /// A buffer is larger than libsasl2 can take (over `u32::MAX` bytes).
+    #[error("{what} is {len} bytes, more than libsasl2 accepts")]
+    TooLong {
+        /// Which argument.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+
+    /// libsasl2 returned a string that is not UTF-8.
+    #[error("libsasl2 returned a {what} that is not UTF-8")]
+    NotUtf8 {
+        /// Which value.
+        what: &'static str,
+    },
+
+    /// A method was called in a state where it makes no sense, e.g. `step` before `start`.
+    #[error("{call} called {state}")]
+    State {
+        /// The method.
+        call: &'static str,
+        /// What was wrong, e.g. `"before start"`.
+        state: &'static str,
+    },
+
+    /// A configuration file or value is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// The config points the server at a sasldb file that cannot be used.
+    /// Without this check libsasl2 treats a missing database as "no such user",
+    /// and every login would be rejected with no hint why.
+    #[error("sasldb {} cannot be used: {source}", path.display())]
+    Sasldb {
+        /// The `sasldb_path` from the config.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The libsasl2 result code behind this error, when there is one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Error::Sasl { code, .. } | Error::Init { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for `Result<T, cyrus_sasl::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The funnel every libsasl2 call goes through.
+///
+/// First it re-raises a panic that a callback caught during the call. Then
+/// `SASL_OK`, `SASL_CONTINUE` and `SASL_INTERACT` pass through as states; any other
+/// code becomes [`Error::Sasl`] with the detail read at once, before any other call
+/// on `conn` can replace it.
+pub(crate) fn check(conn: *mut sys::sasl_conn_t, call: &'static str, rc: c_int) -> Result<Code> {
+    crate::callbacks::resume_pending_panic();
+    match rc {
+        sys::SASL_OK | sys::SASL_CONTINUE | sys::SASL_INTERACT => Ok(Code(rc)),
+        _ => Err(Error::Sasl { call, code: Code(rc), detail: detail(conn, Code(rc)) }),
+    }
+}
+
+/// `sasl_errdetail` for a connection, or the code's description without one.
+pub(crate) fn detail(conn: *mut sys::sasl_conn_t, code: Code) -> String {
+    if conn.is_null() {
+        return code.description().to_owned();
+    }
+    // SAFETY: conn is a live connection (callers pass the one they just used);
+    // sasl_errdetail returns a NUL-terminated string owned by it, copied at once.
+    let s = unsafe { sys::sasl_errdetail(conn) };
+    if s.is_null() {
+        return code.description().to_owned();
+    }
+    // SAFETY: non-null, NUL-terminated, valid until the next call on conn.
+    unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+}

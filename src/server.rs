@@ -1,0 +1,338 @@
+//! [`Server`]: the side that verifies a peer.
+
+use std::ffi::{c_char, c_uint};
+use std::fmt;
+use std::ptr;
+
+use sasl_sys as sys;
+
+use crate::callbacks::{CallbackSet, CanonUserFn};
+use crate::config::Config;
+use crate::connection::{Conn, c_len, cstring, out_slice};
+use crate::error::{Code, Error, Result, check};
+use crate::library;
+
+/// A server-side SASL connection: one authentication exchange with one peer.
+///
+/// ```
+/// use cyrus_sasl::{Config, Server};
+/// let config = Config::new().with("mech_list", "CRAM-MD5")?;
+/// let server = Server::new("myservice", "host.example.com", Some("EXAMPLE.COM"), &config)?;
+/// assert_eq!(server.mechanisms()?, ["CRAM-MD5"]);
+/// # Ok::<(), cyrus_sasl::Error>(())
+/// ```
+///
+/// A `Server` can move to another thread, but cannot be shared between threads:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<cyrus_sasl::Server>();
+/// ```
+///
+/// ```
+/// fn sent<T: Send>() {}
+/// sent::<cyrus_sasl::Server>();
+/// ```
+pub struct Server {
+    conn: Conn,
+    state: State,
+    config: Config,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    New,
+    Stepping,
+    Done,
+}
+
+/// What a server step produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ServerStep<'a> {
+    /// Send these bytes to the peer, and pass its answer to [`Server::step`].
+    /// They borrow the connection: libsasl2 reuses the buffer on the next call.
+    Continue(&'a [u8]),
+    /// The peer proved its identity.
+    Authenticated {
+        /// Who it is.
+        identity: Identity,
+        /// Bytes some mechanisms (SCRAM, DIGEST-MD5) send along with success. Empty
+        /// for CRAM-MD5.
+        additional: &'a [u8],
+    },
+    /// The peer failed to authenticate: wrong password, unknown user, or not
+    /// authorised to act as the requested authzid. Deliberately one value for all,
+    /// so a peer cannot tell which; the reason is logged (`log` target
+    /// `cyrus_sasl::server`, level info).
+    Rejected,
+}
+
+/// An authenticated identity, as libsasl2 canonicalised it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The authentication identity (`SASL_AUTHUSER`): whose credentials were
+    /// checked, e.g. `alice@EXAMPLE.COM` when the server has a user realm.
+    pub authid: String,
+    /// The authorisation identity (`SASL_USERNAME`) when the peer asked to act as
+    /// someone other than `authid`, else `None`.
+    pub authzid: Option<String>,
+    /// The mechanism used, e.g. `CRAM-MD5`.
+    pub mechanism: String,
+    /// The negotiated security strength factor (0: no security layer).
+    pub ssf: u32,
+}
+
+impl Identity {
+    /// The identity the peer acts as: the authzid if any, else the authid.
+    pub fn user(&self) -> &str {
+        self.authzid.as_deref().unwrap_or(&self.authid)
+    }
+}
+
+impl Server {
+    /// A new server connection (`sasl_server_new`).
+    ///
+    /// - `service`: the registered service name, e.g. `"imap"` or `"mesos"`.
+    /// - `fqdn`: this server's fully qualified host name. Passed explicitly so
+    ///   libsasl2 never calls `gethostname` itself; for GSSAPI it must match the
+    ///   service principal.
+    /// - `realm`: the user realm. With `None`, libsasl2 uses the lower-cased `fqdn`,
+    ///   so a bare user `alice` is looked up as `alice@<fqdn>`. Give the realm the
+    ///   users were created with (`saslpasswd2 -u REALM`).
+    ///
+    /// Fails with [`Error::MechanismUnavailable`] when the config's `mech_list`
+    /// names a mechanism that no installed plugin provides.
+    #[doc(alias = "sasl_server_new")]
+    pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
+        Self::build(service, fqdn, realm, config, None, true)
+    }
+
+    /// A server for `sasl_setpass`, which may create the sasldb file.
+    pub(crate) fn for_provisioning(service: &str, realm: &str, config: &Config) -> Result<Self> {
+        Self::build(service, realm, Some(realm), config, None, false)
+    }
+
+    /// Like [`Server::new`], with a hook that canonicalises user names
+    /// (`SASL_CB_CANON_USER`). If the hook panics, the panic is caught at the C
+    /// boundary and resumed from the `start`/`step` call that triggered it.
+    pub fn with_canon_user(
+        service: &str,
+        fqdn: &str,
+        realm: Option<&str>,
+        config: &Config,
+        hook: impl Fn(&str, Option<&str>) -> Option<String> + Send + 'static,
+    ) -> Result<Self> {
+        Self::build(service, fqdn, realm, config, Some(Box::new(hook)), true)
+    }
+
+    fn build(
+        service: &str,
+        fqdn: &str,
+        realm: Option<&str>,
+        config: &Config,
+        canon: Option<Box<CanonUserFn>>,
+        require_sasldb: bool,
+    ) -> Result<Self> {
+        let service = cstring(service, "service")?;
+        let fqdn = cstring(fqdn, "server FQDN")?;
+        let realm = realm.map(|r| cstring(r, "user realm")).transpose()?;
+        check_mech_list(config)?;
+        if require_sasldb {
+            crate::sasldb::check_configured(config)?;
+        }
+        let callbacks = CallbackSet::server(config.clone(), canon);
+        let conn = Conn::new("sasl_server_new", callbacks, config.security(), |cbs, out| {
+            // SAFETY: all strings are NUL-terminated and outlive the call (libsasl2
+            // copies them); cbs points into the box the Conn will own.
+            unsafe {
+                sys::sasl_server_new(
+                    service.as_ptr(),
+                    fqdn.as_ptr(),
+                    realm.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
+                    ptr::null(),
+                    ptr::null(),
+                    cbs,
+                    0,
+                    out,
+                )
+            }
+        })?;
+        Ok(Server { conn, state: State::New, config: config.clone() })
+    }
+
+    /// The mechanisms this connection offers, after `mech_list` and the security
+    /// properties have filtered what is installed (`sasl_listmech`).
+    #[doc(alias = "sasl_listmech")]
+    pub fn mechanisms(&self) -> Result<Vec<String>> {
+        let mut out: *const c_char = ptr::null();
+        let mut len: c_uint = 0;
+        let mut count = 0;
+        // SAFETY: conn is live; the separators are NUL-terminated; out/len/count
+        // are out-pointers.
+        let rc = unsafe {
+            sys::sasl_listmech(
+                self.conn.as_ptr(),
+                ptr::null(),
+                c"".as_ptr(),
+                c" ".as_ptr(),
+                c"".as_ptr(),
+                &mut out,
+                &mut len,
+                &mut count,
+            )
+        };
+        match check(self.conn.as_ptr(), "sasl_listmech", rc) {
+            Ok(_) => {}
+            // No mechanism survives mech_list and the security properties.
+            Err(Error::Sasl { code: Code::NOMECH, .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
+        // SAFETY: libsasl2 wrote len bytes at out, valid until the next call.
+        let bytes = unsafe { out_slice(out, len) };
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8 { what: "mechanism list" })?;
+        Ok(text.split_whitespace().map(str::to_owned).collect())
+    }
+
+    /// Starts authentication with the mechanism the client chose, and its initial
+    /// response if it sent one (`sasl_server_start`).
+    ///
+    /// `None` and `Some(&[])` differ: the first means the client sent no initial
+    /// response, the second an empty one.
+    #[doc(alias = "sasl_server_start")]
+    pub fn start(&mut self, mechanism: &str, initial_response: Option<&[u8]>) -> Result<ServerStep<'_>> {
+        if self.state != State::New {
+            return Err(Error::State { call: "Server::start", state: "twice on one connection" });
+        }
+        let mech = cstring(mechanism, "mechanism")?;
+        let (input, input_len) = match initial_response {
+            Some(data) => (data.as_ptr().cast::<c_char>(), c_len(data, "initial response")?),
+            None => (ptr::null(), 0),
+        };
+        self.state = State::Stepping;
+        let mut out: *const c_char = ptr::null();
+        let mut out_len: c_uint = 0;
+        // SAFETY: conn is live; input points at input_len readable bytes (or is
+        // NULL); out/out_len are out-pointers.
+        let rc = unsafe {
+            sys::sasl_server_start(self.conn.as_ptr(), mech.as_ptr(), input, input_len, &mut out, &mut out_len)
+        };
+        if rc == sys::SASL_NOMECH {
+            crate::callbacks::resume_pending_panic();
+            self.state = State::Done;
+            return Err(self.explain_nomech(mechanism));
+        }
+        self.finish("sasl_server_start", rc, out, out_len)
+    }
+
+    /// Continues with the client's next response (`sasl_server_step`).
+    #[doc(alias = "sasl_server_step")]
+    pub fn step(&mut self, response: &[u8]) -> Result<ServerStep<'_>> {
+        match self.state {
+            State::New => return Err(Error::State { call: "Server::step", state: "before start" }),
+            State::Done => {
+                return Err(Error::State { call: "Server::step", state: "after the exchange finished" });
+            }
+            State::Stepping => {}
+        }
+        let len = c_len(response, "response")?;
+        let mut out: *const c_char = ptr::null();
+        let mut out_len: c_uint = 0;
+        // SAFETY: conn is live; response has len readable bytes; out/out_len are
+        // out-pointers.
+        let rc = unsafe {
+            sys::sasl_server_step(self.conn.as_ptr(), response.as_ptr().cast(), len, &mut out, &mut out_len)
+        };
+        self.finish("sasl_server_step", rc, out, out_len)
+    }
+
+    fn finish(&mut self, call: &'static str, rc: i32, out: *const c_char, out_len: c_uint) -> Result<ServerStep<'_>> {
+        // Until proven otherwise the exchange is over: an error ends it too.
+        self.state = State::Done;
+        let code = match check(self.conn.as_ptr(), call, rc) {
+            Ok(code) => code,
+            Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
+                log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}");
+                return Ok(ServerStep::Rejected);
+            }
+            Err(e) => return Err(e),
+        };
+        if code == Code::CONTINUE {
+            self.state = State::Stepping;
+            // SAFETY: libsasl2 wrote out_len bytes at out; they stay valid until the
+            // next call on the connection, which needs &mut self, which the
+            // returned borrow prevents.
+            return Ok(ServerStep::Continue(unsafe { out_slice(out, out_len) }));
+        }
+        if code != Code::OK {
+            return Err(Error::Sasl {
+                call,
+                code,
+                detail: "unexpected result code for a server step".into(),
+            });
+        }
+        let identity = self.identity()?;
+        // SAFETY: as above.
+        let additional = unsafe { out_slice(out, out_len) };
+        Ok(ServerStep::Authenticated { identity, additional })
+    }
+
+    fn identity(&self) -> Result<Identity> {
+        let user = self.conn.prop_str(sys::SASL_USERNAME as _, "user name")?.unwrap_or_default();
+        let authid = self.conn.prop_str(sys::SASL_AUTHUSER as _, "authentication id")?;
+        let mechanism = self.conn.prop_str(sys::SASL_MECHNAME as _, "mechanism name")?.unwrap_or_default();
+        let ssf = self.conn.prop_uint(sys::SASL_SSF as _)?;
+        Ok(match authid {
+            Some(authid) if authid != user => Identity { authid, authzid: Some(user), mechanism, ssf },
+            _ => Identity { authid: user, authzid: None, mechanism, ssf },
+        })
+    }
+
+    /// Turns a bare "no worthy mechs found" into an error that says whether the
+    /// plugin is missing or this connection's configuration excludes it.
+    fn explain_nomech(&self, mechanism: &str) -> Error {
+        let installed = library::installed_mechanisms().unwrap_or_default();
+        if !installed.iter().any(|m| m.eq_ignore_ascii_case(mechanism)) {
+            return Error::MechanismUnavailable {
+                mechanism: mechanism.to_owned(),
+                package: library::plugin_package(mechanism),
+                installed: installed.to_vec(),
+            };
+        }
+        Error::MechanismNotOffered { mechanism: mechanism.to_owned(), offered: self.mechanisms().unwrap_or_default() }
+    }
+
+    /// The configuration this connection was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The raw connection, for calls this crate does not wrap. It stays owned by
+    /// the `Server`; do not dispose it.
+    pub fn as_ptr(&self) -> *mut sys::sasl_conn_t {
+        self.conn.as_ptr()
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("state", &self.state).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Fails when `mech_list` names a mechanism no installed plugin provides, so a
+/// missing plugin (CRAM-MD5 is gone from upstream Cyrus SASL) is reported by name
+/// and package, not as "no worthy mechs found" mid-handshake.
+fn check_mech_list(config: &Config) -> Result<()> {
+    let Some(wanted) = config.mech_list() else { return Ok(()) };
+    let installed = library::installed_mechanisms()?;
+    for mechanism in wanted {
+        if !installed.iter().any(|m| m.eq_ignore_ascii_case(&mechanism)) {
+            return Err(Error::MechanismUnavailable {
+                package: library::plugin_package(&mechanism),
+                mechanism,
+                installed: installed.to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
