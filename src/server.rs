@@ -51,13 +51,18 @@ enum State {
 pub enum ServerStep<'a> {
     /// Send these bytes to the peer, and pass its answer to [`Server::step`].
     /// They borrow the connection: libsasl2 reuses the buffer on the next call.
+    ///
+    /// Note that libsasl2's SCRAM and DIGEST-MD5 servers send their final proof
+    /// (`v=...`, `rspauth=...`) this way, and give their verdict only after one
+    /// more, empty, client response.
     Continue(&'a [u8]),
     /// The peer proved its identity.
     Authenticated {
         /// Who it is.
         identity: Identity,
-        /// Bytes some mechanisms (SCRAM, DIGEST-MD5) send along with success. Empty
-        /// for CRAM-MD5.
+        /// Bytes to send along with the success, if the mechanism has any.
+        /// Empty for CRAM-MD5; libsasl2's SCRAM server sends its proof as a
+        /// [`ServerStep::Continue`] instead.
         additional: &'a [u8],
     },
     /// The peer failed to authenticate: wrong password, unknown user, or not
