@@ -10,11 +10,8 @@
 use std::env;
 
 /// The version floors that get a cfg, as (name, major, minor, step).
-const FLOORS: [(&str, u32, u32, u32); 3] = [
-    ("sasl2_2_1_26", 2, 1, 26),
-    ("sasl2_2_1_27", 2, 1, 27),
-    ("sasl2_2_1_28", 2, 1, 28),
-];
+const FLOORS: [(&str, u32, u32, u32); 3] =
+    [("sasl2_2_1_26", 2, 1, 26), ("sasl2_2_1_27", 2, 1, 27), ("sasl2_2_1_28", 2, 1, 28)];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");

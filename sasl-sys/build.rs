@@ -48,13 +48,7 @@ fn main() {
     let version = header.version;
     if version < MIN_VERSION {
         fail(
-            &format!(
-                "libsasl2 {}.{}.{} at {} is too old",
-                version.0,
-                version.1,
-                version.2,
-                header.sasl_h.display()
-            ),
+            &format!("libsasl2 {}.{}.{} at {} is too old", version.0, version.1, version.2, header.sasl_h.display()),
             "sasl-sys needs libsasl2 2.1.26 or newer",
         );
     }
@@ -68,27 +62,14 @@ fn main() {
         println!("cargo:rustc-link-lib={kind}={lib}");
     }
 
-    let include_dir = header
-        .sasl_h
-        .parent()
-        .and_then(Path::parent)
-        .expect("sasl.h lives in <include>/sasl/")
-        .to_path_buf();
+    let include_dir =
+        header.sasl_h.parent().and_then(Path::parent).expect("sasl.h lives in <include>/sasl/").to_path_buf();
     // Dependents read these as DEP_SASL2_INCLUDE and DEP_SASL2_VERSION_NUMBER.
     println!("cargo:include={}", include_dir.display());
-    println!(
-        "cargo:version_number={:x}",
-        (version.0 << 16) | (version.1 << 8) | version.2
-    );
-    println!(
-        "cargo:rustc-env=SASL_SYS_HEADER_VERSION={}.{}.{}",
-        version.0, version.1, version.2
-    );
+    println!("cargo:version_number={:x}", (version.0 << 16) | (version.1 << 8) | version.2);
+    println!("cargo:rustc-env=SASL_SYS_HEADER_VERSION={}.{}.{}", version.0, version.1, version.2);
     println!("cargo:rustc-env=SASL_SYS_INCLUDE_DIR={}", include_dir.display());
-    println!(
-        "cargo:rustc-env=SASL_SYS_TARGET={}",
-        env::var("TARGET").expect("cargo sets TARGET")
-    );
+    println!("cargo:rustc-env=SASL_SYS_TARGET={}", env::var("TARGET").expect("cargo sets TARGET"));
 
     write_bindings(&include_dir);
     write_abi_lists(&found.lib_dirs);
@@ -96,12 +77,8 @@ fn main() {
 
 fn from_env_dirs() -> Option<Found> {
     let root = env("SASL2_DIR").map(PathBuf::from);
-    let lib_dir = env("SASL2_LIB_DIR")
-        .map(PathBuf::from)
-        .or_else(|| root.as_ref().map(|r| r.join("lib")));
-    let include_dir = env("SASL2_INCLUDE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| root.as_ref().map(|r| r.join("include")));
+    let lib_dir = env("SASL2_LIB_DIR").map(PathBuf::from).or_else(|| root.as_ref().map(|r| r.join("lib")));
+    let include_dir = env("SASL2_INCLUDE_DIR").map(PathBuf::from).or_else(|| root.as_ref().map(|r| r.join("include")));
     if lib_dir.is_none() && include_dir.is_none() {
         return None;
     }
@@ -118,20 +95,13 @@ fn from_pkg_config(statik: bool) -> Option<Found> {
     }
     // Probe quietly: flags are printed by main() only after the header check.
     let lib = pkg_config::Config::new()
-        .atleast_version(&format!(
-            "{}.{}.{}",
-            MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
-        ))
+        .atleast_version(&format!("{}.{}.{}", MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2))
         .statik(statik)
         .cargo_metadata(false)
         .env_metadata(true)
         .probe("libsasl2");
     match lib {
-        Ok(lib) => Some(Found {
-            lib_dirs: lib.link_paths,
-            include_dirs: lib.include_paths,
-            libs: lib.libs,
-        }),
+        Ok(lib) => Some(Found { lib_dirs: lib.link_paths, include_dirs: lib.include_paths, libs: lib.libs }),
         Err(e) => {
             println!("cargo:warning=pkg-config could not use libsasl2: {}", first_line(&e.to_string()));
             None
@@ -178,11 +148,7 @@ fn probe_header(include_dirs: &[PathBuf]) -> Header {
         .map(PathBuf::from)
         .unwrap_or_else(|| fail("could not locate sasl/sasl.h in the preprocessor output", ""));
     // Line markers may split the expanded macros over several lines: drop them first.
-    let text: Vec<&str> = expanded
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(str::split_whitespace)
-        .collect();
+    let text: Vec<&str> = expanded.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect();
     let version = text
         .iter()
         .position(|t| *t == "SASL_SYS_VERSION")
@@ -246,12 +212,7 @@ fn builder(include_dir: &Path) -> bindgen::Builder {
 }
 
 /// The C structs whose size, alignment and field offsets `tests/abi.rs` compares.
-const ABI_STRUCTS: &[&str] = &[
-    "sasl_callback_t",
-    "sasl_secret_t",
-    "sasl_security_properties_t",
-    "sasl_interact_t",
-];
+const ABI_STRUCTS: &[&str] = &["sasl_callback_t", "sasl_secret_t", "sasl_security_properties_t", "sasl_interact_t"];
 
 /// Writes `$OUT_DIR/abi_constants.rs`, which `tests/abi.rs` includes.
 ///
@@ -269,10 +230,7 @@ fn write_abi_lists(lib_dirs: &[PathBuf]) {
     let mut bytes = String::new();
     let mut uncompared = String::new();
     for (name, ty) in top_level_consts(&bindings) {
-        let c_name = name
-            .strip_prefix(ty.as_str())
-            .and_then(|rest| rest.strip_prefix('_'))
-            .unwrap_or(&name);
+        let c_name = name.strip_prefix(ty.as_str()).and_then(|rest| rest.strip_prefix('_')).unwrap_or(&name);
         if ty.starts_with("&[u8;") {
             let _ = writeln!(bytes, "    ({c_name:?}, sasl_sys::{name}),");
         } else if ty.starts_with('&') || ty == "f32" || ty == "f64" {
@@ -294,23 +252,14 @@ fn write_abi_lists(lib_dirs: &[PathBuf]) {
             let c_name = c_field_name(&field);
             let _ = writeln!(structs, "            RustField {{");
             let _ = writeln!(structs, "                c_name: {c_name:?},");
-            let _ = writeln!(
-                structs,
-                "                offset: core::mem::offset_of!({ty}, {field}),"
-            );
-            let _ = writeln!(
-                structs,
-                "                size: field_size(|s: &{ty}| &s.{field}),"
-            );
+            let _ = writeln!(structs, "                offset: core::mem::offset_of!({ty}, {field}),");
+            let _ = writeln!(structs, "                size: field_size(|s: &{ty}| &s.{field}),");
             let _ = writeln!(structs, "            }},");
         }
         let _ = writeln!(structs, "        ],\n    }},");
     }
 
-    let lib_dirs: String = lib_dirs
-        .iter()
-        .map(|d| format!("{:?}, ", d.display().to_string()))
-        .collect();
+    let lib_dirs: String = lib_dirs.iter().map(|d| format!("{:?}, ", d.display().to_string())).collect();
     let text = format!(
         "// Generated by sasl-sys/build.rs from the bindings of this build; see write_abi_lists.
 
@@ -386,10 +335,7 @@ fn top_level_consts(bindings: &str) -> Vec<(String, String)> {
 /// (empty if it cannot be found; the ABI test then fails).
 fn struct_fields(bindings: &str, alias: &str) -> Vec<String> {
     let alias_line = format!("pub type {alias} = ");
-    let target = bindings
-        .lines()
-        .find_map(|l| l.strip_prefix(alias_line.as_str())?.strip_suffix(';'))
-        .unwrap_or(alias);
+    let target = bindings.lines().find_map(|l| l.strip_prefix(alias_line.as_str())?.strip_suffix(';')).unwrap_or(alias);
     let header = format!("pub struct {target} {{");
     bindings
         .lines()
@@ -403,11 +349,10 @@ fn struct_fields(bindings: &str, alias: &str) -> Vec<String> {
 /// bindgen appends `_` to C names that are Rust keywords (`proc` becomes `proc_`).
 fn c_field_name(rust_name: &str) -> &str {
     const KEYWORDS: &[&str] = &[
-        "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
-        "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
-        "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "proc",
-        "pub", "ref", "return", "static", "struct", "super", "trait", "true", "try", "type",
-        "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+        "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn",
+        "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro",
+        "match", "mod", "move", "mut", "override", "priv", "proc", "pub", "ref", "return", "static", "struct", "super",
+        "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
     ];
     match rust_name.strip_suffix('_') {
         Some(stem) if KEYWORDS.contains(&stem) => stem,

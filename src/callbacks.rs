@@ -128,10 +128,8 @@ pub const LOG_TARGET: &str = "cyrus_sasl::libsasl2";
 /// The process-wide callback list passed to `sasl_server_init`/`sasl_client_init`.
 /// libsasl2 keeps the pointer, so it is leaked on purpose: it must live forever.
 pub(crate) fn global_callbacks() -> *const sys::sasl_callback_t {
-    let list: &'static [sys::sasl_callback_t; 2] = Box::leak(Box::new([
-        entry(sys::SASL_CB_LOG, cast_log(log), ptr::null_mut()),
-        END,
-    ]));
+    let list: &'static [sys::sasl_callback_t; 2] =
+        Box::leak(Box::new([entry(sys::SASL_CB_LOG, cast_log(log), ptr::null_mut()), END]));
     list.as_ptr()
 }
 
@@ -160,11 +158,8 @@ pub(crate) struct CallbackSet {
     client: Option<ClientCredentials>,
 }
 
-const END: sys::sasl_callback_t = sys::sasl_callback_t {
-    id: sys::SASL_CB_LIST_END as c_ulong,
-    proc_: None,
-    context: ptr::null_mut(),
-};
+const END: sys::sasl_callback_t =
+    sys::sasl_callback_t { id: sys::SASL_CB_LIST_END as c_ulong, proc_: None, context: ptr::null_mut() };
 
 fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::sasl_callback_t {
     sys::sasl_callback_t { id: id as c_ulong, proc_, context }
@@ -396,7 +391,8 @@ unsafe extern "C" fn canon_user(
 // libsasl2 stores every callback as `int (*)(void)` and casts it back by id.
 
 type LogFn = unsafe extern "C" fn(*mut c_void, c_int, *const c_char) -> c_int;
-type GetoptFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *const c_char, *mut c_uint) -> c_int;
+type GetoptFn =
+    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, *mut *const c_char, *mut c_uint) -> c_int;
 type SimpleFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut c_uint) -> c_int;
 type SecretFn = unsafe extern "C" fn(*mut sys::sasl_conn_t, *mut c_void, c_int, *mut *mut sys::sasl_secret_t) -> c_int;
 type RealmFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut *const c_char) -> c_int;

@@ -122,9 +122,8 @@ impl Client {
             return Err(Error::Sasl { call: "sasl_client_start", code, detail: "no mechanism chosen".into() });
         }
         // SAFETY: the mechanism name is a NUL-terminated string owned by the plugin.
-        let mechanism = unsafe { CStr::from_ptr(mech) }
-            .to_str()
-            .map_err(|_| Error::NotUtf8 { what: "mechanism name" })?;
+        let mechanism =
+            unsafe { CStr::from_ptr(mech) }.to_str().map_err(|_| Error::NotUtf8 { what: "mechanism name" })?;
         self.complete = code == Code::OK;
         // SAFETY: libsasl2 keeps the buffer until the next call on the connection,
         // which the borrow of self prevents. A NULL buffer means "no initial response".
@@ -211,6 +210,9 @@ impl Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("started", &self.started).field("complete", &self.complete).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("started", &self.started)
+            .field("complete", &self.complete)
+            .finish_non_exhaustive()
     }
 }

@@ -145,10 +145,7 @@ impl Config {
 
     /// All Cyrus options, in key order.
     pub fn options(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inner
-            .options
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_str().ok()?, v.to_str().ok()?)))
+        self.inner.options.iter().filter_map(|(k, v)| Some((k.to_str().ok()?, v.to_str().ok()?)))
     }
 
     /// The mechanisms `mech_list` names, upper-cased, or `None` when it is unset
@@ -266,9 +263,8 @@ mod tests {
 
     #[test]
     fn parses_cyrus_format_with_comments_blank_lines_and_wrapper_keys() {
-        let c: Config = "# comment\n\nmech_list: CRAM-MD5 DIGEST-MD5\r\nsasldb_path:/tmp/db\nmax_ssf: 56\n"
-            .parse()
-            .unwrap();
+        let c: Config =
+            "# comment\n\nmech_list: CRAM-MD5 DIGEST-MD5\r\nsasldb_path:/tmp/db\nmax_ssf: 56\n".parse().unwrap();
         assert_eq!(c.get("mech_list"), Some("CRAM-MD5 DIGEST-MD5"));
         assert_eq!(c.get("sasldb_path"), Some("/tmp/db"));
         assert_eq!(c.get("max_ssf"), None, "wrapper keys are not passed to libsasl2");

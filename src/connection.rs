@@ -48,9 +48,7 @@ impl Conn {
         check(conn.as_ptr(), call, rc)?;
         let props = security.to_sys();
         // SAFETY: conn is live; libsasl2 copies the properties.
-        let rc = unsafe {
-            sys::sasl_setprop(conn.as_ptr(), sys::SASL_SEC_PROPS as _, ptr::addr_of!(props).cast())
-        };
+        let rc = unsafe { sys::sasl_setprop(conn.as_ptr(), sys::SASL_SEC_PROPS as _, ptr::addr_of!(props).cast()) };
         check(conn.as_ptr(), "sasl_setprop(SASL_SEC_PROPS)", rc)?;
         Ok(conn)
     }

@@ -67,10 +67,7 @@ pub fn init(app_name: &'static CStr) -> Result<()> {
 
 /// Initialises with the default name unless something already did.
 pub(crate) fn ensure() -> Result<()> {
-    cached(INIT.get_or_init(|| Initialised {
-        app_name: DEFAULT_APP_NAME,
-        result: initialise(DEFAULT_APP_NAME),
-    }))
+    cached(INIT.get_or_init(|| Initialised { app_name: DEFAULT_APP_NAME, result: initialise(DEFAULT_APP_NAME) }))
 }
 
 fn cached(state: &Initialised) -> Result<()> {

@@ -86,13 +86,11 @@ impl SecretBuf {
         let bytes = secret.expose();
         let data = std::mem::offset_of!(sys::sasl_secret_t, data);
         let size = (data + bytes.len() + 1).max(size_of::<sys::sasl_secret_t>());
-        let layout = Layout::from_size_align(size, align_of::<sys::sasl_secret_t>())
-            .expect("a secret's size fits a Layout");
+        let layout =
+            Layout::from_size_align(size, align_of::<sys::sasl_secret_t>()).expect("a secret's size fits a Layout");
         // SAFETY: layout has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) }.cast::<sys::sasl_secret_t>();
-        let Some(ptr) = NonNull::new(raw) else {
-            std::alloc::handle_alloc_error(layout)
-        };
+        let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
         // SAFETY: the allocation holds the header plus len + 1 data bytes; it is
         // zeroed, so the byte after the copy is already the terminating NUL.
         unsafe {

@@ -244,9 +244,8 @@ impl Server {
         let mut out_len: c_uint = 0;
         // SAFETY: conn is live; response has len readable bytes; out/out_len are
         // out-pointers.
-        let rc = unsafe {
-            sys::sasl_server_step(self.conn.as_ptr(), response.as_ptr().cast(), len, &mut out, &mut out_len)
-        };
+        let rc =
+            unsafe { sys::sasl_server_step(self.conn.as_ptr(), response.as_ptr().cast(), len, &mut out, &mut out_len) };
         self.finish("sasl_server_step", rc, out, out_len)
     }
 
@@ -269,11 +268,7 @@ impl Server {
             return Ok(ServerStep::Continue(unsafe { out_slice(out, out_len) }));
         }
         if code != Code::OK {
-            return Err(Error::Sasl {
-                call,
-                code,
-                detail: "unexpected result code for a server step".into(),
-            });
+            return Err(Error::Sasl { call, code, detail: "unexpected result code for a server step".into() });
         }
         let identity = self.identity()?;
         // SAFETY: as above.

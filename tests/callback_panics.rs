@@ -33,8 +33,7 @@ fn canon_user_hook_rewrites_the_user_name() {
 #[test]
 fn canon_user_hook_returning_none_rejects() {
     let db = sasldb(&[("alice", "secret")]);
-    let mut server =
-        Server::with_canon_user("test", "localhost", Some(REALM), &config(&db.path), |_, _| None).unwrap();
+    let mut server = Server::with_canon_user("test", "localhost", Some(REALM), &config(&db.path), |_, _| None).unwrap();
     assert_eq!(handshake(&mut client("alice", "secret"), &mut server).unwrap(), Outcome::Rejected);
 }
 

@@ -121,7 +121,9 @@ fn two_servers_in_one_process_keep_their_own_mechanisms() {
         cyrus_sasl::ClientStep::Continue(r) => r.to_vec(),
         other => panic!("{other:?}"),
     };
-    assert!(matches!(a.step(&a_resp).unwrap(), ServerStep::Authenticated { ref identity, .. } if identity.mechanism == "CRAM-MD5"));
+    assert!(
+        matches!(a.step(&a_resp).unwrap(), ServerStep::Authenticated { ref identity, .. } if identity.mechanism == "CRAM-MD5")
+    );
     // libsasl2's SCRAM server sends its server-final message ("v=...") as a
     // challenge and wants one more, empty, client response before its verdict.
     let ServerStep::Continue(server_final) = b.step(&b_resp).unwrap() else { panic!() };
@@ -129,5 +131,8 @@ fn two_servers_in_one_process_keep_their_own_mechanisms() {
     let server_final = server_final.to_vec();
     assert!(matches!(cb.step(&server_final).unwrap(), cyrus_sasl::ClientStep::Complete(_)));
     let verdict = b.step(b"").unwrap();
-    assert!(matches!(verdict, ServerStep::Authenticated { ref identity, .. } if identity.mechanism == "SCRAM-SHA-256"), "{verdict:?}");
+    assert!(
+        matches!(verdict, ServerStep::Authenticated { ref identity, .. } if identity.mechanism == "SCRAM-SHA-256"),
+        "{verdict:?}"
+    );
 }

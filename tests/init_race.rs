@@ -61,12 +61,7 @@ fn eight_threads_racing_first_use_in_fresh_processes_never_crash() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() || !stdout.contains("1 passed") {
-            failures.push(format!(
-                "run {run}: {}\n{}{}",
-                out.status,
-                stdout,
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            failures.push(format!("run {run}: {}\n{}{}", out.status, stdout, String::from_utf8_lossy(&out.stderr)));
         }
     }
     assert!(failures.is_empty(), "{} of {PROCESSES} processes failed:\n{}", failures.len(), failures.join("\n"));

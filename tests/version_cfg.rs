@@ -15,8 +15,7 @@ const _: () = assert!(
 fn runtime_version() -> ((u32, u32, u32), String) {
     let mut implementation: *const c_char = ptr::null();
     let mut version_string: *const c_char = ptr::null();
-    let (mut major, mut minor, mut step, mut patch): (c_int, c_int, c_int, c_int) =
-        (-1, -1, -1, -1);
+    let (mut major, mut minor, mut step, mut patch): (c_int, c_int, c_int, c_int) = (-1, -1, -1, -1);
     // SAFETY: sasl_version_info needs no prior init; it only writes through the six
     // out-pointers, which all point at live locals of the right types.
     unsafe {
@@ -29,16 +28,10 @@ fn runtime_version() -> ((u32, u32, u32), String) {
             &mut patch,
         );
     }
-    assert!(
-        !version_string.is_null(),
-        "sasl_version_info gave no version string"
-    );
+    assert!(!version_string.is_null(), "sasl_version_info gave no version string");
     // SAFETY: non-null, and libsasl2 points it at a static NUL-terminated string.
-    let text = unsafe { CStr::from_ptr(version_string) }
-        .to_string_lossy()
-        .into_owned();
-    let part =
-        |n: c_int| u32::try_from(n).unwrap_or_else(|_| panic!("bad version part {n} in {text}"));
+    let text = unsafe { CStr::from_ptr(version_string) }.to_string_lossy().into_owned();
+    let part = |n: c_int| u32::try_from(n).unwrap_or_else(|_| panic!("bad version part {n} in {text}"));
     ((part(major), part(minor), part(step)), text)
 }
 

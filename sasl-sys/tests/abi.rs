@@ -16,12 +16,8 @@ use std::sync::OnceLock;
 include!(concat!(env!("OUT_DIR"), "/abi_constants.rs"));
 
 /// The structs the safe crate builds or reads field by field.
-const CHECKED_STRUCTS: [&str; 4] = [
-    "sasl_callback_t",
-    "sasl_secret_t",
-    "sasl_security_properties_t",
-    "sasl_interact_t",
-];
+const CHECKED_STRUCTS: [&str; 4] =
+    ["sasl_callback_t", "sasl_secret_t", "sasl_security_properties_t", "sasl_interact_t"];
 
 /// What the compiled C program printed.
 #[derive(Debug, Default)]
@@ -71,9 +67,7 @@ fn run_c_program() -> String {
         cmd.arg(format!("-L{dir}"));
     }
     cmd.arg("-lsasl2");
-    let built = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("could not run the C compiler {cmd:?}: {e}"));
+    let built = cmd.output().unwrap_or_else(|e| panic!("could not run the C compiler {cmd:?}: {e}"));
     assert!(
         built.status.success(),
         "compiling tests/abi.c failed ({}); a constant the bindings define may be missing \
@@ -82,9 +76,7 @@ fn run_c_program() -> String {
         String::from_utf8_lossy(&built.stderr)
     );
 
-    let ran = Command::new(&exe)
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", exe.display()));
+    let ran = Command::new(&exe).output().unwrap_or_else(|e| panic!("could not run {}: {e}", exe.display()));
     assert!(
         ran.status.success(),
         "{} failed ({}):\n{}",
@@ -117,8 +109,7 @@ fn c_items() -> String {
 
 fn parse_c_output(out: &str) -> CAbi {
     fn num<T: std::str::FromStr>(line: &str, s: Option<&str>) -> T {
-        s.and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("malformed line from the ABI program: {line:?}"))
+        s.and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("malformed line from the ABI program: {line:?}"))
     }
     let mut abi = CAbi::default();
     for line in out.lines() {
@@ -131,8 +122,7 @@ fn parse_c_output(out: &str) -> CAbi {
                 abi.ints.insert(name, num(line, parts.next()));
             }
             Some("bytes") => {
-                abi.bytes
-                    .insert(name, hex(line, parts.next().unwrap_or("")));
+                abi.bytes.insert(name, hex(line, parts.next().unwrap_or("")));
             }
             Some("struct") => {
                 let size = num(line, parts.next());
@@ -141,8 +131,7 @@ fn parse_c_output(out: &str) -> CAbi {
             Some("field") => {
                 let field = parts.next().unwrap_or_default().to_owned();
                 let offset = num(line, parts.next());
-                abi.fields
-                    .insert((name, field), (offset, num(line, parts.next())));
+                abi.fields.insert((name, field), (offset, num(line, parts.next())));
             }
             _ => panic!("unknown line from the ABI program: {line:?}"),
         }
@@ -154,10 +143,7 @@ fn hex(line: &str, digits: &str) -> Vec<u8> {
     assert!(digits.len() % 2 == 0, "odd hex length in {line:?}");
     (0..digits.len())
         .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .unwrap_or_else(|_| panic!("bad hex in {line:?}"))
-        })
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex in {line:?}")))
         .collect()
 }
 
@@ -185,8 +171,7 @@ fn every_sasl_constant_matches_the_c_headers() {
     );
     for expected in ["SASL_OK", "SASL_CB_LIST_END", "SASL_AUX_PASSWORD"] {
         assert!(
-            INT_CONSTANTS.iter().any(|(n, _)| *n == expected)
-                || BYTE_CONSTANTS.iter().any(|(n, _)| *n == expected),
+            INT_CONSTANTS.iter().any(|(n, _)| *n == expected) || BYTE_CONSTANTS.iter().any(|(n, _)| *n == expected),
             "{expected} is missing from the generated constant list"
         );
     }
@@ -214,11 +199,7 @@ fn every_sasl_constant_matches_the_c_headers() {
         }
     }
     fail_on(&problems, checked, "constants");
-    println!(
-        "{checked} constants match ({} integers, {} byte strings)",
-        INT_CONSTANTS.len(),
-        BYTE_CONSTANTS.len()
-    );
+    println!("{checked} constants match ({} integers, {} byte strings)", INT_CONSTANTS.len(), BYTE_CONSTANTS.len());
 }
 
 #[test]
@@ -231,11 +212,7 @@ fn struct_layouts_match_the_c_compiler() {
     let mut problems = Vec::new();
     let mut checked = 0;
     for s in &layouts {
-        assert!(
-            !s.fields.is_empty(),
-            "no fields of {} were found in the bindings",
-            s.c_name
-        );
+        assert!(!s.fields.is_empty(), "no fields of {} were found in the bindings", s.c_name);
         checked += 1;
         match c.structs.get(s.c_name) {
             None => problems.push(format!("{}: not printed by the C program", s.c_name)),
@@ -244,10 +221,7 @@ fn struct_layouts_match_the_c_compiler() {
                     problems.push(format!("sizeof({}): Rust {}, C {size}", s.c_name, s.size));
                 }
                 if align != s.align {
-                    problems.push(format!(
-                        "alignof({}): Rust {}, C {align}",
-                        s.c_name, s.align
-                    ));
+                    problems.push(format!("alignof({}): Rust {}, C {align}", s.c_name, s.align));
                 }
             }
         }
@@ -255,31 +229,18 @@ fn struct_layouts_match_the_c_compiler() {
             checked += 1;
             let key = (s.c_name.to_owned(), f.c_name.to_owned());
             match c.fields.get(&key) {
-                None => problems.push(format!(
-                    "{}.{}: not printed by the C program",
-                    s.c_name, f.c_name
-                )),
+                None => problems.push(format!("{}.{}: not printed by the C program", s.c_name, f.c_name)),
                 Some(&(offset, size)) => {
                     if offset != f.offset {
-                        problems.push(format!(
-                            "offsetof({}, {}): Rust {}, C {offset}",
-                            s.c_name, f.c_name, f.offset
-                        ));
+                        problems.push(format!("offsetof({}, {}): Rust {}, C {offset}", s.c_name, f.c_name, f.offset));
                     }
                     if size != f.size {
-                        problems.push(format!(
-                            "sizeof({}.{}): Rust {}, C {size}",
-                            s.c_name, f.c_name, f.size
-                        ));
+                        problems.push(format!("sizeof({}.{}): Rust {}, C {size}", s.c_name, f.c_name, f.size));
                     }
                 }
             }
         }
     }
     fail_on(&problems, checked, "struct and field layouts");
-    println!(
-        "{} structs and {} fields match",
-        layouts.len(),
-        checked - layouts.len()
-    );
+    println!("{} structs and {} fields match", layouts.len(), checked - layouts.len());
 }

@@ -19,9 +19,7 @@ fn committed_bindings_match_bindgen_output_on_this_system() {
 
     let generated_path = Path::new(concat!(env!("OUT_DIR"), "/bindings.rs"));
     let committed_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bindings.rs");
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-    };
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     let generated = read(generated_path);
     let committed = read(&committed_path);
     if generated == committed {
@@ -31,11 +29,7 @@ fn committed_bindings_match_bindgen_output_on_this_system() {
     let generated_lines: Vec<&str> = generated.lines().collect();
     let committed_lines: Vec<&str> = committed.lines().collect();
     // Trim the common head and tail; what is left on each side is the changed block.
-    let head = generated_lines
-        .iter()
-        .zip(&committed_lines)
-        .take_while(|(g, c)| g == c)
-        .count();
+    let head = generated_lines.iter().zip(&committed_lines).take_while(|(g, c)| g == c).count();
     let tail = generated_lines[head..]
         .iter()
         .rev()
