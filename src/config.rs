@@ -26,13 +26,14 @@ use crate::security::SecurityProperties;
 ///
 /// ```
 /// use cyrus_sasl::Config;
-/// let config: Config = "
-///     # CRAM-MD5 against a sasldb
-///     mech_list: CRAM-MD5
-///     pwcheck_method: auxprop
-///     auxprop_plugin: sasldb
-///     sasldb_path: /var/lib/myapp/sasldb2
-/// ".parse()?;
+/// let config: Config = concat!(
+///     "# CRAM-MD5 against a sasldb\n",
+///     "mech_list: CRAM-MD5\n",
+///     "pwcheck_method: auxprop\n",
+///     "auxprop_plugin: sasldb\n",
+///     "sasldb_path: /var/lib/myapp/sasldb2\n",
+/// )
+/// .parse()?;
 /// assert_eq!(config.get("mech_list"), Some("CRAM-MD5"));
 /// # Ok::<(), cyrus_sasl::ConfigError>(())
 /// ```

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use common::{Outcome, REALM, handshake, sasldb};
-use cyrus_sasl::{Client, Config, Credentials, Sasldb, Server};
+use cyrus_sasl::{Client, Credentials, Sasldb, Server};
 
 struct Capture {
     lines: Mutex<Vec<String>>,
