@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::security::SecurityProperties;
 
@@ -46,6 +46,10 @@ pub struct Config {
 struct Inner {
     options: BTreeMap<CString, CString>,
     security: SecurityProperties,
+    /// The first `mech_list` entry with no installed plugin, once checked. The
+    /// set of plugins is fixed after init, so the answer holds until the options
+    /// change (every mutation goes through `inner_mut`, which clears it).
+    missing_mechanism: OnceLock<Option<String>>,
 }
 
 /// Keys that configure this crate rather than libsasl2.
@@ -109,7 +113,7 @@ impl Config {
             let n: u32 = value
                 .parse()
                 .map_err(|_| err(ConfigErrorKind::BadNumber { key: key.to_owned(), value: value.to_owned() }))?;
-            let security = &mut Arc::make_mut(&mut self.inner).security;
+            let security = &mut self.inner_mut().security;
             match key {
                 "min_ssf" => security.min_ssf = n,
                 "max_ssf" => security.max_ssf = n,
@@ -119,7 +123,7 @@ impl Config {
         }
         let k = CString::new(key).map_err(|_| err(ConfigErrorKind::Nul))?;
         let v = CString::new(value).map_err(|_| err(ConfigErrorKind::Nul))?;
-        Arc::make_mut(&mut self.inner).options.insert(k, v);
+        self.inner_mut().options.insert(k, v);
         Ok(self)
     }
 
@@ -132,14 +136,16 @@ impl Config {
     /// The value of a Cyrus option. Wrapper options are not stored as strings: read
     /// them from [`Config::security`].
     pub fn get(&self, key: &str) -> Option<&str> {
-        let key = CString::new(key).ok()?;
-        self.inner.options.get(key.as_c_str()).and_then(|v| v.to_str().ok())
+        // A linear scan: configs hold a handful of keys, and this spares building a
+        // C string per lookup on every new connection.
+        let (_, value) = self.inner.options.iter().find(|(k, _)| k.to_bytes() == key.as_bytes())?;
+        value.to_str().ok()
     }
 
     /// Removes a Cyrus option.
     pub fn remove(&mut self, key: &str) -> &mut Self {
         if let Ok(key) = CString::new(key) {
-            Arc::make_mut(&mut self.inner).options.remove(key.as_c_str());
+            self.inner_mut().options.remove(key.as_c_str());
         }
         self
     }
@@ -167,8 +173,23 @@ impl Config {
 
     /// Replaces the security properties.
     pub fn set_security(&mut self, security: SecurityProperties) -> &mut Self {
-        Arc::make_mut(&mut self.inner).security = security;
+        self.inner_mut().security = security;
         self
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.missing_mechanism = OnceLock::new();
+        inner
+    }
+
+    /// The first mechanism of `mech_list` that `is_installed` rejects, computed
+    /// once per config.
+    pub(crate) fn missing_mechanism(&self, is_installed: impl Fn(&str) -> bool) -> Option<&str> {
+        self.inner
+            .missing_mechanism
+            .get_or_init(|| self.mech_list()?.into_iter().find(|m| !is_installed(m)))
+            .as_deref()
     }
 
     /// What `SASL_CB_GETOPT` answers for `option`.

@@ -323,16 +323,16 @@ impl fmt::Debug for Server {
 /// missing plugin (CRAM-MD5 is gone from upstream Cyrus SASL) is reported by name
 /// and package, not as "no worthy mechs found" mid-handshake.
 fn check_mech_list(config: &Config) -> Result<()> {
-    let Some(wanted) = config.mech_list() else { return Ok(()) };
-    let installed = library::installed_mechanisms()?;
-    for mechanism in wanted {
-        if !installed.iter().any(|m| m.eq_ignore_ascii_case(&mechanism)) {
-            return Err(Error::MechanismUnavailable {
-                package: library::plugin_package(&mechanism),
-                mechanism,
-                installed: installed.to_vec(),
-            });
-        }
+    if config.get("mech_list").is_none() {
+        return Ok(());
     }
-    Ok(())
+    let installed = library::installed_mechanisms()?;
+    match config.missing_mechanism(|m| installed.iter().any(|i| i.eq_ignore_ascii_case(m))) {
+        None => Ok(()),
+        Some(mechanism) => Err(Error::MechanismUnavailable {
+            package: library::plugin_package(mechanism),
+            mechanism: mechanism.to_owned(),
+            installed: installed.to_vec(),
+        }),
+    }
 }
