@@ -44,6 +44,9 @@ pub enum Command {
     #[command(after_long_help = PROTOCOL)]
     Server(ServerArgs),
     /// Authenticate to a server, on stdin/stdout or over TCP.
+    ///
+    /// The password comes from --password-file or the SASL_PASSWORD environment
+    /// variable, never from the command line.
     #[command(after_long_help = PROTOCOL)]
     Client(ClientArgs),
 }
@@ -95,9 +98,6 @@ pub struct ServerArgs {
 }
 
 /// `sasl-sample client`.
-///
-/// The password comes from --password-file or the SASL_PASSWORD environment
-/// variable, never from the command line.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     #[command(flatten)]

@@ -71,7 +71,11 @@ fn read_password(file: Option<&Path>) -> Result<Option<Secret>, Failure> {
 
 /// One exchange of the line protocol, client side. Prints `completed: ...` when
 /// the server sent its final line.
-fn exchange<R: BufRead, W: Write>(mut client: Client, lines: &mut Lines<R, W>, mechanisms: &str) -> Result<(), Failure> {
+fn exchange<R: BufRead, W: Write>(
+    mut client: Client,
+    lines: &mut Lines<R, W>,
+    mechanisms: &str,
+) -> Result<(), Failure> {
     let start = client.start(mechanisms)?;
     let mechanism = start.mechanism.to_owned();
     // An empty initial response cannot be told from none on the wire.

@@ -50,19 +50,13 @@ impl<R: BufRead, W: Write> Lines<R, W> {
     /// Reads one line and decodes it from base64. `None` at end of input.
     pub fn read_token(&mut self, what: &str) -> Result<Option<Vec<u8>>, Failure> {
         let Some(line) = self.read_line(what)? else { return Ok(None) };
-        STANDARD
-            .decode(&line)
-            .map(Some)
-            .map_err(|e| Failure::Error(format!("the {what} is not valid base64: {e}")))
+        STANDARD.decode(&line).map(Some).map_err(|e| Failure::Error(format!("the {what} is not valid base64: {e}")))
     }
 
     /// Writes one line, as it is, and flushes it.
     pub fn write_line(&mut self, line: &[u8], what: &str) -> Result<(), Failure> {
-        let written = self
-            .writer
-            .write_all(line)
-            .and_then(|()| self.writer.write_all(b"\n"))
-            .and_then(|()| self.writer.flush());
+        let written =
+            self.writer.write_all(line).and_then(|()| self.writer.write_all(b"\n")).and_then(|()| self.writer.flush());
         written.map_err(|e| Failure::Error(format!("sending the {what}: {}", describe(&e))))
     }
 

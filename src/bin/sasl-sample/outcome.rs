@@ -14,7 +14,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// An [`Failure::Error`] from anything printable.
+    /// A [`Failure::Error`] from anything printable.
     pub fn error(message: impl fmt::Display) -> Self {
         Failure::Error(message.to_string())
     }

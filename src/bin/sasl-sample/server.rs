@@ -31,9 +31,8 @@ fn new_server(common: &Common, config: &Config) -> Result<Server, Failure> {
 /// is the result; otherwise each outcome is reported and the next client served.
 fn listen(addr: &str, once: bool, common: &Common, config: &Config) -> Result<(), Failure> {
     let listener = TcpListener::bind(addr).map_err(|e| Failure::Error(format!("cannot listen on {addr}: {e}")))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| Failure::Error(format!("cannot read the address bound for {addr}: {e}")))?;
+    let bound =
+        listener.local_addr().map_err(|e| Failure::Error(format!("cannot read the address bound for {addr}: {e}")))?;
     eprintln!("listening on {bound}");
     loop {
         let (stream, peer) = match listener.accept() {
@@ -99,7 +98,8 @@ fn exchange<R: BufRead, W: Write>(lines: &mut Lines<R, W>, common: &Common, conf
 /// Reads the mechanism line: 1 to 20 letters, digits, `-` or `_` (RFC 4422).
 fn read_mechanism<R: BufRead, W: Write>(lines: &mut Lines<R, W>) -> Result<String, Failure> {
     let line = lines.read_line("mechanism line")?.ok_or_else(|| went_away("mechanism line"))?;
-    let valid = (1..=20).contains(&line.len()) && line.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let valid =
+        (1..=20).contains(&line.len()) && line.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid {
         let shown = String::from_utf8_lossy(&line[..line.len().min(40)]).into_owned();
         return Err(Failure::Error(format!("invalid mechanism name {shown:?}")));

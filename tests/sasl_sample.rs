@@ -1,0 +1,431 @@
+//! The `sasl-sample` tool as a child process: against GNU gsasl's client, against
+//! its own client (over TCP and over pipes), and on bad input.
+//!
+//! Every child is owned by a [`Proc`], which kills and reaps it when dropped, so a
+//! failed assertion never leaves a process behind; every wait has a deadline, so
+//! a stalled exchange fails the test instead of hanging it.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::REALM;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sasl-sample");
+
+/// How long any one child may take. A CRAM-MD5 exchange takes milliseconds.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The line the server prints for alice: libsasl2 names her `user@realm`.
+const ALICE_AUTHENTICATED: &str = "authenticated: alice@EXAMPLE.TEST mech=CRAM-MD5 ssf=0";
+
+/// A child process with its stderr collected line by line. Dropping it kills
+/// and reaps the child (by its handle), whatever state the test is in.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    stderr: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, command: &mut Command) -> Proc {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} (gsasl comes from the Debian package gsasl): {e}"));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { name, child, stderr: rx, seen: Vec::new() }
+    }
+
+    fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().expect("stdin is piped")
+    }
+
+    fn stdout(&mut self) -> ChildStdout {
+        self.child.stdout.take().expect("stdout is piped")
+    }
+
+    /// Waits for a stderr line starting with `prefix`, and returns the rest of it.
+    fn wait_for_line(&mut self, prefix: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.to_owned();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("{} printed no {prefix:?} line within {DEADLINE:?}; stderr: {:?}", self.name, self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("{} closed stderr without a {prefix:?} line; stderr: {:?}", self.name, self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits (with the deadline) for the child to exit; returns its status and
+    /// its whole stderr.
+    fn finish(&mut self) -> (ExitStatus, String) {
+        let end = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < end,
+                "{} did not exit within {DEADLINE:?}; stderr so far: {:?}",
+                self.name,
+                self.seen
+            );
+            while let Ok(line) = self.stderr.try_recv() {
+                self.seen.push(line);
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        // The child has exited, so its stderr is at end of file (it starts no
+        // processes of its own that could hold it open).
+        loop {
+            match self.stderr.recv_timeout(end.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("{}: stderr stayed open after exit", self.name),
+            }
+        }
+        (status, self.seen.join("\n"))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies everything from `from` to `to` as it arrives, then closes `to`.
+/// Returns what it copied, for failure messages.
+fn pump(mut from: impl Read + Send + 'static, mut to: impl Write + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut copied = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).and_then(|()| to.flush()).is_err() {
+                break;
+            }
+            copied.extend_from_slice(&buf[..n]);
+        }
+        copied
+    })
+}
+
+/// Reads `from` to its end in a thread.
+fn collect(mut from: impl Read + Send + 'static) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = from.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
+
+/// A sasldb with alice/secret, and a server config for CRAM-MD5 against it.
+fn cram_md5_setup() -> (common::TestDb, PathBuf) {
+    let db = common::sasldb(&[("alice", "secret")]);
+    let config = db.dir.path().join("sasl-sample.conf");
+    let text = format!(
+        "# CRAM-MD5 against the test sasldb\nmech_list: CRAM-MD5\npwcheck_method: auxprop\n\
+         auxprop_plugin: sasldb\nsasldb_path: {}\n",
+        db.path.display()
+    );
+    std::fs::write(&config, text).unwrap();
+    (db, config)
+}
+
+/// `sasl-sample server` on stdin/stdout.
+fn server_command(config: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("server").arg("--config").arg(config).args(["--realm", REALM]).env_remove("SASL_PASSWORD");
+    command
+}
+
+/// `sasl-sample client` for alice with CRAM-MD5; the caller adds the password
+/// and the transport.
+fn client_command() -> Command {
+    let mut command = Command::new(BIN);
+    command.args(["client", "--user", "alice", "--mech", "CRAM-MD5"]).env_remove("SASL_PASSWORD");
+    command
+}
+
+/// Runs a stdio server against a gsasl client with `password`, the one's stdout
+/// wired to the other's stdin. Returns (server status, server stderr, gsasl
+/// status, what gsasl sent).
+fn gsasl_against_server(password: &str) -> (ExitStatus, String, ExitStatus, String) {
+    let (_db, config) = cram_md5_setup();
+    let mut server =
+        Proc::spawn("sasl-sample server", server_command(&config).stdin(Stdio::piped()).stdout(Stdio::piped()));
+    let server_out = server.stdout();
+    let mut gsasl = Proc::spawn(
+        "gsasl --client",
+        Command::new("gsasl")
+            .args(["--client", "-m", "CRAM-MD5", "-a", "alice", "-p", password, "--quiet"])
+            .stdin(Stdio::from(server_out))
+            .stdout(Stdio::piped()),
+    );
+    let from_gsasl = pump(gsasl.stdout(), server.stdin());
+    let (server_status, server_err) = server.finish();
+    // gsasl reads its stdin to the end after the final line: it exits only once
+    // the server has closed its stdout, which exiting does.
+    let (gsasl_status, gsasl_err) = gsasl.finish();
+    let sent = String::from_utf8_lossy(&from_gsasl.join().unwrap()).into_owned();
+    eprintln!("gsasl sent {sent:?}; gsasl stderr {gsasl_err:?}; server stderr {server_err:?}");
+    (server_status, server_err, gsasl_status, sent)
+}
+
+#[test]
+fn gsasl_client_authenticates_with_cram_md5_against_sasl_sample_server() {
+    let (server, server_err, gsasl, sent) = gsasl_against_server("secret");
+    assert_eq!(server.code(), Some(0), "server stderr: {server_err}");
+    assert!(server_err.lines().any(|l| l == ALICE_AUTHENTICATED), "server stderr: {server_err}");
+    assert!(sent.starts_with("CRAM-MD5\n\n"), "gsasl opens with the mechanism and no initial response: {sent:?}");
+    assert_eq!(gsasl.code(), Some(0), "gsasl accepts the empty final line and the end of input");
+}
+
+#[test]
+fn gsasl_client_with_wrong_password_is_rejected_by_sasl_sample_server() {
+    let (server, server_err, gsasl, _) = gsasl_against_server("not-the-secret");
+    assert_eq!(server.code(), Some(1), "server stderr: {server_err}");
+    assert!(server_err.contains("rejected: CRAM-MD5 authentication failed"), "server stderr: {server_err}");
+    assert!(!server_err.contains("authenticated:"), "server stderr: {server_err}");
+    assert_eq!(gsasl.code(), Some(1), "the server closes instead of sending a final line, and gsasl fails on that");
+}
+
+/// Starts a `--listen 127.0.0.1:0 --once` server; returns it and its address.
+fn tcp_server(config: &Path) -> (Proc, SocketAddr) {
+    let mut server = Proc::spawn(
+        "sasl-sample server --listen",
+        server_command(config).args(["--listen", "127.0.0.1:0", "--once"]).stdin(Stdio::null()).stdout(Stdio::null()),
+    );
+    let addr: SocketAddr = server.wait_for_line("listening on ").parse().expect("a socket address");
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    (server, addr)
+}
+
+#[test]
+fn sasl_sample_client_and_server_over_tcp() {
+    let (_db, config) = cram_md5_setup();
+    let (mut server, addr) = tcp_server(&config);
+    let mut client = Proc::spawn(
+        "sasl-sample client",
+        client_command()
+            .args(["--connect", &addr.to_string()])
+            .env("SASL_PASSWORD", "secret")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let (client_status, client_err) = client.finish();
+    let (server_status, server_err) = server.finish();
+    assert_eq!(server_status.code(), Some(0), "server stderr: {server_err}; client stderr: {client_err}");
+    assert!(server_err.lines().any(|l| l == ALICE_AUTHENTICATED), "server stderr: {server_err}");
+    assert_eq!(client_status.code(), Some(0), "client stderr: {client_err}");
+    assert!(client_err.lines().any(|l| l == "completed: mech=CRAM-MD5 ssf=0"), "client stderr: {client_err}");
+}
+
+#[test]
+fn sasl_sample_client_with_wrong_password_over_tcp_exits_1_on_both_sides() {
+    let (_db, config) = cram_md5_setup();
+    let (mut server, addr) = tcp_server(&config);
+    let mut client = Proc::spawn(
+        "sasl-sample client",
+        client_command()
+            .args(["--connect", &addr.to_string()])
+            .env("SASL_PASSWORD", "not-the-secret")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let (client_status, client_err) = client.finish();
+    let (server_status, server_err) = server.finish();
+    assert_eq!(server_status.code(), Some(1), "server stderr: {server_err}");
+    assert_eq!(client_status.code(), Some(1), "client stderr: {client_err}");
+    assert!(client_err.contains("closed the connection before its final line"), "client stderr: {client_err}");
+    assert!(!client_err.contains("completed:"), "client stderr: {client_err}");
+}
+
+#[test]
+fn sasl_sample_server_without_once_serves_clients_one_after_another() {
+    let (_db, config) = cram_md5_setup();
+    let mut server = Proc::spawn(
+        "sasl-sample server --listen",
+        server_command(&config).args(["--listen", "127.0.0.1:0"]).stdin(Stdio::null()).stdout(Stdio::null()),
+    );
+    let addr = server.wait_for_line("listening on ");
+    for (password, expected_exit) in [("not-the-secret", 1), ("secret", 0)] {
+        let mut client = Proc::spawn(
+            "sasl-sample client",
+            client_command()
+                .args(["--connect", &addr])
+                .env("SASL_PASSWORD", password)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+        );
+        let (status, err) = client.finish();
+        assert_eq!(status.code(), Some(expected_exit), "client stderr: {err}");
+    }
+    server.wait_for_line("sasl-sample: 127.0.0.1:");
+    assert_eq!(server.wait_for_line("authenticated: "), "alice@EXAMPLE.TEST mech=CRAM-MD5 ssf=0");
+    assert!(server.child.try_wait().unwrap().is_none(), "the server keeps listening; dropping it kills it");
+}
+
+#[test]
+fn sasl_sample_client_and_server_over_pipes_with_password_file() {
+    let (db, config) = cram_md5_setup();
+    let password_file = db.dir.path().join("password");
+    // The trailing newline an editor leaves must not become part of the password.
+    std::fs::write(&password_file, "secret\n").unwrap();
+    let mut server =
+        Proc::spawn("sasl-sample server", server_command(&config).stdin(Stdio::piped()).stdout(Stdio::piped()));
+    let server_out = server.stdout();
+    let mut client = Proc::spawn(
+        "sasl-sample client",
+        client_command()
+            .arg("--password-file")
+            .arg(&password_file)
+            .stdin(Stdio::from(server_out))
+            .stdout(Stdio::piped()),
+    );
+    let from_client = pump(client.stdout(), server.stdin());
+    let (server_status, server_err) = server.finish();
+    let (client_status, client_err) = client.finish();
+    let sent = String::from_utf8_lossy(&from_client.join().unwrap()).into_owned();
+    assert_eq!(server_status.code(), Some(0), "server stderr: {server_err}; client sent {sent:?}");
+    assert!(server_err.lines().any(|l| l == ALICE_AUTHENTICATED), "server stderr: {server_err}");
+    assert_eq!(client_status.code(), Some(0), "client stderr: {client_err}");
+    assert_eq!(sent.lines().count(), 3, "mechanism, empty initial response, CRAM-MD5 response: {sent:?}");
+}
+
+#[test]
+fn sasl_sample_client_without_mechanism_exits_2() {
+    let mut client = Proc::spawn(
+        "sasl-sample client",
+        Command::new(BIN).args(["client", "--user", "alice"]).stdin(Stdio::null()).stdout(Stdio::null()),
+    );
+    let (status, err) = client.finish();
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains("no mechanism"), "stderr: {err}");
+}
+
+/// Runs a stdio server on `input`; returns its status, stdout and stderr.
+fn server_on_input(config: &Path, input: &'static [u8]) -> (ExitStatus, String, String) {
+    let mut server =
+        Proc::spawn("sasl-sample server", server_command(config).stdin(Stdio::piped()).stdout(Stdio::piped()));
+    let mut stdin = server.stdin();
+    // The server may stop reading early; a failed write is then expected.
+    let feeder = thread::spawn(move || {
+        let _ = stdin.write_all(input);
+    });
+    let out = collect(server.stdout());
+    let (status, err) = server.finish();
+    feeder.join().unwrap();
+    (status, out.join().unwrap(), err)
+}
+
+/// One line of base64 that is not empty: a CRAM-MD5 challenge.
+fn is_one_challenge(out: &str) -> bool {
+    out.lines().count() == 1 && out.len() > 1 && out.ends_with('\n')
+}
+
+#[test]
+fn server_exits_2_on_malformed_base64() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"CRAM-MD5\n\n*** not base64 ***\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert!(is_one_challenge(&out), "the server got as far as its challenge: {out:?}");
+    assert!(err.contains("the response is not valid base64"), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_on_unknown_mechanism() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"NO-SUCH-MECH\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "", "nothing is sent for an unknown mechanism");
+    assert!(err.contains("NO-SUCH-MECH is not installed"), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_on_mechanism_outside_mech_list() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"PLAIN\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(err.contains("PLAIN is not offered"), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_on_invalid_mechanism_line() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"CRAM MD5; rm -rf\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(err.contains("invalid mechanism name"), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_on_eof_mid_handshake() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"CRAM-MD5\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert!(is_one_challenge(&out), "the input ended after the challenge: {out:?}");
+    assert!(err.contains("closed the connection in the middle of the exchange (expected the response)"), "{err}");
+}
+
+#[test]
+fn server_exits_2_on_eof_before_the_initial_response() {
+    let (_db, config) = cram_md5_setup();
+    let (status, out, err) = server_on_input(&config, b"CRAM-MD5\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(err.contains("(expected the initial response)"), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_on_bad_config_file_naming_file_and_line() {
+    let (db, _) = cram_md5_setup();
+    let config = db.dir.path().join("broken.conf");
+    std::fs::write(&config, "mech_list: CRAM-MD5\nthis line has no colon\n").unwrap();
+    let (status, out, err) = server_on_input(&config, b"CRAM-MD5\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(err.contains(&format!("{}:2: expected `key: value`", config.display())), "stderr: {err}");
+}
+
+#[test]
+fn server_exits_2_when_the_configured_sasldb_is_missing() {
+    let (db, _) = cram_md5_setup();
+    let config = db.dir.path().join("missing-db.conf");
+    let missing = db.dir.path().join("no-such-sasldb");
+    let text = format!("mech_list: CRAM-MD5\nauxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
+    std::fs::write(&config, text).unwrap();
+    let (status, out, err) = server_on_input(&config, b"CRAM-MD5\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "", "the setup is checked before the client is read");
+    assert!(err.contains(&missing.display().to_string()), "stderr: {err}");
+}
