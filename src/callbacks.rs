@@ -104,8 +104,10 @@ unsafe extern "C" fn log(_context: *mut c_void, level: c_int, message: *const c_
         let level = match level {
             sys::SASL_LOG_NONE => return sys::SASL_OK,
             sys::SASL_LOG_ERR => log::Level::Error,
-            sys::SASL_LOG_FAIL | sys::SASL_LOG_WARN => log::Level::Warn,
-            sys::SASL_LOG_NOTE => log::Level::Info,
+            // SASL_LOG_FAIL is an authentication failure, e.g. "incorrect digest
+            // response" for a wrong password: a normal outcome, not a warning.
+            sys::SASL_LOG_WARN => log::Level::Warn,
+            sys::SASL_LOG_FAIL | sys::SASL_LOG_NOTE => log::Level::Info,
             sys::SASL_LOG_DEBUG => log::Level::Debug,
             sys::SASL_LOG_TRACE => log::Level::Trace,
             // SASL_LOG_PASS is libsasl2's level for traces that include passwords.

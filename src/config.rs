@@ -186,10 +186,7 @@ impl Config {
     /// The first mechanism of `mech_list` that `is_installed` rejects, computed
     /// once per config.
     pub(crate) fn missing_mechanism(&self, is_installed: impl Fn(&str) -> bool) -> Option<&str> {
-        self.inner
-            .missing_mechanism
-            .get_or_init(|| self.mech_list()?.into_iter().find(|m| !is_installed(m)))
-            .as_deref()
+        self.inner.missing_mechanism.get_or_init(|| self.mech_list()?.into_iter().find(|m| !is_installed(m))).as_deref()
     }
 
     /// What `SASL_CB_GETOPT` answers for `option`.

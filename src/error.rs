@@ -139,15 +139,16 @@ pub enum Error {
 
     /// The mechanism's plugin is not installed on this system.
     #[error(
-        "SASL mechanism {mechanism} is not installed on this system \
-         (install {package}; installed server mechanisms: {})",
+        "SASL mechanism {mechanism} is not installed on this system ({}; installed server mechanisms: {})",
+        package.map_or_else(|| "no known plugin package provides it".to_owned(), |p| format!("install {p}")),
         installed.join(" ")
     )]
     MechanismUnavailable {
         /// The mechanism asked for.
         mechanism: String,
-        /// The package that provides it, e.g. `libsasl2-modules` on Debian/Ubuntu.
-        package: &'static str,
+        /// The package that provides it, e.g. `libsasl2-modules` on Debian/Ubuntu,
+        /// or `None` for a name no known plugin provides.
+        package: Option<&'static str>,
         /// What libsasl2 did load.
         installed: Vec<String>,
     },

@@ -128,18 +128,20 @@ pub fn installed_mechanisms() -> Result<&'static [String]> {
 }
 
 /// The package that provides a mechanism's plugin on Debian/Ubuntu (with the
-/// Fedora/RHEL name after it), for error messages.
-pub(crate) fn plugin_package(mechanism: &str) -> &'static str {
+/// Fedora/RHEL name after it), for error messages; `None` for a name no known
+/// plugin package provides.
+pub(crate) fn plugin_package(mechanism: &str) -> Option<&'static str> {
     let m = mechanism.to_ascii_uppercase();
-    if m == "GSSAPI" || m == "GSS-SPNEGO" || m.starts_with("GS2-") {
-        "libsasl2-modules-gssapi-mit (Fedora/RHEL: cyrus-sasl-gssapi)"
-    } else if m == "CRAM-MD5" || m == "DIGEST-MD5" {
-        "libsasl2-modules (Fedora/RHEL: cyrus-sasl-md5)"
-    } else if m.starts_with("SCRAM-") {
-        "libsasl2-modules (Fedora/RHEL: cyrus-sasl-scram)"
-    } else if m == "PLAIN" || m == "LOGIN" {
-        "libsasl2-modules (Fedora/RHEL: cyrus-sasl-plain)"
-    } else {
-        "libsasl2-modules (Fedora/RHEL: cyrus-sasl-lib or a cyrus-sasl-* plugin package)"
-    }
+    Some(match m.as_str() {
+        "GSSAPI" | "GSS-SPNEGO" | "GS2-KRB5" | "GS2-IAKERB" => {
+            "libsasl2-modules-gssapi-mit (Fedora/RHEL: cyrus-sasl-gssapi)"
+        }
+        "CRAM-MD5" | "DIGEST-MD5" => "libsasl2-modules (Fedora/RHEL: cyrus-sasl-md5)",
+        "PLAIN" | "LOGIN" => "libsasl2-modules (Fedora/RHEL: cyrus-sasl-plain)",
+        "NTLM" => "libsasl2-modules (Fedora/RHEL: cyrus-sasl-ntlm)",
+        "OTP" => "libsasl2-modules-otp",
+        "ANONYMOUS" | "EXTERNAL" => "libsasl2-modules (Fedora/RHEL: cyrus-sasl-lib)",
+        m if m.starts_with("SCRAM-SHA-") => "libsasl2-modules (Fedora/RHEL: cyrus-sasl-scram)",
+        _ => return None,
+    })
 }
