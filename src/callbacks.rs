@@ -13,7 +13,7 @@
 //! `sasl_dispose`.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr;
@@ -25,18 +25,19 @@ use crate::config::Config;
 use crate::secret::SecretBuf;
 
 thread_local! {
-    static PENDING_PANIC: RefCell<Option<Box<dyn Any + Send>>> = const { RefCell::new(None) };
+    static PENDING_PANIC: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
 }
 
 /// Runs a callback body, turning a panic into `on_panic` and parking the payload.
 fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
-    if PENDING_PANIC.with(|p| p.borrow().is_some()) {
+    if let Some(pending) = PENDING_PANIC.take() {
+        PENDING_PANIC.set(Some(pending));
         return on_panic;
     }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(payload) => {
-            PENDING_PANIC.with(|p| *p.borrow_mut() = Some(payload));
+            PENDING_PANIC.set(Some(payload));
             on_panic
         }
     }
@@ -44,7 +45,7 @@ fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
 
 /// Takes the panic a callback parked on this thread, if any.
 pub(crate) fn take_pending_panic() -> Option<Box<dyn Any + Send>> {
-    PENDING_PANIC.with(|p| p.borrow_mut().take())
+    PENDING_PANIC.take()
 }
 
 /// Re-raises, on the caller's thread, a panic that a callback parked during the last

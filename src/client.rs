@@ -8,7 +8,7 @@ use sasl_sys as sys;
 
 use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
-use crate::connection::{Conn, c_len, cstring, out_slice};
+use crate::connection::{CArg, Conn, c_len, cstring, out_slice};
 use crate::error::{Code, Error, Result, check};
 use crate::secret::{Secret, SecretBuf};
 
@@ -83,8 +83,8 @@ impl Client {
     /// (`service/server_fqdn@REALM`).
     #[doc(alias = "sasl_client_new")]
     pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
-        let service = cstring(service, "service")?;
-        let fqdn = cstring(server_fqdn, "server FQDN")?;
+        let service = CArg::new(service, "service")?;
+        let fqdn = CArg::new(server_fqdn, "server FQDN")?;
         let creds = ClientCredentials {
             authname: cstring(&credentials.authname, "authname")?,
             authzid: cstring(credentials.authzid.as_deref().unwrap_or(""), "authzid")?,
@@ -108,7 +108,7 @@ impl Client {
             return Err(Error::State { call: "Client::start", state: "twice on one connection" });
         }
         self.started = true;
-        let list = cstring(mechanisms, "mechanism list")?;
+        let list = CArg::new(mechanisms, "mechanism list")?;
         let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
         let mut out: *const c_char = ptr::null();
         let mut out_len: c_uint = 0;

@@ -44,7 +44,10 @@ pub struct Config {
 
 #[derive(Clone, Default)]
 struct Inner {
-    options: BTreeMap<CString, CString>,
+    /// In the order they were set. A flat list: configs hold a handful of keys,
+    /// and libsasl2 asks for about eleven options per handshake, so a byte
+    /// comparison per key beats any map.
+    options: Vec<(CString, CString)>,
     security: SecurityProperties,
     /// The first `mech_list` entry with no installed plugin, once checked. The
     /// set of plugins is fixed after init, so the answer holds until the options
@@ -123,7 +126,11 @@ impl Config {
         }
         let k = CString::new(key).map_err(|_| err(ConfigErrorKind::Nul))?;
         let v = CString::new(value).map_err(|_| err(ConfigErrorKind::Nul))?;
-        self.inner_mut().options.insert(k, v);
+        let options = &mut self.inner_mut().options;
+        match options.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, value)) => *value = v,
+            None => options.push((k, v)),
+        }
         Ok(self)
     }
 
@@ -136,21 +143,16 @@ impl Config {
     /// The value of a Cyrus option. Wrapper options are not stored as strings: read
     /// them from [`Config::security`].
     pub fn get(&self, key: &str) -> Option<&str> {
-        // A linear scan: configs hold a handful of keys, and this spares building a
-        // C string per lookup on every new connection.
-        let (_, value) = self.inner.options.iter().find(|(k, _)| k.to_bytes() == key.as_bytes())?;
-        value.to_str().ok()
+        self.find(key.as_bytes()).and_then(|v| v.to_str().ok())
     }
 
     /// Removes a Cyrus option.
     pub fn remove(&mut self, key: &str) -> &mut Self {
-        if let Ok(key) = CString::new(key) {
-            self.inner_mut().options.remove(key.as_c_str());
-        }
+        self.inner_mut().options.retain(|(k, _)| k.to_bytes() != key.as_bytes());
         self
     }
 
-    /// All Cyrus options, in key order.
+    /// All Cyrus options, in the order they were set.
     pub fn options(&self) -> impl Iterator<Item = (&str, &str)> {
         self.inner.options.iter().filter_map(|(k, v)| Some((k.to_str().ok()?, v.to_str().ok()?)))
     }
@@ -189,14 +191,17 @@ impl Config {
         self.inner.missing_mechanism.get_or_init(|| self.mech_list()?.into_iter().find(|m| !is_installed(m))).as_deref()
     }
 
+    fn find(&self, key: &[u8]) -> Option<&CStr> {
+        self.inner.options.iter().find(|(k, _)| k.to_bytes() == key).map(|(_, v)| v.as_c_str())
+    }
+
     /// What `SASL_CB_GETOPT` answers for `option`.
     pub(crate) fn lookup(&self, option: &CStr) -> Option<&CStr> {
-        let options = &self.inner.options;
-        let value = match options.get(option) {
-            None if option.to_bytes() == b"client_mech_list" => options.get(c"mech_list"),
+        let option = option.to_bytes();
+        match self.find(option) {
+            None if option == b"client_mech_list" => self.find(b"mech_list"),
             value => value,
-        };
-        value.map(CString::as_c_str)
+        }
     }
 }
 

@@ -102,7 +102,41 @@ impl Drop for Conn {
     }
 }
 
-/// A `&str` argument as a C string, or [`Error::Nul`] naming the argument.
+/// A `&str` argument passed to one libsasl2 call, NUL-terminated, on the stack
+/// when it is short (service names, host names, mechanism names), so building a
+/// connection does not allocate for them.
+pub(crate) enum CArg {
+    Inline([u8; C_ARG_INLINE]),
+    Heap(CString),
+}
+
+const C_ARG_INLINE: usize = 128;
+
+impl CArg {
+    /// Fails with [`Error::Nul`] naming the argument when it contains a NUL byte.
+    pub(crate) fn new(value: &str, what: &'static str) -> Result<Self> {
+        let bytes = value.as_bytes();
+        if bytes.len() >= C_ARG_INLINE {
+            return cstring(value, what).map(CArg::Heap);
+        }
+        if bytes.contains(&0) {
+            return Err(Error::Nul { what });
+        }
+        let mut buf = [0; C_ARG_INLINE];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(CArg::Inline(buf))
+    }
+
+    /// Valid while `self` is neither moved nor dropped.
+    pub(crate) fn as_ptr(&self) -> *const c_char {
+        match self {
+            CArg::Inline(buf) => buf.as_ptr().cast(),
+            CArg::Heap(c) => c.as_ptr(),
+        }
+    }
+}
+
+/// A `&str` as an owned C string, or [`Error::Nul`] naming the argument.
 pub(crate) fn cstring(value: &str, what: &'static str) -> Result<CString> {
     CString::new(value).map_err(|_| Error::Nul { what })
 }

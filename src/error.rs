@@ -211,9 +211,10 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
-    /// The config points the server at a sasldb file that cannot be used.
-    /// Without this check libsasl2 treats a missing database as "no such user",
-    /// and every login would be rejected with no hint why.
+    /// The config points the server at a sasldb file that does not exist (or is
+    /// not a file). libsasl2 itself treats a missing database as "no such user",
+    /// so every login would be rejected with no hint why; the server turns that
+    /// answer into this error when the file is missing.
     #[error("sasldb {} cannot be used: {source}", path.display())]
     Sasldb {
         /// The `sasldb_path` from the config.

@@ -8,7 +8,7 @@ use sasl_sys as sys;
 
 use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
-use crate::connection::{Conn, c_len, cstring, out_slice};
+use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
 use crate::library;
 
@@ -109,12 +109,7 @@ impl Server {
     /// names a mechanism that no installed plugin provides.
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
-        Self::build(service, fqdn, realm, config, None, true)
-    }
-
-    /// A server for `sasl_setpass`, which may create the sasldb file.
-    pub(crate) fn for_provisioning(service: &str, realm: &str, config: &Config) -> Result<Self> {
-        Self::build(service, realm, Some(realm), config, None, false)
+        Self::build(service, fqdn, realm, config, None)
     }
 
     /// Like [`Server::new`], with a hook that canonicalises user names
@@ -127,7 +122,7 @@ impl Server {
         config: &Config,
         hook: impl Fn(&str, Option<&str>) -> Option<String> + Send + 'static,
     ) -> Result<Self> {
-        Self::build(service, fqdn, realm, config, Some(Box::new(hook)), true)
+        Self::build(service, fqdn, realm, config, Some(Box::new(hook)))
     }
 
     fn build(
@@ -136,15 +131,11 @@ impl Server {
         realm: Option<&str>,
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
-        require_sasldb: bool,
     ) -> Result<Self> {
-        let service = cstring(service, "service")?;
-        let fqdn = cstring(fqdn, "server FQDN")?;
-        let realm = realm.map(|r| cstring(r, "user realm")).transpose()?;
+        let service = CArg::new(service, "service")?;
+        let fqdn = CArg::new(fqdn, "server FQDN")?;
+        let realm = realm.map(|r| CArg::new(r, "user realm")).transpose()?;
         check_mech_list(config)?;
-        if require_sasldb {
-            crate::sasldb::check_configured(config)?;
-        }
         let callbacks = CallbackSet::server(config.clone(), canon);
         let conn = Conn::new("sasl_server_new", callbacks, config.security(), |cbs, out| {
             // SAFETY: all strings are NUL-terminated and outlive the call (libsasl2
@@ -208,7 +199,7 @@ impl Server {
         if self.state != State::New {
             return Err(Error::State { call: "Server::start", state: "twice on one connection" });
         }
-        let mech = cstring(mechanism, "mechanism")?;
+        let mech = CArg::new(mechanism, "mechanism")?;
         let (input, input_len) = match initial_response {
             Some(data) => (data.as_ptr().cast::<c_char>(), c_len(data, "initial response")?),
             None => (ptr::null(), 0),
@@ -255,6 +246,10 @@ impl Server {
         let code = match check(self.conn.as_ptr(), call, rc) {
             Ok(code) => code,
             Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
+                if code == Code::NOUSER {
+                    // libsasl2 reports a missing sasldb file as an unknown user.
+                    crate::sasldb::check_configured(&self.config)?;
+                }
                 log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}");
                 return Ok(ServerStep::Rejected);
             }

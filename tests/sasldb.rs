@@ -88,7 +88,7 @@ fn without_an_explicit_realm_the_fqdn_is_the_realm() {
 fn missing_database_file_is_an_error_not_a_rejection() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-sasldb");
-    let err = Server::new("test", "localhost", Some(REALM), &cram_config(&missing)).unwrap_err();
+    let err = login(&cram_config(&missing), "alice", "secret").unwrap_err();
     match &err {
         Error::Sasldb { path, source } => {
             assert_eq!(path, &missing);
@@ -100,12 +100,17 @@ fn missing_database_file_is_an_error_not_a_rejection() {
 }
 
 #[test]
-fn unreadable_database_path_is_an_error() {
+fn unreadable_database_path_is_an_error_with_libsasl2_detail() {
     // Tests run as root in CI, and root ignores permission bits, so "unreadable"
-    // is made with a directory where the file should be.
+    // is made with a directory where the file should be: Berkeley DB's read fails.
     let dir = tempfile::tempdir().unwrap();
-    let err = Server::new("test", "localhost", Some(REALM), &cram_config(dir.path())).unwrap_err();
-    assert!(matches!(err, Error::Sasldb { .. }), "{err:?}");
+    match login(&cram_config(dir.path()), "alice", "secret").unwrap_err() {
+        Error::Sasl { code, detail, .. } => {
+            assert_eq!(code, Code::FAIL);
+            assert!(detail.contains("Unable to open DB"), "{detail}");
+        }
+        other => panic!("expected SASL_FAIL, got {other:?}"),
+    }
 }
 
 #[test]
