@@ -1,4 +1,3 @@
-//! Safe bindings to Cyrus SASL (`libsasl2`).
 #![doc = include_str!("../README.md")]
 
 mod callbacks;
