@@ -15,7 +15,7 @@ pub use callbacks::{CanonUserFn, LOG_TARGET};
 pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::{Config, ConfigError, ConfigErrorKind};
 pub use error::{Code, Error, Result};
-pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms};
+pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use security::SecurityProperties;

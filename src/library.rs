@@ -107,6 +107,28 @@ fn finish(call: &'static str, rc: i32) -> std::result::Result<(), (&'static str,
     }
 }
 
+/// The version of the libsasl2 loaded at run time, e.g. `(2, 1, 28)`
+/// (`sasl_version_info`). It can differ from the headers the crate was built
+/// against ([`sys::HEADER_VERSION`](crate::sys::HEADER_VERSION)).
+#[doc(alias = "sasl_version_info")]
+pub fn runtime_version() -> (u32, u32, u32) {
+    let (mut major, mut minor, mut step, mut patch) = (0, 0, 0, 0);
+    // SAFETY: sasl_version_info needs no init; NULL string out-pointers are
+    // allowed, and the others point at live locals.
+    unsafe {
+        sys::sasl_version_info(
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut major,
+            &mut minor,
+            &mut step,
+            &mut patch,
+        )
+    };
+    let part = |n: i32| u32::try_from(n).unwrap_or(0);
+    (part(major), part(minor), part(step))
+}
+
 /// Every server mechanism libsasl2 loaded, whatever any config allows.
 #[doc(alias = "sasl_global_listmech")]
 pub fn installed_mechanisms() -> Result<&'static [String]> {
