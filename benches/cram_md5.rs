@@ -50,7 +50,7 @@ fn main() {
     saslpasswd2(&db);
     let reference = compile_reference(dir.path());
 
-    let server_config = Sasldb::new(&db, REALM).config().with("mech_list", "CRAM-MD5").expect("valid option");
+    let server_config = Sasldb::new(&db, REALM).unwrap().config().with("mech_list", "CRAM-MD5").expect("valid option");
     let client_config = Config::new().with("mech_list", "CRAM-MD5").expect("valid option");
 
     // Initialise libsasl2 now (the C side does this outside its clock too), then

@@ -52,7 +52,7 @@ fn main() -> Result<()> {
     println!("sasldb {} holds alice@{REALM}", db.display());
 
     // The server reads secrets from the sasldb and offers only CRAM-MD5.
-    let config = Sasldb::new(&db, REALM).config().with("mech_list", "CRAM-MD5")?;
+    let config = Sasldb::new(&db, REALM)?.config().with("mech_list", "CRAM-MD5")?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     println!("server listening on {addr}");

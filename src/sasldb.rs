@@ -21,7 +21,7 @@ use crate::server::Server;
 ///
 /// ```no_run
 /// use cyrus_sasl::{Sasldb, Secret};
-/// let db = Sasldb::new("/var/lib/myapp/sasldb2", "EXAMPLE.COM");
+/// let db = Sasldb::new("/var/lib/myapp/sasldb2", "EXAMPLE.COM")?;
 /// db.set_password("alice", &Secret::from("s3cret"))?;
 /// db.delete_user("bob")?;
 /// # Ok::<(), cyrus_sasl::Error>(())
@@ -35,14 +35,23 @@ pub struct Sasldb {
 
 impl Sasldb {
     /// Names a sasldb file (created on first write) and its realm.
-    pub fn new(path: impl AsRef<Path>, realm: &str) -> Self {
+    ///
+    /// Fails when the path cannot be handed to libsasl2 as an option value: it
+    /// must be UTF-8 without NUL bytes. (Dropping it instead would leave the
+    /// server on the system's default sasldb.)
+    pub fn new(path: impl AsRef<Path>, realm: &str) -> Result<Self> {
         let path = path.as_ref().to_owned();
-        let mut config = Config::new();
-        // The keys are plain ASCII; a path with a NUL byte is caught by `server()`.
-        let _ = config.set("pwcheck_method", "auxprop");
-        let _ = config.set("auxprop_plugin", "sasldb");
-        let _ = config.set("sasldb_path", &path.to_string_lossy());
-        Sasldb { path, realm: realm.to_owned(), config }
+        let invalid = |why: &str| crate::Error::Sasldb {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_owned()),
+        };
+        let text = path.to_str().ok_or_else(|| invalid("the path is not UTF-8"))?;
+        let config = Config::new()
+            .with("pwcheck_method", "auxprop")?
+            .with("auxprop_plugin", "sasldb")?
+            .with("sasldb_path", text)
+            .map_err(|_| invalid("the path contains a NUL byte"))?;
+        Ok(Sasldb { path, realm: realm.to_owned(), config })
     }
 
     /// The file.

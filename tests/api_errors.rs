@@ -6,7 +6,7 @@ use common::{Outcome, REALM, handshake, sasldb};
 use cyrus_sasl::{Client, ClientStep, Code, Config, Credentials, Error, Sasldb, Secret, Server, ServerStep};
 
 fn cram(db: &std::path::Path) -> Config {
-    Sasldb::new(db, REALM).config().with("mech_list", "CRAM-MD5").unwrap()
+    Sasldb::new(db, REALM).unwrap().config().with("mech_list", "CRAM-MD5").unwrap()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use common::{Outcome, REALM, handshake, sasldb};
 use cyrus_sasl::{Client, Config, Credentials, Sasldb, Server};
 
 fn config(db: &std::path::Path) -> Config {
-    Sasldb::new(db, REALM).config().with("mech_list", "CRAM-MD5").unwrap()
+    Sasldb::new(db, REALM).unwrap().config().with("mech_list", "CRAM-MD5").unwrap()
 }
 
 fn client(user: &str, password: &str) -> Client {

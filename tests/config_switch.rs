@@ -105,7 +105,7 @@ fn the_cram_md5_plugin_is_installed_here() {
 #[test]
 fn two_servers_in_one_process_keep_their_own_mechanisms() {
     let db = sasldb(&[("alice", "secret")]);
-    let base = cyrus_sasl::Sasldb::new(&db.path, REALM).config();
+    let base = cyrus_sasl::Sasldb::new(&db.path, REALM).unwrap().config();
     let cram = base.clone().with("mech_list", "CRAM-MD5").unwrap();
     let scram = base.with("mech_list", "SCRAM-SHA-256").unwrap();
     let mut a = Server::new("test", "localhost", Some(REALM), &cram).unwrap();

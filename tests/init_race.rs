@@ -27,7 +27,7 @@ fn child_races_first_use() {
             let barrier = Arc::clone(&barrier);
             let db = db.clone();
             std::thread::spawn(move || {
-                let config = Sasldb::new(&db, REALM).config().with("mech_list", "CRAM-MD5").unwrap();
+                let config = Sasldb::new(&db, REALM).unwrap().config().with("mech_list", "CRAM-MD5").unwrap();
                 barrier.wait();
                 // Half the threads start with a client, half with a server, so both
                 // init paths are raced.

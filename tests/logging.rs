@@ -50,7 +50,7 @@ fn lines() -> Vec<String> {
 }
 
 fn login(db: &std::path::Path, mech: &str, user: &str, password: &str) -> Outcome {
-    let config = Sasldb::new(db, REALM).config().with("mech_list", mech).unwrap();
+    let config = Sasldb::new(db, REALM).unwrap().config().with("mech_list", mech).unwrap();
     let mut server = Server::new("test", "localhost", Some(REALM), &config).unwrap();
     let mut client = Client::new("test", "localhost", Credentials::new(user, password), &config).unwrap();
     handshake(&mut client, &mut server).unwrap()

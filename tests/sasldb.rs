@@ -7,7 +7,7 @@ use common::{Outcome, REALM, handshake, sasldb, sasldblistusers2};
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, Sasldb, Secret, Server, ServerStep};
 
 fn cram_config(path: &std::path::Path) -> Config {
-    Sasldb::new(path, REALM).config().with("mech_list", "CRAM-MD5").unwrap()
+    Sasldb::new(path, REALM).unwrap().config().with("mech_list", "CRAM-MD5").unwrap()
 }
 
 fn login(config: &Config, user: &str, password: &str) -> cyrus_sasl::Result<Outcome> {
@@ -132,7 +132,7 @@ fn corrupt_database_file_fails_the_step_with_sasl_fail_and_detail() {
 #[test]
 fn setpass_creates_changes_and_deletes_users() {
     let db = sasldb(&[("alice", "secret")]);
-    let store = Sasldb::new(&db.path, REALM);
+    let store = Sasldb::new(&db.path, REALM).unwrap();
     let config = cram_config(&db.path);
 
     store.set_password("carol", &Secret::from("first")).unwrap();
@@ -154,10 +154,17 @@ fn setpass_creates_changes_and_deletes_users() {
 fn setpass_creates_the_database_file_and_refuses_empty_passwords() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new-sasldb");
-    let store = Sasldb::new(&path, REALM);
+    let store = Sasldb::new(&path, REALM).unwrap();
     let err = store.set_password("dave", &Secret::from("")).unwrap_err();
     assert_eq!(err.code(), Some(Code::BADPARAM));
     store.set_password("dave", &Secret::from("pw")).unwrap();
     assert_eq!(sasldblistusers2(&path), ["dave@EXAMPLE.TEST"]);
     assert!(matches!(login(&cram_config(&path), "dave", "pw").unwrap(), Outcome::Authenticated(_)));
+}
+
+#[test]
+fn a_sasldb_path_libsasl2_cannot_take_is_an_error_not_the_default_database() {
+    let err = Sasldb::new("/tmp/bad\0path", REALM).unwrap_err();
+    assert!(matches!(err, Error::Sasldb { .. }), "{err:?}");
+    assert!(err.to_string().contains("NUL"), "{err}");
 }
