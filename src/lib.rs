@@ -6,6 +6,7 @@ mod config;
 mod connection;
 mod error;
 mod library;
+pub mod mesos;
 mod sasldb;
 mod secret;
 mod security;

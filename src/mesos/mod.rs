@@ -1,0 +1,28 @@
+//! Mesos-style authentication: frameworks and agents prove a principal and
+//! secret to a master with CRAM-MD5, over Apache Mesos's own authentication
+//! messages.
+//!
+//! Everything here is sans-IO: the state machines consume messages and timer
+//! events and produce messages and results, and never touch a socket or a clock.
+//! (Full documentation and an example arrive with the implementation.)
+
+mod authenticatee;
+mod authenticator;
+mod backoff;
+mod messages;
+mod retry;
+
+pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
+pub use authenticator::{
+    Authenticator, DEFAULT_SESSION_TIMEOUT, DiscardReason, Outcome, Outcomes, ServerOptions, SessionError, SessionState,
+};
+pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
+pub use messages::{
+    AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
+    AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, DecodeError, Message,
+    MessageType,
+};
+pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
+
+/// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
+pub const DEFAULT_SERVICE: &str = "mesos";
