@@ -9,6 +9,7 @@
 mod authenticatee;
 mod authenticator;
 mod backoff;
+mod credentials_file;
 mod messages;
 mod retry;
 
@@ -17,6 +18,10 @@ pub use authenticator::{
     Authenticator, DEFAULT_SESSION_TIMEOUT, DiscardReason, Outcome, Outcomes, ServerOptions, SessionError, SessionState,
 };
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
+pub use credentials_file::{
+    CredentialsFileError, CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, SecretProblem, parse_credentials,
+    read_credentials,
+};
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
     AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, DecodeError, Message,
