@@ -29,7 +29,7 @@ thread_local! {
 }
 
 /// Runs a callback body, turning a panic into `on_panic` and parking the payload.
-fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
+pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
     if let Some(pending) = PENDING_PANIC.take() {
         PENDING_PANIC.set(Some(pending));
         return on_panic;
@@ -178,6 +178,11 @@ impl CallbackSet {
             n += 1;
         };
         push(entry(sys::SASL_CB_GETOPT, cast_getopt(getopt), ctx));
+        if set.client.is_none() {
+            // libsasl2 never asks for an id it does not know; the entry only lets
+            // the in-memory auxprop plugin find this connection's config.
+            push(entry(SERVER_MARKER, None, ctx));
+        }
         if set.canon.is_some() {
             push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
         }
@@ -213,6 +218,34 @@ impl CallbackSet {
     pub(crate) fn as_ptr(&self) -> *const sys::sasl_callback_t {
         self.list.as_ptr()
     }
+}
+
+/// The id of a private entry in server callback lists, far from libsasl2's own ids
+/// (which are below 0x10000): its context is the connection's [`CallbackSet`].
+const SERVER_MARKER: c_int = 0x5255_5354;
+
+/// The config of the server connection whose callback list is `list`, found
+/// through the private marker entry; `None` for a list this crate did not make.
+///
+/// # Safety
+/// `list` must be NULL or a callback list ended by `SASL_CB_LIST_END` that is
+/// still alive; libsasl2's `sparams->callbacks` is the list given to
+/// `sasl_server_new`, which for this crate's servers lives in the connection's
+/// callback box until after `sasl_dispose`.
+pub(crate) unsafe fn server_config<'a>(list: *const sys::sasl_callback_t) -> Option<&'a Config> {
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: p is within the list, which ends with SASL_CB_LIST_END.
+        let e = unsafe { &*p };
+        match e.id as c_int {
+            sys::SASL_CB_LIST_END => return None,
+            // SAFETY: only CallbackSet::boxed makes marker entries, with the box's address.
+            SERVER_MARKER => return Some(unsafe { &set(e.context).config }),
+            // SAFETY: not past the end entry.
+            _ => p = unsafe { p.add(1) },
+        }
+    }
+    None
 }
 
 /// Recovers the callback set from a context pointer.

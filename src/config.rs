@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use crate::security::SecurityProperties;
 
 /// Options for one or more connections.
@@ -53,6 +54,8 @@ struct Inner {
     /// set of plugins is fixed after init, so the answer holds until the options
     /// change (every mutation goes through `inner_mut`, which clears it).
     missing_mechanism: OnceLock<Option<String>>,
+    /// The in-memory credentials served by the `in-memory` auxprop plugin.
+    store: Option<CredentialStore>,
 }
 
 /// Keys that configure this crate rather than libsasl2.
@@ -179,6 +182,30 @@ impl Config {
         self
     }
 
+    /// Makes servers using this config check passwords against `store`: it sets
+    /// `auxprop_plugin` to [`MEMORY_AUXPROP_PLUGIN`] and `pwcheck_method` to
+    /// `auxprop`, replacing any sasldb setting. The config holds a handle to the
+    /// store, so [`CredentialStore::replace`] takes effect on the next lookup.
+    pub fn with_credential_store(mut self, store: &CredentialStore) -> Self {
+        self.set_credential_store(store);
+        self
+    }
+
+    /// In-place form of [`Config::with_credential_store`].
+    pub fn set_credential_store(&mut self, store: &CredentialStore) -> &mut Self {
+        self.inner_mut().store = Some(store.clone());
+        // Neither value can contain a NUL byte, so these cannot fail.
+        for (key, value) in [("auxprop_plugin", MEMORY_AUXPROP_PLUGIN), ("pwcheck_method", "auxprop")] {
+            self.set(key, value).expect("constant option");
+        }
+        self
+    }
+
+    /// The store attached with [`Config::with_credential_store`], if any.
+    pub fn credential_store(&self) -> Option<&CredentialStore> {
+        self.inner.store.as_ref()
+    }
+
     fn inner_mut(&mut self) -> &mut Inner {
         let inner = Arc::make_mut(&mut self.inner);
         inner.missing_mechanism = OnceLock::new();
@@ -219,6 +246,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("options", &self.options().collect::<BTreeMap<_, _>>())
             .field("security", &self.inner.security)
+            .field("credential_store", &self.inner.store)
             .finish()
     }
 }

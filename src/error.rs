@@ -137,6 +137,16 @@ pub enum Error {
         requested: String,
     },
 
+    /// A credential given to a [`CredentialStore`](crate::CredentialStore) was
+    /// refused when loading it, e.g. an empty secret.
+    #[error("invalid credential for principal {principal:?}: {reason}")]
+    InvalidCredential {
+        /// The principal it was given for.
+        principal: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
     /// The mechanism's plugin is not installed on this system.
     #[error(
         "SASL mechanism {mechanism} is not installed on this system ({}; installed server mechanisms: {})",

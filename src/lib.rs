@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod auxprop;
 mod callbacks;
 mod client;
 mod config;
 mod connection;
+mod credentials;
 mod error;
 mod library;
 pub mod mesos;
@@ -15,6 +17,7 @@ mod server;
 pub use callbacks::{CanonUserFn, LOG_TARGET};
 pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::{Config, ConfigError, ConfigErrorKind};
+pub use credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, Error, Result};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;

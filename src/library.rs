@@ -9,6 +9,9 @@
 //! - The default mutex functions do nothing, and `sasl_set_mutex` is ignored once
 //!   any init has run, so real mutexes go in first.
 //!
+//! Init also registers the in-memory auxprop plugin behind
+//! [`CredentialStore`](crate::CredentialStore).
+//!
 //! [`init`] (called implicitly by the first `Server`/`Client`) does all of this
 //! behind a [`OnceLock`]: concurrent first uses block until the one initialisation
 //! finishes, and its result, error included, is returned to every caller after.
@@ -92,6 +95,7 @@ fn initialise(app_name: &'static CStr) -> std::result::Result<(), (&'static str,
     // SAFETY: `global` and `app_name` are 'static, as libsasl2 keeps both pointers.
     let rc = unsafe { sys::sasl_server_init(global, app_name.as_ptr()) };
     finish("sasl_server_init", rc)?;
+    finish("sasl_auxprop_add_plugin", crate::auxprop::register())?;
     // SAFETY: as above.
     let rc = unsafe { sys::sasl_client_init(global) };
     finish("sasl_client_init", rc)
