@@ -13,6 +13,12 @@ mod credentials_file;
 mod messages;
 mod retry;
 
+pub mod blocking;
+pub mod framing;
+mod master_config;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
 pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
 pub use authenticator::{
     Authenticator, DEFAULT_SESSION_TIMEOUT, DiscardReason, Outcome, Outcomes, ServerOptions, SessionError, SessionState,
@@ -28,6 +34,8 @@ pub use messages::{
     MessageType,
 };
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
+
+pub use master_config::{CredentialSource, MasterConfig, MasterConfigError};
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
 pub const DEFAULT_SERVICE: &str = "mesos";

@@ -1,0 +1,320 @@
+//! [`MasterConfig`]: a master's mechanisms and credential source, chosen by a
+//! Cyrus-style config file rather than by code.
+//!
+//! The file is the one [`Config::from_file`] reads (`key: value` lines). One key
+//! is this layer's own; the rest go to libsasl2 as they are:
+//!
+//! | Key | Meaning |
+//! |---|---|
+//! | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
+//! | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
+//! | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
+//! | anything else (`keytab`, `pwcheck_method`, ...) | Passed to libsasl2 for each connection, e.g. for GSSAPI. |
+//!
+//! ```text
+//! # In-memory store from a Mesos credentials file:
+//! mech_list: CRAM-MD5
+//! credentials: /etc/mesos/credentials.json
+//!
+//! # Or a sasldb:
+//! mech_list: CRAM-MD5
+//! auxprop_plugin: sasldb
+//! sasldb_path: /etc/mesos/sasldb2
+//! ```
+//!
+//! The master code is the same either way: it hands
+//! [`MasterConfig::sasl_config`] to its [`Authenticator`](super::Authenticator)s.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, ConfigError};
+use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use crate::mesos::credentials_file::{CredentialsFileError, read_credentials};
+
+/// The config key naming a credentials file: Mesos's `--credentials` flag.
+pub const CREDENTIALS_KEY: &str = "credentials";
+
+/// The mechanism list used when a config has no `mech_list`.
+pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
+
+/// Where a master's secrets come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// A credentials file, loaded into an in-memory [`CredentialStore`].
+    CredentialsFile(PathBuf),
+    /// A sasldb: `auxprop_plugin: sasldb`, at `sasldb_path` (or libsasl2's
+    /// default path when `None`).
+    Sasldb(Option<PathBuf>),
+    /// Whatever the libsasl2 options select (another auxprop plugin, `saslauthd`,
+    /// or none at all, as for GSSAPI, where the KDC holds the secrets).
+    Other,
+}
+
+/// A master's SASL configuration, with its credential store when it has one.
+///
+/// ```
+/// use cyrus_sasl::mesos::{CredentialSource, MasterConfig};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(
+///     dir.path().join("credentials.json"),
+///     r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#,
+/// )?;
+/// std::fs::write(dir.path().join("master.conf"), "credentials: credentials.json\n")?;
+///
+/// let master = MasterConfig::from_file(dir.path().join("master.conf"))?;
+/// assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("credentials.json")));
+/// assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
+/// assert!(master.credential_store().unwrap().contains("framework-a"));
+///
+/// // The file changes; servers see the new table from their next lookup on.
+/// std::fs::write(dir.path().join("credentials.json"), "framework-b n3w\n")?;
+/// assert_eq!(master.reload_credentials()?, 1);
+/// assert!(master.credential_store().unwrap().contains("framework-b"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MasterConfig {
+    sasl: Config,
+    source: CredentialSource,
+    store: Option<CredentialStore>,
+}
+
+impl MasterConfig {
+    /// Reads a config file (see the [module docs](self)) and loads the
+    /// credentials it names.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
+        let path = path.as_ref();
+        let config = Config::from_file(path)?;
+        Self::build(config, path.parent())
+    }
+
+    /// The same from a [`Config`] already in memory; a relative `credentials`
+    /// path is taken relative to the current directory.
+    pub fn from_config(config: Config) -> Result<Self, MasterConfigError> {
+        Self::build(config, None)
+    }
+
+    /// CRAM-MD5 against the credentials file at `path`: the same as a config file
+    /// holding only `credentials: PATH`.
+    pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
+        let path = path.as_ref().to_str().ok_or_else(|| MasterConfigError::NonUtf8Path(path.as_ref().to_owned()))?;
+        Self::from_config(Config::new().with(CREDENTIALS_KEY, path)?)
+    }
+
+    fn build(mut config: Config, base: Option<&Path>) -> Result<Self, MasterConfigError> {
+        match config.mech_list() {
+            None => {
+                config.set("mech_list", DEFAULT_MECH_LIST)?;
+            }
+            Some(list) if list.is_empty() => return Err(MasterConfigError::EmptyMechList),
+            Some(_) => {}
+        }
+        let Some(credentials) = config.get(CREDENTIALS_KEY).map(str::to_owned) else {
+            let source = match config.get("auxprop_plugin") {
+                Some("sasldb") => {
+                    let path = config.get("sasldb_path").map(PathBuf::from);
+                    if let Some(path) = path.as_ref().filter(|p| !p.is_file()) {
+                        return Err(MasterConfigError::MissingSasldb(path.clone()));
+                    }
+                    CredentialSource::Sasldb(path)
+                }
+                _ => CredentialSource::Other,
+            };
+            return Ok(MasterConfig { sasl: config, source, store: None });
+        };
+        for key in ["sasldb_path", "auxprop_plugin"] {
+            let other_store = match config.get(key) {
+                Some(value) => !(key == "auxprop_plugin" && value == MEMORY_AUXPROP_PLUGIN),
+                None => false,
+            };
+            if other_store {
+                return Err(MasterConfigError::Conflict { key });
+            }
+        }
+        let path = resolve(&credentials, base);
+        let store = CredentialStore::from_credentials(read_credentials(&path)?)?;
+        // Not a libsasl2 option: keep it out of what the servers are served.
+        config.remove(CREDENTIALS_KEY);
+        config.set_credential_store(&store);
+        Ok(MasterConfig { sasl: config, source: CredentialSource::CredentialsFile(path), store: Some(store) })
+    }
+
+    /// The config to create the master's SASL servers with (with the store
+    /// attached when there is one).
+    pub fn sasl_config(&self) -> &Config {
+        &self.sasl
+    }
+
+    /// Where the secrets come from.
+    pub fn source(&self) -> &CredentialSource {
+        &self.source
+    }
+
+    /// The in-memory store, when the config names a credentials file.
+    pub fn credential_store(&self) -> Option<&CredentialStore> {
+        self.store.as_ref()
+    }
+
+    /// Reads the credentials file again and swaps its contents into the same
+    /// store, atomically: handshakes in flight finish against the table they
+    /// looked up, later ones see the new one. On any error (unreadable file, bad
+    /// syntax, a duplicate principal) the store keeps its old contents. Returns
+    /// how many principals it now holds.
+    pub fn reload_credentials(&self) -> Result<usize, MasterConfigError> {
+        let (CredentialSource::CredentialsFile(path), Some(store)) = (&self.source, &self.store) else {
+            return Err(MasterConfigError::NoCredentialsFile);
+        };
+        store.replace(read_credentials(path)?)?;
+        Ok(store.len())
+    }
+}
+
+/// `value` as a path: without `file://`, relative to `base` when relative.
+fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
+    let path = Path::new(value.strip_prefix("file://").unwrap_or(value));
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_owned(),
+    }
+}
+
+/// Why a master configuration could not be loaded. Never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterConfigError {
+    /// The config file itself.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The credentials file it names.
+    #[error(transparent)]
+    CredentialsFile(#[from] CredentialsFileError),
+    /// The credentials file parsed, but the store refused an entry (e.g. a
+    /// principal listed twice).
+    #[error("credentials: {0}")]
+    Store(#[from] crate::Error),
+    /// `credentials` was given together with a key selecting another store.
+    #[error("'credentials' (an in-memory store) conflicts with '{key}'; use one credential source")]
+    Conflict {
+        /// The other key.
+        key: &'static str,
+    },
+    /// `sasldb_path` names no file.
+    #[error("sasldb_path {0} does not exist (create it with saslpasswd2 -f PATH)")]
+    MissingSasldb(PathBuf),
+    /// `mech_list` is present but names no mechanism.
+    #[error("mech_list names no mechanism")]
+    EmptyMechList,
+    /// [`MasterConfig::reload_credentials`] on a config without a credentials file.
+    #[error("this master has no credentials file to reload")]
+    NoCredentialsFile,
+    /// A credentials path that is not UTF-8 (config values are text).
+    #[error("path {0:?} is not UTF-8")]
+    NonUtf8Path(PathBuf),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_credentials_key_makes_an_in_memory_store_and_leaves_libsasl2_options_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\nagent s2\n");
+        let master = MasterConfig::from_file(write(
+            dir.path(),
+            "m.conf",
+            &format!("mech_list: CRAM-MD5\ncredentials: file://{}\n", creds.display()),
+        ))
+        .unwrap();
+        assert_eq!(master.source(), &CredentialSource::CredentialsFile(creds));
+        assert_eq!(master.credential_store().unwrap().len(), 2);
+        let sasl = master.sasl_config();
+        assert_eq!(sasl.get(CREDENTIALS_KEY), None);
+        assert_eq!(sasl.get("auxprop_plugin"), Some(MEMORY_AUXPROP_PLUGIN));
+        assert!(sasl.credential_store().is_some());
+    }
+
+    #[test]
+    fn a_relative_credentials_path_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        write(&dir.path().join("etc"), "creds", "fw s1\n");
+        let conf = write(&dir.path().join("etc"), "m.conf", "credentials: creds\n");
+        let master = MasterConfig::from_file(conf).unwrap();
+        assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("etc/creds")));
+    }
+
+    #[test]
+    fn mech_list_defaults_to_cram_md5_and_may_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\n");
+        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
+        let err = MasterConfig::from_config(Config::new().with("mech_list", " ").unwrap()).unwrap_err();
+        assert!(matches!(err, MasterConfigError::EmptyMechList), "{err:?}");
+    }
+
+    #[test]
+    fn a_sasldb_config_is_recognised_and_a_missing_file_is_reported_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = write(dir.path(), "sasldb2", "");
+        let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", db.display());
+        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Sasldb(Some(db)));
+        assert!(master.credential_store().is_none());
+        assert!(matches!(master.reload_credentials(), Err(MasterConfigError::NoCredentialsFile)));
+
+        let missing = dir.path().join("nope");
+        let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
+        let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
+        assert!(matches!(&err, MasterConfigError::MissingSasldb(p) if *p == missing), "{err:?}");
+    }
+
+    #[test]
+    fn gssapi_configs_pass_through_untouched() {
+        let text = "mech_list: GSSAPI CRAM-MD5\nkeytab: /etc/mesos.keytab\n";
+        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Other);
+        assert_eq!(master.sasl_config().get("keytab"), Some("/etc/mesos.keytab"));
+        assert_eq!(master.sasl_config().mech_list(), Some(vec!["GSSAPI".to_owned(), "CRAM-MD5".to_owned()]));
+    }
+
+    #[test]
+    fn credentials_with_another_store_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\n");
+        for extra in ["auxprop_plugin: sasldb", "sasldb_path: /tmp/x"] {
+            let text = format!("credentials: {}\n{extra}\n", creds.display());
+            let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
+            assert!(matches!(err, MasterConfigError::Conflict { .. }), "{extra}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn bad_credentials_fail_the_load_and_a_bad_reload_keeps_the_old_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\nfw s2\n");
+        let err = MasterConfig::from_credentials_file(&creds).unwrap_err();
+        // The file reader catches a duplicate first, naming the line.
+        assert!(matches!(err, MasterConfigError::CredentialsFile(ref e) if e.line == 2), "{err:?}");
+        assert!(!err.to_string().contains("s1") && !err.to_string().contains("s2"), "{err}");
+
+        write(dir.path(), "creds", "fw s1\n");
+        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        write(dir.path(), "creds", "{\"credentials\": [");
+        let err = master.reload_credentials().unwrap_err();
+        assert!(matches!(err, MasterConfigError::CredentialsFile(_)), "{err:?}");
+        assert!(master.credential_store().unwrap().contains("fw"));
+
+        std::fs::remove_file(&creds).unwrap();
+        assert!(master.reload_credentials().is_err());
+        assert!(master.credential_store().unwrap().contains("fw"));
+    }
+}
