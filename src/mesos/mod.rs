@@ -14,6 +14,7 @@ mod messages;
 mod retry;
 
 pub mod blocking;
+pub mod driver;
 pub mod framing;
 mod master_config;
 #[cfg(feature = "tokio")]
