@@ -662,3 +662,28 @@ fn a_mechanism_the_master_does_not_offer_is_an_error_sent_to_the_peer() {
     assert!(text.contains("PLAIN"), "{text}");
     assert!(matches!(outcomes(&master)[..], [Outcome { result: Err(SessionError::Sasl(_)), .. }]));
 }
+
+#[test]
+fn without_a_realm_secrets_are_looked_up_under_the_fqdn_and_the_principal_is_bare() {
+    // No user realm, as Mesos's own authenticator runs: libsasl2 looks `benh` up
+    // as `benh@<fqdn lower-cased>`, and reports the identity as plain `benh`.
+    let files = sasldb(&[]);
+    common::saslpasswd2(&files.path, "master.example", "benh", "secret");
+    let db = Sasldb::new(&files.path, "master.example").unwrap();
+    let options = ServerOptions { fqdn: "Master.Example".into(), realm: None, ..ServerOptions::default() };
+    let (authenticator, outcomes) = Authenticator::new(&db.config(), options);
+    let mut master = Master { authenticator, outcomes, db, _files: files };
+    let (client, _) = single_attempt(Credential::new("benh", "secret"), &mut master);
+    assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
+    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+}
+
+#[test]
+fn the_state_machines_can_move_to_another_thread() {
+    fn sent<T: Send>() {}
+    sent::<Authenticator<Peer>>();
+    sent::<Outcomes<Peer>>();
+    sent::<Authenticatee>();
+    sent::<AuthenticationRetry<StdRng>>();
+    sent::<Message>();
+}

@@ -29,7 +29,7 @@ pub struct ServerOptions {
     pub fqdn: String,
     /// The user realm secrets are looked up in. With `None`, libsasl2 uses `fqdn`
     /// (lower-cased), as Mesos's authenticator does. The principal reported for an
-    /// accepted peer never carries this realm.
+    /// accepted peer never carries the realm.
     pub realm: Option<String>,
     /// How long a session may last, from its `AuthenticateMessage` to the verdict.
     pub session_timeout: Duration,
@@ -354,18 +354,19 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         let _ = self.outcomes.send(outcome);
     }
 
-    /// The principal libsasl2 authenticated, without the realm it appended: the
-    /// configured realm, or the FQDN (any case) when there is none. Mesos reports
-    /// the name the peer sent, and the in-memory credential store keys principals
-    /// without a realm, so this is the name to authorize.
+    /// The principal libsasl2 authenticated, without the realm it appended. With a
+    /// user realm, libsasl2 reports `benh@REALM`; without one it reports the bare
+    /// `benh` (measured on 2.1.28). Mesos reports the name the peer sent, and the
+    /// in-memory credential store keys principals without a realm, so this is the
+    /// name to authorize. A realm the client named itself (`benh@OTHER`) stays.
     fn principal(&self, identity: &Identity) -> String {
         let authid = identity.authid.as_str();
-        let Some((name, suffix)) = authid.rsplit_once('@') else { return authid.to_owned() };
-        let appended = match &self.options.realm {
-            Some(realm) if !realm.is_empty() => suffix == realm,
-            _ => suffix.eq_ignore_ascii_case(&self.options.fqdn),
-        };
-        if appended { name } else { authid }.to_owned()
+        match &self.options.realm {
+            Some(realm) if !realm.is_empty() => {
+                authid.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(authid).to_owned()
+            }
+            _ => authid.to_owned(),
+        }
     }
 
     /// The transport lost `peer`: its session, if any, ends with
@@ -440,5 +441,37 @@ impl<P: fmt::Debug> fmt::Debug for Authenticator<P> {
             .field("pending", &self.sessions.len())
             .field("authenticated", &self.authenticated)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(realm: Option<&str>, authid: &str) -> String {
+        let options = ServerOptions { realm: realm.map(str::to_owned), ..ServerOptions::default() };
+        let (authenticator, _) = Authenticator::<u8>::new(&Config::new(), options);
+        let identity = Identity { authid: authid.into(), authzid: None, mechanism: "CRAM-MD5".into(), ssf: 0 };
+        authenticator.principal(&identity)
+    }
+
+    #[test]
+    fn only_the_configured_realm_is_removed_from_the_principal() {
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@EXAMPLE.TEST"), "benh");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@OTHER"), "benh@OTHER");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@example.test"), "benh@example.test");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benhEXAMPLE.TEST"), "benhEXAMPLE.TEST");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "a@b@EXAMPLE.TEST"), "a@b");
+        assert_eq!(principal(None, "benh"), "benh");
+        assert_eq!(principal(None, "benh@host"), "benh@host");
+    }
+
+    #[test]
+    fn a_config_without_mech_list_offers_cram_md5_as_mesos_does() {
+        let (authenticator, _) = Authenticator::<u8>::new(&Config::new(), ServerOptions::default());
+        assert_eq!(authenticator.config.get("mech_list"), Some("CRAM-MD5"));
+        let scram = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap();
+        let (authenticator, _) = Authenticator::<u8>::new(&scram, ServerOptions::default());
+        assert_eq!(authenticator.config.get("mech_list"), Some("SCRAM-SHA-256"));
     }
 }

@@ -1,24 +1,24 @@
-//! How long a client waits for each authentication attempt, as Mesos's scheduler
-//! driver and agent do it (`src/sched/sched.cpp` and `src/slave/slave.cpp`,
-//! `authenticate` and `_authenticate`).
-//!
-//! Each attempt gets a timeout drawn uniformly from a range `[min, max]`. The
-//! first range is `[min, min + 2 * factor]`; each retry doubles the width,
-//! `max' = min + 2 * (max - min)`, and `max` stops at `timeout_max`. With Mesos's
-//! defaults (`--authentication_timeout_min=5secs`,
-//! `--authentication_backoff_factor=1secs`, `--authentication_timeout_max=1mins`):
-//! `[5,7]`, `[5,9]`, `[5,13]`, `[5,21]`, `[5,37]`, then `[5,60]` for good. A retry
-//! starts as soon as the previous attempt fails or times out: the backoff is in
-//! the growing timeouts, not in pauses between attempts.
-//!
-//! No clock and no global randomness: the caller passes the random number
-//! generator, so a seeded one makes the timeouts reproducible.
+//! Client retry backoff: see [`Backoff`].
 
 use std::time::Duration;
 
 use rand::{Rng, RngExt};
 
-/// The parameters of a client's timeout ranges.
+/// How long a client waits for each authentication attempt, as Mesos's scheduler
+/// driver and agent do it (`src/sched/sched.cpp` and `src/slave/slave.cpp`,
+/// `authenticate` and `_authenticate`).
+///
+/// Each attempt gets a timeout drawn uniformly from a range `[min, max]`. The
+/// first range is `[min, min + 2 * factor]`; each retry doubles the width,
+/// `max' = min + 2 * (max - min)`, and `max` stops at `timeout_max`. With Mesos's
+/// defaults (`--authentication_timeout_min=5secs`,
+/// `--authentication_backoff_factor=1secs`, `--authentication_timeout_max=1mins`):
+/// `[5,7]`, `[5,9]`, `[5,13]`, `[5,21]`, `[5,37]`, then `[5,60]` for good. A retry
+/// starts as soon as the previous attempt fails or times out: the backoff is in
+/// the growing timeouts, not in pauses between attempts.
+///
+/// No clock and no global randomness: the caller passes the random number
+/// generator, so a seeded one makes the timeouts reproducible.
 ///
 /// ```
 /// use std::time::Duration;

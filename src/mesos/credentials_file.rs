@@ -1,44 +1,4 @@
-//! Mesos credentials files: the master's `--credentials` (every principal it
-//! accepts) in Mesos's JSON format or the legacy text format.
-//!
-//! ```text
-//! {"credentials": [{"principal": "framework-a", "secret": "s3cret"},
-//!                  {"principal": "agent", "secret": "another"}]}
-//! ```
-//!
-//! ```text
-//! framework-a s3cret
-//! agent another
-//! ```
-//!
-//! What Mesos does (`src/credentials/credentials.hpp`) and what this reader does:
-//!
-//! | | Mesos | here |
-//! |---|---|---|
-//! | empty file | no credentials: every attempt refused | the same, with a warning |
-//! | JSON or text | JSON if the file parses as a JSON object *and* as a `Credentials` protobuf, else text (Mesos 0.29 to 1.10; 1.11 dropped text) | JSON if the first non-blank character is `{`, else text |
-//! | permissions | warning if others have any of `rwx` | the same |
-//! | text fields | split on single spaces; blank lines skipped | split on any ASCII whitespace (so tabs and a CRLF line end work); blank lines skipped |
-//! | duplicate principal | the last one wins, silently | an error |
-//! | missing or empty secret | loaded as an empty secret | an error |
-//!
-//! Mesos falls back to text whenever the JSON does not parse, so a typo in a
-//! pretty-printed JSON file turns lines like `"secret": "s3cret",` into bogus
-//! two-field credentials. Here a file that starts with `{` is JSON, and a JSON
-//! mistake is reported as one, with its line.
-//!
-//! More checks: the file must be UTF-8 text without control characters (other
-//! than tab, CR and LF), and at most [`MAX_CREDENTIALS_FILE_SIZE`] bytes (1 MiB,
-//! about 20,000 credentials); a JSON file may hold only the keys `credentials`,
-//! `principal` and `secret`; a principal must be non-empty and free of control
-//! characters; a secret must not contain a NUL byte (C strings end there). Every
-//! error names the file and the line.
-//!
-//! Secrets go straight into [`Secret`]s: the file is read into a buffer that is
-//! wiped when dropped, and a JSON secret is taken as raw JSON text and unescaped
-//! into wiped memory here, because serde_json would unescape it in a scratch
-//! buffer of its own and free that without wiping. No secret is ever logged or
-//! put into an error: type errors say what kind of value was found, never its text.
+//! Mesos credentials files: see [`read_credentials`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -58,7 +18,47 @@ use crate::Secret;
 /// device) rather than a credentials file.
 pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 
-/// Reads a credentials file (JSON or text, see the [module docs](self)).
+/// Reads a credentials file: the master's list of every principal it accepts, in
+/// Mesos's JSON format or the legacy text format.
+///
+/// ```text
+/// {"credentials": [{"principal": "framework-a", "secret": "s3cret"},
+///                  {"principal": "agent", "secret": "another"}]}
+/// ```
+///
+/// ```text
+/// framework-a s3cret
+/// agent another
+/// ```
+///
+/// What Mesos does (`src/credentials/credentials.hpp`) and what this reader does:
+///
+/// | | Mesos | here |
+/// |---|---|---|
+/// | empty file | no credentials: every attempt refused | the same, with a warning |
+/// | JSON or text | JSON if the file parses as a JSON object *and* as a `Credentials` protobuf, else text (Mesos 0.29 to 1.10; 1.11 dropped text) | JSON if the first non-blank character is `{`, else text |
+/// | permissions | warning if others have any of `rwx` | the same |
+/// | text fields | split on single spaces; blank lines skipped | split on any ASCII whitespace (so tabs and a CRLF line end work); blank lines skipped |
+/// | duplicate principal | the last one wins, silently | an error |
+/// | missing or empty secret | loaded as an empty secret | an error |
+///
+/// Mesos falls back to text whenever the JSON does not parse, so a typo in a
+/// pretty-printed JSON file turns lines like `"secret": "s3cret",` into bogus
+/// two-field credentials. Here a file that starts with `{` is JSON, and a JSON
+/// mistake is reported as one, with its line.
+///
+/// More checks: the file must be UTF-8 text without control characters (other
+/// than tab, CR and LF), and at most [`MAX_CREDENTIALS_FILE_SIZE`] bytes (1 MiB,
+/// about 20,000 credentials); a JSON file may hold only the keys `credentials`,
+/// `principal` and `secret`; a principal must be non-empty and free of control
+/// characters; a secret must not contain a NUL byte (C strings end there). Every
+/// error names the file and the line.
+///
+/// Secrets go straight into [`Secret`]s: the file is read into a buffer that is
+/// wiped when dropped, and a JSON secret is taken as raw JSON text and unescaped
+/// into wiped memory here, because serde_json would unescape it in a scratch
+/// buffer of its own and free that without wiping. No secret is ever logged or
+/// put into an error: type errors say what kind of value was found, never its text.
 ///
 /// `path` may start with `file://`, as Mesos's flags allow. Logs a warning (`log`
 /// target `cyrus_sasl::mesos::credentials_file`) when others may read, write or
