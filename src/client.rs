@@ -187,7 +187,7 @@ impl Client {
         let mut missing = Vec::new();
         let mut p = prompts;
         // SAFETY: libsasl2 returns an array of prompts ending with SASL_CB_LIST_END.
-        while !p.is_null() && unsafe { (*p).id } != sys::SASL_CB_LIST_END as _ {
+        while !p.is_null() && unsafe { (*p).id } != sys::SASL_CB_LIST_END as std::ffi::c_ulong {
             // SAFETY: p is within the array (checked against the terminator above).
             let id = unsafe { (*p).id } as i32;
             missing.push(

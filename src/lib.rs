@@ -8,6 +8,7 @@ mod connection;
 mod credentials;
 mod error;
 mod library;
+pub mod mesos;
 mod sasldb;
 mod secret;
 mod security;

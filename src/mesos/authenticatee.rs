@@ -1,0 +1,321 @@
+//! [`Authenticatee`]: the framework's or agent's side of one authentication
+//! attempt, as Mesos's `CRAMMD5AuthenticateeProcess`
+//! (`src/authentication/cram_md5/authenticatee.cpp`) runs it.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::mesos::messages::{
+    AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message, MessageType,
+};
+use crate::{Client, ClientStep, Config, Credentials, Secret};
+
+/// A principal and its secret, as in Mesos's `Credential` protobuf
+/// (`required string principal = 1; optional string secret = 2;`).
+/// `Debug` never shows the secret.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    /// Who authenticates, e.g. `my-framework`.
+    pub principal: String,
+    /// Its secret. `None` makes every attempt fail at once, sending nothing (as
+    /// Mesos's authenticatee does: "secret needed by CRAM-MD5 authenticatee").
+    pub secret: Option<Secret>,
+}
+
+impl Credential {
+    /// A principal with a secret.
+    pub fn new(principal: impl Into<String>, secret: impl Into<Secret>) -> Self {
+        Credential { principal: principal.into(), secret: Some(secret.into()) }
+    }
+}
+
+/// How the authenticatee's SASL client is created.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The SASL service name; Mesos uses [`DEFAULT_SERVICE`](super::DEFAULT_SERVICE), `mesos`.
+    pub service: String,
+    /// The master's host name, as the client names it to libsasl2 (CRAM-MD5
+    /// ignores it; GSSAPI needs it to match the master's service principal).
+    pub server_fqdn: String,
+    /// Options for the client connection, e.g. `mech_list` to restrict which of
+    /// the offered mechanisms the client may pick.
+    pub config: Config,
+}
+
+impl Default for ClientOptions {
+    /// Service `mesos`, server `localhost`, an empty config.
+    fn default() -> Self {
+        ClientOptions {
+            service: super::DEFAULT_SERVICE.to_owned(),
+            server_fqdn: "localhost".to_owned(),
+            config: Config::new(),
+        }
+    }
+}
+
+/// Where an [`Authenticatee`] is: Mesos's `READY`, `STARTING`, `STEPPING`, then
+/// one of the terminal states `COMPLETED`, `FAILED`, `ERROR`, `DISCARDED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthenticateeState {
+    /// Created; nothing sent.
+    Ready,
+    /// `AuthenticateMessage` sent; waiting for the mechanisms.
+    Starting,
+    /// `AuthenticationStartMessage` sent; exchanging steps until the verdict.
+    Stepping,
+    /// The master accepted the credentials: result `Ok(true)`.
+    Completed,
+    /// The master rejected them, or there was no secret: result `Ok(false)`.
+    Failed,
+    /// The exchange broke down: result `Err`.
+    Error,
+    /// Given up by the caller ([`Authenticatee::discard`]): result
+    /// `Err(AuthenticateeError::Discarded)`.
+    Discarded,
+}
+
+impl AuthenticateeState {
+    /// True for `Completed`, `Failed`, `Error` and `Discarded`.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Ready | Self::Starting | Self::Stepping)
+    }
+}
+
+/// Why an attempt ended without a verdict. Worth a retry, unlike a rejection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthenticateeError {
+    /// A message arrived that the protocol does not allow in this state (Mesos:
+    /// "Unexpected authentication 'step' received").
+    #[error("unexpected authentication '{message}' received in state {state:?}")]
+    Unexpected {
+        /// What arrived.
+        message: MessageType,
+        /// The state it arrived in.
+        state: AuthenticateeState,
+    },
+    /// The master sent an `AuthenticationErrorMessage`.
+    #[error("authentication error from the master: {}", error.as_deref().unwrap_or("(no detail)"))]
+    Remote {
+        /// Its text, if it had one.
+        error: Option<String>,
+    },
+    /// The local SASL client failed: it could not be created, none of the offered
+    /// mechanisms is usable, or a step failed.
+    #[error("SASL client: {0}")]
+    Sasl(#[from] crate::Error),
+    /// [`Authenticatee::discard`] was called before a verdict (a timeout, the
+    /// master changed).
+    #[error("authentication discarded")]
+    Discarded,
+}
+
+enum Phase {
+    Ready,
+    Starting(Client),
+    Stepping(Client),
+    Completed,
+    Failed,
+    Error(AuthenticateeError),
+}
+
+/// One authentication attempt of a framework or an agent. It is the same type for
+/// both; only the principal differs.
+///
+/// Sans-IO, like Mesos's `CRAMMD5AuthenticateeProcess` without the process: call
+/// [`start`](Self::start), send whatever [`poll_transmit`](Self::poll_transmit)
+/// returns to the master, pass the master's answers to
+/// [`handle_message`](Self::handle_message), until [`result`](Self::result) is
+/// `Some`. It has no timer: the caller gives up with [`discard`](Self::discard)
+/// ([`AuthenticationRetry`](super::AuthenticationRetry) does that, and retries).
+///
+/// ```text
+/// Ready --start--> Starting --Mechanisms--> Stepping --Step--> Stepping
+///                                               |--Completed--> Completed  Ok(true)
+/// (any live state) --Failed--> Failed  Ok(false)
+/// (any live state) --Error, or a message out of place--> Error  Err
+/// ```
+///
+/// It wraps a [`Client`], created by `start` from the [`ClientOptions`].
+/// Messages that arrive after the result is in are ignored (logged at debug).
+pub struct Authenticatee {
+    principal: String,
+    secret: Option<Secret>,
+    pid: String,
+    options: ClientOptions,
+    phase: Phase,
+    outbox: VecDeque<Message>,
+}
+
+impl Authenticatee {
+    /// A new attempt for `credential`, announcing itself as `pid` (Mesos sends the
+    /// framework's or agent's libprocess PID), in state `Ready`.
+    pub fn new(credential: Credential, pid: impl Into<String>, options: &ClientOptions) -> Self {
+        Authenticatee {
+            principal: credential.principal,
+            secret: credential.secret,
+            pid: pid.into(),
+            options: options.clone(),
+            phase: Phase::Ready,
+            outbox: VecDeque::new(),
+        }
+    }
+
+    /// Begins: creates the SASL client, queues the `AuthenticateMessage` and moves
+    /// to `Starting`.
+    ///
+    /// Without a secret the attempt fails at once: state `Failed`, result
+    /// `Ok(false)`, nothing sent. If the client cannot be created, state `Error`.
+    /// Calling `start` again does nothing.
+    pub fn start(&mut self) {
+        if !matches!(self.phase, Phase::Ready) {
+            return;
+        }
+        let Some(secret) = self.secret.take() else {
+            log::warn!("authentication failed: principal '{}' has no secret, which CRAM-MD5 needs", self.principal);
+            self.phase = Phase::Failed;
+            return;
+        };
+        let credentials = Credentials::new(self.principal.clone(), secret);
+        let options = &self.options;
+        self.phase = match Client::new(&options.service, &options.server_fqdn, credentials, &options.config) {
+            Ok(client) => {
+                self.outbox.push_back(AuthenticateMessage { pid: self.pid.clone() }.into());
+                Phase::Starting(client)
+            }
+            Err(e) => Phase::Error(e.into()),
+        };
+    }
+
+    /// Consumes one message from the master.
+    ///
+    /// - `Mechanisms` in `Starting`: picks one, sends `Start`, moves to `Stepping`.
+    /// - `Step` in `Stepping`: answers with a `Step`.
+    /// - `Completed` in `Stepping`: `Completed`.
+    /// - `Failed` in any live state: `Failed`. `Error` in any live state: `Error`.
+    /// - Anything else: `Error` with [`AuthenticateeError::Unexpected`] naming the
+    ///   message and the state (a `Step` before the mechanisms, a `Completed`
+    ///   before any step, a master-bound message).
+    pub fn handle_message(&mut self, message: Message) {
+        let state = self.state();
+        if state.is_terminal() {
+            log::debug!(
+                "ignoring authentication '{}' received after the attempt ended ({state:?})",
+                message.message_type()
+            );
+            return;
+        }
+        self.phase = match (std::mem::replace(&mut self.phase, Phase::Ready), message) {
+            (Phase::Starting(client), Message::Mechanisms(m)) => self.mechanisms(client, &m.mechanisms),
+            (Phase::Stepping(client), Message::Step(m)) => self.step(client, &m.data),
+            (Phase::Stepping(_), Message::Completed(_)) => {
+                log::info!("authentication of principal '{}' succeeded", self.principal);
+                Phase::Completed
+            }
+            (_, Message::Failed(_)) => {
+                log::warn!("the master rejected principal '{}'", self.principal);
+                Phase::Failed
+            }
+            (_, Message::Error(m)) => Phase::Error(AuthenticateeError::Remote { error: m.error }),
+            (_, other) => Phase::Error(AuthenticateeError::Unexpected { message: other.message_type(), state }),
+        };
+        if let Phase::Error(e) = &self.phase {
+            log::warn!("authentication of principal '{}' broke down: {e}", self.principal);
+        }
+    }
+
+    fn mechanisms(&mut self, mut client: Client, mechanisms: &[String]) -> Phase {
+        log::debug!("received SASL authentication mechanisms: {}", mechanisms.join(","));
+        let start = match client.start(&mechanisms.join(" ")) {
+            Ok(start) => start,
+            Err(e) => return Phase::Error(e.into()),
+        };
+        log::debug!("attempting to authenticate with mechanism '{}'", start.mechanism);
+        // Mesos always sets `data`, empty when the mechanism has no initial response.
+        let data = Some(start.initial_response.unwrap_or_default().to_vec());
+        self.outbox.push_back(AuthenticationStartMessage { mechanism: start.mechanism.to_owned(), data }.into());
+        Phase::Stepping(client)
+    }
+
+    fn step(&mut self, mut client: Client, challenge: &[u8]) -> Phase {
+        let data = match client.step(challenge) {
+            Ok(ClientStep::Continue(response)) => response.to_vec(),
+            // The client has nothing more to compute; its last response (possibly
+            // empty) still goes to the master, which alone knows the verdict.
+            Ok(ClientStep::Complete(response)) => response.unwrap_or_default().to_vec(),
+            Err(e) => return Phase::Error(e.into()),
+        };
+        self.outbox.push_back(AuthenticationStepMessage { data }.into());
+        Phase::Stepping(client)
+    }
+
+    /// The next message to send to the master, if any.
+    pub fn poll_transmit(&mut self) -> Option<Message> {
+        self.outbox.pop_front()
+    }
+
+    /// Gives up (a timeout, the master changed, the connection broke): state
+    /// `Discarded` and result `Err(Discarded)`, unless a result is already in.
+    /// Pending messages are dropped.
+    pub fn discard(&mut self) {
+        if !self.state().is_terminal() {
+            self.phase = Phase::Error(AuthenticateeError::Discarded);
+            self.outbox.clear();
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> AuthenticateeState {
+        match self.phase {
+            Phase::Ready => AuthenticateeState::Ready,
+            Phase::Starting(_) => AuthenticateeState::Starting,
+            Phase::Stepping(_) => AuthenticateeState::Stepping,
+            Phase::Completed => AuthenticateeState::Completed,
+            Phase::Failed => AuthenticateeState::Failed,
+            Phase::Error(AuthenticateeError::Discarded) => AuthenticateeState::Discarded,
+            Phase::Error(_) => AuthenticateeState::Error,
+        }
+    }
+
+    /// Mesos's `Future<bool>`: `None` while pending; `Some(Ok(true))` accepted,
+    /// `Some(Ok(false))` rejected (or no secret), `Some(Err(_))` no verdict.
+    pub fn result(&self) -> Option<Result<bool, &AuthenticateeError>> {
+        match &self.phase {
+            Phase::Ready | Phase::Starting(_) | Phase::Stepping(_) => None,
+            Phase::Completed => Some(Ok(true)),
+            Phase::Failed => Some(Ok(false)),
+            Phase::Error(e) => Some(Err(e)),
+        }
+    }
+
+    /// [`result`](Self::result), by value.
+    pub fn into_result(self) -> Option<Result<bool, AuthenticateeError>> {
+        match self.phase {
+            Phase::Ready | Phase::Starting(_) | Phase::Stepping(_) => None,
+            Phase::Completed => Some(Ok(true)),
+            Phase::Failed => Some(Ok(false)),
+            Phase::Error(e) => Some(Err(e)),
+        }
+    }
+
+    /// The principal this attempt authenticates.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The PID it announces in its `AuthenticateMessage`.
+    pub fn pid(&self) -> &str {
+        &self.pid
+    }
+}
+
+impl fmt::Debug for Authenticatee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticatee")
+            .field("principal", &self.principal)
+            .field("pid", &self.pid)
+            .field("state", &self.state())
+            .field("queued", &self.outbox.len())
+            .finish_non_exhaustive()
+    }
+}

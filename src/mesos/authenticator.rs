@@ -1,0 +1,477 @@
+//! [`Authenticator`]: the master's side. It combines Mesos's
+//! `CRAMMD5AuthenticatorSessionProcess` (`src/authentication/cram_md5/authenticator.cpp`),
+//! one SASL server session per peer, with the session bookkeeping of
+//! `Master::authenticate`, `Master::_authenticate` and
+//! `Master::authenticationTimeout` (`src/master/master.cpp`).
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::Hash;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::mesos::messages::{
+    AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
+    AuthenticationMechanismsMessage, AuthenticationStepMessage, Message, MessageType,
+};
+use crate::{Config, Identity, Server, ServerStep};
+
+/// How long a session may last before it is discarded: Mesos's
+/// `--authentication_v0_timeout` default, 15 seconds.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How each session's SASL server is created, and how long a session may last.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The SASL service name; Mesos uses [`DEFAULT_SERVICE`](super::DEFAULT_SERVICE), `mesos`.
+    pub service: String,
+    /// This master's host name.
+    pub fqdn: String,
+    /// The user realm secrets are looked up in. With `None`, libsasl2 uses `fqdn`
+    /// (lower-cased), as Mesos's authenticator does. The principal reported for an
+    /// accepted peer never carries the realm.
+    pub realm: Option<String>,
+    /// How long a session may last, from its `AuthenticateMessage` to the verdict.
+    pub session_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    /// Service `mesos`, host `localhost`, no realm, a 15 s session timeout.
+    fn default() -> Self {
+        ServerOptions {
+            service: super::DEFAULT_SERVICE.to_owned(),
+            fqdn: "localhost".to_owned(),
+            realm: None,
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+        }
+    }
+}
+
+/// Where a live session is (Mesos's session states before the terminal ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Mechanisms sent; waiting for `AuthenticationStartMessage`.
+    Starting,
+    /// Exchanging steps.
+    Stepping,
+}
+
+/// Why a session was dropped before a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiscardReason {
+    /// A new `AuthenticateMessage` with the same PID, or on the same peer,
+    /// replaced it (Mesos: "discarding outstanding authentication").
+    Superseded,
+    /// It outlived [`ServerOptions::session_timeout`].
+    TimedOut,
+    /// The [`Authenticator`] was dropped.
+    AuthenticatorDropped,
+}
+
+/// A session that ended without a verdict.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The peer sent a message the protocol does not allow in this state (Mesos:
+    /// "Unexpected authentication 'step' received").
+    #[error("unexpected authentication '{message}' received in state {state:?}")]
+    Unexpected {
+        /// What arrived.
+        message: MessageType,
+        /// The state it arrived in.
+        state: SessionState,
+    },
+    /// libsasl2 failed with something other than a rejection, e.g. the peer chose
+    /// a mechanism that is not offered, or sent a malformed response.
+    #[error("SASL server: {0}")]
+    Sasl(#[from] crate::Error),
+    /// The mechanism finished with data for the peer, which Mesos's
+    /// `AuthenticationCompletedMessage` cannot carry (Mesos's server does not
+    /// use `SASL_SUCCESS_DATA` either).
+    #[error("mechanism {0} sent data with its success, which the Mesos protocol cannot carry")]
+    SuccessData(String),
+    /// The transport reported the peer gone (Mesos: "Failed to communicate with
+    /// authenticatee").
+    #[error("failed to communicate with authenticatee")]
+    PeerExited,
+    /// The session was dropped before a verdict.
+    #[error("authentication discarded ({0:?})")]
+    Discarded(DiscardReason),
+}
+
+impl SessionError {
+    /// The text sent to the peer in an `AuthenticationErrorMessage`: Mesos's own
+    /// wording for protocol errors and libsasl2's detail for SASL failures, but
+    /// nothing about the master's own setup (paths, config), which stays in its log.
+    fn peer_text(&self) -> String {
+        match self {
+            SessionError::Unexpected { message, .. } => format!("Unexpected authentication '{message}' received"),
+            SessionError::Sasl(crate::Error::Sasl { detail, .. }) => detail.clone(),
+            SessionError::Sasl(
+                e @ (crate::Error::MechanismNotOffered { .. } | crate::Error::MechanismUnavailable { .. }),
+            ) => e.to_string(),
+            SessionError::Sasl(_) => "the master failed to run the authentication (see its log)".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// How one session ended: Mesos's `Future<Option<string>>` for it.
+#[derive(Debug)]
+pub struct Outcome<P> {
+    /// The transport peer the session ran with.
+    pub peer: P,
+    /// The PID from its `AuthenticateMessage`.
+    pub pid: String,
+    /// `Ok(Some(principal))`: accepted (the peer got `Completed`). `Ok(None)`:
+    /// rejected, for a wrong secret and an unknown principal alike (the peer got
+    /// `Failed`). `Err`: no verdict.
+    pub result: Result<Option<String>, SessionError>,
+}
+
+/// Where an [`Authenticator`] delivers the [`Outcome`] of every session, exactly
+/// once per `AuthenticateMessage` it accepted.
+///
+/// A channel, so that it outlives the authenticator: when the authenticator is
+/// dropped, each pending session gets the outcome
+/// `Err(Discarded(AuthenticatorDropped))`, then the channel closes. A driver
+/// blocked in [`next_blocking`](Self::next_blocking) therefore wakes up with the
+/// outcome, then with `None`; it never hangs.
+#[derive(Debug)]
+pub struct Outcomes<P> {
+    rx: mpsc::Receiver<Outcome<P>>,
+}
+
+impl<P> Outcomes<P> {
+    /// The next outcome, without blocking; `None` if there is none yet.
+    pub fn try_next(&self) -> Option<Outcome<P>> {
+        self.rx.try_recv().ok()
+    }
+
+    /// All outcomes delivered so far, without blocking.
+    pub fn try_iter(&self) -> impl Iterator<Item = Outcome<P>> + '_ {
+        self.rx.try_iter()
+    }
+
+    /// Blocks for the next outcome. `None` once the authenticator is dropped and
+    /// every outcome has been read.
+    pub fn next_blocking(&self) -> Option<Outcome<P>> {
+        self.rx.recv().ok()
+    }
+
+    /// Blocks for the next outcome for at most `timeout`.
+    pub fn next_timeout(&self, timeout: Duration) -> Result<Outcome<P>, mpsc::RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
+    }
+}
+
+struct Session {
+    pid: String,
+    server: Server,
+    state: SessionState,
+    deadline: Instant,
+}
+
+/// The master's side: one SASL [`Server`] session per peer.
+///
+/// Sans-IO: pass each message from a peer to
+/// [`handle_message`](Self::handle_message), send what
+/// [`poll_transmit`](Self::poll_transmit) returns, call
+/// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+/// is due, and read verdicts from the [`Outcomes`] returned by
+/// [`new`](Self::new).
+///
+/// `P` names a transport peer: a connection id, a socket address. Mesos gives
+/// every authentication attempt its own libprocess process, so messages of a
+/// stale attempt never reach a new one; a driver gets the same by using a fresh
+/// peer (a new connection) per attempt, as
+/// [`AuthenticationRetry`](super::AuthenticationRetry) numbers its attempts.
+///
+/// Sessions, as Mesos's master keeps them:
+/// - An `AuthenticateMessage` starts a session on its peer: a new [`Server`] from
+///   the config, whose mechanisms are sent back. It also clears any earlier
+///   authentication of its PID (see [`authenticated`](Self::authenticated)).
+/// - A new `AuthenticateMessage` for a PID that has a pending session, or on a
+///   peer that has one, supersedes it: the old session ends with
+///   `Err(Discarded(Superseded))`, and anything later from its peer is ignored.
+/// - A session ends when libsasl2 decides: `Completed` to the peer and
+///   `Ok(Some(principal))`, or `Failed` and `Ok(None)` for a rejection. Any
+///   other failure sends `AuthenticationErrorMessage` and ends with `Err`.
+/// - A message out of place (a `Step` before `Start`, a second `Start`) ends the
+///   session with an error, sent to the peer too.
+/// - A session that lasts longer than [`ServerOptions::session_timeout`] is
+///   discarded; nothing is sent (the peer has its own timeout).
+/// - Messages from a peer without a session are ignored, as libprocess drops
+///   messages for a process that no longer exists.
+pub struct Authenticator<P> {
+    config: Config,
+    options: ServerOptions,
+    sessions: HashMap<P, Session>,
+    by_pid: HashMap<String, P>,
+    authenticated: HashMap<String, String>,
+    outbox: VecDeque<(P, Message)>,
+    outcomes: mpsc::Sender<Outcome<P>>,
+}
+
+impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
+    /// An authenticator whose sessions run [`Server`]s made from `config` (the
+    /// credential store, e.g. `Config::with_credential_store`, or a sasldb).
+    ///
+    /// A config without `mech_list` gets `mech_list: CRAM-MD5`, the only
+    /// mechanism Mesos's authenticator offers; set `mech_list` to offer others.
+    pub fn new(config: &Config, options: ServerOptions) -> (Self, Outcomes<P>) {
+        let mut config = config.clone();
+        if config.get("mech_list").is_none() {
+            // A constant without NUL bytes: `set` cannot fail.
+            let _ = config.set("mech_list", "CRAM-MD5");
+        }
+        let (tx, rx) = mpsc::channel();
+        let authenticator = Authenticator {
+            config,
+            options,
+            sessions: HashMap::new(),
+            by_pid: HashMap::new(),
+            authenticated: HashMap::new(),
+            outbox: VecDeque::new(),
+            outcomes: tx,
+        };
+        (authenticator, Outcomes { rx })
+    }
+
+    /// Consumes one message from `peer`. `now` starts the session clock of an
+    /// `AuthenticateMessage`.
+    pub fn handle_message(&mut self, now: Instant, peer: P, message: Message) {
+        let message = match message {
+            Message::Authenticate(m) => return self.authenticate(now, peer, m.pid),
+            other => other,
+        };
+        let Some(session) = self.sessions.get_mut(&peer) else {
+            log::debug!("ignoring authentication '{}' from {peer:?}: no session in progress", message.message_type());
+            return;
+        };
+        let step = match (session.state, message) {
+            (SessionState::Starting, Message::Start(m)) => {
+                log::debug!("received SASL authentication start ({}) from {peer:?}", m.mechanism);
+                // As Mesos: an empty initial response is no initial response.
+                let initial = m.data.filter(|d| !d.is_empty());
+                session.server.start(&m.mechanism, initial.as_deref())
+            }
+            (SessionState::Stepping, Message::Step(m)) => session.server.step(&m.data),
+            (state, other) => {
+                let error = SessionError::Unexpected { message: other.message_type(), state };
+                return self.finish(peer, Err(error));
+            }
+        };
+        let next = match step {
+            Ok(ServerStep::Continue(challenge)) => {
+                session.state = SessionState::Stepping;
+                let data = challenge.to_vec();
+                self.outbox.push_back((peer, AuthenticationStepMessage { data }.into()));
+                return;
+            }
+            Ok(ServerStep::Authenticated { identity, additional: [] }) => Ok(Some(self.principal(&identity))),
+            Ok(ServerStep::Authenticated { identity, .. }) => Err(SessionError::SuccessData(identity.mechanism)),
+            Ok(ServerStep::Rejected) => Ok(None),
+            Err(e) => Err(SessionError::Sasl(e)),
+        };
+        self.finish(peer, next);
+    }
+
+    fn authenticate(&mut self, now: Instant, peer: P, pid: String) {
+        if self.authenticated.remove(&pid).is_some() {
+            log::info!("authenticating {pid} from {peer:?}; clearing its previous authentication");
+        }
+        if let Some(old_peer) = self.by_pid.get(&pid).cloned() {
+            log::info!("re-authenticating {pid} from {peer:?}; discarding the outstanding authentication");
+            self.discard(&old_peer, DiscardReason::Superseded);
+        }
+        if self.sessions.contains_key(&peer) {
+            log::info!("new authentication on {peer:?}; discarding the outstanding one");
+            self.discard(&peer, DiscardReason::Superseded);
+        }
+        let o = &self.options;
+        let server = Server::new(&o.service, &o.fqdn, o.realm.as_deref(), &self.config);
+        match server.and_then(|server| Ok((server.mechanisms()?, server))) {
+            Ok((mechanisms, server)) => {
+                log::debug!("authenticating {pid} from {peer:?}, offering {}", mechanisms.join(","));
+                self.outbox.push_back((peer.clone(), AuthenticationMechanismsMessage { mechanisms }.into()));
+                self.by_pid.insert(pid.clone(), peer.clone());
+                let deadline = now + self.options.session_timeout;
+                self.sessions.insert(peer, Session { pid, server, state: SessionState::Starting, deadline });
+            }
+            Err(e) => {
+                let error = SessionError::Sasl(e);
+                log::error!("cannot authenticate {pid} from {peer:?}: {error}");
+                let text = Some(error.peer_text());
+                self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
+                self.emit(Outcome { peer, pid, result: Err(error) });
+            }
+        }
+    }
+
+    /// Ends `peer`'s session with a verdict or an error, telling the peer.
+    fn finish(&mut self, peer: P, result: Result<Option<String>, SessionError>) {
+        let Some(session) = self.remove(&peer) else { return };
+        let pid = session.pid;
+        let message: Message = match &result {
+            Ok(Some(principal)) => {
+                log::info!("authenticated principal '{principal}' at {pid} ({peer:?})");
+                self.authenticated.insert(pid.clone(), principal.clone());
+                AuthenticationCompletedMessage {}.into()
+            }
+            Ok(None) => {
+                // The reason (unknown user or wrong secret) is in libsasl2's log
+                // line from the server, never sent to the peer.
+                log::info!("authentication of {pid} ({peer:?}) was unsuccessful: invalid credentials");
+                AuthenticationFailedMessage {}.into()
+            }
+            Err(e) => {
+                log::warn!("an error occurred while authenticating {pid} ({peer:?}): {e}");
+                AuthenticationErrorMessage { error: Some(e.peer_text()) }.into()
+            }
+        };
+        self.outbox.push_back((peer.clone(), message));
+        self.emit(Outcome { peer, pid, result });
+    }
+
+    /// Drops `peer`'s session without telling the peer.
+    fn discard(&mut self, peer: &P, reason: DiscardReason) {
+        if let Some(session) = self.remove(peer) {
+            self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::Discarded(reason)) });
+        }
+    }
+
+    fn remove(&mut self, peer: &P) -> Option<Session> {
+        let session = self.sessions.remove(peer)?;
+        if self.by_pid.get(&session.pid) == Some(peer) {
+            self.by_pid.remove(&session.pid);
+        }
+        Some(session)
+    }
+
+    fn emit(&self, outcome: Outcome<P>) {
+        // Nobody listening is not an error: the outcomes are for the driver's use.
+        let _ = self.outcomes.send(outcome);
+    }
+
+    /// The principal libsasl2 authenticated, without the realm it appended. With a
+    /// user realm, libsasl2 reports `benh@REALM`; without one it reports the bare
+    /// `benh` (measured on 2.1.28). Mesos reports the name the peer sent, and the
+    /// in-memory credential store keys principals without a realm, so this is the
+    /// name to authorize. A realm the client named itself (`benh@OTHER`) stays.
+    fn principal(&self, identity: &Identity) -> String {
+        let authid = identity.authid.as_str();
+        match &self.options.realm {
+            Some(realm) if !realm.is_empty() => {
+                authid.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(authid).to_owned()
+            }
+            _ => authid.to_owned(),
+        }
+    }
+
+    /// The transport lost `peer`: its session, if any, ends with
+    /// `Err(PeerExited)` (Mesos's session links to its peer and fails the same way).
+    pub fn handle_peer_exited(&mut self, peer: &P) {
+        if let Some(session) = self.remove(peer) {
+            log::info!("authentication of {} failed: {peer:?} went away", session.pid);
+            self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::PeerExited) });
+        }
+    }
+
+    /// Discards every session whose deadline is at or before `now`, with
+    /// `Err(Discarded(TimedOut))`. Nothing is sent to those peers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<P> =
+            self.sessions.iter().filter(|(_, s)| s.deadline <= now).map(|(peer, _)| peer.clone()).collect();
+        for peer in expired {
+            log::warn!("authentication of {peer:?} timed out");
+            self.discard(&peer, DiscardReason::TimedOut);
+        }
+    }
+
+    /// The earliest session deadline, or `None` with no session pending.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sessions.values().map(|s| s.deadline).min()
+    }
+
+    /// The next message to send, and the peer to send it to.
+    pub fn poll_transmit(&mut self) -> Option<(P, Message)> {
+        self.outbox.pop_front()
+    }
+
+    /// The principal `pid` authenticated as, if its latest session succeeded and
+    /// no `AuthenticateMessage` for it arrived since (Mesos's `authenticated` map,
+    /// which the master checks when a framework or agent registers).
+    pub fn authenticated(&self, pid: &str) -> Option<&str> {
+        self.authenticated.get(pid).map(String::as_str)
+    }
+
+    /// Forgets that `pid` authenticated (it disconnected, or was removed),
+    /// returning the principal it had.
+    pub fn forget(&mut self, pid: &str) -> Option<String> {
+        self.authenticated.remove(pid)
+    }
+
+    /// How many sessions are pending.
+    pub fn pending(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// The state of `peer`'s session, if it has one.
+    pub fn session_state(&self, peer: &P) -> Option<SessionState> {
+        self.sessions.get(peer).map(|s| s.state)
+    }
+}
+
+/// Every pending session ends with `Err(Discarded(AuthenticatorDropped))`; then
+/// the [`Outcomes`] channel closes. Peers are not told: they time out and retry.
+impl<P> Drop for Authenticator<P> {
+    fn drop(&mut self) {
+        for (peer, session) in self.sessions.drain() {
+            let result = Err(SessionError::Discarded(DiscardReason::AuthenticatorDropped));
+            let _ = self.outcomes.send(Outcome { peer, pid: session.pid, result });
+        }
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for Authenticator<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("options", &self.options)
+            .field("pending", &self.sessions.len())
+            .field("authenticated", &self.authenticated)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(realm: Option<&str>, authid: &str) -> String {
+        let options = ServerOptions { realm: realm.map(str::to_owned), ..ServerOptions::default() };
+        let (authenticator, _) = Authenticator::<u8>::new(&Config::new(), options);
+        let identity = Identity { authid: authid.into(), authzid: None, mechanism: "CRAM-MD5".into(), ssf: 0 };
+        authenticator.principal(&identity)
+    }
+
+    #[test]
+    fn only_the_configured_realm_is_removed_from_the_principal() {
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@EXAMPLE.TEST"), "benh");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@OTHER"), "benh@OTHER");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benh@example.test"), "benh@example.test");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "benhEXAMPLE.TEST"), "benhEXAMPLE.TEST");
+        assert_eq!(principal(Some("EXAMPLE.TEST"), "a@b@EXAMPLE.TEST"), "a@b");
+        assert_eq!(principal(None, "benh"), "benh");
+        assert_eq!(principal(None, "benh@host"), "benh@host");
+    }
+
+    #[test]
+    fn a_config_without_mech_list_offers_cram_md5_as_mesos_does() {
+        let (authenticator, _) = Authenticator::<u8>::new(&Config::new(), ServerOptions::default());
+        assert_eq!(authenticator.config.get("mech_list"), Some("CRAM-MD5"));
+        let scram = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap();
+        let (authenticator, _) = Authenticator::<u8>::new(&scram, ServerOptions::default());
+        assert_eq!(authenticator.config.get("mech_list"), Some("SCRAM-SHA-256"));
+    }
+}

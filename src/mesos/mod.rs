@@ -1,0 +1,141 @@
+//! Mesos-style authentication: frameworks and agents prove a principal and a
+//! secret to a master with CRAM-MD5, speaking Apache Mesos's own authentication
+//! messages, so that a master can refuse to register a framework or agent that
+//! has no valid credentials.
+//!
+//! Everything here is sans-IO, as quinn-proto and rustls are: the state machines
+//! take messages and the current time, and give back messages to send, timer
+//! deadlines and results. They never touch a socket or read a clock, so Mesos's
+//! own test scenarios (dropped, duplicated and reordered messages, timeouts,
+//! retries) run as deterministic tests. A driver adds the transport.
+//!
+//! | Piece | Mesos | Role |
+//! |---|---|---|
+//! | [`Message`] and the seven message structs | `authentication.proto` | byte-for-byte the same protobuf encoding; a one-byte [`MessageType`] tag for framing |
+//! | [`Authenticatee`] | `CRAMMD5AuthenticateeProcess` | one attempt of a framework or agent |
+//! | [`AuthenticationRetry`] with [`Backoff`] | `authenticate`/`_authenticate` in `sched.cpp` and `slave.cpp` | attempts with growing random timeouts; a rejection is final |
+//! | [`Authenticator`], [`Outcomes`] | `CRAMMD5Authenticator` plus `Master::authenticate` | the master: one session per peer, superseded by a newer attempt, 15 s timeout |
+//! | [`read_credentials`] | `credentials::read` | the master's credentials file, JSON or legacy text |
+//!
+//! # The exchange
+//!
+//! ```text
+//! framework / agent                                master
+//!   AuthenticateMessage { pid }              ->
+//!                                            <-   AuthenticationMechanismsMessage { ["CRAM-MD5"] }
+//!   AuthenticationStartMessage { mechanism } ->
+//!                                            <-   AuthenticationStepMessage { challenge }
+//!   AuthenticationStepMessage { response }   ->
+//!                                            <-   AuthenticationCompletedMessage    (accepted)
+//!                                                 AuthenticationFailedMessage       (rejected: wrong secret
+//!                                                                                    or unknown principal alike)
+//!                                                 AuthenticationErrorMessage        (broke down: retry)
+//! ```
+//!
+//! The CRAM-MD5 client cannot tell whether its response was right: only the
+//! master's `Completed` or `Failed` says so.
+//!
+//! # Example: a complete exchange in one process
+//!
+//! The master checks secrets against a sasldb here; with the in-memory
+//! credential store, build its config with `Config::with_credential_store`
+//! instead, from `CredentialStore::from_credentials(read_credentials(path)?)`.
+//!
+//! ```
+//! use std::time::Instant;
+//! use cyrus_sasl::Sasldb;
+//! use cyrus_sasl::mesos::{
+//!     AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, Message, ServerOptions, Verdict,
+//! };
+//!
+//! // The master: secrets in a sasldb, realm EXAMPLE.COM, CRAM-MD5 (the default).
+//! let dir = tempfile::tempdir()?;
+//! let db = Sasldb::new(dir.path().join("sasldb2"), "EXAMPLE.COM")?;
+//! db.set_password("framework-a", &"s3cret".into())?;
+//! let options = ServerOptions { realm: Some("EXAMPLE.COM".into()), ..ServerOptions::default() };
+//! // Peers are named by attempt number here; a driver uses its connection ids.
+//! let (mut master, outcomes) = Authenticator::<u32>::new(&db.config(), options);
+//!
+//! // The framework: its credential, its PID, Mesos's default backoff.
+//! let pid = "scheduler-1@10.0.0.7:40123";
+//! let mut framework = AuthenticationRetry::new(
+//!     Credential::new("framework-a", "s3cret"),
+//!     pid,
+//!     ClientOptions::default(),
+//!     Backoff::default(),
+//!     rand::make_rng::<rand::rngs::StdRng>(),
+//! );
+//! let now = Instant::now();
+//! framework.start(now);
+//!
+//! // The transport: each message travels as its tag and protobuf bytes.
+//! for _round in 0..10 {
+//!     while let Some((attempt, message)) = framework.poll_transmit() {
+//!         let (tag, bytes) = (message.tag(), message.encode());
+//!         master.handle_message(now, attempt, Message::decode(tag, &bytes)?);
+//!     }
+//!     while let Some((peer, message)) = master.poll_transmit() {
+//!         let (tag, bytes) = (message.tag(), message.encode());
+//!         framework.handle_message(now, peer, Message::decode(tag, &bytes)?);
+//!     }
+//!     if framework.verdict().is_some() {
+//!         break;
+//!     }
+//! }
+//!
+//! assert_eq!(framework.verdict(), Some(Verdict::Authenticated));
+//! let outcome = outcomes.try_next().expect("the session ended");
+//! assert_eq!(outcome.pid, pid);
+//! assert_eq!(outcome.result?.as_deref(), Some("framework-a"));
+//! // What the master checks when the framework registers:
+//! assert_eq!(master.authenticated(pid), Some("framework-a"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Writing a driver
+//!
+//! - Framing: one message is its [`Message::tag`] plus its [`Message::encode`]d
+//!   bytes; [`Message::decode`] rebuilds it and returns a typed [`DecodeError`]
+//!   for an unknown tag, bad protobuf, or a missing required field.
+//! - Client: call [`AuthenticationRetry::handle_timeout`] at
+//!   [`poll_timeout`](AuthenticationRetry::poll_timeout). Use a fresh connection
+//!   for each attempt ([`RetryEvent::AttemptStarted`]) and tag what arrives on it
+//!   with that attempt's number: Mesos gives every attempt its own process, so a
+//!   late message of an old attempt can never confuse a new one.
+//! - Master: call [`Authenticator::handle_timeout`] at
+//!   [`poll_timeout`](Authenticator::poll_timeout), report a closed connection
+//!   with [`Authenticator::handle_peer_exited`], and read [`Outcomes`], from
+//!   another thread if you like: when the authenticator is dropped, every pending
+//!   session gets an outcome and then the channel closes, so no reader hangs.
+//!
+//! Differences from Mesos, each for a reason given where it is implemented: the
+//! credentials file format is chosen by its first character, and duplicate
+//! principals or empty secrets are errors ([`read_credentials`]); an attempt whose SASL client
+//! cannot even be created waits out its timeout before the next
+//! ([`AuthenticationRetry`]).
+
+mod authenticatee;
+mod authenticator;
+mod backoff;
+mod credentials_file;
+mod messages;
+mod retry;
+
+pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
+pub use authenticator::{
+    Authenticator, DEFAULT_SESSION_TIMEOUT, DiscardReason, Outcome, Outcomes, ServerOptions, SessionError, SessionState,
+};
+pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
+pub use credentials_file::{
+    CredentialsFileError, CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, SecretProblem, parse_credentials,
+    read_credentials,
+};
+pub use messages::{
+    AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
+    AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, DecodeError, Message,
+    MessageType,
+};
+pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
+
+/// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
+pub const DEFAULT_SERVICE: &str = "mesos";

@@ -1,0 +1,144 @@
+//! Reading Mesos credentials files from disk: paths (with `file://`), the
+//! permission warning, the size cap, and that neither logs nor errors carry a
+//! secret. (The parser's cases are unit tests in `src/mesos/credentials_file.rs`.)
+//! One logger per process, so the tests that read the log take a lock.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use cyrus_sasl::mesos::{CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credentials};
+
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        let line = format!("{} {} {}", record.level(), record.target(), record.args());
+        self.0.lock().unwrap().push(line);
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
+
+fn capture() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    static INSTALL: OnceLock<()> = OnceLock::new();
+    INSTALL.get_or_init(|| {
+        log::set_logger(&CAPTURE).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
+    });
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    CAPTURE.0.lock().unwrap().clear();
+    guard
+}
+
+fn logged() -> Vec<String> {
+    CAPTURE.0.lock().unwrap().clone()
+}
+
+fn write(path: &Path, text: &[u8], mode: u32) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+const JSON: &[u8] = br#"{"credentials": [{"principal": "framework-a", "secret": "hunter2-a"},
+                  {"principal": "agent", "secret": "hunter2-b"}]}"#;
+
+#[test]
+fn reads_json_and_text_files_with_and_without_a_file_scheme() {
+    let _log = capture();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("credentials.json");
+    let text = dir.path().join("credentials.txt");
+    write(&json, JSON, 0o600);
+    write(&text, b"framework-a hunter2-a\nagent hunter2-b\n", 0o600);
+    for path in [json.display().to_string(), format!("file://{}", json.display()), text.display().to_string()] {
+        let credentials = read_credentials(&path).unwrap();
+        let got: Vec<(&str, &[u8])> = credentials.iter().map(|(p, s)| (p.as_str(), s.expose())).collect();
+        assert_eq!(got, [("framework-a", &b"hunter2-a"[..]), ("agent", b"hunter2-b")], "{path}");
+    }
+    assert!(logged().iter().all(|l| !l.contains("hunter2")), "{:#?}", logged());
+}
+
+#[test]
+fn a_file_others_can_access_gives_a_warning_and_a_private_one_does_not() {
+    let _log = capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    let warned = |mode| {
+        write(&path, JSON, mode);
+        CAPTURE.0.lock().unwrap().clear();
+        read_credentials(&path).unwrap();
+        logged().iter().any(|l| l.starts_with("WARN") && l.contains("too open") && l.contains(&format!("{mode:04o}")))
+    };
+    assert!(!warned(0o600));
+    assert!(!warned(0o640));
+    assert!(warned(0o604), "readable by others");
+    assert!(warned(0o602), "writable by others");
+    assert!(warned(0o601), "executable by others (Mesos warns on any of rwx)");
+    assert!(warned(0o666));
+}
+
+#[test]
+fn an_empty_file_means_no_credentials_with_a_warning() {
+    let _log = capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    write(&path, b"", 0o600);
+    assert!(read_credentials(&path).unwrap().is_empty());
+    assert!(
+        logged().iter().any(|l| l.starts_with("WARN") && l.contains("every authentication attempt will be rejected"))
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_line_and_never_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    write(&path, b"framework-a hunter2-a\nagent\n", 0o600);
+    let e = read_credentials(&path).unwrap_err();
+    assert_eq!(e.path.as_deref(), Some(path.as_path()));
+    assert_eq!(e.line, 2);
+    assert_eq!(e.kind, CredentialsFileErrorKind::FieldCount { found: 1 });
+    let shown = format!("{e} {e:?}");
+    assert!(shown.starts_with(&format!("credentials file {}:2: ", path.display())), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope");
+    let e = read_credentials(format!("file://{}", path.display())).unwrap_err();
+    assert!(matches!(e.kind, CredentialsFileErrorKind::Io(std::io::ErrorKind::NotFound, _)), "{e:?}");
+    assert_eq!(e.path.as_deref(), Some(path.as_path()));
+    let e = read_credentials(dir.path()).unwrap_err();
+    assert!(matches!(e.kind, CredentialsFileErrorKind::Io(..)), "a directory: {e:?}");
+}
+
+#[test]
+fn files_over_the_cap_are_refused_and_files_at_the_cap_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    // Exactly at the cap: one credential, then blanks.
+    let mut text = b"a s\n".to_vec();
+    text.resize(MAX_CREDENTIALS_FILE_SIZE as usize, b'\n');
+    write(&path, &text, 0o600);
+    assert_eq!(read_credentials(&path).unwrap().len(), 1);
+    text.push(b'\n');
+    write(&path, &text, 0o600);
+    let e = read_credentials(&path).unwrap_err();
+    assert_eq!(e.kind, CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE });
+}
+
+#[test]
+fn a_device_with_no_end_is_refused_by_the_cap() {
+    // /dev/zero reports length 0 and never ends: the reader must stop at the cap.
+    let e = read_credentials("/dev/zero").unwrap_err();
+    assert_eq!(e.kind, CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE });
+}
