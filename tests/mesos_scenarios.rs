@@ -6,20 +6,21 @@
 //! Mesos test does with `DROP_PROTOBUF`. Time is a fixed `Instant` plus offsets,
 //! and the retry timeouts come from a seeded RNG, so every run is the same.
 //!
-//! The master's credentials live in a sasldb here; the in-memory
-//! `CredentialStore` plugs into the same `Config`.
+//! The master's credentials live in the in-memory `CredentialStore`, as Mesos
+//! loads them from its credentials file; the scenarios about reloading and
+//! realms also run against a sasldb, through the same `Config`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{REALM, TestDb, sasldb};
-use cyrus_sasl::Sasldb;
 use cyrus_sasl::mesos::{
     AuthenticateMessage, Authenticatee, AuthenticateeError, AuthenticateeState, AuthenticationErrorMessage,
     AuthenticationRetry, AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason,
     Message, MessageType, Outcome, Outcomes, RetryEvent, ServerOptions, SessionError, SessionState, Verdict,
 };
+use cyrus_sasl::{Config, CredentialStore, Sasldb, Secret};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -37,22 +38,76 @@ type Peer = u32;
 struct Master {
     authenticator: Authenticator<Peer>,
     outcomes: Outcomes<Peer>,
-    db: Sasldb,
-    _files: TestDb,
+    credentials: Credentials,
 }
 
-/// A master whose sasldb holds `users`, offering CRAM-MD5 (the default when the
-/// config has no `mech_list`).
+/// Where a master's secrets live.
+enum Credentials {
+    Memory { store: CredentialStore, table: Vec<(String, String)> },
+    Sasldb { db: Sasldb, _files: TestDb },
+}
+
+impl Credentials {
+    fn memory(users: &[(&str, &str)]) -> Self {
+        let table: Vec<_> = users.iter().map(|(p, s)| (p.to_string(), s.to_string())).collect();
+        let store = CredentialStore::from_credentials(secrets(&table)).unwrap();
+        Credentials::Memory { store, table }
+    }
+
+    fn sasldb(users: &[(&str, &str)]) -> Self {
+        let files = sasldb(users);
+        Credentials::Sasldb { db: Sasldb::new(&files.path, REALM).unwrap(), _files: files }
+    }
+
+    fn config(&self) -> Config {
+        match self {
+            Credentials::Memory { store, .. } => Config::new().with_credential_store(store),
+            Credentials::Sasldb { db, .. } => db.config(),
+        }
+    }
+
+    /// Changes a secret the way an operator would: a credentials-file reload
+    /// (an atomic replace of the whole store), or `sasl_setpass` on the sasldb.
+    fn set_password(&mut self, principal: &str, secret: &str) {
+        match self {
+            Credentials::Memory { store, table } => {
+                table.retain(|(p, _)| p != principal);
+                table.push((principal.into(), secret.into()));
+                store.replace(secrets(table)).unwrap();
+            }
+            Credentials::Sasldb { db, .. } => db.set_password(principal, &secret.into()).unwrap(),
+        }
+    }
+
+    fn delete_user(&mut self, principal: &str) {
+        match self {
+            Credentials::Memory { store, table } => {
+                table.retain(|(p, _)| p != principal);
+                store.replace(secrets(table)).unwrap();
+            }
+            Credentials::Sasldb { db, .. } => db.delete_user(principal).unwrap(),
+        }
+    }
+}
+
+fn secrets(table: &[(String, String)]) -> Vec<(String, Secret)> {
+    table.iter().map(|(p, s)| (p.clone(), Secret::from(s.as_str()))).collect()
+}
+
+/// A master whose in-memory store holds `users`, offering CRAM-MD5 (the default
+/// when the config has no `mech_list`).
 fn master(users: &[(&str, &str)]) -> Master {
     master_with_timeout(users, cyrus_sasl::mesos::DEFAULT_SESSION_TIMEOUT)
 }
 
 fn master_with_timeout(users: &[(&str, &str)], session_timeout: Duration) -> Master {
-    let files = sasldb(users);
-    let db = Sasldb::new(&files.path, REALM).unwrap();
+    master_on(Credentials::memory(users), session_timeout)
+}
+
+fn master_on(credentials: Credentials, session_timeout: Duration) -> Master {
     let options = ServerOptions { realm: Some(REALM.into()), session_timeout, ..ServerOptions::default() };
-    let (authenticator, outcomes) = Authenticator::new(&db.config(), options);
-    Master { authenticator, outcomes, db, _files: files }
+    let (authenticator, outcomes) = Authenticator::new(&credentials.config(), options);
+    Master { authenticator, outcomes, credentials }
 }
 
 /// A message as the far side gets it: encoded, tagged, decoded.
@@ -470,7 +525,13 @@ fn credentials_reloaded_mid_session_decide_the_pending_verdict() {
     // The secret is looked up when the client's response arrives, not when the
     // session starts: a response made with the old secret after the reload is
     // rejected, and the new secret works from then on.
-    let mut master = master(&[("benh", "old-secret")]);
+    let users = [("benh", "old-secret")];
+    for credentials in [Credentials::memory(&users), Credentials::sasldb(&users)] {
+        reloaded_mid_session(master_on(credentials, cyrus_sasl::mesos::DEFAULT_SESSION_TIMEOUT));
+    }
+}
+
+fn reloaded_mid_session(mut master: Master) {
     let now = Instant::now();
     let mut client = Authenticatee::new(Credential::new("benh", "old-secret"), PID, &ClientOptions::default());
     client.start();
@@ -483,7 +544,7 @@ fn credentials_reloaded_mid_session_decide_the_pending_verdict() {
     let response = client.poll_transmit().unwrap();
     assert_eq!(response.message_type(), MessageType::Step);
 
-    master.db.set_password("benh", &"new-secret".into()).unwrap();
+    master.credentials.set_password("benh", "new-secret");
 
     master.authenticator.handle_message(now, 1, wire(response));
     client.handle_message(wire(master.authenticator.poll_transmit().unwrap().1));
@@ -493,7 +554,7 @@ fn credentials_reloaded_mid_session_decide_the_pending_verdict() {
 
     // A principal removed mid-session is rejected the same way.
     let (gone, _) = {
-        master.db.delete_user("benh").unwrap();
+        master.credentials.delete_user("benh");
         single_attempt(Credential::new("benh", "new-secret"), &mut master)
     };
     assert_eq!(gone.result().map(|r| r.ok()), Some(Some(false)));
@@ -670,12 +731,15 @@ fn without_a_realm_secrets_are_looked_up_under_the_fqdn_and_the_principal_is_bar
     let files = sasldb(&[]);
     common::saslpasswd2(&files.path, "master.example", "benh", "secret");
     let db = Sasldb::new(&files.path, "master.example").unwrap();
-    let options = ServerOptions { fqdn: "Master.Example".into(), realm: None, ..ServerOptions::default() };
-    let (authenticator, outcomes) = Authenticator::new(&db.config(), options);
-    let mut master = Master { authenticator, outcomes, db, _files: files };
-    let (client, _) = single_attempt(Credential::new("benh", "secret"), &mut master);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    let in_memory = Credentials::memory(&[("benh", "secret")]);
+    for credentials in [Credentials::Sasldb { db, _files: files }, in_memory] {
+        let options = ServerOptions { fqdn: "Master.Example".into(), realm: None, ..ServerOptions::default() };
+        let (authenticator, outcomes) = Authenticator::new(&credentials.config(), options);
+        let mut master = Master { authenticator, outcomes, credentials };
+        let (client, _) = single_attempt(Credential::new("benh", "secret"), &mut master);
+        assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
+        assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    }
 }
 
 #[test]
