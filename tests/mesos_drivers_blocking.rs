@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cyrus_sasl::mesos::blocking::{Master, MasterHandle, authenticate};
+use cyrus_sasl::mesos::blocking::{Master, MasterHandle, MasterLink, authenticate};
 use cyrus_sasl::mesos::driver::{
     AttemptError, AuthenticateOptions, AuthenticationRecord, Direction, MasterEvent, MasterOptions, Observer,
 };
@@ -340,4 +340,53 @@ fn shutdown_closes_connections_in_progress_and_returns_promptly() {
     master.shutdown();
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(peer.closed_by_peer());
+}
+
+#[test]
+fn a_link_carries_several_authentications_on_one_connection() {
+    let master = start_master(MasterOptions::default());
+    let mut link = MasterLink::new(master.local_addr());
+    let options = AuthenticateOptions { max_attempts: 1, ..AuthenticateOptions::default() };
+    let verdicts: Vec<_> = [USERS[0], USERS[1], ("agent-1", "wrong")]
+        .into_iter()
+        .map(|(p, s)| link.authenticate(Credential::new(p, s), &options).unwrap())
+        .collect();
+    assert_eq!(verdicts, [Verdict::Authenticated, Verdict::Authenticated, Verdict::Refused]);
+    let peers: Vec<_> = (0..3).map(|_| record(&master).peer).collect();
+    assert!(peers.iter().all(|p| *p == peers[0]), "one connection: {peers:?}");
+    assert!(link.is_connected());
+    assert_eq!(master.active_connections(), 1);
+    link.disconnect();
+    // A clean close is no event.
+    assert!(master.next_event(Duration::from_millis(200)).is_none());
+}
+
+#[test]
+fn a_link_the_master_closed_while_idle_reconnects_without_spending_an_attempt() {
+    let master = start_master(master_options(Duration::from_millis(100)));
+    let mut link = MasterLink::new(master.local_addr());
+    let options = AuthenticateOptions { max_attempts: 1, ..AuthenticateOptions::default() };
+    let (principal, secret) = USERS[0];
+    assert_eq!(link.authenticate(Credential::new(principal, secret), &options).unwrap(), Verdict::Authenticated);
+    let first = record(&master).peer;
+    thread::sleep(Duration::from_millis(400));
+    assert_eq!(master.active_connections(), 0, "the master closes an idle link");
+    assert_eq!(link.authenticate(Credential::new(principal, secret), &options).unwrap(), Verdict::Authenticated);
+    assert_ne!(record(&master).peer, first);
+}
+
+#[test]
+fn a_second_authenticate_on_one_connection_supersedes_the_first_and_keeps_the_connection() {
+    let master = start_master(MasterOptions::default());
+    let mut peer = RawPeer::connect(master.local_addr());
+    peer.authenticate("first");
+    assert!(matches!(peer.receive().unwrap(), Message::Mechanisms(_)));
+    peer.authenticate("second");
+    assert!(matches!(peer.receive().unwrap(), Message::Mechanisms(_)));
+    let record = record(&master);
+    assert_eq!(record.pid, "first");
+    assert!(matches!(record.result, Err(SessionError::Discarded(DiscardReason::Superseded))), "{record:?}");
+    peer.stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    assert!(matches!(peer.receive(), Err(FrameError::TimedOut)), "the connection stays open");
+    assert_eq!(master.active_connections(), 1);
 }

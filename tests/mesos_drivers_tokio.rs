@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cyrus_sasl::mesos::driver::{AttemptError, AuthenticateOptions, AuthenticationRecord, MasterEvent, MasterOptions};
 use cyrus_sasl::mesos::framing::{FrameError, FrameLimits};
-use cyrus_sasl::mesos::tokio::{Master, MasterHandle, authenticate};
+use cyrus_sasl::mesos::tokio::{Master, MasterHandle, MasterLink, authenticate};
 use cyrus_sasl::mesos::{
     AuthenticationStartMessage, Credential, DiscardReason, Message, SessionError, Verdict, blocking,
 };
@@ -266,4 +266,37 @@ async fn shutdown_closes_connections_in_progress_and_returns_promptly() {
     master.shutdown().await;
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(peer.await.unwrap());
+}
+
+#[tokio::test]
+async fn a_link_carries_several_authentications_on_one_connection() {
+    let mut master = start_master(MasterOptions::default()).await;
+    let mut link = MasterLink::new(master.local_addr());
+    let options = AuthenticateOptions { max_attempts: 1, ..AuthenticateOptions::default() };
+    let mut verdicts = Vec::new();
+    for (p, s) in [USERS[0], USERS[1], ("agent-1", "wrong")] {
+        verdicts.push(link.authenticate(Credential::new(p, s), &options).await.unwrap());
+    }
+    assert_eq!(verdicts, [Verdict::Authenticated, Verdict::Authenticated, Verdict::Refused]);
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        peers.push(record(&mut master).await.peer);
+    }
+    assert!(peers.iter().all(|p| *p == peers[0]), "one connection: {peers:?}");
+    assert!(link.is_connected());
+    assert_eq!(master.active_connections(), 1);
+}
+
+#[tokio::test]
+async fn a_link_the_master_closed_while_idle_reconnects_without_spending_an_attempt() {
+    let mut master = start_master(master_options(Duration::from_millis(100))).await;
+    let mut link = MasterLink::new(master.local_addr());
+    let options = AuthenticateOptions { max_attempts: 1, ..AuthenticateOptions::default() };
+    let (principal, secret) = USERS[0];
+    assert_eq!(link.authenticate(Credential::new(principal, secret), &options).await.unwrap(), Verdict::Authenticated);
+    let first = record(&mut master).await.peer;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(master.active_connections(), 0, "the master closes an idle link");
+    assert_eq!(link.authenticate(Credential::new(principal, secret), &options).await.unwrap(), Verdict::Authenticated);
+    assert_ne!(record(&mut master).await.peer, first);
 }

@@ -297,8 +297,10 @@ fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
 }
 
 /// Authenticates `credential` with the master at `addr`, retrying as Mesos's
-/// frameworks and agents do (each attempt on a fresh connection, with a
+/// frameworks and agents do (a fresh connection per attempt, each with a
 /// timeout from [`AuthenticateOptions::backoff`]), and returns the verdict.
+/// The connection is closed afterwards; use a [`MasterLink`] to keep it for
+/// later authentications.
 ///
 /// `Ok(Verdict::Authenticated)` or `Ok(Verdict::Refused)` are the master's
 /// answer (a refusal is never retried); `Err` means no attempt got an answer
@@ -309,100 +311,194 @@ pub fn authenticate(
     credential: Credential,
     options: &AuthenticateOptions,
 ) -> Result<Verdict, ClientError> {
-    let pid = options.pid_for(&credential.principal);
-    let retry = AuthenticationRetry::new(
-        credential,
-        pid,
-        options.client.clone(),
-        options.backoff,
-        rand::make_rng::<StdRng>(),
-    );
-    run(addr, retry, options)
+    MasterLink::new(addr).authenticate(credential, options)
 }
 
-/// [`authenticate`] with an [`AuthenticationRetry`] of your own (a seeded RNG,
-/// a PID of your choosing). `options.pid`, `client` and `backoff` are not used:
-/// the retry has its own.
-pub fn run<R: rand::Rng>(
+/// A framework's or agent's connection to its master, kept open between
+/// authentications, as a libprocess link is.
+///
+/// The first attempt of each [`authenticate`](Self::authenticate) reuses the
+/// connection the previous one ended on, if the master has not closed it (the
+/// master keeps a link open for [`MasterOptions::idle_timeout`] after a
+/// verdict). Every retry still opens a fresh connection, so nothing of a failed
+/// attempt can reach the next. Reusing the connection saves the TCP handshake
+/// and teardown, which on loopback cost more than the CRAM-MD5 exchange itself.
+///
+/// ```
+/// # use cyrus_sasl::mesos::blocking::{Master, MasterLink};
+/// # use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
+/// # use cyrus_sasl::mesos::{Credential, Verdict};
+/// # use cyrus_sasl::{Config, CredentialStore, Secret};
+/// # let store = CredentialStore::from_credentials([("agent-7".to_owned(), Secret::from("s3cret"))])?;
+/// # let config = Config::new().with_credential_store(&store);
+/// # let master = Master::bind("127.0.0.1:0", &config, MasterOptions::default())?.spawn()?;
+/// let mut link = MasterLink::new(master.local_addr());
+/// let options = AuthenticateOptions::default();
+/// for _ in 0..3 {
+///     let verdict = link.authenticate(Credential::new("agent-7", "s3cret"), &options)?;
+///     assert_eq!(verdict, Verdict::Authenticated);
+/// }
+/// assert!(link.is_connected());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct MasterLink {
     addr: SocketAddr,
-    retry: AuthenticationRetry<R>,
-    options: &AuthenticateOptions,
-) -> Result<Verdict, ClientError> {
-    let limits = options.frame_limits;
-    let mut core = ClientCore::new(retry, options.max_attempts);
-    let mut conn: Option<(u32, TcpStream, BufReader<TcpStream>)> = None;
-    core.start(Instant::now());
-    loop {
-        if let Some(result) = core.poll_result() {
-            return result;
+    kept: Option<Connection>,
+}
+
+/// One TCP connection of a client, with its read buffer.
+#[derive(Debug)]
+struct Connection {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    /// Connects within `timeout`, and never past `deadline`.
+    fn open(addr: SocketAddr, timeout: Duration, deadline: Instant) -> io::Result<Self> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = timeout.min(left);
+        if timeout.is_zero() {
+            return Err(io::Error::from(io::ErrorKind::TimedOut));
         }
-        if conn.as_ref().is_some_and(|(attempt, ..)| *attempt != core.attempt()) {
-            conn = None;
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_nodelay(true)?;
+        let reader = BufReader::new(stream.try_clone()?);
+        Ok(Connection { stream, reader })
+    }
+
+    /// Whether a kept connection is still usable: the master has not closed it
+    /// and sent nothing since the last verdict. Looks without blocking.
+    fn is_usable(&self) -> bool {
+        if !self.reader.buffer().is_empty() || self.stream.set_nonblocking(true).is_err() {
+            return false;
         }
-        while let Some((attempt, message)) = core.poll_transmit() {
-            if conn.is_none() {
-                let deadline = core.deadline().unwrap_or_else(Instant::now);
-                match connect(addr, options.connect_timeout, deadline) {
-                    Ok((stream, reader)) => conn = Some((attempt, stream, reader)),
-                    Err(e) => {
-                        core.connect_failed(e);
-                        continue;
-                    }
-                }
-            }
-            let Some((_, stream, _)) = conn.as_mut() else { continue };
-            Observer::notify(&options.observer, Direction::Sent, addr, &message);
-            if let Err(e) = write_message(stream, &message, limits) {
-                conn = None;
-                core.connection_failed(Instant::now(), e);
-                break;
-            }
-        }
-        if let Some(result) = core.poll_result() {
-            return result;
-        }
-        let Some(deadline) = core.deadline() else { return Err(core.stalled()) };
-        let attempt = core.attempt();
-        let wait = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
-        match (wait, conn.as_mut()) {
-            (None, _) => core.handle_timeout(deadline),
-            (Some(wait), Some((conn_attempt, stream, reader))) if *conn_attempt == attempt && core.reachable() => {
-                let result = match stream.set_read_timeout(Some(wait)) {
-                    Ok(()) => read_message(reader, limits),
-                    Err(e) => Err(FrameError::Io(e)),
-                };
-                match result {
-                    Ok(message) => {
-                        Observer::notify(&options.observer, Direction::Received, addr, &message);
-                        core.handle_message(Instant::now(), attempt, message);
-                    }
-                    Err(FrameError::TimedOut) => core.handle_timeout(deadline),
-                    Err(e) => {
-                        conn = None;
-                        core.connection_failed(Instant::now(), e);
-                    }
-                }
-            }
-            // No connection for this attempt (its connect failed, or it has sent
-            // nothing yet): wait out its timeout.
-            (Some(wait), _) => {
-                thread::sleep(wait);
-                core.handle_timeout(deadline);
-            }
-        }
+        let usable = matches!(self.stream.peek(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        usable && self.stream.set_nonblocking(false).is_ok()
     }
 }
 
-/// Connects within `timeout`, and never past `deadline`.
-fn connect(addr: SocketAddr, timeout: Duration, deadline: Instant) -> io::Result<(TcpStream, BufReader<TcpStream>)> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    let timeout = timeout.min(left);
-    if timeout.is_zero() {
-        return Err(io::Error::from(io::ErrorKind::TimedOut));
+impl MasterLink {
+    /// A link to the master at `addr`; it connects on first use.
+    pub fn new(addr: SocketAddr) -> Self {
+        MasterLink { addr, kept: None }
     }
-    let stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(left.max(Duration::from_millis(1))))?;
-    let reader = BufReader::new(stream.try_clone()?);
-    Ok((stream, reader))
+
+    /// The master's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether a connection is kept for the next authentication.
+    pub fn is_connected(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Closes the kept connection, if any.
+    pub fn disconnect(&mut self) {
+        self.kept = None;
+    }
+
+    /// Authenticates `credential`: see the free function [`authenticate`].
+    pub fn authenticate(&mut self, credential: Credential, options: &AuthenticateOptions) -> Result<Verdict, ClientError> {
+        let pid = options.pid_for(&credential.principal);
+        let retry = AuthenticationRetry::new(
+            credential,
+            pid,
+            options.client.clone(),
+            options.backoff,
+            rand::make_rng::<StdRng>(),
+        );
+        self.run(retry, options)
+    }
+
+    /// [`authenticate`](Self::authenticate) with an [`AuthenticationRetry`] of
+    /// your own (a seeded RNG, a PID of your choosing). `options.pid`, `client`
+    /// and `backoff` are not used: the retry has its own.
+    pub fn run<R: rand::Rng>(
+        &mut self,
+        retry: AuthenticationRetry<R>,
+        options: &AuthenticateOptions,
+    ) -> Result<Verdict, ClientError> {
+        let addr = self.addr;
+        let limits = options.frame_limits;
+        let mut core = ClientCore::new(retry, options.max_attempts);
+        let mut conn: Option<(u32, Connection)> = None;
+        let mut kept = self.kept.take().filter(Connection::is_usable);
+        core.start(Instant::now());
+        loop {
+            if let Some(result) = core.poll_result() {
+                // Keep the connection a verdict arrived on; it is clean.
+                if result.is_ok() {
+                    self.kept = conn.filter(|(attempt, _)| *attempt == core.attempt()).map(|(_, c)| c);
+                }
+                return result;
+            }
+            if conn.as_ref().is_some_and(|(attempt, _)| *attempt != core.attempt()) {
+                conn = None;
+            }
+            while let Some((attempt, message)) = core.poll_transmit() {
+                if conn.is_none() {
+                    let deadline = core.deadline().unwrap_or_else(Instant::now);
+                    let opened = match kept.take() {
+                        Some(c) if attempt == 1 => Ok(c),
+                        _ => Connection::open(addr, options.connect_timeout, deadline),
+                    };
+                    // Writes are tiny; one blocks only if the master stops
+                    // reading, and then no longer than the attempt lasts.
+                    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+                    match opened.and_then(|c| c.stream.set_write_timeout(Some(left)).map(|()| c)) {
+                        Ok(c) => conn = Some((attempt, c)),
+                        Err(e) => {
+                            core.connect_failed(e);
+                            continue;
+                        }
+                    }
+                }
+                let Some((_, c)) = conn.as_mut() else { continue };
+                Observer::notify(&options.observer, Direction::Sent, addr, &message);
+                if let Err(e) = write_message(&mut c.stream, &message, limits) {
+                    conn = None;
+                    core.connection_failed(Instant::now(), e);
+                    break;
+                }
+            }
+            if let Some(result) = core.poll_result() {
+                if result.is_ok() {
+                    self.kept = conn.filter(|(attempt, _)| *attempt == core.attempt()).map(|(_, c)| c);
+                }
+                return result;
+            }
+            let Some(deadline) = core.deadline() else { return Err(core.stalled()) };
+            let attempt = core.attempt();
+            let wait = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
+            match (wait, conn.as_mut()) {
+                (None, _) => core.handle_timeout(deadline),
+                (Some(wait), Some((conn_attempt, c))) if *conn_attempt == attempt && core.reachable() => {
+                    let result = match c.stream.set_read_timeout(Some(wait)) {
+                        Ok(()) => read_message(&mut c.reader, limits),
+                        Err(e) => Err(FrameError::Io(e)),
+                    };
+                    match result {
+                        Ok(message) => {
+                            Observer::notify(&options.observer, Direction::Received, addr, &message);
+                            core.handle_message(Instant::now(), attempt, message);
+                        }
+                        Err(FrameError::TimedOut) => core.handle_timeout(deadline),
+                        Err(e) => {
+                            conn = None;
+                            core.connection_failed(Instant::now(), e);
+                        }
+                    }
+                }
+                // No connection for this attempt (its connect failed, or it has
+                // sent nothing yet): wait out its timeout.
+                (Some(wait), _) => {
+                    thread::sleep(wait);
+                    core.handle_timeout(deadline);
+                }
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::mesos::authenticatee::{AuthenticateeError, ClientOptions};
-use crate::mesos::authenticator::{Authenticator, Outcomes, ServerOptions, SessionError};
+use crate::mesos::authenticator::{Authenticator, DiscardReason, Outcomes, ServerOptions, SessionError};
 use crate::mesos::backoff::Backoff;
 use crate::mesos::framing::{FrameError, FrameLimits, frame_len};
 use crate::mesos::messages::{AuthenticationErrorMessage, Message, MessageType};
@@ -97,8 +97,9 @@ pub struct MasterOptions {
     /// The largest frame accepted or sent.
     pub frame_limits: FrameLimits,
     /// How long a connection may stay open without a session in progress,
-    /// counted from its accept: a peer that connects and sends nothing, or only
-    /// messages that start no session, is closed after this. A session in
+    /// counted from its accept or its last verdict: a peer that connects and
+    /// sends nothing (or only messages that start no session) is closed after
+    /// this, and so is a link left unused after its exchanges. A session in
     /// progress is bounded by [`ServerOptions::session_timeout`] instead.
     pub idle_timeout: Duration,
     /// Connections served at once; more are closed as soon as they are accepted.
@@ -186,18 +187,25 @@ impl AuthenticatedPids {
 
 /// One accepted connection on the master, without I/O.
 ///
-/// Each connection has its own [`Authenticator`], keyed by `()`: a connection
-/// carries one authentication exchange, and closes after the verdict (a client
-/// retries on a fresh connection, see [`AuthenticationRetry`]). Connections
-/// therefore share nothing but the config (and its credential store) and the
+/// Each connection has its own [`Authenticator`], keyed by `()`, so
+/// connections share nothing but the config (with its credential store) and the
 /// [`AuthenticatedPids`] map, and run their SASL steps in parallel.
+///
+/// A connection carries one exchange after another, as a libprocess link
+/// between a framework and its master does: after a verdict it stays open for
+/// the next `AuthenticateMessage`, for up to the idle timeout. It closes on a
+/// timeout, a transport or framing error, or a session that ended in an error
+/// (the client retries such an attempt on a fresh connection anyway).
 pub(crate) struct MasterConn {
     peer: SocketAddr,
     authenticator: Authenticator<()>,
     outcomes: Outcomes<()>,
     pids: AuthenticatedPids,
+    idle_timeout: Duration,
     /// Until when the connection may stay open without a session.
     idle_deadline: Instant,
+    /// Whether any session started on this connection.
+    sessions: u32,
     pid: Option<String>,
     mechanism: Option<String>,
     events: Vec<MasterEvent>,
@@ -218,7 +226,9 @@ impl MasterConn {
             authenticator,
             outcomes,
             pids,
+            idle_timeout: options.idle_timeout,
             idle_deadline: now + options.idle_timeout,
+            sessions: 0,
             pid: None,
             mechanism: None,
             events: Vec::new(),
@@ -243,24 +253,26 @@ impl MasterConn {
                 self.pids.clear(&m.pid);
                 self.pid = Some(m.pid.clone());
                 self.mechanism = None;
+                self.sessions += 1;
             }
             Message::Start(m) => self.mechanism = Some(m.mechanism.clone()),
             _ => {}
         }
         self.authenticator.handle_message(now, (), message);
-        self.collect();
+        self.collect(now);
     }
 
     /// A read gave up at `deadline` (the clock may lag the socket's timer by a
     /// hair; the deadline itself is what passed). Ends the connection: a session
-    /// in progress is discarded as timed out; an idle connection reports
-    /// [`FrameError::TimedOut`].
+    /// in progress is discarded as timed out. A connection that never started a
+    /// session reports [`FrameError::TimedOut`]; one that idles after its
+    /// exchanges just closes.
     pub(crate) fn handle_timeout(&mut self, deadline: Instant) {
         let now = Instant::now().max(deadline);
         let pending = self.authenticator.pending();
         self.authenticator.handle_timeout(now);
-        self.collect();
-        if pending == 0 {
+        self.collect(now);
+        if pending == 0 && self.sessions == 0 {
             self.events.push(MasterEvent::ConnectionFailed { peer: self.peer, error: FrameError::TimedOut });
         }
         self.done = true;
@@ -272,7 +284,7 @@ impl MasterConn {
     /// the transport to write on a best-effort basis.
     pub(crate) fn handle_error(&mut self, error: FrameError) -> Option<Message> {
         self.authenticator.handle_peer_exited(&());
-        self.collect();
+        self.collect(Instant::now());
         self.done = true;
         let reply = match &error {
             FrameError::TooLarge { .. }
@@ -289,9 +301,16 @@ impl MasterConn {
         reply
     }
 
-    /// Moves session outcomes into events; a verdict or error ends the connection.
-    fn collect(&mut self) {
+    /// Moves session outcomes into events. After a verdict the connection
+    /// waits for the next exchange; after an error it closes.
+    fn collect(&mut self, now: Instant) {
         for outcome in self.outcomes.try_iter() {
+            match &outcome.result {
+                Ok(_) => self.idle_deadline = now + self.idle_timeout,
+                // A newer exchange on this same connection replaced it.
+                Err(SessionError::Discarded(DiscardReason::Superseded)) => {}
+                Err(_) => self.done = true,
+            }
             let record = AuthenticationRecord {
                 peer: self.peer,
                 pid: outcome.pid,
@@ -300,7 +319,6 @@ impl MasterConn {
             };
             self.pids.record(&record);
             self.events.push(MasterEvent::Authentication(record));
-            self.done = true;
         }
     }
 

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +37,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::Config;
@@ -73,7 +74,7 @@ impl Master {
     pub fn spawn(self) -> MasterHandle {
         let addr = self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let (events_tx, events) = mpsc::channel(self.options.event_capacity.max(1));
-        let (stop, stop_rx) = watch::channel(());
+        let (stop, stop_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             permits: Arc::new(Semaphore::new(self.options.max_connections)),
             config: self.config,
@@ -92,7 +93,7 @@ pub struct MasterHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     events: mpsc::Receiver<MasterEvent>,
-    stop: Option<watch::Sender<()>>,
+    stop: Option<oneshot::Sender<()>>,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -157,12 +158,22 @@ impl Shared {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<()>) {
+/// Accepts until `stop` fires (or its sender is dropped). Each connection gets a
+/// stop signal of its own, so that waiting for it costs a connection nothing
+/// shared with the others.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     let mut tasks = JoinSet::new();
+    let mut stops = HashMap::new();
     loop {
         tokio::select! {
-            _ = stop.changed() => break,
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = &mut stop => break,
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let id = match joined {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                stops.remove(&id);
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
@@ -170,11 +181,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                         continue;
                     };
                     let shared = Arc::clone(&shared);
-                    let stop = stop.clone();
-                    tasks.spawn(async move {
-                        serve_connection(stream, peer, &shared, stop).await;
+                    let (conn_stop, conn_stop_rx) = oneshot::channel();
+                    let task = tasks.spawn(async move {
+                        serve_connection(stream, peer, &shared, conn_stop_rx).await;
                         drop(permit);
                     });
+                    stops.insert(task.id(), conn_stop);
                 }
                 Err(e) => {
                     log::warn!("accept failed: {e}");
@@ -184,12 +196,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         }
     }
     drop(listener);
+    // Dropping the senders stops every connection.
+    drop(stops);
     while tasks.join_next().await.is_some() {}
 }
 
 /// Serves one connection until its session ends, it fails, it idles out, or the
 /// master stops.
-async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared, mut stop: watch::Receiver<()>) {
+async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared, mut stop: oneshot::Receiver<()>) {
     let options = &shared.options;
     let limits = options.frame_limits;
     let mut conn = MasterConn::new(Instant::now(), peer, &shared.config, options, shared.pids.clone());
@@ -224,7 +238,7 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shar
         let result = tokio::select! {
             result = read => result.unwrap_or(Err(FrameError::TimedOut)),
             // The master stops: as if the peer had left.
-            _ = stop.changed() => Err(FrameError::Closed),
+            _ = &mut stop => Err(FrameError::Closed),
         };
         match result {
             Ok(message) => {
@@ -246,88 +260,150 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shar
 }
 
 /// The async twin of [`blocking::authenticate`](super::blocking::authenticate):
-/// the same retries, verdicts and errors.
+/// the same retries, verdicts and errors. The connection is closed afterwards;
+/// use a [`MasterLink`] to keep it for later authentications.
 pub async fn authenticate(
     addr: SocketAddr,
     credential: Credential,
     options: &AuthenticateOptions,
 ) -> Result<Verdict, ClientError> {
-    let pid = options.pid_for(&credential.principal);
-    let retry = AuthenticationRetry::new(
-        credential,
-        pid,
-        options.client.clone(),
-        options.backoff,
-        rand::make_rng::<StdRng>(),
-    );
-    run(addr, retry, options).await
+    MasterLink::new(addr).authenticate(credential, options).await
 }
 
-/// [`authenticate`] with an [`AuthenticationRetry`] of your own.
-pub async fn run<R: rand::Rng>(
+/// The async twin of [`blocking::MasterLink`](super::blocking::MasterLink): a
+/// connection to the master kept open between authentications. The first
+/// attempt of each authentication reuses it if the master has not closed it;
+/// retries use fresh connections.
+#[derive(Debug)]
+pub struct MasterLink {
     addr: SocketAddr,
-    retry: AuthenticationRetry<R>,
-    options: &AuthenticateOptions,
-) -> Result<Verdict, ClientError> {
-    let limits = options.frame_limits;
-    let mut core = ClientCore::new(retry, options.max_attempts);
-    let mut conn: Option<(u32, BufReader<TcpStream>)> = None;
-    core.start(Instant::now());
-    loop {
-        if let Some(result) = core.poll_result() {
-            return result;
-        }
-        if conn.as_ref().is_some_and(|(attempt, _)| *attempt != core.attempt()) {
-            conn = None;
-        }
-        while let Some((attempt, message)) = core.poll_transmit() {
-            if conn.is_none() {
-                let deadline = core.deadline().unwrap_or_else(Instant::now);
-                match connect(addr, options.connect_timeout, deadline).await {
-                    Ok(stream) => conn = Some((attempt, BufReader::new(stream))),
-                    Err(e) => {
-                        core.connect_failed(e);
-                        continue;
-                    }
+    kept: Option<BufReader<TcpStream>>,
+}
+
+impl MasterLink {
+    /// A link to the master at `addr`; it connects on first use.
+    pub fn new(addr: SocketAddr) -> Self {
+        MasterLink { addr, kept: None }
+    }
+
+    /// The master's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether a connection is kept for the next authentication.
+    pub fn is_connected(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Closes the kept connection, if any.
+    pub fn disconnect(&mut self) {
+        self.kept = None;
+    }
+
+    /// Authenticates `credential`: see [`authenticate`].
+    pub async fn authenticate(
+        &mut self,
+        credential: Credential,
+        options: &AuthenticateOptions,
+    ) -> Result<Verdict, ClientError> {
+        let pid = options.pid_for(&credential.principal);
+        let retry = AuthenticationRetry::new(
+            credential,
+            pid,
+            options.client.clone(),
+            options.backoff,
+            rand::make_rng::<StdRng>(),
+        );
+        self.run(retry, options).await
+    }
+
+    /// [`authenticate`](Self::authenticate) with an [`AuthenticationRetry`] of
+    /// your own.
+    pub async fn run<R: rand::Rng>(
+        &mut self,
+        retry: AuthenticationRetry<R>,
+        options: &AuthenticateOptions,
+    ) -> Result<Verdict, ClientError> {
+        let addr = self.addr;
+        let limits = options.frame_limits;
+        let mut core = ClientCore::new(retry, options.max_attempts);
+        let mut conn: Option<(u32, BufReader<TcpStream>)> = None;
+        let mut kept = self.kept.take().filter(is_usable);
+        core.start(Instant::now());
+        loop {
+            if let Some(result) = core.poll_result() {
+                if result.is_ok() {
+                    self.kept = conn.filter(|(attempt, _)| *attempt == core.attempt()).map(|(_, c)| c);
                 }
+                return result;
             }
-            let Some((_, stream)) = conn.as_mut() else { continue };
-            Observer::notify(&options.observer, Direction::Sent, addr, &message);
-            let deadline = core.deadline().unwrap_or_else(Instant::now);
-            let write = tokio::time::timeout_at(deadline.into(), write_message_async(stream, &message, limits));
-            if let Err(e) = write.await.unwrap_or(Err(FrameError::TimedOut)) {
+            if conn.as_ref().is_some_and(|(attempt, _)| *attempt != core.attempt()) {
                 conn = None;
-                core.connection_failed(Instant::now(), e);
-                break;
             }
-        }
-        if let Some(result) = core.poll_result() {
-            return result;
-        }
-        let Some(deadline) = core.deadline() else { return Err(core.stalled()) };
-        let attempt = core.attempt();
-        match conn.as_mut() {
-            Some((conn_attempt, stream)) if *conn_attempt == attempt && core.reachable() => {
-                let read = tokio::time::timeout_at(deadline.into(), read_message_async(stream, limits));
-                match read.await.unwrap_or(Err(FrameError::TimedOut)) {
-                    Ok(message) => {
-                        Observer::notify(&options.observer, Direction::Received, addr, &message);
-                        core.handle_message(Instant::now(), attempt, message);
-                    }
-                    Err(FrameError::TimedOut) => core.handle_timeout(deadline),
-                    Err(e) => {
-                        conn = None;
-                        core.connection_failed(Instant::now(), e);
+            while let Some((attempt, message)) = core.poll_transmit() {
+                if conn.is_none() {
+                    let deadline = core.deadline().unwrap_or_else(Instant::now);
+                    let opened = match kept.take() {
+                        Some(c) if attempt == 1 => Ok(c),
+                        _ => connect(addr, options.connect_timeout, deadline).await.map(BufReader::new),
+                    };
+                    match opened {
+                        Ok(c) => conn = Some((attempt, c)),
+                        Err(e) => {
+                            core.connect_failed(e);
+                            continue;
+                        }
                     }
                 }
+                let Some((_, stream)) = conn.as_mut() else { continue };
+                Observer::notify(&options.observer, Direction::Sent, addr, &message);
+                let deadline = core.deadline().unwrap_or_else(Instant::now);
+                let write = tokio::time::timeout_at(deadline.into(), write_message_async(stream, &message, limits));
+                if let Err(e) = write.await.unwrap_or(Err(FrameError::TimedOut)) {
+                    conn = None;
+                    core.connection_failed(Instant::now(), e);
+                    break;
+                }
             }
-            // No connection for this attempt: wait out its timeout.
-            _ => {
-                tokio::time::sleep_until(deadline.into()).await;
-                core.handle_timeout(deadline);
+            if let Some(result) = core.poll_result() {
+                if result.is_ok() {
+                    self.kept = conn.filter(|(attempt, _)| *attempt == core.attempt()).map(|(_, c)| c);
+                }
+                return result;
+            }
+            let Some(deadline) = core.deadline() else { return Err(core.stalled()) };
+            let attempt = core.attempt();
+            match conn.as_mut() {
+                Some((conn_attempt, stream)) if *conn_attempt == attempt && core.reachable() => {
+                    let read = tokio::time::timeout_at(deadline.into(), read_message_async(stream, limits));
+                    match read.await.unwrap_or(Err(FrameError::TimedOut)) {
+                        Ok(message) => {
+                            Observer::notify(&options.observer, Direction::Received, addr, &message);
+                            core.handle_message(Instant::now(), attempt, message);
+                        }
+                        Err(FrameError::TimedOut) => core.handle_timeout(deadline),
+                        Err(e) => {
+                            conn = None;
+                            core.connection_failed(Instant::now(), e);
+                        }
+                    }
+                }
+                // No connection for this attempt: wait out its timeout.
+                _ => {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    core.handle_timeout(deadline);
+                }
             }
         }
     }
+}
+
+/// Whether a kept connection is still usable: the master has not closed it and
+/// sent nothing since the last verdict. Looks without waiting.
+fn is_usable(conn: &BufReader<TcpStream>) -> bool {
+    conn.buffer().is_empty()
+        && matches!(conn.get_ref().try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 /// Connects within `timeout`, and never past `deadline`.
