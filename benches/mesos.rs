@@ -40,7 +40,8 @@ use std::time::{Duration, Instant};
 
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
 use cyrus_sasl::mesos::{
-    Authenticatee, Authenticator, ClientOptions, Credential, Outcomes, ServerOptions, Verdict, blocking, tokio as mesos_tokio,
+    Authenticatee, Authenticator, ClientOptions, Credential, Outcomes, ServerOptions, Verdict, blocking,
+    tokio as mesos_tokio,
 };
 use cyrus_sasl::{Config, CredentialStore, Secret};
 
@@ -79,7 +80,8 @@ fn main() {
     let async_master = runtime.block_on(async {
         mesos_tokio::Master::bind("127.0.0.1:0", &memory_config, master_options).await.unwrap().spawn()
     });
-    let client_options = AuthenticateOptions { client: client.clone(), max_attempts: 1, ..AuthenticateOptions::default() };
+    let client_options =
+        AuthenticateOptions { client: client.clone(), max_attempts: 1, ..AuthenticateOptions::default() };
 
     // Warm up every path: plugin state, the page cache, thread stacks, the allocator.
     memory.round(n / 4);

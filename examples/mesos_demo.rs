@@ -39,7 +39,7 @@ use cyrus_sasl::Secret;
 use cyrus_sasl::mesos::blocking::{Master, MasterHandle, authenticate};
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, Direction, MasterEvent, MasterOptions, Observer};
 use cyrus_sasl::mesos::{
-    Backoff, CredentialSource, Credential, MasterConfig, ServerOptions, Verdict, read_credentials,
+    Backoff, Credential, CredentialSource, MasterConfig, ServerOptions, Verdict, read_credentials,
 };
 
 /// Mesos-style CRAM-MD5 authentication over loopback TCP.
@@ -86,7 +86,8 @@ fn run(args: Args) -> Result<bool, Error> {
     let temp = tempfile::tempdir()?;
     let (master_config, file_entries) = load_master(&args, temp.path())?;
     let framework = client_credential("framework", args.framework_credential.as_deref(), file_entries.first())?;
-    let agent = client_credential("agent", args.agent_credential.as_deref(), file_entries.get(1).or(file_entries.first()))?;
+    let agent =
+        client_credential("agent", args.agent_credential.as_deref(), file_entries.get(1).or(file_entries.first()))?;
 
     let options = MasterOptions {
         server: ServerOptions { realm: args.realm.clone(), ..ServerOptions::default() },

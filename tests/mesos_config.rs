@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{REALM, saslpasswd2};
 use cyrus_sasl::mesos::blocking::{Master, authenticate};
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterEvent, MasterOptions};
-use cyrus_sasl::mesos::{CredentialSource, Credential, MasterConfig, ServerOptions, Verdict};
+use cyrus_sasl::mesos::{Credential, CredentialSource, MasterConfig, ServerOptions, Verdict};
 
 const FRAMEWORK: (&str, &str) = ("framework-a", "fw-secret");
 const AGENT: (&str, &str) = ("agent-1", "agent-secret");
@@ -82,7 +82,10 @@ fn the_same_master_runs_cram_md5_against_a_sasldb_chosen_by_config() {
     let conf = dir.path().join("master.conf");
     std::fs::write(
         &conf,
-        format!("mech_list: CRAM-MD5\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\n", db.display()),
+        format!(
+            "mech_list: CRAM-MD5\npwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\n",
+            db.display()
+        ),
     )
     .unwrap();
     let (source, results) = run_master(&conf);
@@ -96,9 +99,11 @@ fn reloading_the_credentials_file_takes_effect_for_the_next_handshake_on_a_runni
     let credentials = dir.path().join("credentials");
     std::fs::write(&credentials, "framework-a old-secret\n").unwrap();
     let master_config = MasterConfig::from_credentials_file(&credentials).unwrap();
-    let master = Master::bind("127.0.0.1:0", master_config.sasl_config(), MasterOptions::default()).unwrap().spawn().unwrap();
+    let master =
+        Master::bind("127.0.0.1:0", master_config.sasl_config(), MasterOptions::default()).unwrap().spawn().unwrap();
     let login = |secret: &str| {
-        authenticate(master.local_addr(), Credential::new("framework-a", secret), &AuthenticateOptions::default()).unwrap()
+        authenticate(master.local_addr(), Credential::new("framework-a", secret), &AuthenticateOptions::default())
+            .unwrap()
     };
     assert_eq!(login("old-secret"), Verdict::Authenticated);
 

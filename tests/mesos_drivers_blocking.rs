@@ -83,7 +83,8 @@ fn a_hundred_concurrent_clients_all_get_the_right_verdict() {
                 let (principal, secret) = USERS[i % USERS.len()];
                 let rogue = i % 5 == 0;
                 let secret = if rogue { "not-the-secret" } else { secret };
-                let options = AuthenticateOptions { pid: Some(format!("client-{i}")), ..AuthenticateOptions::default() };
+                let options =
+                    AuthenticateOptions { pid: Some(format!("client-{i}")), ..AuthenticateOptions::default() };
                 let verdict = authenticate(addr, Credential::new(principal, secret), &options);
                 (i, rogue, verdict)
             })
@@ -116,14 +117,24 @@ fn the_observer_sees_every_frame_with_its_size_in_order() {
     let observer = Observer::new(move |e| log.lock().unwrap().push((e.direction, e.message_type(), e.frame_len)));
     let options = AuthenticateOptions { observer: Some(observer), ..AuthenticateOptions::default() };
     let (principal, secret) = USERS[0];
-    assert_eq!(authenticate(master.local_addr(), Credential::new(principal, secret), &options).unwrap(), Verdict::Authenticated);
+    assert_eq!(
+        authenticate(master.local_addr(), Credential::new(principal, secret), &options).unwrap(),
+        Verdict::Authenticated
+    );
     let seen = seen.lock().unwrap();
     let types: Vec<_> = seen.iter().map(|(d, t, _)| (*d, *t)).collect();
     use Direction::*;
     use MessageType::*;
     assert_eq!(
         types,
-        [(Sent, Authenticate), (Received, Mechanisms), (Sent, Start), (Received, Step), (Sent, Step), (Received, Completed)]
+        [
+            (Sent, Authenticate),
+            (Received, Mechanisms),
+            (Sent, Start),
+            (Received, Step),
+            (Sent, Step),
+            (Received, Completed)
+        ]
     );
     // CRAM-MD5: a 16-byte "Start" (prefix, tag, "CRAM-MD5" and an empty data
     // field), and a Completed frame of prefix and tag only.
@@ -181,7 +192,8 @@ fn a_peer_that_leaves_inside_a_frame_fails_its_session_and_the_connection_as_tru
 
 #[test]
 fn an_oversize_frame_is_refused_from_its_prefix_with_an_error_message_and_a_typed_event() {
-    let options = MasterOptions { frame_limits: cyrus_sasl::mesos::framing::FrameLimits::new(1024), ..MasterOptions::default() };
+    let options =
+        MasterOptions { frame_limits: cyrus_sasl::mesos::framing::FrameLimits::new(1024), ..MasterOptions::default() };
     let master = start_master(options);
     let mut peer = RawPeer::connect(master.local_addr());
     // Announce 1 MiB and send none of it: the master must not wait for it.
@@ -197,7 +209,7 @@ fn an_oversize_frame_is_refused_from_its_prefix_with_an_error_message_and_a_type
 #[test]
 fn zero_length_unknown_tag_and_bad_protobuf_frames_each_give_their_typed_event() {
     let master = start_master(MasterOptions::default());
-    let cases: [(&[u8], fn(&FrameError) -> bool); 3] = [
+    let cases: [(&[u8], ErrorCheck); 3] = [
         (&[0, 0, 0, 0], |e| matches!(e, FrameError::ZeroLength)),
         (&[0, 0, 0, 1, 42], |e| matches!(e, FrameError::UnknownTag(42))),
         (&[0, 0, 0, 3, 1, 0x0a, 0x10], |e| matches!(e, FrameError::Decode(_))),
@@ -218,8 +230,9 @@ fn a_master_that_never_answers_makes_the_client_give_up_with_a_timeout() {
     // Accept and hold connections without ever answering.
     let holder = thread::spawn(move || (0..2).map(|_| listener.accept().unwrap().0).collect::<Vec<_>>());
     let started = Instant::now();
-    let err = authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_millis(100), 2))
-        .unwrap_err();
+    let err =
+        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_millis(100), 2))
+            .unwrap_err();
     assert_eq!(err.attempts, 2);
     assert!(matches!(err.last, AttemptError::Frame(FrameError::TimedOut)), "{err}");
     // Two attempts of at most 200 ms each.
@@ -238,8 +251,8 @@ fn a_master_that_hangs_up_mid_handshake_gives_the_client_a_typed_error() {
             drop(peer);
         }
     });
-    let err =
-        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 3)).unwrap_err();
+    let err = authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 3))
+        .unwrap_err();
     assert_eq!(err.attempts, 3);
     assert!(matches!(err.last, AttemptError::Frame(FrameError::Closed)), "{err}");
     hangups.join().unwrap();
@@ -255,8 +268,8 @@ fn an_oversize_frame_from_the_master_is_a_typed_client_error() {
         peer.send_raw(&raw_frame(u32::MAX, b""));
         peer
     });
-    let err =
-        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 1)).unwrap_err();
+    let err = authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 1))
+        .unwrap_err();
     assert!(matches!(err.last, AttemptError::Frame(FrameError::TooLarge { .. })), "{err}");
     drop(liar.join().unwrap());
 }
@@ -273,11 +286,13 @@ fn an_error_message_from_the_master_is_retried_and_reported() {
             drop(peer);
         }
     });
-    let err =
-        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 2)).unwrap_err();
+    let err = authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_secs(5), 2))
+        .unwrap_err();
     assert_eq!(err.attempts, 2);
     match err.last {
-        AttemptError::Authentication(AuthenticateeError::Remote { error }) => assert_eq!(error.as_deref(), Some("busy")),
+        AttemptError::Authentication(AuthenticateeError::Remote { error }) => {
+            assert_eq!(error.as_deref(), Some("busy"))
+        }
         other => panic!("{other:?}"),
     }
     grumpy.join().unwrap();
@@ -291,7 +306,8 @@ fn an_unreachable_master_gives_a_connect_error_after_waiting_out_each_attempt() 
     };
     let started = Instant::now();
     let err =
-        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_millis(100), 2)).unwrap_err();
+        authenticate(addr, Credential::new("framework-a", "fw-secret"), &quick_client(Duration::from_millis(100), 2))
+            .unwrap_err();
     assert_eq!(err.attempts, 2);
     assert!(matches!(err.last, AttemptError::Connect(_)), "{err}");
     // Each attempt waits at least its minimum timeout: no spinning.

@@ -58,7 +58,8 @@ async fn a_hundred_concurrent_clients_all_get_the_right_verdict() {
                 let (principal, secret) = USERS[i % USERS.len()];
                 let rogue = i % 5 == 0;
                 let secret = if rogue { "not-the-secret" } else { secret };
-                let options = AuthenticateOptions { pid: Some(format!("client-{i}")), ..AuthenticateOptions::default() };
+                let options =
+                    AuthenticateOptions { pid: Some(format!("client-{i}")), ..AuthenticateOptions::default() };
                 (i, rogue, authenticate(addr, Credential::new(principal, secret), &options).await)
             })
         })
@@ -148,7 +149,7 @@ async fn an_oversize_frame_is_refused_from_its_prefix_with_an_error_message_and_
 async fn bad_frames_each_give_their_typed_event() {
     let mut master = start_master(MasterOptions::default()).await;
     let addr = master.local_addr();
-    let cases: [(&'static [u8], fn(&FrameError) -> bool); 3] = [
+    let cases: [(&'static [u8], ErrorCheck); 3] = [
         (&[0, 0, 0, 0], |e| matches!(e, FrameError::ZeroLength)),
         (&[0, 0, 0, 1, 42], |e| matches!(e, FrameError::UnknownTag(42))),
         (&[0, 0, 0, 3, 1, 0x0a, 0x10], |e| matches!(e, FrameError::Decode(_))),
@@ -243,8 +244,9 @@ async fn the_two_transports_speak_the_same_wire_format() {
     let blocking_master =
         blocking::Master::bind("127.0.0.1:0", &config(&store), MasterOptions::default()).unwrap().spawn().unwrap();
     let options = AuthenticateOptions::default();
-    let verdict =
-        authenticate(blocking_master.local_addr(), Credential::new("framework-a", "fw-secret"), &options).await.unwrap();
+    let verdict = authenticate(blocking_master.local_addr(), Credential::new("framework-a", "fw-secret"), &options)
+        .await
+        .unwrap();
     assert_eq!(verdict, Verdict::Authenticated);
     raw(move || blocking_master.shutdown()).await;
 }

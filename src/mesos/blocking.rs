@@ -401,7 +401,11 @@ impl MasterLink {
     }
 
     /// Authenticates `credential`: see the free function [`authenticate`].
-    pub fn authenticate(&mut self, credential: Credential, options: &AuthenticateOptions) -> Result<Verdict, ClientError> {
+    pub fn authenticate(
+        &mut self,
+        credential: Credential,
+        options: &AuthenticateOptions,
+    ) -> Result<Verdict, ClientError> {
         let pid = options.pid_for(&credential.principal);
         let retry = AuthenticationRetry::new(
             credential,

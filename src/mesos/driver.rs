@@ -1,12 +1,14 @@
-//! What the blocking and the tokio transports share: their options, the events
-//! and errors they report, and the two I/O-free cores that decide what each
-//! transport does next. A transport only moves frames and reads the clock, so
-//! both behave alike by construction.
+//! What the blocking and the tokio transports share: their options
+//! ([`MasterOptions`], [`AuthenticateOptions`]), what they report
+//! ([`MasterEvent`], [`Verdict`], [`ClientError`]), and the
+//! [`Observer`] hook for transcripts.
 //!
-//! - [`MasterConn`]: one accepted connection on the master, wrapping a
-//!   connection-local [`Authenticator`].
-//! - [`ClientCore`]: a framework's or agent's attempts, wrapping
-//!   [`AuthenticationRetry`] with an attempt limit and transport errors.
+//! Inside, both transports run the same two I/O-free cores, one for an accepted
+//! connection on the master (a connection-local [`Authenticator`] plus the
+//! bookkeeping of events and deadlines) and one for a client (an
+//! [`AuthenticationRetry`] plus an attempt limit and transport errors). A
+//! transport only moves frames and reads the clock, so both behave alike by
+//! construction.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::Config;
 use crate::mesos::authenticatee::{AuthenticateeError, ClientOptions};
 use crate::mesos::authenticator::{Authenticator, DiscardReason, Outcomes, ServerOptions, SessionError};
 use crate::mesos::backoff::Backoff;
 use crate::mesos::framing::{FrameError, FrameLimits, frame_len};
 use crate::mesos::messages::{AuthenticationErrorMessage, Message, MessageType};
 use crate::mesos::retry::{AuthenticationRetry, RetryEvent, Verdict};
-use crate::Config;
 
 /// Which way a frame went, seen from the side that reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -425,7 +427,13 @@ pub(crate) struct ClientCore<R> {
 
 impl<R: rand::Rng> ClientCore<R> {
     pub(crate) fn new(retry: AuthenticationRetry<R>, max_attempts: u32) -> Self {
-        ClientCore { retry, max_attempts: max_attempts.max(1), transport_error: None, last_error: None, unreachable: None }
+        ClientCore {
+            retry,
+            max_attempts: max_attempts.max(1),
+            transport_error: None,
+            last_error: None,
+            unreachable: None,
+        }
     }
 
     pub(crate) fn start(&mut self, now: Instant) {

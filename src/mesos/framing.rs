@@ -28,7 +28,7 @@
 //! let message = Message::Authenticate(AuthenticateMessage { pid: "scheduler@127.0.0.1:5050".into() });
 //! let limits = FrameLimits::default();
 //! let frame = encode_frame(&message, limits)?;
-//! assert_eq!(&frame[..5], &[0, 0, 0, 28, 1]); // length 1 + 27, tag 1
+//! assert_eq!(&frame[..5], &[0, 0, 0, 27, 1]); // length: the tag + 26 bytes of protobuf; tag 1
 //! assert_eq!(read_message(&mut &frame[..], limits)?, message);
 //! # Ok::<(), cyrus_sasl::mesos::framing::FrameError>(())
 //! ```
@@ -185,7 +185,11 @@ pub fn frame_len(message: &Message) -> usize {
 }
 
 /// Writes `message` as one frame and flushes.
-pub fn write_message<W: Write + ?Sized>(writer: &mut W, message: &Message, limits: FrameLimits) -> Result<(), FrameError> {
+pub fn write_message<W: Write + ?Sized>(
+    writer: &mut W,
+    message: &Message,
+    limits: FrameLimits,
+) -> Result<(), FrameError> {
     let frame = encode_frame(message, limits)?;
     writer.write_all(&frame).map_err(FrameError::from_io)?;
     writer.flush().map_err(FrameError::from_io)
@@ -413,7 +417,9 @@ mod tests {
         // Only the prefix exists: the reader must fail without waiting for, or
         // allocating, the 4 GiB it announces.
         let err = read(&u32::MAX.to_be_bytes()).unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge { len, max } if len == u32::MAX as usize && max == DEFAULT_MAX_FRAME_LEN));
+        assert!(
+            matches!(err, FrameError::TooLarge { len, max } if len == u32::MAX as usize && max == DEFAULT_MAX_FRAME_LEN)
+        );
         let limits = FrameLimits::new(16);
         let err = read_message(&mut &frame(17, b"\x04")[..], limits).unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { len: 17, max: 16 }), "{err:?}");
@@ -473,7 +479,7 @@ mod tests {
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
-        assert!(matches!(read(&whole), Ok(_)));
+        assert!(read(&whole).is_ok());
     }
 
     #[test]

@@ -1,29 +1,5 @@
 //! [`MasterConfig`]: a master's mechanisms and credential source, chosen by a
 //! Cyrus-style config file rather than by code.
-//!
-//! The file is the one [`Config::from_file`] reads (`key: value` lines). One key
-//! is this layer's own; the rest go to libsasl2 as they are:
-//!
-//! | Key | Meaning |
-//! |---|---|
-//! | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
-//! | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
-//! | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
-//! | anything else (`keytab`, `pwcheck_method`, ...) | Passed to libsasl2 for each connection, e.g. for GSSAPI. |
-//!
-//! ```text
-//! # In-memory store from a Mesos credentials file:
-//! mech_list: CRAM-MD5
-//! credentials: /etc/mesos/credentials.json
-//!
-//! # Or a sasldb:
-//! mech_list: CRAM-MD5
-//! auxprop_plugin: sasldb
-//! sasldb_path: /etc/mesos/sasldb2
-//! ```
-//!
-//! The master code is the same either way: it hands
-//! [`MasterConfig::sasl_config`] to its [`Authenticator`](super::Authenticator)s.
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +27,33 @@ pub enum CredentialSource {
     Other,
 }
 
-/// A master's SASL configuration, with its credential store when it has one.
+/// A master's SASL configuration, with its credential store when it has one:
+/// its mechanisms and credential source are chosen by a config file, not by code.
+///
+/// The file is the one [`Config::from_file`] reads (`key: value` lines). One key
+/// is this layer's own; the rest go to libsasl2 as they are:
+///
+/// | Key | Meaning |
+/// |---|---|
+/// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
+/// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
+/// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
+/// | anything else (`keytab`, `pwcheck_method`, ...) | Passed to libsasl2 for each connection, e.g. for GSSAPI, where the KDC holds the secrets. |
+///
+/// ```text
+/// # In-memory store from a Mesos credentials file:
+/// mech_list: CRAM-MD5
+/// credentials: /etc/mesos/credentials.json
+///
+/// # Or a sasldb:
+/// mech_list: CRAM-MD5
+/// auxprop_plugin: sasldb
+/// sasldb_path: /etc/mesos/sasldb2
+/// ```
+///
+/// The master code is the same either way: it hands
+/// [`sasl_config`](Self::sasl_config) to its transport's `Master::bind` (or to an
+/// [`Authenticator`](super::Authenticator)).
 ///
 /// ```
 /// use cyrus_sasl::mesos::{CredentialSource, MasterConfig};
@@ -81,7 +83,7 @@ pub struct MasterConfig {
 }
 
 impl MasterConfig {
-    /// Reads a config file (see the [module docs](self)) and loads the
+    /// Reads a config file (see the [type docs](Self)) and loads the
     /// credentials it names.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref();

@@ -144,7 +144,7 @@ pub use messages::{
 };
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
 
-pub use master_config::{CredentialSource, MasterConfig, MasterConfigError};
+pub use master_config::{CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig, MasterConfigError};
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
 pub const DEFAULT_SERVICE: &str = "mesos";

@@ -88,3 +88,6 @@ pub fn raw_frame(len: u32, rest: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(rest);
     bytes
 }
+
+/// A check of a typed frame error.
+pub type ErrorCheck = fn(&FrameError) -> bool;
