@@ -2,6 +2,8 @@
 //! `saslpasswd2`, and an in-process client/server handshake loop.
 #![allow(dead_code)]
 
+pub mod kdc;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
