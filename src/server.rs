@@ -10,6 +10,7 @@ use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::kerberos::{self, KerberosProblem};
 use crate::library;
 
 /// A server-side SASL connection: one authentication exchange with one peer.
@@ -243,6 +244,7 @@ impl Server {
     fn finish(&mut self, call: &'static str, rc: i32, out: *const c_char, out_len: c_uint) -> Result<ServerStep<'_>> {
         // Until proven otherwise the exchange is over: an error ends it too.
         self.state = State::Done;
+        let logged = self.conn.take_logged_failures();
         let code = match check(self.conn.as_ptr(), call, rc) {
             Ok(code) => code,
             Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
@@ -250,10 +252,22 @@ impl Server {
                     // libsasl2 reports a missing sasldb file as an unknown user.
                     crate::sasldb::check_configured(&self.config)?;
                 }
-                log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}");
+                // The GSSAPI plugin reports any failed gss_accept_sec_context as
+                // BADAUTH, and puts the reason only in its log: an outdated keytab
+                // is this server's fault, and must not pass for a rejected peer.
+                let gss = logged.iter().rev().find(|m| KerberosProblem::recognise(m).is_some());
+                if let Some(error) = kerberos::server_side_badauth(call, code, gss.map(String::as_str)) {
+                    return Err(error);
+                }
+                match gss {
+                    Some(reason) => {
+                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}: {reason}")
+                    }
+                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}"),
+                }
                 return Ok(ServerStep::Rejected);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(kerberos::refine(e)),
         };
         if code == Code::CONTINUE {
             self.state = State::Stepping;
