@@ -10,6 +10,7 @@ use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, cstring, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
 use crate::kerberos;
 use crate::secret::{Secret, SecretBuf};
 
@@ -73,6 +74,9 @@ pub struct Client {
     complete: bool,
     /// The config's `min_ssf`, for explaining a failed choice of mechanism.
     min_ssf: u32,
+    /// The credential from the config's `ccache`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _ccache: Option<gss::Credential>,
 }
 
 /// What [`Client::start`] chose.
@@ -116,7 +120,8 @@ impl Client {
             // into the box the Conn will own.
             unsafe { sys::sasl_client_new(service.as_ptr(), fqdn.as_ptr(), ptr::null(), ptr::null(), cbs, 0, out) }
         })?;
-        Ok(Client { conn, started: false, complete: false, min_ssf: config.security().min_ssf })
+        let ccache = gss::client(&conn, config)?;
+        Ok(Client { conn, started: false, complete: false, min_ssf: config.security().min_ssf, _ccache: ccache })
     }
 
     /// Picks a mechanism from the server's list (space- or comma-separated) and

@@ -279,6 +279,22 @@ pub enum ConfigErrorKind {
     /// A key or value contains a NUL byte.
     #[error("contains a NUL byte")]
     Nul,
+    /// The option needs a cargo feature of this crate that is not enabled.
+    /// (`keytab` and `ccache` name per-connection Kerberos credentials, which
+    /// libsasl2 itself ignores per connection.)
+    #[error(
+        "the `{key}` option names a per-connection Kerberos credential, which needs the `{feature}` \
+         feature of the cyrus-sasl crate (libsasl2 ignores it per connection); enable the feature, or \
+         remove the option and set {instead} for the whole process"
+    )]
+    NeedsFeature {
+        /// The option.
+        key: &'static str,
+        /// The cargo feature it needs.
+        feature: &'static str,
+        /// The process-wide alternative, e.g. the `KRB5_KTNAME` environment variable.
+        instead: &'static str,
+    },
 }
 
 #[cfg(test)]

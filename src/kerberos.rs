@@ -123,6 +123,7 @@ impl KerberosProblem {
         } else if has("No Kerberos credentials available")
             || has("No credentials cache found")
             || has("Credentials cache file")
+            || has("Bad format in credentials cache")
             || has("Ticket expired")
             || has("credentials have expired")
         {

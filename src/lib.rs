@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod connection;
 mod error;
+mod gss;
 mod kerberos;
 mod library;
 mod sasldb;

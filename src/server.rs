@@ -10,6 +10,7 @@ use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
 use crate::kerberos::{self, KerberosProblem};
 use crate::library;
 
@@ -38,6 +39,9 @@ pub struct Server {
     conn: Conn,
     state: State,
     config: Config,
+    /// The credential from the config's `keytab`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _keytab: Option<gss::Credential>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +137,7 @@ impl Server {
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
     ) -> Result<Self> {
+        let (service_name, fqdn_name) = (service, fqdn);
         let service = CArg::new(service, "service")?;
         let fqdn = CArg::new(fqdn, "server FQDN")?;
         let realm = realm.map(|r| CArg::new(r, "user realm")).transpose()?;
@@ -154,7 +159,8 @@ impl Server {
                 )
             }
         })?;
-        Ok(Server { conn, state: State::New, config: config.clone() })
+        let keytab = gss::server(&conn, service_name, fqdn_name, config)?;
+        Ok(Server { conn, state: State::New, config: config.clone(), _keytab: keytab })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
