@@ -22,6 +22,13 @@ use crate::security::SecurityProperties;
 /// On a client, `mech_list` also restricts the mechanisms the client will pick
 /// (it is served as Cyrus's `client_mech_list` unless that is set too).
 ///
+/// Kerberos credentials per connection (feature `kerberos`): `keytab` names a
+/// server's keytab and `ccache` a client's credential cache. libsasl2 2.1.28
+/// reads Cyrus's `keytab` only from its process-wide options, once, and has no
+/// client option, so without the feature these two keys are refused for a
+/// GSSAPI connection; `KRB5_KTNAME` and `KRB5CCNAME` name them for the whole
+/// process instead.
+///
 /// Cloning is cheap: the options are shared until one clone is modified.
 ///
 /// ```

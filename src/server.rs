@@ -112,6 +112,19 @@ impl Server {
     ///
     /// Fails with [`Error::MechanismUnavailable`] when the config's `mech_list`
     /// names a mechanism that no installed plugin provides.
+    ///
+    /// For GSSAPI (Kerberos):
+    /// - `service` and `fqdn` name the service principal `service/fqdn@REALM`
+    ///   whose key the server needs in its keytab.
+    /// - The keytab is the config's `keytab` with the `kerberos` feature (checked
+    ///   here, so a missing keytab or key is an [`Error::Kerberos`] now);
+    ///   otherwise `KRB5_KTNAME` or krb5's default, checked only when a client
+    ///   starts. libsasl2 itself ignores a per-connection `keytab`.
+    /// - The identity is the client principal with krb5's default realm
+    ///   stripped and `realm`, if any, appended: with `None`, `alice@EXAMPLE.TEST`
+    ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
+    /// - MIT krb5 keeps a replay cache, by default in `/var/tmp`; set
+    ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
         Self::build(service, fqdn, realm, config, None)

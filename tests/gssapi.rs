@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use common::kdc::{self, HOST, OTHER_SERVICE, REALM, SERVICE, UNKEYED_SERVICE, USER, kdc};
+use common::kdc::{self, HOST, REALM, SERVICE, UNKEYED_SERVICE, USER};
 use common::{Outcome, handshake};
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, Identity, KerberosProblem, Server, ServerStep};
 use libtest_mimic::{Failed, Trial};
@@ -237,19 +237,22 @@ fn a_garbage_client_token_is_rejected_not_an_error() -> Result<(), Failed> {
     next_handshake_succeeds()
 }
 
-/// A scratch directory inside the KDC's, removed with it.
-fn scratch(name: &str) -> PathBuf {
-    let dir = kdc().dir.join("scratch").join(name);
-    std::fs::create_dir_all(&dir).expect("create a scratch dir");
-    dir
-}
-
 #[cfg(feature = "kerberos")]
 mod per_connection {
     //! The `keytab` and `ccache` options (feature `kerberos`): each connection
     //! names its own credentials, whatever KRB5_KTNAME and KRB5CCNAME say.
 
+    use std::path::PathBuf;
+
     use super::*;
+    use common::kdc::{OTHER_SERVICE, kdc};
+
+    /// A scratch directory inside the KDC's, removed with it.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = kdc().dir.join("scratch").join(name);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        dir
+    }
 
     fn with(config: Config, key: &str, value: &Path) -> Config {
         config.with(key, value.to_str().expect("UTF-8 path")).expect("a valid option")
