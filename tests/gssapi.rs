@@ -269,6 +269,23 @@ mod per_connection {
         Ok(())
     }
 
+    pub fn keytab_option_binds_the_server_to_its_own_principal_in_a_shared_keytab() -> Result<(), Failed> {
+        // One keytab with two services' keys: a server for mesos must not accept
+        // a ticket for other/localhost just because it can decrypt it.
+        let shared = scratch("shared-keytab").join("shared.keytab");
+        kdc().kadmin(&format!("ktadd -norandkey -k {} {SERVICE}/{HOST} {OTHER_SERVICE}/{HOST}", shared.display()));
+        let server_config = with(gssapi(0, 256), "keytab", &shared);
+        let mut server = Server::new(SERVICE, HOST, None, &server_config)?;
+        let mut client = Client::new(OTHER_SERVICE, HOST, Credentials::kerberos(), &gssapi(0, 256))?;
+        let outcome = handshake(&mut client, &mut server);
+        assert!(matches!(outcome, Ok(Outcome::Rejected)), "a ticket for another service: {outcome:?}");
+        // The same keytab serves the server's own principal.
+        let mut server = Server::new(SERVICE, HOST, None, &server_config)?;
+        let mut client = Client::new(SERVICE, HOST, Credentials::kerberos(), &gssapi(0, 256))?;
+        assert_eq!(authenticated(handshake(&mut client, &mut server))?.user(), USER);
+        Ok(())
+    }
+
     pub fn keytab_option_naming_a_missing_file_fails_server_new_with_keytab_missing() -> Result<(), Failed> {
         let missing = scratch("keytab-missing").join("no-such.keytab");
         let config = with(gssapi(0, 256), "keytab", &missing);
@@ -343,6 +360,10 @@ mod per_connection {
     pub fn trials() -> Vec<Trial> {
         vec![
             Trial::test("keytab_option_serves_the_named_keytab", keytab_option_serves_the_named_keytab),
+            Trial::test(
+                "keytab_option_binds_the_server_to_its_own_principal_in_a_shared_keytab",
+                keytab_option_binds_the_server_to_its_own_principal_in_a_shared_keytab,
+            ),
             Trial::test(
                 "keytab_option_naming_a_missing_file_fails_server_new_with_keytab_missing",
                 keytab_option_naming_a_missing_file_fails_server_new_with_keytab_missing,
