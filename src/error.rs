@@ -221,6 +221,46 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// A Kerberos (GSSAPI) failure, with its usual cause recognised.
+    ///
+    /// `Display` explains the cause and the fix, then gives libsasl2's detail,
+    /// which carries the GSS-API major and minor status texts, e.g.
+    /// `(Server mesos/127.0.0.1@EXAMPLE.TEST not found in Kerberos database)`.
+    /// A server whose own keytab is at fault gets this error, never
+    /// [`ServerStep::Rejected`](crate::ServerStep::Rejected); a client token that
+    /// is merely invalid is still rejected.
+    #[error("{call} failed: {problem} [{detail}]")]
+    Kerberos {
+        /// The C function that failed.
+        call: &'static str,
+        /// Its result code (`SASL_FAIL` for most Kerberos failures).
+        code: Code,
+        /// The usual cause, recognised from the GSS-API text.
+        problem: crate::kerberos::KerberosProblem,
+        /// libsasl2's detail (or, for a failed `gss_accept_sec_context`, the
+        /// GSS-API text it logged), read right after the call.
+        detail: String,
+    },
+
+    /// The client can use none of the mechanisms the server offered: none is
+    /// installed here, allowed by the client's `mech_list`, able to reach the
+    /// client's `min_ssf`, or usable with the credentials given
+    /// (`SASL_NOMECH` from `sasl_client_start`).
+    #[error(
+        "no SASL mechanism the server offered ({}) is usable by this client: each is not installed, \
+         excluded by the client's mech_list, unable to reach its min_ssf of {min_ssf}, or lacks a \
+         credential it needs [{detail}]",
+        if offered.is_empty() { "none".to_owned() } else { offered.join(" ") }
+    )]
+    NoMechanism {
+        /// What the server offered.
+        offered: Vec<String>,
+        /// The client's `min_ssf`.
+        min_ssf: u32,
+        /// libsasl2's detail, e.g. "No worthy mechs found".
+        detail: String,
+    },
+
     /// The config points the server at a sasldb file that does not exist (or is
     /// not a file). libsasl2 itself treats a missing database as "no such user",
     /// so every login would be rejected with no hint why; the server turns that
@@ -239,7 +279,8 @@ impl Error {
     /// The libsasl2 result code behind this error, when there is one.
     pub fn code(&self) -> Option<Code> {
         match self {
-            Error::Sasl { code, .. } | Error::Init { code, .. } => Some(*code),
+            Error::Sasl { code, .. } | Error::Init { code, .. } | Error::Kerberos { code, .. } => Some(*code),
+            Error::NoMechanism { .. } => Some(Code::NOMECH),
             _ => None,
         }
     }
