@@ -265,19 +265,17 @@ pub enum Error {
         mechanism: String,
     },
 
-    /// This side requires a security layer of at least `min_ssf`, and the
-    /// mechanism, or the peer, cannot provide one: libsasl2's
-    /// "mechanism too weak" (`SASL_TOOWEAK`) or, when `min_ssf` is what excluded
-    /// every mechanism, "no worthy mechs found" (`SASL_NOMECH`).
-    #[error(
-        "security requirement not met: min_ssf {min_ssf} requires a security layer of at least that \
-         strength, which {} cannot provide (libsasl2: {code}); use a mechanism with a strong enough \
-         security layer (GSSAPI: up to 256) and allow it on the peer (its max_ssf), or lower min_ssf",
-        if mechanisms.is_empty() { "no offered mechanism".to_owned() } else { mechanisms.join(" ") }
-    )]
+    /// No security layer both sides accept could be agreed: libsasl2's
+    /// "mechanism too weak" (`SASL_TOOWEAK`: the mechanism's strongest layer is
+    /// below this side's `min_ssf`, or the peer demands more than this side's
+    /// `max_ssf`, or offers less than its `min_ssf`), or "no worthy mechs found"
+    /// (`SASL_NOMECH`) when `min_ssf` alone excluded the mechanisms on offer.
+    #[error("{}", too_weak_message(*min_ssf, *max_ssf, mechanisms, *code))]
     SecurityTooWeak {
         /// The `min_ssf` in force on this side.
         min_ssf: u32,
+        /// The `max_ssf` in force on this side.
+        max_ssf: u32,
         /// The mechanisms that fell short: the one chosen, or the ones offered.
         mechanisms: Vec<String>,
         /// `SASL_TOOWEAK` or `SASL_NOMECH`.
@@ -334,6 +332,23 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The text of [`Error::SecurityTooWeak`], with the likely fix.
+fn too_weak_message(min_ssf: u32, max_ssf: u32, mechanisms: &[String], code: Code) -> String {
+    let mechanisms = if mechanisms.is_empty() { "the mechanism".to_owned() } else { mechanisms.join(" ") };
+    let fix = if min_ssf > 0 {
+        format!(
+            "min_ssf {min_ssf} makes a layer of at least that strength mandatory; use a mechanism that has one \
+             (GSSAPI: up to 256) and allow it on the peer (its max_ssf), or lower min_ssf"
+        )
+    } else {
+        format!("the peer requires a stronger layer than max_ssf {max_ssf} allows here; raise max_ssf")
+    };
+    format!(
+        "security requirement not met: {mechanisms} cannot provide a security layer of SSF {min_ssf} to {max_ssf} \
+         that the peer also accepts (libsasl2: {code}); {fix}"
+    )
 }
 
 /// Shorthand for `Result<T, cyrus_sasl::Error>`.

@@ -89,8 +89,10 @@ pub(crate) fn properties(conn: &Conn) -> Result<sys::sasl_security_properties_t>
 /// libsasl2 reports a required strength it cannot meet in two ways (measured,
 /// 2.1.28):
 /// - `SASL_TOOWEAK`: `sasl_server_start` for a mechanism whose strongest layer
-///   is below `min_ssf` ("mech CRAM-MD5 is too weak"), or a step where the
-///   peer will not agree to a strong enough layer. Always the SSF.
+///   is below `min_ssf` ("mech CRAM-MD5 is too weak"), or a client step where
+///   the server offers no layer within this side's `min_ssf`..=`max_ssf`
+///   (GSSAPI: detail left stale, "Unable to find a callback: 32775";
+///   DIGEST-MD5: "Can't find an acceptable layer"). Always the SSF.
 /// - `SASL_NOMECH` "No worthy mechs found" from `sasl_client_start`, which
 ///   also means `mech_list` or the flags excluded everything. The SSF is named
 ///   as the cause only when, with `min_ssf` 0 and all else equal, the
@@ -104,7 +106,7 @@ pub(crate) fn too_weak(conn: &Conn, error: Error, candidates: Option<&str>) -> E
         _ => return error,
     };
     let Ok(props) = properties(conn) else { return error };
-    if props.min_ssf == 0 {
+    if code == Code::NOMECH && props.min_ssf == 0 {
         return error;
     }
     let named: Vec<String> = match candidates {
@@ -124,7 +126,7 @@ pub(crate) fn too_weak(conn: &Conn, error: Error, candidates: Option<&str>) -> E
         }
         excluded
     };
-    Error::SecurityTooWeak { min_ssf: props.min_ssf, mechanisms, code }
+    Error::SecurityTooWeak { min_ssf: props.min_ssf, max_ssf: props.max_ssf, mechanisms, code }
 }
 
 /// What `sasl_listmech` offers on this connection with `min_ssf` 0 and its

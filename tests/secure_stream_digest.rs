@@ -190,7 +190,7 @@ fn server_min_ssf_56_with_only_cram_md5_is_security_too_weak() {
     assert_eq!(server.mechanisms().unwrap(), Vec::<String>::new(), "nothing worthy is offered");
     let e = server.start("CRAM-MD5", None).expect_err("CRAM-MD5 has no security layer");
     match &e {
-        Error::SecurityTooWeak { min_ssf: 56, mechanisms, code } => {
+        Error::SecurityTooWeak { min_ssf: 56, mechanisms, code, .. } => {
             assert_eq!((mechanisms.as_slice(), *code), (&["CRAM-MD5".to_owned()][..], Code::TOOWEAK));
         }
         other => panic!("expected SecurityTooWeak, got {other:?}"),
@@ -205,7 +205,7 @@ fn client_min_ssf_56_against_a_cram_md5_server_is_security_too_weak() {
     let config = Config::new().with("min_ssf", "56").unwrap().with("max_ssf", "256").unwrap();
     let mut client = Client::new(SERVICE, HOST, Credentials::new("alice", "secret"), &config).unwrap();
     match client.start("CRAM-MD5") {
-        Err(Error::SecurityTooWeak { min_ssf: 56, mechanisms, code: Code::NOMECH }) => {
+        Err(Error::SecurityTooWeak { min_ssf: 56, mechanisms, code: Code::NOMECH, .. }) => {
             assert_eq!(mechanisms, ["CRAM-MD5"]);
         }
         other => panic!("expected SecurityTooWeak, got {other:?}"),
@@ -235,7 +235,7 @@ fn client_min_ssf_56_against_an_integrity_only_server_is_security_too_weak() {
     let credentials = Credentials { realm: Some(REALM.into()), ..Credentials::new("alice", "secret") };
     let mut client = Client::new(SERVICE, HOST, credentials, &config).unwrap();
     match common::handshake(&mut client, &mut server) {
-        Err(Error::SecurityTooWeak { min_ssf: 56, mechanisms, code: Code::TOOWEAK }) => {
+        Err(Error::SecurityTooWeak { min_ssf: 56, mechanisms, code: Code::TOOWEAK, .. }) => {
             assert_eq!(mechanisms, ["DIGEST-MD5"]);
         }
         other => panic!("expected SecurityTooWeak, got {other:?}"),
