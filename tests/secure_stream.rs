@@ -125,6 +125,91 @@ fn gssapi_server_min_ssf_56_against_an_integrity_only_client_is_security_too_wea
     Ok(())
 }
 
+/// pure-sasl (Python, over python3-kerberos) as the client: an independent
+/// SASL implementation that leaves framing to the application, framed by the
+/// script exactly as RFC 4422 says. Our `SecureStream` reads its frames,
+/// including a wrapped empty message, and it reads ours.
+fn pure_sasl_peer_and_secure_stream_agree_on_the_wire(qop: &str, expected_ssf: u32) -> Result<(), Failed> {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::process::{Command, Stdio};
+
+    const SCRIPT: &str = include_str!("secure_stream_support/pure_sasl_peer.py");
+    // What the script sends: "hello from pure-sasl", "", "0123456789" x 6000, "!".
+    let expected = [&b"hello from pure-sasl"[..], b"", &b"0123456789".repeat(6000), b"!"].concat();
+
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    // Debian's interpreter: the `python3` on PATH may lack Debian's modules.
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT, &port.to_string(), qop])
+        .envs(kdc::kdc().env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("run /usr/bin/python3 (python3-pure-sasl, python3-kerberos): {e}"))?;
+    let served = (|| -> Result<(), Failed> {
+        listener.set_nonblocking(true)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut tcp = loop {
+            match listener.accept() {
+                Ok((tcp, _)) => break tcp,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if child.try_wait()?.is_some() || std::time::Instant::now() > deadline {
+                        return Err("the pure-sasl client never connected".into());
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        tcp.set_nonblocking(false)?;
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        let read_token = |tcp: &mut std::net::TcpStream| -> std::io::Result<Vec<u8>> {
+            let mut len = [0; 4];
+            tcp.read_exact(&mut len)?;
+            let mut token = vec![0; u32::from_be_bytes(len) as usize];
+            tcp.read_exact(&mut token)?;
+            Ok(token)
+        };
+        let mut server = Server::new(SERVICE, HOST, None, &config(0, 256, 65536))?;
+        let first = read_token(&mut tcp)?;
+        let mut step = server.start("GSSAPI", Some(&first))?;
+        loop {
+            match step {
+                cyrus_sasl::ServerStep::Continue(challenge) => {
+                    tcp.write_all(&(challenge.len() as u32).to_be_bytes())?;
+                    tcp.write_all(challenge)?;
+                    let response = read_token(&mut tcp)?;
+                    step = server.step(&response)?;
+                }
+                cyrus_sasl::ServerStep::Authenticated { identity, .. } => {
+                    assert_eq!((identity.user(), identity.ssf), ("alice", expected_ssf));
+                    break;
+                }
+                cyrus_sasl::ServerStep::Rejected => return Err("pure-sasl was rejected".into()),
+            }
+        }
+        let mut stream = cyrus_sasl::SecureStream::new(tcp, server.into_security_layer()?);
+        let mut received = vec![0; expected.len()];
+        stream.read_exact(&mut received)?;
+        assert!(received == expected, "we decoded something else than pure-sasl wrapped");
+        stream.write_all(&received)?;
+        stream.flush()?;
+        Ok(())
+    })();
+    if served.is_err() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    served.map_err(|e| format!("{}; pure-sasl said: {stderr}", e.message().unwrap_or("?")))?;
+    assert!(out.status.success(), "pure-sasl failed ({}): {stderr}", out.status);
+    assert_eq!(stdout.trim(), format!("echo-ok {}", expected.len()), "{stderr}");
+    Ok(())
+}
+
 #[cfg(feature = "tokio")]
 mod tokio_twin {
     use super::*;
@@ -216,6 +301,28 @@ mod tokio_twin {
         Ok(())
     }
 
+    /// Over a 64-byte in-memory pipe, almost every frame is taken in part and
+    /// `poll_write` meets `Pending`: the rest goes out later, nothing is lost.
+    pub fn tokio_pending_writes_over_a_tiny_pipe_lose_nothing() -> Result<(), Failed> {
+        let (client, server) = pair();
+        let data = support::marked_data(300_000);
+        let back = runtime().block_on(async {
+            let (a, b) = tokio::io::duplex(64);
+            let mut writer = AsyncSecureStream::new(a, client);
+            let mut reader = AsyncSecureStream::new(b, server);
+            let write = async {
+                writer.write_all(&data).await?;
+                writer.flush().await?;
+                writer.shutdown().await
+            };
+            let mut back = Vec::new();
+            let (written, read) = tokio::join!(write, reader.read_to_end(&mut back));
+            written.and(read).map(|_| back)
+        })?;
+        assert!(back == data, "what arrived differs from what was written");
+        Ok(())
+    }
+
     pub fn tokio_hostile_frames_are_typed_errors() -> Result<(), Failed> {
         let rt = runtime();
         // Oversized: refused after the header.
@@ -294,6 +401,18 @@ fn trials() -> Vec<Trial> {
             support::garbage_and_tampered_frames_are_decode_errors(pair);
             Ok(())
         }),
+        Trial::test("gssapi_direct_decode_of_a_bad_header_reports_its_own_detail_then_stays_failed", || {
+            support::direct_decode_of_a_bad_header_reports_its_own_detail_then_stays_failed(pair);
+            Ok(())
+        }),
+        Trial::test("gssapi_partial_writes_and_would_block_lose_nothing", || {
+            support::partial_writes_and_would_block_lose_nothing(pair());
+            Ok(())
+        }),
+        Trial::test("gssapi_transport_errors_after_encoding_surface_on_flush_and_lose_nothing", || {
+            support::transport_errors_after_encoding_surface_on_flush_and_lose_nothing(pair());
+            Ok(())
+        }),
         Trial::test("gssapi_max_ssf_0_cannot_become_a_security_layer", gssapi_max_ssf_0_cannot_become_a_security_layer),
         Trial::test(
             "gssapi_min_ssf_257_is_security_too_weak_on_both_sides",
@@ -303,6 +422,12 @@ fn trials() -> Vec<Trial> {
             "gssapi_server_min_ssf_56_against_an_integrity_only_client_is_security_too_weak",
             gssapi_server_min_ssf_56_against_an_integrity_only_client_is_security_too_weak,
         ),
+        Trial::test("pure_sasl_gssapi_auth_conf_peer_and_secure_stream_agree_on_the_wire", || {
+            pure_sasl_peer_and_secure_stream_agree_on_the_wire("auth-conf", 256)
+        }),
+        Trial::test("pure_sasl_gssapi_auth_int_peer_and_secure_stream_agree_on_the_wire", || {
+            pure_sasl_peer_and_secure_stream_agree_on_the_wire("auth-int", 1)
+        }),
     ];
     #[cfg(feature = "tokio")]
     trials.extend([
@@ -317,6 +442,10 @@ fn trials() -> Vec<Trial> {
         Trial::test(
             "tokio_and_blocking_streams_read_each_other",
             tokio_twin::tokio_and_blocking_streams_read_each_other,
+        ),
+        Trial::test(
+            "tokio_pending_writes_over_a_tiny_pipe_lose_nothing",
+            tokio_twin::tokio_pending_writes_over_a_tiny_pipe_lose_nothing,
         ),
         Trial::test("tokio_hostile_frames_are_typed_errors", tokio_twin::tokio_hostile_frames_are_typed_errors),
     ]);

@@ -123,6 +123,21 @@ fn digest_md5_garbage_and_tampered_frames_are_decode_errors() {
 }
 
 #[test]
+fn digest_md5_direct_decode_of_a_bad_header_reports_its_own_detail_then_stays_failed() {
+    support::direct_decode_of_a_bad_header_reports_its_own_detail_then_stays_failed(pair);
+}
+
+#[test]
+fn digest_md5_partial_writes_and_would_block_lose_nothing() {
+    support::partial_writes_and_would_block_lose_nothing(pair());
+}
+
+#[test]
+fn digest_md5_transport_errors_after_encoding_surface_on_flush_and_lose_nothing() {
+    support::transport_errors_after_encoding_surface_on_flush_and_lose_nothing(pair());
+}
+
+#[test]
 fn ssf_0_cannot_become_a_security_layer_on_either_side() {
     let db = sasldb(&[("alice", "secret")]);
     let server = Server::new(SERVICE, HOST, Some(REALM), &server_config(&db, 0, 65536)).unwrap();

@@ -454,3 +454,109 @@ pub fn garbage_and_tampered_frames_are_decode_errors(pair: impl Fn() -> (Securit
     let e = stream.read(&mut [0; 64]).expect_err("a tampered frame must not decode");
     assert!(matches!(inner(&e), Error::Sasl { call: "sasl_decode", .. }), "{e:?}");
 }
+
+/// `decode` fed a header libsasl2 refuses without a word (length 0, or over
+/// `maxbufsize`) reports a detail of its own, not one left over from the
+/// handshake, and then refuses to decode anything more.
+pub fn direct_decode_of_a_bad_header_reports_its_own_detail_then_stays_failed(
+    pair: impl Fn() -> (SecurityLayer, SecurityLayer),
+) {
+    for header in [0u32, u32::MAX] {
+        let (mut client, mut server) = pair();
+        match server.decode(&header.to_be_bytes()) {
+            Err(Error::Sasl { call: "sasl_decode", detail, .. }) => {
+                assert!(detail.contains("not a valid packet"), "header {header:#x}: {detail}");
+            }
+            other => panic!("header {header:#x}: expected a sasl_decode error, got {other:?}"),
+        }
+        let good = client.encode(b"fine").unwrap().to_vec();
+        assert!(matches!(server.decode(&good), Err(Error::State { .. })), "decode stays failed");
+        assert!(client.encode(b"still fine").is_ok(), "the other direction is unaffected");
+    }
+}
+
+/// A transport that takes at most `max` bytes per write and answers every other
+/// write with `WouldBlock`, or with `fail` (an error kind) while `failures` last.
+pub struct Choppy {
+    pub written: Vec<u8>,
+    pub max: usize,
+    pub block_next: bool,
+    pub failures: usize,
+    pub fail: io::ErrorKind,
+}
+
+impl Choppy {
+    pub fn new(max: usize) -> Self {
+        Choppy { written: Vec::new(), max, block_next: false, failures: 0, fail: io::ErrorKind::Other }
+    }
+}
+
+impl Write for Choppy {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(io::Error::new(self.fail, "the transport failed"));
+        }
+        self.block_next = !self.block_next;
+        if self.block_next {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(self.max);
+        self.written.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A frame the transport takes only in part (short writes, `WouldBlock`) is
+/// kept and finished by the next write or flush: nothing is lost or repeated,
+/// and each `write` reports the plaintext it encoded.
+pub fn partial_writes_and_would_block_lose_nothing((client, server): (SecurityLayer, SecurityLayer)) {
+    let data = marked_data(3 * client.max_outbuf() + 999);
+    let mut stream = SecureStream::new(Choppy::new(1000), client);
+    let mut at = 0;
+    while at < data.len() {
+        match stream.write(&data[at..]) {
+            Ok(n) => at += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    loop {
+        match stream.flush() {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let wire = stream.get_ref().written.clone();
+    assert_eq!(frame_lengths(&wire).len(), 4);
+    let mut back = Vec::new();
+    SecureStream::new(Playback::new(wire), server).read_to_end(&mut back).unwrap();
+    assert!(back == data, "what arrived differs from what was written");
+}
+
+/// An error from the transport after a frame was encoded does not fail that
+/// `write` (its bytes are taken: the frame's sequence number is spent). The
+/// rest of the frame is kept, the next `flush` reports the error while it
+/// lasts, and sends the rest once the transport recovers.
+pub fn transport_errors_after_encoding_surface_on_flush_and_lose_nothing(
+    (client, server): (SecurityLayer, SecurityLayer),
+) {
+    let mut stream = SecureStream::new(Choppy::new(usize::MAX), client);
+    stream.get_mut().block_next = true; // no WouldBlock: only the failures
+    stream.get_mut().failures = 2;
+    stream.get_mut().fail = io::ErrorKind::BrokenPipe;
+    assert_eq!(stream.write(b"kept across a failure").unwrap(), 21, "the frame was encoded");
+    assert!(stream.get_ref().written.is_empty());
+    let e = stream.flush().expect_err("the transport still fails");
+    assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+    stream.get_mut().block_next = true;
+    stream.flush().expect("the transport recovered");
+    let wire = stream.get_ref().written.clone();
+    let mut back = Vec::new();
+    SecureStream::new(Playback::new(wire), server).read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"kept across a failure");
+}
