@@ -356,6 +356,7 @@ mod tokio_twin {
 }
 
 fn trials() -> Vec<Trial> {
+    #[cfg_attr(not(feature = "tokio"), allow(unused_mut))]
     let mut trials = vec![
         Trial::test(
             "gssapi_negotiates_ssf_256_with_the_measured_limits",
