@@ -10,6 +10,7 @@ use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, cstring, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
 use crate::kerberos;
 use crate::secret::{Secret, SecretBuf};
 use crate::security_layer::SecurityLayer;
@@ -74,6 +75,17 @@ pub struct Client {
     complete: bool,
     /// The config's `min_ssf`, for explaining a failed choice of mechanism.
     min_ssf: u32,
+    /// The credential from the config's `ccache`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _ccache: Option<gss::Credential>,
+    /// True when a GSS-API mechanism would use krb5's default credential cache
+    /// (no `ccache` credential is attached).
+    default_ccache: bool,
+}
+
+/// Whether libsasl2 may pick a GSS-API mechanism from `mechanisms`.
+fn may_use_gss(mechanisms: &str) -> bool {
+    mechanisms.split([' ', ',']).any(|m| m.eq_ignore_ascii_case("GSSAPI") || m.eq_ignore_ascii_case("GSS-SPNEGO"))
 }
 
 /// What [`Client::start`] chose.
@@ -100,7 +112,12 @@ impl Client {
     /// A new client connection to `service` on `server_fqdn` (`sasl_client_new`).
     ///
     /// For GSSAPI, `server_fqdn` must be the host part of the service principal
-    /// (`service/server_fqdn@REALM`).
+    /// (`service/server_fqdn@REALM`): an IP address fails with
+    /// [`KerberosProblem::UnknownServicePrincipal`](crate::KerberosProblem).
+    /// The ticket comes from the config's `ccache` with the `kerberos` feature
+    /// (checked here: an empty or missing cache is an [`Error::Kerberos`] now),
+    /// otherwise from `KRB5CCNAME` or krb5's default cache, read by `start`.
+    /// Use [`Credentials::kerberos`].
     #[doc(alias = "sasl_client_new")]
     pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
         let service = CArg::new(service, "service")?;
@@ -117,7 +134,15 @@ impl Client {
             // into the box the Conn will own.
             unsafe { sys::sasl_client_new(service.as_ptr(), fqdn.as_ptr(), ptr::null(), ptr::null(), cbs, 0, out) }
         })?;
-        Ok(Client { conn, started: false, complete: false, min_ssf: config.security().min_ssf })
+        let ccache = gss::client(&conn, config)?;
+        Ok(Client {
+            conn,
+            started: false,
+            complete: false,
+            min_ssf: config.security().min_ssf,
+            default_ccache: ccache.is_none(),
+            _ccache: ccache,
+        })
     }
 
     /// Picks a mechanism from the server's list (space- or comma-separated) and
@@ -128,6 +153,11 @@ impl Client {
             return Err(Error::State { call: "Client::start", state: "twice on one connection" });
         }
         self.started = true;
+        if self.default_ccache && may_use_gss(mechanisms) {
+            if let Some(e) = kerberos::check_default_ccache() {
+                return Err(e);
+            }
+        }
         let list = CArg::new(mechanisms, "mechanism list")?;
         let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
         let mut out: *const c_char = ptr::null();

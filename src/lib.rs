@@ -8,6 +8,7 @@ mod config;
 mod connection;
 mod error;
 mod framing;
+mod gss;
 mod kerberos;
 mod library;
 mod sasldb;

@@ -10,6 +10,7 @@ use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
 use crate::kerberos::{self, KerberosProblem};
 use crate::library;
 use crate::security_layer::SecurityLayer;
@@ -39,6 +40,9 @@ pub struct Server {
     conn: Conn,
     state: State,
     config: Config,
+    /// The credential from the config's `keytab`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _keytab: Option<gss::Credential>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +115,19 @@ impl Server {
     ///
     /// Fails with [`Error::MechanismUnavailable`] when the config's `mech_list`
     /// names a mechanism that no installed plugin provides.
+    ///
+    /// For GSSAPI (Kerberos):
+    /// - `service` and `fqdn` name the service principal `service/fqdn@REALM`
+    ///   whose key the server needs in its keytab.
+    /// - The keytab is the config's `keytab` with the `kerberos` feature (checked
+    ///   here, so a missing keytab or key is an [`Error::Kerberos`] now);
+    ///   otherwise `KRB5_KTNAME` or krb5's default, checked only when a client
+    ///   starts. libsasl2 itself ignores a per-connection `keytab`.
+    /// - The identity is the client principal with krb5's default realm
+    ///   stripped and `realm`, if any, appended: with `None`, `alice@EXAMPLE.TEST`
+    ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
+    /// - MIT krb5 keeps a replay cache, by default in `/var/tmp`; set
+    ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
         Self::build(service, fqdn, realm, config, None)
@@ -136,6 +153,7 @@ impl Server {
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
     ) -> Result<Self> {
+        let (service_name, fqdn_name) = (service, fqdn);
         let service = CArg::new(service, "service")?;
         let fqdn = CArg::new(fqdn, "server FQDN")?;
         let realm = realm.map(|r| CArg::new(r, "user realm")).transpose()?;
@@ -157,7 +175,8 @@ impl Server {
                 )
             }
         })?;
-        Ok(Server { conn, state: State::New, config: config.clone() })
+        let keytab = gss::server(&conn, service_name, fqdn_name, config)?;
+        Ok(Server { conn, state: State::New, config: config.clone(), _keytab: keytab })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security

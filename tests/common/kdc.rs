@@ -131,6 +131,32 @@ impl Kdc {
     }
 }
 
+impl Kdc {
+    /// Runs one `kadmin.local` query against this KDC's database, e.g.
+    /// `cpw -randkey other/localhost` to re-key a principal. Panics on failure.
+    pub fn kadmin(&self, query: &str) {
+        let out = Command::new("kadmin.local")
+            .args(["-r", REALM, "-q", query])
+            .envs(self.env())
+            .output()
+            .expect("run kadmin.local (package krb5-admin-server)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // kadmin.local exits 0 even when the query fails; it says so on stderr.
+        assert!(out.status.success() && !stderr.contains("error"), "kadmin.local -q {query:?}: {}", describe(&out));
+    }
+
+    /// A krb5.conf like [`Kdc::krb5_config`] but naming a KDC port on which
+    /// nothing listens, written to `path`: clients using it cannot reach a KDC.
+    pub fn unreachable_krb5_config(&self, path: &Path) {
+        let text = std::fs::read_to_string(&self.krb5_config).expect("read krb5.conf");
+        let live = format!("127.0.0.1:{}", self.port);
+        assert!(text.contains(&live), "krb5.conf names the KDC as {live}");
+        // A port that was free a moment ago: bound, then released.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
+        std::fs::write(path, text.replace(&live, &dead.to_string())).expect("write the unreachable krb5.conf");
+    }
+}
+
 /// Stops the KDC, by its PID, when dropped: after the trials, and also when
 /// `run_with_kdc` unwinds. Then removes the directory.
 struct Running {
