@@ -56,6 +56,18 @@ const MAX_FRAME_LEN: u32 = 0x00FF_FFFF;
 /// refuses to decode anything more, since its state is out of step with the
 /// peer; likewise for `encode`.
 ///
+/// # A libsasl2 bug to know about
+///
+/// libsasl2's DIGEST-MD5 client (2.1.28) remembers its last session with each
+/// server name, per process, and opens the next one with a fast
+/// reauthentication. When the server declines (libsasl2 servers do unless
+/// `reauth_timeout` is set) and the new session settles on integrity only
+/// (SSF 1) after an earlier one had a cipher, the client goes on encrypting
+/// with the old cipher while both sides report SSF 1: the server's first
+/// `decode` fails with "CMAC doesn't match at byte 0!". Within one process,
+/// keep the `max_ssf` of DIGEST-MD5 clients for a given server the same, or
+/// use GSSAPI. (Pinned by a test in `tests/secure_stream_digest.rs`.)
+///
 /// A `SecurityLayer` can move to another thread, but cannot be shared:
 ///
 /// ```compile_fail

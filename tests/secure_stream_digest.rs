@@ -19,6 +19,13 @@ static ALLOCATOR: support::WatchingAllocator = support::WatchingAllocator;
 
 const SERVICE: &str = "test";
 const HOST: &str = "localhost";
+/// The server name of the integrity-only (SSF 1) pairs. libsasl2's DIGEST-MD5
+/// client caches each server's last session per process and tries a fast
+/// reauthentication with it; after a session with a cipher, a failed attempt
+/// leaves the cipher in place for a later integrity-only session (see
+/// `libsasl2_digest_md5_client_keeps_a_stale_cipher_after_a_failed_reauth`).
+/// A name of their own keeps the integrity-only pairs out of that.
+const INTEGRITY_HOST: &str = "integrity.localhost";
 
 fn server_config(db: &common::TestDb, max_ssf: u32, maxbufsize: u32) -> Config {
     Sasldb::new(&db.path, REALM)
@@ -33,15 +40,25 @@ fn server_config(db: &common::TestDb, max_ssf: u32, maxbufsize: u32) -> Config {
 }
 
 fn client(max_ssf: u32) -> Client {
+    client_of(host(max_ssf), max_ssf)
+}
+
+fn client_of(host: &str, max_ssf: u32) -> Client {
     let config = Config::new().with("mech_list", "DIGEST-MD5").unwrap().with("max_ssf", &max_ssf.to_string()).unwrap();
     let credentials = Credentials { realm: Some(REALM.into()), ..Credentials::new("alice", "secret") };
-    Client::new(SERVICE, HOST, credentials, &config).unwrap()
+    Client::new(SERVICE, host, credentials, &config).unwrap()
+}
+
+/// The server name for pairs negotiating up to `max_ssf`.
+fn host(max_ssf: u32) -> &'static str {
+    if max_ssf == 1 { INTEGRITY_HOST } else { HOST }
 }
 
 /// An authenticated DIGEST-MD5 pair, `(client, server)` layers.
 fn pair_with(max_ssf: u32, server_maxbufsize: u32) -> (SecurityLayer, SecurityLayer) {
     let db = sasldb(&[("alice", "secret")]);
-    let server = Server::new(SERVICE, HOST, Some(REALM), &server_config(&db, max_ssf, server_maxbufsize)).unwrap();
+    let server =
+        Server::new(SERVICE, host(max_ssf), Some(REALM), &server_config(&db, max_ssf, server_maxbufsize)).unwrap();
     support::layers(client(max_ssf), server)
 }
 
@@ -244,15 +261,46 @@ fn client_nomech_for_other_reasons_is_not_blamed_on_min_ssf() {
 #[test]
 fn client_min_ssf_56_against_an_integrity_only_server_is_security_too_weak() {
     let db = sasldb(&[("alice", "secret")]);
-    let mut server = Server::new(SERVICE, HOST, Some(REALM), &server_config(&db, 1, 65536)).unwrap();
+    let mut server = Server::new(SERVICE, INTEGRITY_HOST, Some(REALM), &server_config(&db, 1, 65536)).unwrap();
     let config = Config::new().with("mech_list", "DIGEST-MD5").unwrap().with("min_ssf", "56").unwrap();
     let config = config.with("max_ssf", "256").unwrap();
     let credentials = Credentials { realm: Some(REALM.into()), ..Credentials::new("alice", "secret") };
-    let mut client = Client::new(SERVICE, HOST, credentials, &config).unwrap();
+    let mut client = Client::new(SERVICE, INTEGRITY_HOST, credentials, &config).unwrap();
     match common::handshake(&mut client, &mut server) {
         Err(Error::SecurityTooWeak { min_ssf: 56, mechanisms, code: Code::TOOWEAK, .. }) => {
             assert_eq!(mechanisms, ["DIGEST-MD5"]);
         }
         other => panic!("expected SecurityTooWeak, got {other:?}"),
+    }
+}
+
+/// A libsasl2 2.1.28 bug, pinned so that a fixed libsasl2 shows up here: the
+/// DIGEST-MD5 client caches its last session with each server (per process)
+/// and starts the next one with a fast reauthentication from that cache. When
+/// the server declines it (libsasl2 servers do by default, `reauth_timeout`
+/// 0) and the new session settles on integrity only (`auth-int`, SSF 1) while
+/// the cached one had a cipher, the client keeps encrypting with the cached
+/// cipher's functions while announcing `auth-int`. Its first packet then fails
+/// the server's check with "CMAC doesn't match at byte 0!".
+#[test]
+fn libsasl2_digest_md5_client_keeps_a_stale_cipher_after_a_failed_reauth() {
+    const BUG_HOST: &str = "reauth-bug.localhost";
+    let db = sasldb(&[("alice", "secret")]);
+    let session = |max_ssf: u32| {
+        let server = Server::new(SERVICE, BUG_HOST, Some(REALM), &server_config(&db, max_ssf, 65536)).unwrap();
+        support::layers(client_of(BUG_HOST, max_ssf), server)
+    };
+    let (mut client, mut server) = session(256);
+    assert_eq!(client.ssf(), 128);
+    let packet = client.encode(b"first session").unwrap().to_vec();
+    assert_eq!(server.decode(&packet).unwrap(), b"first session");
+
+    let (mut client, mut server) = session(1);
+    assert_eq!((client.ssf(), server.ssf()), (1, 1), "both sides agree on auth-int");
+    let packet = client.encode(b"second session, integrity only").unwrap().to_vec();
+    assert!(!support::contains(&packet, b"integrity only"), "auth-int would carry the plaintext; it was encrypted");
+    match server.decode(&packet) {
+        Err(Error::Sasl { call: "sasl_decode", detail, .. }) => assert!(detail.contains("CMAC"), "{detail}"),
+        other => panic!("libsasl2's stale-cipher bug seems fixed (decode gave {other:?}): update the docs"),
     }
 }
