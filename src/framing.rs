@@ -8,6 +8,7 @@
 //! included, to the decoder. The reader parses the header itself only to check
 //! the length before it reads, or allocates, anything for the body.
 
+use std::fmt;
 use std::io;
 
 use crate::error::Error;
@@ -28,7 +29,6 @@ pub(crate) enum Progress {
 }
 
 /// Collects one frame at a time and decodes it.
-#[derive(Debug)]
 pub(crate) struct FrameReader {
     /// The frame being read, header first. Its length only grows, so a frame
     /// no longer than an earlier one costs no allocation and no zeroing.
@@ -136,7 +136,7 @@ impl FrameReader {
 }
 
 /// Encoded bytes the transport has not taken yet.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Unsent {
     buf: Vec<u8>,
     pos: usize,
@@ -163,6 +163,25 @@ impl Unsent {
     /// Keeps the part of a frame the transport did not take.
     pub(crate) fn keep(&mut self, rest: &[u8]) {
         self.buf.extend_from_slice(rest);
+    }
+}
+
+// Debug shows sizes only: the buffers hold protected data, decoded plaintext
+// included, which must not reach logs.
+impl fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("frame_bytes_read", &self.filled)
+            .field("frame_bytes_wanted", &self.want)
+            .field("plaintext_buffered", &(self.plain.len() - self.plain_pos))
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Unsent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unsent").field("bytes", &self.bytes().len()).finish()
     }
 }
 

@@ -155,6 +155,11 @@ fn digest_md5_transport_errors_after_encoding_surface_on_flush_and_lose_nothing(
 }
 
 #[test]
+fn digest_md5_debug_output_shows_no_buffered_data() {
+    support::debug_output_shows_no_buffered_data(pair());
+}
+
+#[test]
 fn ssf_0_cannot_become_a_security_layer_on_either_side() {
     let db = sasldb(&[("alice", "secret")]);
     let server = Server::new(SERVICE, HOST, Some(REALM), &server_config(&db, 0, 65536)).unwrap();

@@ -155,6 +155,12 @@ impl Playback {
     }
 }
 
+impl std::fmt::Debug for Playback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Playback").field("consumed", &self.pos).finish_non_exhaustive()
+    }
+}
+
 impl Read for Playback {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let rest = &self.input[self.pos.min(self.input.len())..];
@@ -559,4 +565,20 @@ pub fn transport_errors_after_encoding_surface_on_flush_and_lose_nothing(
     let mut back = Vec::new();
     SecureStream::new(Playback::new(wire), server).read_to_end(&mut back).unwrap();
     assert_eq!(back, b"kept across a failure");
+}
+
+/// `Debug` of a stream shows sizes, never the data in its buffers (decoded
+/// plaintext waiting for a `read`, a frame waiting to be sent).
+pub fn debug_output_shows_no_buffered_data((mut client, server): (SecurityLayer, SecurityLayer)) {
+    let secret = b"a secret that stays out of Debug output";
+    let frame = client.encode(secret).unwrap().to_vec();
+    let mut reader = SecureStream::new(Playback::new(frame), server);
+    let mut first = [0; 4];
+    reader.read_exact(&mut first).unwrap(); // the rest is buffered now
+    let text = format!("{reader:?}");
+    // "stays", as text and as Debug prints a byte vector.
+    for needle in ["stays", "115, 116, 97, 121, 115"] {
+        assert!(!text.contains(needle), "Debug shows buffered data: {text}");
+    }
+    assert!(text.contains("plaintext_buffered: 35"), "{text}");
 }
