@@ -238,8 +238,9 @@ impl Server {
         if rc == sys::SASL_TOOWEAK {
             // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
             self.state = State::Done;
-            let detail = crate::error::detail(self.conn.as_ptr(), Code::TOOWEAK);
-            let error = Error::Sasl { call: "sasl_server_start", code: Code::TOOWEAK, detail };
+            let Err(error) = check(self.conn.as_ptr(), "sasl_server_start", rc) else {
+                unreachable!("SASL_TOOWEAK is an error code")
+            };
             return Err(crate::security::too_weak(&self.conn, error, Some(mechanism)));
         }
         if rc == sys::SASL_NOMECH {
