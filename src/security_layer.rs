@@ -43,10 +43,12 @@ const MAX_FRAME_LEN: u32 = 0x00FF_FFFF;
 ///
 /// # Strength
 ///
-/// With SSF 1 (integrity only, e.g. GSSAPI with `max_ssf` 2..=55 or
-/// DIGEST-MD5 `auth-int`), packets carry the plaintext **in the clear** plus a
-/// message integrity code: tampering is detected, eavesdropping is not
-/// prevented. Set `min_ssf` to 56 or more to require confidentiality. A
+/// With SSF 1 (integrity only: DIGEST-MD5 `auth-int`, or GSSAPI with a
+/// `max_ssf` below its key strength), packets carry the plaintext **in the
+/// clear** plus a message integrity code: tampering is detected, eavesdropping
+/// is not prevented. Set `min_ssf` to 56 or more to require confidentiality.
+/// Measured with AES-256 Kerberos keys: GSSAPI knows only SSF 256 and 1, so any
+/// `max_ssf` from 1 to 255 gives integrity only. A
 /// connection that negotiated no layer at all (SSF 0) cannot become a
 /// `SecurityLayer`: `into_security_layer()` returns [`Error::NoSecurityLayer`].
 ///
@@ -137,9 +139,11 @@ impl SecurityLayer {
     }
 
     /// The most plaintext one packet can carry so that it fits the buffer the
-    /// peer announced (`SASL_MAXOUTBUF`). With GSSAPI, AES-256 and a peer
-    /// `maxbufsize` of 65536 it is 65476. The two directions can differ: each
-    /// side's value follows the other's `maxbufsize`.
+    /// peer announced (`SASL_MAXOUTBUF`). With a peer `maxbufsize` of 65536 it
+    /// is 65476 for GSSAPI (AES-256, at SSF 256 and at SSF 1 alike), and for
+    /// DIGEST-MD5 with RC4 65507 on the server but 65511 on the client. Each
+    /// side's value follows the other's `maxbufsize`, so the two directions
+    /// can differ.
     #[doc(alias = "SASL_MAXOUTBUF")]
     pub fn max_outbuf(&self) -> usize {
         self.max_outbuf as usize
@@ -157,8 +161,8 @@ impl SecurityLayer {
     /// The output is one or more complete packets, each with its 4-byte length,
     /// ready to write as they are. It borrows the connection: libsasl2 reuses the
     /// buffer on the next call. Input longer than [`max_outbuf`](Self::max_outbuf)
-    /// is split into several packets; empty input gives empty output (an empty
-    /// packet is not valid on the wire).
+    /// is split into several packets. Empty input gives empty output: there is
+    /// nothing to send.
     #[doc(alias = "sasl_encode")]
     pub fn encode(&mut self, plaintext: &[u8]) -> Result<&[u8]> {
         if self.encode_failed {
