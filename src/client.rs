@@ -13,6 +13,7 @@ use crate::error::{Code, Error, Result, check};
 use crate::gss;
 use crate::kerberos;
 use crate::secret::{Secret, SecretBuf};
+use crate::security_layer::SecurityLayer;
 
 /// Who the client is, and how it proves it.
 #[derive(Clone, Debug, Default)]
@@ -168,7 +169,12 @@ impl Client {
         };
         let code = match self.checked("sasl_client_start", rc, prompts) {
             Ok(code) => code,
-            Err(Error::Sasl { code: Code::NOMECH, detail, .. }) => {
+            Err(e @ Error::Sasl { code: Code::NOMECH, .. }) => {
+                // When min_ssf alone excluded what the server offered, say so.
+                let detail = match crate::security::too_weak(&self.conn, e, Some(mechanisms)) {
+                    Error::Sasl { detail, .. } => detail,
+                    too_weak => return Err(too_weak),
+                };
                 let offered = mechanisms.split([' ', ',']).filter(|m| !m.is_empty()).map(str::to_owned).collect();
                 return Err(Error::NoMechanism { offered, min_ssf: self.min_ssf, detail });
             }
@@ -208,7 +214,9 @@ impl Client {
                 &mut out_len,
             )
         };
-        let code = self.checked("sasl_client_step", rc, prompts)?;
+        let code = self
+            .checked("sasl_client_step", rc, prompts)
+            .map_err(|e| crate::security::too_weak(&self.conn, e, None))?;
         // SAFETY: as in `start`.
         let data = unsafe { out_slice(out, out_len) };
         if code == Code::CONTINUE {
@@ -226,6 +234,22 @@ impl Client {
     /// The negotiated security strength factor (`SASL_SSF`).
     pub fn ssf(&self) -> Result<u32> {
         self.conn.prop_uint(sys::SASL_SSF as _)
+    }
+
+    /// Hands the connection over to its security layer, for
+    /// [`SecureStream`](crate::SecureStream) or your own framing
+    /// ([`SecurityLayer::encode`]/[`decode`](SecurityLayer::decode)).
+    ///
+    /// Call it once the client is [complete](Self::is_complete); before that it
+    /// fails with [`Error::State`]. When the exchange negotiated no layer (SSF 0,
+    /// which is the default `max_ssf`), it fails with
+    /// [`Error::NoSecurityLayer`]. Only the server knows whether authentication
+    /// succeeded: wait for its verdict before trusting the layer.
+    pub fn into_security_layer(self) -> Result<SecurityLayer> {
+        if !self.complete {
+            return Err(Error::State { call: "Client::into_security_layer", state: "before the exchange completed" });
+        }
+        SecurityLayer::new(self.conn)
     }
 
     /// The raw connection, for calls this crate does not wrap. It stays owned by

@@ -13,6 +13,7 @@ use crate::error::{Code, Error, Result, check};
 use crate::gss;
 use crate::kerberos::{self, KerberosProblem};
 use crate::library;
+use crate::security_layer::SecurityLayer;
 
 /// A server-side SASL connection: one authentication exchange with one peer.
 ///
@@ -49,6 +50,8 @@ enum State {
     New,
     Stepping,
     Done,
+    /// Done, and the peer authenticated: the connection may carry a security layer.
+    Authenticated,
 }
 
 /// What a server step produced.
@@ -232,6 +235,14 @@ impl Server {
         let rc = unsafe {
             sys::sasl_server_start(self.conn.as_ptr(), mech.as_ptr(), input, input_len, &mut out, &mut out_len)
         };
+        if rc == sys::SASL_TOOWEAK {
+            // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
+            self.state = State::Done;
+            let Err(error) = check(self.conn.as_ptr(), "sasl_server_start", rc) else {
+                unreachable!("SASL_TOOWEAK is an error code")
+            };
+            return Err(crate::security::too_weak(&self.conn, error, Some(mechanism)));
+        }
         if rc == sys::SASL_NOMECH {
             crate::callbacks::resume_pending_panic();
             self.state = State::Done;
@@ -245,7 +256,7 @@ impl Server {
     pub fn step(&mut self, response: &[u8]) -> Result<ServerStep<'_>> {
         match self.state {
             State::New => return Err(Error::State { call: "Server::step", state: "before start" }),
-            State::Done => {
+            State::Done | State::Authenticated => {
                 return Err(Error::State { call: "Server::step", state: "after the exchange finished" });
             }
             State::Stepping => {}
@@ -286,7 +297,7 @@ impl Server {
                 }
                 return Ok(ServerStep::Rejected);
             }
-            Err(e) => return Err(kerberos::refine(e)),
+            Err(e) => return Err(kerberos::refine(crate::security::too_weak(&self.conn, e, None))),
         };
         if code == Code::CONTINUE {
             self.state = State::Stepping;
@@ -299,6 +310,7 @@ impl Server {
             return Err(Error::Sasl { call, code, detail: "unexpected result code for a server step".into() });
         }
         let identity = self.identity()?;
+        self.state = State::Authenticated;
         // SAFETY: as above.
         let additional = unsafe { out_slice(out, out_len) };
         Ok(ServerStep::Authenticated { identity, additional })
@@ -327,6 +339,21 @@ impl Server {
             };
         }
         Error::MechanismNotOffered { mechanism: mechanism.to_owned(), offered: self.mechanisms().unwrap_or_default() }
+    }
+
+    /// Hands the authenticated connection over to its security layer, for
+    /// [`SecureStream`](crate::SecureStream) or your own framing
+    /// ([`SecurityLayer::encode`]/[`decode`](SecurityLayer::decode)).
+    ///
+    /// Call it after [`ServerStep::Authenticated`]: before that it fails with
+    /// [`Error::State`]. When the exchange negotiated no layer (SSF 0, which is
+    /// the default `max_ssf`), it fails with [`Error::NoSecurityLayer`]: there is
+    /// nothing to protect the stream with.
+    pub fn into_security_layer(self) -> Result<SecurityLayer> {
+        if self.state != State::Authenticated {
+            return Err(Error::State { call: "Server::into_security_layer", state: "before the peer authenticated" });
+        }
+        SecurityLayer::new(self.conn)
     }
 
     /// The configuration this connection was made with.
