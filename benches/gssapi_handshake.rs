@@ -29,7 +29,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ use common::kdc::{self, HOST, SERVICE, USER, kdc};
 use common::{Outcome, handshake};
 use cyrus_sasl::{Client, Config, Credentials, Server};
 use libtest_mimic::{Failed, Measurement, Trial};
+
+mod support;
+use support::{env_number, median, per_handshake_us};
 
 /// Untimed handshakes the C child runs before starting its clock.
 const C_WARMUP: u32 = 50;
@@ -50,7 +53,7 @@ fn bench(test_mode: bool) -> Result<Option<Measurement>, Failed> {
         if test_mode { (10, 1) } else { (env_number("GSSAPI_BENCH_N", 1000), env_number("GSSAPI_BENCH_ROUNDS", 5)) };
     assert!(n > 0 && rounds > 0, "N and ROUNDS must be positive");
     let dir = tempfile::tempdir()?;
-    let reference = compile_reference(dir.path());
+    let reference = support::compile_reference("gssapi_reference", dir.path());
     let config: Config = "mech_list: GSSAPI\nmax_ssf: 256\n".parse()?;
 
     // Initialise libsasl2 and put the service ticket in the cache, then warm up.
@@ -120,51 +123,4 @@ fn c_round(reference: &Path, n: u32) -> Duration {
     let nanos: u64 =
         text.trim().parse().unwrap_or_else(|_| panic!("the C reference printed {text:?}, expected nanoseconds"));
     Duration::from_nanos(nanos)
-}
-
-/// Compiles the C reference into `dir` and returns the executable's path.
-fn compile_reference(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/gssapi_reference.c");
-    let exe = dir.join("gssapi_reference");
-    let target = std::env::var("TARGET").unwrap_or_else(|_| {
-        let libc = if cfg!(target_env = "musl") { "musl" } else { "gnu" };
-        format!("{}-unknown-{}-{libc}", std::env::consts::ARCH, std::env::consts::OS)
-    });
-    let compiler = cc::Build::new()
-        .opt_level(2)
-        .debug(false)
-        .target(&target)
-        .host(&target)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_get_compiler()
-        .unwrap_or_else(|e| panic!("no C compiler for {target}: {e}"));
-    let mut cmd = compiler.to_command();
-    cmd.arg(&source).arg("-o").arg(&exe).args(["-lsasl2", "-lpthread"]);
-    let out = cmd.output().unwrap_or_else(|e| panic!("run the C compiler {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} failed ({}): {cmd:?}\n{}",
-        source.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
-
-fn env_number(name: &str, default: u32) -> u32 {
-    match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn per_handshake_us(total: Duration, n: u32) -> f64 {
-    total.as_secs_f64() * 1e6 / f64::from(n)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }

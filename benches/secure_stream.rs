@@ -47,6 +47,9 @@ use std::time::{Duration, Instant};
 
 use cyrus_sasl::{Client, ClientStep, Config, Credentials, SecureStream, SecurityLayer, Server, ServerStep};
 
+mod support;
+use support::{env_number, median};
+
 const SERVICE: &str = "mesos";
 const HOST: &str = "localhost";
 /// Set in the child that measures; holds the KDC directory.
@@ -135,7 +138,7 @@ fn measure() {
     let total = mib as usize * 1024 * 1024;
 
     let build = tempfile::tempdir().expect("a temp dir for the C reference");
-    let reference = compile_reference(build.path());
+    let reference = support::compile_reference("secure_stream_reference", build.path());
     // Byte i is (i * 31 + i / 65536) mod 256, as in the C reference.
     let data: Vec<u8> = (0..total).map(|i| (i.wrapping_mul(31) + i / 65536) as u8).collect();
     let mut bench = RustSide::new(total);
@@ -268,47 +271,4 @@ fn c_round(reference: &Path, total: usize) -> Times {
     let fields: Vec<u64> = text.split_whitespace().map(|f| f.parse().expect("a number")).collect();
     let [encode, decode, wire] = fields[..] else { panic!("the C reference printed {text:?}") };
     Times { encode: Duration::from_nanos(encode), decode: Duration::from_nanos(decode), wire: wire as usize }
-}
-
-/// Compiles the C reference into `dir` and returns the executable's path.
-fn compile_reference(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/secure_stream_reference.c");
-    let exe = dir.join("secure_stream_reference");
-    let target = std::env::var("TARGET").unwrap_or_else(|_| {
-        let libc = if cfg!(target_env = "musl") { "musl" } else { "gnu" };
-        format!("{}-unknown-{}-{libc}", std::env::consts::ARCH, std::env::consts::OS)
-    });
-    let compiler = cc::Build::new()
-        .opt_level(2)
-        .debug(false)
-        .target(&target)
-        .host(&target)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_get_compiler()
-        .unwrap_or_else(|e| panic!("no C compiler for {target}: {e}"));
-    let mut cmd = compiler.to_command();
-    cmd.arg(&source).arg("-o").arg(&exe).args(["-lsasl2", "-lpthread"]);
-    let out = cmd.output().unwrap_or_else(|e| panic!("run the C compiler {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} failed ({}): {cmd:?}\n{}",
-        source.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
-
-fn env_number(name: &str, default: u32) -> u32 {
-    match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }
