@@ -23,11 +23,14 @@
 //! by default this machine's, as `ARCH-unknown-OS-gnu`).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cyrus_sasl::{Client, ClientStep, Config, Credentials, Identity, Sasldb, Server, ServerStep};
+
+mod support;
+use support::{env_number, median, per_handshake_us};
 
 const SERVICE: &str = "bench";
 const FQDN: &str = "localhost";
@@ -48,7 +51,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("create a temp dir");
     let db = dir.path().join("sasldb2");
     saslpasswd2(&db);
-    let reference = compile_reference(dir.path());
+    let reference = support::compile_reference("cram_md5_reference", dir.path());
 
     let server_config = Sasldb::new(&db, REALM).unwrap().config().with("mech_list", "CRAM-MD5").expect("valid option");
     let client_config = Config::new().with("mech_list", "CRAM-MD5").expect("valid option");
@@ -154,51 +157,4 @@ fn saslpasswd2(db: &Path) {
     drop(stdin);
     let status = child.wait().expect("wait for saslpasswd2");
     assert!(status.success(), "saslpasswd2 failed: {status}");
-}
-
-/// Compiles the C reference into `dir` and returns the executable's path.
-fn compile_reference(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/cram_md5_reference.c");
-    let exe = dir.join("cram_md5_reference");
-    let target = std::env::var("TARGET").unwrap_or_else(|_| {
-        let libc = if cfg!(target_env = "musl") { "musl" } else { "gnu" };
-        format!("{}-unknown-{}-{libc}", std::env::consts::ARCH, std::env::consts::OS)
-    });
-    let compiler = cc::Build::new()
-        .opt_level(2)
-        .debug(false)
-        .target(&target)
-        .host(&target)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_get_compiler()
-        .unwrap_or_else(|e| panic!("no C compiler for {target}: {e}"));
-    let mut cmd = compiler.to_command();
-    cmd.arg(&source).arg("-o").arg(&exe).args(["-lsasl2", "-lpthread"]);
-    let out = cmd.output().unwrap_or_else(|e| panic!("run the C compiler {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "compiling {} failed ({}): {cmd:?}\n{}",
-        source.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
-}
-
-fn env_number(name: &str, default: u32) -> u32 {
-    match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn per_handshake_us(total: Duration, n: u32) -> f64 {
-    total.as_secs_f64() * 1e6 / f64::from(n)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }

@@ -54,6 +54,9 @@ use cyrus_sasl::mesos::{
 };
 use cyrus_sasl::{Config, CredentialStore, Secret};
 
+mod support;
+use support::{env_number, median, per_handshake_us};
+
 const REALM: &str = "EXAMPLE.TEST";
 const APP: &str = "cyrus-sasl-rs";
 const USER: &str = "framework-a";
@@ -130,7 +133,7 @@ fn main() {
                 4 => tcp_blocking(blocking_addr, n, clients, Reuse::Fresh, &client_options),
                 _ => tcp_async(&runtime, async_addr, n, clients, Reuse::Fresh, &client_options),
             };
-            measured[path] = elapsed.as_secs_f64() * 1e6 / f64::from(n);
+            measured[path] = per_handshake_us(elapsed, n);
         }
         print!("{round:>5}");
         for value in measured {
@@ -295,17 +298,4 @@ fn saslpasswd2(db: &Path) {
     drop(stdin);
     let status = child.wait().expect("wait for saslpasswd2");
     assert!(status.success(), "saslpasswd2 failed: {status}");
-}
-
-fn env_number(name: &str, default: u32) -> u32 {
-    match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }

@@ -99,9 +99,20 @@ pub(crate) unsafe extern "C" fn mutex_free(mutex: *mut c_void) {
 // ---------------------------------------------------------------------------
 // Logging: libsasl2's messages go to the `log` crate, target "cyrus_sasl::libsasl2".
 
-/// `SASL_CB_LOG`, registered once, process-wide, at init.
-unsafe extern "C" fn log(_context: *mut c_void, level: c_int, message: *const c_char) -> c_int {
+/// `SASL_CB_LOG`, registered once, process-wide, at init (with a NULL context),
+/// and on every connection (with its [`CallbackSet`] as the context), so that
+/// libsasl2 logs a connection's messages through that connection's entry. A
+/// connection also keeps its failure messages (levels `SASL_LOG_ERR` and
+/// `SASL_LOG_FAIL`): for a failed `gss_accept_sec_context` the GSSAPI plugin
+/// puts the GSS-API reason only in the log, not in `sasl_errdetail`.
+unsafe extern "C" fn log(context: *mut c_void, level: c_int, message: *const c_char) -> c_int {
     guard(sys::SASL_FAIL, || {
+        if !context.is_null() && !message.is_null() && matches!(level, sys::SASL_LOG_ERR | sys::SASL_LOG_FAIL) {
+            // SAFETY: a non-null context is a connection's callback set (see `set`);
+            // the message is NUL-terminated and valid for this call.
+            let (set, text) = unsafe { (set(context), CStr::from_ptr(message)) };
+            set.record_failure(text.to_string_lossy().into_owned());
+        }
         let level = match level {
             sys::SASL_LOG_NONE => return sys::SASL_OK,
             sys::SASL_LOG_ERR => log::Level::Error,
@@ -155,11 +166,17 @@ pub(crate) struct ClientCredentials {
 /// Per-connection callback state plus the `sasl_callback_t` list pointing into it.
 /// Boxed by the constructors below, so the addresses in `list` stay valid.
 pub(crate) struct CallbackSet {
-    list: [sys::sasl_callback_t; 6],
+    list: [sys::sasl_callback_t; 8],
     config: Config,
     canon: Option<Box<CanonUserFn>>,
     client: Option<ClientCredentials>,
+    /// Failure messages libsasl2 logged for this connection since they were
+    /// last taken (at most [`MAX_FAILURES`]).
+    failures: Cell<Vec<String>>,
 }
+
+/// How many failure messages a connection keeps between two takes.
+const MAX_FAILURES: usize = 8;
 
 const END: sys::sasl_callback_t =
     sys::sasl_callback_t { id: sys::SASL_CB_LIST_END as c_ulong, proc_: None, context: ptr::null_mut() };
@@ -170,7 +187,7 @@ fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::
 
 impl CallbackSet {
     fn boxed(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
-        let mut set = Box::new(CallbackSet { list: [END; 6], config, canon, client });
+        let mut set = Box::new(CallbackSet { list: [END; 8], config, canon, client, failures: Cell::default() });
         let ctx: *mut c_void = ptr::addr_of_mut!(*set).cast();
         let mut n = 0;
         let mut push = |e| {
@@ -178,6 +195,7 @@ impl CallbackSet {
             n += 1;
         };
         push(entry(sys::SASL_CB_GETOPT, cast_getopt(getopt), ctx));
+        push(entry(sys::SASL_CB_LOG, cast_log(log), ctx));
         if set.client.is_none() {
             // libsasl2 never asks for an id it does not know; the entry only lets
             // the in-memory auxprop plugin find this connection's config.
@@ -212,6 +230,20 @@ impl CallbackSet {
     /// Callbacks for a client connection.
     pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
         Self::boxed(config, None, Some(credentials))
+    }
+
+    fn record_failure(&self, message: String) {
+        let mut failures = self.failures.take();
+        if failures.len() < MAX_FAILURES {
+            failures.push(message);
+        }
+        self.failures.set(failures);
+    }
+
+    /// The failure messages logged for this connection since the last call,
+    /// oldest first; clears them.
+    pub(crate) fn take_failures(&self) -> Vec<String> {
+        self.failures.take()
     }
 
     /// The list to pass to `sasl_server_new`/`sasl_client_new`.

@@ -10,7 +10,10 @@ use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, cstring, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
+use crate::kerberos;
 use crate::secret::{Secret, SecretBuf};
+use crate::security_layer::SecurityLayer;
 
 /// Who the client is, and how it proves it.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +34,22 @@ impl Credentials {
     /// A user name and password, no authzid, no realm.
     pub fn new(authname: impl Into<String>, password: impl Into<Secret>) -> Self {
         Credentials { authname: authname.into(), password: Some(password.into()), ..Default::default() }
+    }
+
+    /// For Kerberos (GSSAPI): no name and no password. The client proves the
+    /// identity of the ticket in its credential cache (`KRB5CCNAME`, or the
+    /// `ccache` option of the client's [`Config`]), and the server learns the
+    /// name from the ticket. Set [`Credentials::authzid`] to act as someone else.
+    ///
+    /// ```
+    /// use cyrus_sasl::{Client, Config, Credentials};
+    /// let config = Config::new().with("mech_list", "GSSAPI")?;
+    /// // The FQDN must be the host part of the service principal mesos/localhost@REALM.
+    /// let client = Client::new("mesos", "localhost", Credentials::kerberos(), &config)?;
+    /// # Ok::<(), cyrus_sasl::Error>(())
+    /// ```
+    pub fn kerberos() -> Self {
+        Credentials::default()
     }
 }
 
@@ -54,6 +73,19 @@ pub struct Client {
     conn: Conn,
     started: bool,
     complete: bool,
+    /// The config's `min_ssf`, for explaining a failed choice of mechanism.
+    min_ssf: u32,
+    /// The credential from the config's `ccache`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _ccache: Option<gss::Credential>,
+    /// True when a GSS-API mechanism would use krb5's default credential cache
+    /// (no `ccache` credential is attached).
+    default_ccache: bool,
+}
+
+/// Whether libsasl2 may pick a GSS-API mechanism from `mechanisms`.
+fn may_use_gss(mechanisms: &str) -> bool {
+    mechanisms.split([' ', ',']).any(|m| m.eq_ignore_ascii_case("GSSAPI") || m.eq_ignore_ascii_case("GSS-SPNEGO"))
 }
 
 /// What [`Client::start`] chose.
@@ -80,7 +112,12 @@ impl Client {
     /// A new client connection to `service` on `server_fqdn` (`sasl_client_new`).
     ///
     /// For GSSAPI, `server_fqdn` must be the host part of the service principal
-    /// (`service/server_fqdn@REALM`).
+    /// (`service/server_fqdn@REALM`): an IP address fails with
+    /// [`KerberosProblem::UnknownServicePrincipal`](crate::KerberosProblem).
+    /// The ticket comes from the config's `ccache` with the `kerberos` feature
+    /// (checked here: an empty or missing cache is an [`Error::Kerberos`] now),
+    /// otherwise from `KRB5CCNAME` or krb5's default cache, read by `start`.
+    /// Use [`Credentials::kerberos`].
     #[doc(alias = "sasl_client_new")]
     pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
         let service = CArg::new(service, "service")?;
@@ -97,7 +134,15 @@ impl Client {
             // into the box the Conn will own.
             unsafe { sys::sasl_client_new(service.as_ptr(), fqdn.as_ptr(), ptr::null(), ptr::null(), cbs, 0, out) }
         })?;
-        Ok(Client { conn, started: false, complete: false })
+        let ccache = gss::client(&conn, config)?;
+        Ok(Client {
+            conn,
+            started: false,
+            complete: false,
+            min_ssf: config.security().min_ssf,
+            default_ccache: ccache.is_none(),
+            _ccache: ccache,
+        })
     }
 
     /// Picks a mechanism from the server's list (space- or comma-separated) and
@@ -108,6 +153,11 @@ impl Client {
             return Err(Error::State { call: "Client::start", state: "twice on one connection" });
         }
         self.started = true;
+        if self.default_ccache && may_use_gss(mechanisms) {
+            if let Some(e) = kerberos::check_default_ccache() {
+                return Err(e);
+            }
+        }
         let list = CArg::new(mechanisms, "mechanism list")?;
         let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
         let mut out: *const c_char = ptr::null();
@@ -117,7 +167,19 @@ impl Client {
         let rc = unsafe {
             sys::sasl_client_start(self.conn.as_ptr(), list.as_ptr(), &mut prompts, &mut out, &mut out_len, &mut mech)
         };
-        let code = self.checked("sasl_client_start", rc, prompts)?;
+        let code = match self.checked("sasl_client_start", rc, prompts) {
+            Ok(code) => code,
+            Err(e @ Error::Sasl { code: Code::NOMECH, .. }) => {
+                // When min_ssf alone excluded what the server offered, say so.
+                let detail = match crate::security::too_weak(&self.conn, e, Some(mechanisms)) {
+                    Error::Sasl { detail, .. } => detail,
+                    too_weak => return Err(too_weak),
+                };
+                let offered = mechanisms.split([' ', ',']).filter(|m| !m.is_empty()).map(str::to_owned).collect();
+                return Err(Error::NoMechanism { offered, min_ssf: self.min_ssf, detail });
+            }
+            Err(e) => return Err(e),
+        };
         if mech.is_null() {
             return Err(Error::Sasl { call: "sasl_client_start", code, detail: "no mechanism chosen".into() });
         }
@@ -152,7 +214,9 @@ impl Client {
                 &mut out_len,
             )
         };
-        let code = self.checked("sasl_client_step", rc, prompts)?;
+        let code = self
+            .checked("sasl_client_step", rc, prompts)
+            .map_err(|e| crate::security::too_weak(&self.conn, e, None))?;
         // SAFETY: as in `start`.
         let data = unsafe { out_slice(out, out_len) };
         if code == Code::CONTINUE {
@@ -172,15 +236,34 @@ impl Client {
         self.conn.prop_uint(sys::SASL_SSF as _)
     }
 
+    /// Hands the connection over to its security layer, for
+    /// [`SecureStream`](crate::SecureStream) or your own framing
+    /// ([`SecurityLayer::encode`]/[`decode`](SecurityLayer::decode)).
+    ///
+    /// Call it once the client is [complete](Self::is_complete); before that it
+    /// fails with [`Error::State`]. When the exchange negotiated no layer (SSF 0,
+    /// which is the default `max_ssf`), it fails with
+    /// [`Error::NoSecurityLayer`]. Only the server knows whether authentication
+    /// succeeded: wait for its verdict before trusting the layer.
+    pub fn into_security_layer(self) -> Result<SecurityLayer> {
+        if !self.complete {
+            return Err(Error::State { call: "Client::into_security_layer", state: "before the exchange completed" });
+        }
+        SecurityLayer::new(self.conn)
+    }
+
     /// The raw connection, for calls this crate does not wrap. It stays owned by
     /// the `Client`; do not dispose it.
     pub fn as_ptr(&self) -> *mut sys::sasl_conn_t {
         self.conn.as_ptr()
     }
 
-    /// Converts `SASL_INTERACT` into [`Error::MissingCredential`]: this crate never prompts.
+    /// Converts `SASL_INTERACT` into [`Error::MissingCredential`] (this crate
+    /// never prompts), and a GSSAPI failure into [`Error::Kerberos`].
     fn checked(&self, call: &'static str, rc: i32, prompts: *mut sys::sasl_interact_t) -> Result<Code> {
-        let code = check(self.conn.as_ptr(), call, rc)?;
+        // Nothing reads a client's logged failures: its errdetail has the reason.
+        drop(self.conn.take_logged_failures());
+        let code = check(self.conn.as_ptr(), call, rc).map_err(kerberos::refine)?;
         if code != Code::INTERACT {
             return Ok(code);
         }

@@ -23,6 +23,13 @@ use crate::security::SecurityProperties;
 /// On a client, `mech_list` also restricts the mechanisms the client will pick
 /// (it is served as Cyrus's `client_mech_list` unless that is set too).
 ///
+/// Kerberos credentials per connection (feature `kerberos`): `keytab` names a
+/// server's keytab and `ccache` a client's credential cache. libsasl2 2.1.28
+/// reads Cyrus's `keytab` only from its process-wide options, once, and has no
+/// client option, so without the feature these two keys are refused for a
+/// GSSAPI connection; `KRB5_KTNAME` and `KRB5CCNAME` name them for the whole
+/// process instead.
+///
 /// Cloning is cheap: the options are shared until one clone is modified.
 ///
 /// ```
@@ -307,6 +314,22 @@ pub enum ConfigErrorKind {
     /// A key or value contains a NUL byte.
     #[error("contains a NUL byte")]
     Nul,
+    /// The option needs a cargo feature of this crate that is not enabled.
+    /// (`keytab` and `ccache` name per-connection Kerberos credentials, which
+    /// libsasl2 itself ignores per connection.)
+    #[error(
+        "the `{key}` option names a per-connection Kerberos credential, which needs the `{feature}` \
+         feature of the cyrus-sasl crate (libsasl2 ignores it per connection); enable the feature, or \
+         remove the option and set {instead} for the whole process"
+    )]
+    NeedsFeature {
+        /// The option.
+        key: &'static str,
+        /// The cargo feature it needs.
+        feature: &'static str,
+        /// The process-wide alternative, e.g. the `KRB5_KTNAME` environment variable.
+        instead: &'static str,
+    },
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::security::SecurityProperties;
 pub(crate) struct Conn {
     ptr: NonNull<sys::sasl_conn_t>,
     // Declared after `ptr` and only dropped after `sasl_dispose` in `Drop::drop`.
-    _callbacks: Box<CallbackSet>,
+    callbacks: Box<CallbackSet>,
 }
 
 // SAFETY: a sasl_conn_t has no thread affinity: libsasl2's shared state is guarded
@@ -44,7 +44,7 @@ impl Conn {
             check(ptr::null_mut(), call, rc)?;
             return Err(Error::Sasl { call, code: crate::Code::NOMEM, detail: "no connection returned".into() });
         };
-        let conn = Conn { ptr, _callbacks: callbacks };
+        let conn = Conn { ptr, callbacks };
         check(conn.as_ptr(), call, rc)?;
         let props = security.to_sys();
         // SAFETY: conn is live; libsasl2 copies the properties.
@@ -55,6 +55,12 @@ impl Conn {
 
     pub(crate) fn as_ptr(&self) -> *mut sys::sasl_conn_t {
         self.ptr.as_ptr()
+    }
+
+    /// The failure messages libsasl2 logged for this connection since the last
+    /// call of this method (levels `SASL_LOG_ERR`/`SASL_LOG_FAIL`), oldest first.
+    pub(crate) fn take_logged_failures(&self) -> Vec<String> {
+        self.callbacks.take_failures()
     }
 
     /// A string property (`SASL_USERNAME`, `SASL_MECHNAME`, ...), copied out.

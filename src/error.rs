@@ -221,6 +221,103 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// A Kerberos (GSSAPI) failure, with its usual cause recognised.
+    ///
+    /// `Display` explains the cause and the fix, then gives libsasl2's detail,
+    /// which carries the GSS-API major and minor status texts, e.g.
+    /// `(Server mesos/127.0.0.1@EXAMPLE.TEST not found in Kerberos database)`.
+    /// A server whose own keytab is at fault gets this error, never
+    /// [`ServerStep::Rejected`](crate::ServerStep::Rejected); a client token that
+    /// is merely invalid is still rejected.
+    #[error("{call} failed: {problem} [{detail}]")]
+    Kerberos {
+        /// The C function that failed.
+        call: &'static str,
+        /// Its result code (`SASL_FAIL` for most Kerberos failures).
+        code: Code,
+        /// The usual cause, recognised from the GSS-API text.
+        problem: crate::kerberos::KerberosProblem,
+        /// libsasl2's detail (or, for a failed `gss_accept_sec_context`, the
+        /// GSS-API text it logged), read right after the call.
+        detail: String,
+    },
+
+    /// The client can use none of the mechanisms the server offered: none is
+    /// installed here, allowed by the client's `mech_list`, able to reach the
+    /// client's `min_ssf`, or usable with the credentials given
+    /// (`SASL_NOMECH` from `sasl_client_start`).
+    #[error(
+        "no SASL mechanism the server offered ({}) is usable by this client: each is not installed, \
+         excluded by the client's mech_list, unable to reach its min_ssf of {min_ssf}, or lacks a \
+         credential it needs [{detail}]",
+        if offered.is_empty() { "none".to_owned() } else { offered.join(" ") }
+    )]
+    NoMechanism {
+        /// What the server offered.
+        offered: Vec<String>,
+        /// The client's `min_ssf`.
+        min_ssf: u32,
+        /// libsasl2's detail, e.g. "No worthy mechs found".
+        detail: String,
+    },
+
+    /// The authentication negotiated no security layer (SSF 0), so there is
+    /// nothing to protect the stream with. Refused rather than sending data that
+    /// only looks protected. Raise `max_ssf` on both sides to negotiate a layer,
+    /// and `min_ssf` to require one.
+    #[error(
+        "no SASL security layer was negotiated (SSF 0, mechanism {mechanism}): \
+         refusing to wrap the connection, which would stay unprotected; \
+         set max_ssf (and min_ssf to require it) on both sides"
+    )]
+    NoSecurityLayer {
+        /// The mechanism that authenticated, e.g. `CRAM-MD5`.
+        mechanism: String,
+    },
+
+    /// No security layer both sides accept could be agreed: libsasl2's
+    /// "mechanism too weak" (`SASL_TOOWEAK`: the mechanism's strongest layer is
+    /// below this side's `min_ssf`, or the peer demands more than this side's
+    /// `max_ssf`, or offers less than its `min_ssf`), or "no worthy mechs found"
+    /// (`SASL_NOMECH`) when `min_ssf` alone excluded the mechanisms on offer.
+    #[error("{}", too_weak_message(*min_ssf, *max_ssf, mechanisms, *code))]
+    SecurityTooWeak {
+        /// The `min_ssf` in force on this side.
+        min_ssf: u32,
+        /// The `max_ssf` in force on this side.
+        max_ssf: u32,
+        /// The mechanisms that fell short: the one chosen, or the ones offered.
+        mechanisms: Vec<String>,
+        /// `SASL_TOOWEAK` or `SASL_NOMECH`.
+        code: Code,
+    },
+
+    /// The peer sent a security-layer frame longer than this side accepts (its
+    /// `maxbufsize`; see [`SecurityLayer::max_frame_len`](crate::SecurityLayer::max_frame_len)).
+    /// Nothing was allocated for it.
+    #[error("the peer sent a SASL security-layer frame of {len} bytes; at most {max} are accepted (maxbufsize)")]
+    FrameTooLong {
+        /// The length the frame header announced.
+        len: u32,
+        /// The most this side accepts.
+        max: u32,
+    },
+
+    /// The peer sent a security-layer frame of length 0, which no mechanism
+    /// produces.
+    #[error("the peer sent an empty SASL security-layer frame")]
+    EmptyFrame,
+
+    /// The stream ended inside a security-layer frame.
+    #[error("the stream ended inside a SASL security-layer frame: {received} of {expected} bytes arrived")]
+    TruncatedFrame {
+        /// The frame's size including its 4-byte header (4 while the header
+        /// itself was incomplete).
+        expected: usize,
+        /// How many of them arrived.
+        received: usize,
+    },
+
     /// The config points the server at a sasldb file that does not exist (or is
     /// not a file). libsasl2 itself treats a missing database as "no such user",
     /// so every login would be rejected with no hint why; the server turns that
@@ -239,10 +336,29 @@ impl Error {
     /// The libsasl2 result code behind this error, when there is one.
     pub fn code(&self) -> Option<Code> {
         match self {
-            Error::Sasl { code, .. } | Error::Init { code, .. } => Some(*code),
+            Error::Sasl { code, .. } | Error::Init { code, .. } | Error::Kerberos { code, .. } => Some(*code),
+            Error::NoMechanism { .. } => Some(Code::NOMECH),
+            Error::SecurityTooWeak { code, .. } => Some(*code),
             _ => None,
         }
     }
+}
+
+/// The text of [`Error::SecurityTooWeak`], with the likely fix.
+fn too_weak_message(min_ssf: u32, max_ssf: u32, mechanisms: &[String], code: Code) -> String {
+    let mechanisms = if mechanisms.is_empty() { "the mechanism".to_owned() } else { mechanisms.join(" ") };
+    let fix = if min_ssf > 0 {
+        format!(
+            "min_ssf {min_ssf} makes a layer of at least that strength mandatory; use a mechanism that has one \
+             (GSSAPI: up to 256) and allow it on the peer (its max_ssf), or lower min_ssf"
+        )
+    } else {
+        format!("the peer requires a stronger layer than max_ssf {max_ssf} allows here; raise max_ssf")
+    };
+    format!(
+        "security requirement not met: {mechanisms} cannot provide a security layer of SSF {min_ssf} to {max_ssf} \
+         that the peer also accepts (libsasl2: {code}); {fix}"
+    )
 }
 
 /// Shorthand for `Result<T, cyrus_sasl::Error>`.

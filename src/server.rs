@@ -10,7 +10,10 @@ use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
 use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
+use crate::gss;
+use crate::kerberos::{self, KerberosProblem};
 use crate::library;
+use crate::security_layer::SecurityLayer;
 
 /// A server-side SASL connection: one authentication exchange with one peer.
 ///
@@ -37,6 +40,9 @@ pub struct Server {
     conn: Conn,
     state: State,
     config: Config,
+    /// The credential from the config's `keytab`, attached to `conn`; declared
+    /// after it, so it is released only after the connection is disposed.
+    _keytab: Option<gss::Credential>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +50,8 @@ enum State {
     New,
     Stepping,
     Done,
+    /// Done, and the peer authenticated: the connection may carry a security layer.
+    Authenticated,
 }
 
 /// What a server step produced.
@@ -107,6 +115,19 @@ impl Server {
     ///
     /// Fails with [`Error::MechanismUnavailable`] when the config's `mech_list`
     /// names a mechanism that no installed plugin provides.
+    ///
+    /// For GSSAPI (Kerberos):
+    /// - `service` and `fqdn` name the service principal `service/fqdn@REALM`
+    ///   whose key the server needs in its keytab.
+    /// - The keytab is the config's `keytab` with the `kerberos` feature (checked
+    ///   here, so a missing keytab or key is an [`Error::Kerberos`] now);
+    ///   otherwise `KRB5_KTNAME` or krb5's default, checked only when a client
+    ///   starts. libsasl2 itself ignores a per-connection `keytab`.
+    /// - The identity is the client principal with krb5's default realm
+    ///   stripped and `realm`, if any, appended: with `None`, `alice@EXAMPLE.TEST`
+    ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
+    /// - MIT krb5 keeps a replay cache, by default in `/var/tmp`; set
+    ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
         Self::build(service, fqdn, realm, config, None)
@@ -132,6 +153,7 @@ impl Server {
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
     ) -> Result<Self> {
+        let (service_name, fqdn_name) = (service, fqdn);
         let service = CArg::new(service, "service")?;
         let fqdn = CArg::new(fqdn, "server FQDN")?;
         let realm = realm.map(|r| CArg::new(r, "user realm")).transpose()?;
@@ -153,7 +175,8 @@ impl Server {
                 )
             }
         })?;
-        Ok(Server { conn, state: State::New, config: config.clone() })
+        let keytab = gss::server(&conn, service_name, fqdn_name, config)?;
+        Ok(Server { conn, state: State::New, config: config.clone(), _keytab: keytab })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
@@ -212,6 +235,14 @@ impl Server {
         let rc = unsafe {
             sys::sasl_server_start(self.conn.as_ptr(), mech.as_ptr(), input, input_len, &mut out, &mut out_len)
         };
+        if rc == sys::SASL_TOOWEAK {
+            // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
+            self.state = State::Done;
+            let Err(error) = check(self.conn.as_ptr(), "sasl_server_start", rc) else {
+                unreachable!("SASL_TOOWEAK is an error code")
+            };
+            return Err(crate::security::too_weak(&self.conn, error, Some(mechanism)));
+        }
         if rc == sys::SASL_NOMECH {
             crate::callbacks::resume_pending_panic();
             self.state = State::Done;
@@ -225,7 +256,7 @@ impl Server {
     pub fn step(&mut self, response: &[u8]) -> Result<ServerStep<'_>> {
         match self.state {
             State::New => return Err(Error::State { call: "Server::step", state: "before start" }),
-            State::Done => {
+            State::Done | State::Authenticated => {
                 return Err(Error::State { call: "Server::step", state: "after the exchange finished" });
             }
             State::Stepping => {}
@@ -243,6 +274,7 @@ impl Server {
     fn finish(&mut self, call: &'static str, rc: i32, out: *const c_char, out_len: c_uint) -> Result<ServerStep<'_>> {
         // Until proven otherwise the exchange is over: an error ends it too.
         self.state = State::Done;
+        let logged = self.conn.take_logged_failures();
         let code = match check(self.conn.as_ptr(), call, rc) {
             Ok(code) => code,
             Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
@@ -250,10 +282,22 @@ impl Server {
                     // libsasl2 reports a missing sasldb file as an unknown user.
                     crate::sasldb::check_configured(&self.config)?;
                 }
-                log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}");
+                // The GSSAPI plugin reports any failed gss_accept_sec_context as
+                // BADAUTH, and puts the reason only in its log: an outdated keytab
+                // is this server's fault, and must not pass for a rejected peer.
+                let gss = logged.iter().rev().find(|m| KerberosProblem::recognise(m).is_some());
+                if let Some(error) = kerberos::server_side_badauth(call, code, gss.map(String::as_str)) {
+                    return Err(error);
+                }
+                match gss {
+                    Some(reason) => {
+                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}: {reason}")
+                    }
+                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}"),
+                }
                 return Ok(ServerStep::Rejected);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(kerberos::refine(crate::security::too_weak(&self.conn, e, None))),
         };
         if code == Code::CONTINUE {
             self.state = State::Stepping;
@@ -266,6 +310,7 @@ impl Server {
             return Err(Error::Sasl { call, code, detail: "unexpected result code for a server step".into() });
         }
         let identity = self.identity()?;
+        self.state = State::Authenticated;
         // SAFETY: as above.
         let additional = unsafe { out_slice(out, out_len) };
         Ok(ServerStep::Authenticated { identity, additional })
@@ -294,6 +339,21 @@ impl Server {
             };
         }
         Error::MechanismNotOffered { mechanism: mechanism.to_owned(), offered: self.mechanisms().unwrap_or_default() }
+    }
+
+    /// Hands the authenticated connection over to its security layer, for
+    /// [`SecureStream`](crate::SecureStream) or your own framing
+    /// ([`SecurityLayer::encode`]/[`decode`](SecurityLayer::decode)).
+    ///
+    /// Call it after [`ServerStep::Authenticated`]: before that it fails with
+    /// [`Error::State`]. When the exchange negotiated no layer (SSF 0, which is
+    /// the default `max_ssf`), it fails with [`Error::NoSecurityLayer`]: there is
+    /// nothing to protect the stream with.
+    pub fn into_security_layer(self) -> Result<SecurityLayer> {
+        if self.state != State::Authenticated {
+            return Err(Error::State { call: "Server::into_security_layer", state: "before the peer authenticated" });
+        }
+        SecurityLayer::new(self.conn)
     }
 
     /// The configuration this connection was made with.

@@ -2,6 +2,9 @@
 //! `saslpasswd2`, and an in-process client/server handshake loop.
 #![allow(dead_code)]
 
+pub mod child;
+pub mod kdc;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -56,6 +56,9 @@ pub enum Command {
 pub struct Common {
     /// Cyrus options, one `key: value` per line, e.g. `mech_list: CRAM-MD5`,
     /// `pwcheck_method: auxprop`, `auxprop_plugin: sasldb`, `sasldb_path: FILE`.
+    /// For Kerberos: `mech_list: GSSAPI`, `max_ssf: 256`, and (built with the
+    /// `kerberos` feature) `keytab: FILE` on the server and `ccache: FILE:PATH`
+    /// on the client; otherwise KRB5_KTNAME and KRB5CCNAME name them.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -63,7 +66,9 @@ pub struct Common {
     #[arg(long, default_value = "sample")]
     pub service: String,
 
-    /// The server's fully qualified host name.
+    /// The server's fully qualified host name. For GSSAPI it must be the host
+    /// part of the service principal `SERVICE/FQDN@REALM` exactly: a host name,
+    /// not an IP address.
     #[arg(long, default_value = "localhost")]
     pub fqdn: String,
 

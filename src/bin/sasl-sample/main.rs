@@ -10,6 +10,9 @@
 //! sasl-sample server --config app.conf --realm EXAMPLE.COM   # stdin/stdout
 //! sasl-sample server --config app.conf --listen 127.0.0.1:3456 --once
 //! SASL_PASSWORD=secret sasl-sample client --user alice --mech CRAM-MD5 --connect 127.0.0.1:3456
+//! # Kerberos: mech_list: GSSAPI in both configs, the service principal mesos/localhost
+//! sasl-sample server --config gssapi.conf --service mesos --fqdn localhost --listen 127.0.0.1:3456 --once
+//! sasl-sample client --config gssapi.conf --service mesos --fqdn localhost --connect 127.0.0.1:3456
 //! ```
 //!
 //! The server prints `authenticated: USER mech=MECH ssf=N` on stderr and exits

@@ -39,7 +39,12 @@ impl fmt::Display for Failure {
 
 impl From<cyrus_sasl::Error> for Failure {
     fn from(e: cyrus_sasl::Error) -> Self {
-        Failure::error(e)
+        match &e {
+            // The problem's name first, so scripts (and tests) can tell the
+            // usual Kerberos causes apart: `kerberos problem NoTicket: ...`.
+            cyrus_sasl::Error::Kerberos { problem, .. } => Failure::Error(format!("kerberos problem {problem:?}: {e}")),
+            _ => Failure::error(e),
+        }
     }
 }
 

@@ -1,0 +1,126 @@
+//! GSSAPI handshakes against the test KDC: `cyrus_sasl` versus C calling
+//! libsasl2 directly, in the same run.
+//!
+//! Run with `cargo bench --bench gssapi_handshake` (add `--features kerberos`
+//! to build with per-connection credentials; the handshakes here use the
+//! environment's keytab and ticket cache either way).
+//!
+//! One run:
+//! 1. starts a throwaway KDC with `ci/kdc` (tests/common/kdc.rs), with alice's
+//!    ticket-granting ticket in its credential cache and this process's
+//!    environment pointing at it;
+//! 2. compiles `benches/c/gssapi_reference.c` with the C compiler the `cc`
+//!    crate picks, at `-O2`;
+//! 3. alternates the two sides for several rounds. Each round is N complete
+//!    GSSAPI handshakes per side (alice to `mesos/localhost`, max_ssf 256, so
+//!    SSF 256), each on a fresh server and client connection, with the same
+//!    libsasl2 calls on both sides. The service ticket is in the credential
+//!    cache after the first handshake, so the KDC is not asked again: this
+//!    measures libsasl2 + GSS-API + the keytab, not the KDC.
+//!
+//! It prints a table of the rounds, the handshake rates, and one
+//! machine-readable line, `ratio gssapi_rust_over_c VALUE` (median over the
+//! rounds of Rust time / C time).
+//!
+//! Environment: `GSSAPI_BENCH_N` (handshakes per round and side, default 1000),
+//! `GSSAPI_BENCH_ROUNDS` (default 5). Without `--bench` (as in
+//! `cargo test --benches`) it runs one short round as a smoke test.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use common::kdc::{self, HOST, SERVICE, USER, kdc};
+use common::{Outcome, handshake};
+use cyrus_sasl::{Client, Config, Credentials, Server};
+use libtest_mimic::{Failed, Measurement, Trial};
+
+mod support;
+use support::{env_number, median, per_handshake_us};
+
+/// Untimed handshakes the C child runs before starting its clock.
+const C_WARMUP: u32 = 50;
+
+fn main() -> ExitCode {
+    kdc::run_with_kdc(vec![Trial::bench("gssapi_handshake_rust_versus_c", bench)])
+}
+
+fn bench(test_mode: bool) -> Result<Option<Measurement>, Failed> {
+    let (n, rounds) =
+        if test_mode { (10, 1) } else { (env_number("GSSAPI_BENCH_N", 1000), env_number("GSSAPI_BENCH_ROUNDS", 5)) };
+    assert!(n > 0 && rounds > 0, "N and ROUNDS must be positive");
+    let dir = tempfile::tempdir()?;
+    let reference = support::compile_reference("gssapi_reference", dir.path());
+    let config: Config = "mech_list: GSSAPI\nmax_ssf: 256\n".parse()?;
+
+    // Initialise libsasl2 and put the service ticket in the cache, then warm up.
+    rust_round(C_WARMUP.max(n / 4), &config);
+
+    println!();
+    println!("GSSAPI as {USER} to {SERVICE}/{HOST}, SSF 256, fresh connections per handshake, service ticket cached");
+    println!("{rounds} rounds x {n} handshakes per side, C first in odd rounds, Rust first in even ones");
+    println!();
+    println!("{:>5}  {:>12}  {:>12}  {:>8}", "round", "C us/hs", "Rust us/hs", "Rust/C");
+    let (mut c_times, mut rust_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let (c, rust) = if round % 2 == 1 {
+            let c = c_round(&reference, n);
+            (c, rust_round(n, &config))
+        } else {
+            let rust = rust_round(n, &config);
+            (c_round(&reference, n), rust)
+        };
+        let (c_us, rust_us) = (per_handshake_us(c, n), per_handshake_us(rust, n));
+        let ratio = rust.as_secs_f64() / c.as_secs_f64();
+        println!("{round:>5}  {c_us:>12.1}  {rust_us:>12.1}  {ratio:>8.3}");
+        c_times.push(c_us);
+        rust_times.push(rust_us);
+        ratios.push(ratio);
+    }
+    let (c_med, rust_med, ratio_med) = (median(&mut c_times), median(&mut rust_times), median(&mut ratios));
+    println!("{:>5}  {c_med:>12.1}  {rust_med:>12.1}  {ratio_med:>8.3}", "med");
+    println!();
+    println!("C    median {c_med:.1} us/handshake ({:.0} handshakes/s)", 1e6 / c_med);
+    println!("Rust median {rust_med:.1} us/handshake ({:.0} handshakes/s)", 1e6 / rust_med);
+    println!("ratio gssapi_rust_over_c {ratio_med:.3}");
+    if test_mode {
+        return Ok(None);
+    }
+    Ok(Some(Measurement { avg: (rust_med * 1000.0) as u64, variance: 0 }))
+}
+
+/// Runs `n` Rust handshakes, checking each, and returns the time they took.
+fn rust_round(n: u32, config: &Config) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut server = Server::new(SERVICE, HOST, None, config).expect("Server::new");
+        let mut client = Client::new(SERVICE, HOST, Credentials::kerberos(), config).expect("Client::new");
+        match handshake(&mut client, &mut server) {
+            Ok(Outcome::Authenticated(identity)) => {
+                assert!(identity.user() == USER && identity.ssf == 256, "unexpected identity {identity:?}");
+            }
+            other => panic!("Rust handshake failed: {other:?}"),
+        }
+    }
+    start.elapsed()
+}
+
+/// Runs the C reference for `n` timed handshakes, in the KDC's environment, and
+/// returns the time it reports.
+fn c_round(reference: &Path, n: u32) -> Duration {
+    let out = Command::new(reference)
+        .arg(n.to_string())
+        .arg(C_WARMUP.to_string())
+        .envs(kdc().env())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", reference.display()));
+    assert!(out.status.success(), "the C reference failed: {}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nanos: u64 =
+        text.trim().parse().unwrap_or_else(|_| panic!("the C reference printed {text:?}, expected nanoseconds"));
+    Duration::from_nanos(nanos)
+}

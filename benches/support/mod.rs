@@ -1,0 +1,58 @@
+//! What the benchmarks share: building a C reference program, reading the
+//! environment, and summarising rounds.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Compiles `benches/c/NAME.c` into `dir/NAME`, at `-O2` with the C compiler the
+/// `cc` crate picks (it honours `$CC` and `$CFLAGS`), linked with libsasl2, and
+/// returns the executable's path.
+pub fn compile_reference(name: &str, dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c").join(format!("{name}.c"));
+    let exe = dir.join(name);
+    let target = std::env::var("TARGET").unwrap_or_else(|_| {
+        let libc = if cfg!(target_env = "musl") { "musl" } else { "gnu" };
+        format!("{}-unknown-{}-{libc}", std::env::consts::ARCH, std::env::consts::OS)
+    });
+    let compiler = cc::Build::new()
+        .opt_level(2)
+        .debug(false)
+        .target(&target)
+        .host(&target)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .try_get_compiler()
+        .unwrap_or_else(|e| panic!("no C compiler for {target}: {e}"));
+    let mut cmd = compiler.to_command();
+    cmd.arg(&source).arg("-o").arg(&exe).args(["-lsasl2", "-lpthread"]);
+    let out = cmd.output().unwrap_or_else(|e| panic!("run the C compiler {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "compiling {} failed ({}): {cmd:?}\n{}",
+        source.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// A positive number from the environment, or `default`.
+pub fn env_number(name: &str, default: u32) -> u32 {
+    match std::env::var(name) {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
+        Err(_) => default,
+    }
+}
+
+/// Microseconds per handshake.
+pub fn per_handshake_us(total: Duration, n: u32) -> f64 {
+    total.as_secs_f64() * 1e6 / f64::from(n)
+}
+
+/// The median; sorts `values`.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
+}
