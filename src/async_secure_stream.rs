@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::framing::{self, FrameReader, Progress, Unsent};
+use crate::secure_framing::{self as framing, FrameReader, Progress, Unsent};
 use crate::security_layer::SecurityLayer;
 
 /// A tokio stream whose bytes travel through a SASL [`SecurityLayer`]

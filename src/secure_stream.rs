@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::framing::{self, FrameReader, Progress, Unsent};
+use crate::secure_framing::{self as framing, FrameReader, Progress, Unsent};
 use crate::security_layer::SecurityLayer;
 
 /// A stream whose bytes travel through a SASL [`SecurityLayer`]: what you
