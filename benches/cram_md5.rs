@@ -55,7 +55,7 @@ use cyrus_sasl::{
 };
 
 mod support;
-use support::{env_number, median, per_handshake_us};
+use support::{env_number, median, per_handshake_us, print_stat};
 
 const SERVICE: &str = "bench";
 const FQDN: &str = "localhost";
@@ -203,11 +203,7 @@ fn main() {
         ("cram_two_threads", "Rust-2-threads", 4),
     ];
     for (comparison, side, which) in comparisons {
-        let values = &mut times[which].clone();
-        let (min, max) =
-            (values.iter().copied().fold(f64::INFINITY, f64::min), values.iter().copied().fold(0.0, f64::max));
-        let med = median(values);
-        println!("stat {comparison} {side} {med:.2} {min:.2} {max:.2} us/handshake");
+        print_stat(comparison, side, &times[which], "us/handshake");
     }
     let names =
         ["cram_sasldb_rust_over_c", "cram_memory_rust_over_c", "cram_sasldb_over_memory", "cram_two_threads_speedup"];
