@@ -216,9 +216,9 @@ fn main() {
 /// libsasl2 calls as `handshake()` in the C reference.
 fn handshake(server_config: &Config, client_config: &Config) -> cyrus_sasl::Result<Option<Identity>> {
     let mut server = Server::new(SERVICE, FQDN, Some(REALM), server_config)?;
-    let offered = server.mechanisms()?.join(" ");
+    let offered = server.mechanism_list()?;
     let mut client = Client::new(SERVICE, FQDN, Credentials::new(USER, PASSWORD), client_config)?;
-    let start = client.start(&offered)?;
+    let start = client.start(offered)?;
     let mut step = server.start(start.mechanism, start.initial_response)?;
     loop {
         match step {
