@@ -69,6 +69,7 @@ fn main() {
     let n = env_number("MESOS_BENCH_N", 2000);
     let rounds = env_number("MESOS_BENCH_ROUNDS", 5);
     let clients = env_number("MESOS_BENCH_CLIENTS", 100);
+    let workers = env_number("MESOS_BENCH_WORKERS", 2) as usize;
     assert!(n > 0 && rounds > 0 && clients > 0, "N, ROUNDS and CLIENTS must be positive");
 
     let dir = tempfile::tempdir().expect("create a temp dir");
@@ -92,8 +93,9 @@ fn main() {
         blocking::Master::bind("127.0.0.1:0", &memory_config, master_options.clone()).unwrap().spawn().unwrap();
     // The master and its clients are separate processes in a cluster: give each
     // its own runtime (and scheduler), two workers each, on this machine's cores.
-    let master_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let master_runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let async_master = master_runtime.block_on(async {
         mesos_tokio::Master::bind("127.0.0.1:0", &memory_config, master_options).await.unwrap().spawn()
     });
