@@ -468,7 +468,7 @@ unsafe extern "C" fn get_realm(
 /// canonicaliser (which appends the realm) still runs on our output.
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn canon_user(
-    _conn: *mut sys::sasl_conn_t,
+    conn: *mut sys::sasl_conn_t,
     context: *mut c_void,
     input: *const c_char,
     input_len: c_uint,
@@ -489,6 +489,20 @@ unsafe extern "C" fn canon_user(
         // SAFETY: libsasl2 passes input_len readable bytes at input.
         let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
         let Ok(name) = std::str::from_utf8(bytes) else {
+            // libsasl2 checks no encoding: a PLAIN client can send any bytes.
+            // Without a detail of our own, errdetail would be empty.
+            if !conn.is_null() {
+                // SAFETY: conn is the live connection this callback serves; the
+                // format consumes exactly one C string, which libsasl2 copies.
+                unsafe {
+                    sys::sasl_seterror(
+                        conn,
+                        sys::SASL_NOLOG as c_uint,
+                        c"%s".as_ptr(),
+                        c"the user name is not UTF-8; the canon_user hook takes only UTF-8 names".as_ptr(),
+                    )
+                };
+            }
             return sys::SASL_BADPROT;
         };
         let realm = if user_realm.is_null() {

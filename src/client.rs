@@ -194,10 +194,18 @@ impl Client {
     }
 
     /// Answers the server's next challenge (`sasl_client_step`).
+    ///
+    /// Fails with [`Error::State`] before [`start`](Self::start) and once the
+    /// client is [complete](Self::is_complete).
     #[doc(alias = "sasl_client_step")]
     pub fn step(&mut self, challenge: &[u8]) -> Result<ClientStep<'_>> {
         if !self.started {
             return Err(Error::State { call: "Client::step", state: "before start" });
+        }
+        if self.complete {
+            // libsasl2 2.1.28 answers a step on a finished client with SASL_FAIL
+            // and a stale detail ("Unable to find a callback: 32775").
+            return Err(Error::State { call: "Client::step", state: "after the exchange completed" });
         }
         let len = c_len(challenge, "challenge")?;
         let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();

@@ -68,8 +68,10 @@ impl CredentialStore {
     ///
     /// Fails with [`Error::InvalidCredential`] on an empty principal, a principal
     /// containing a NUL byte, an empty secret (libsasl2's CRAM-MD5 would fail
-    /// with `SASL_FAIL` mid-handshake rather than reject), or a principal given
-    /// twice (one of the two secrets would be silently lost).
+    /// with `SASL_FAIL` mid-handshake rather than reject), a secret containing a
+    /// NUL byte (libsasl2 reads stored secrets as C strings, so only the part
+    /// before the NUL would count), or a principal given twice (one of the two
+    /// secrets would be silently lost).
     pub fn from_credentials(credentials: impl IntoIterator<Item = (String, Secret)>) -> Result<Self> {
         Ok(CredentialStore { table: Arc::new(ArcSwap::from_pointee(build(credentials)?)) })
     }
@@ -117,6 +119,11 @@ fn build(credentials: impl IntoIterator<Item = (String, Secret)>) -> Result<Tabl
         }
         if secret.is_empty() {
             return invalid("the secret is empty");
+        }
+        if secret.expose().contains(&0) {
+            // libsasl2's mechanisms read `userPassword` as a C string: measured
+            // with CRAM-MD5, "pw\0tail" would accept the password "pw".
+            return invalid("the secret contains a NUL byte");
         }
         match table.entry(principal) {
             Entry::Occupied(e) => {

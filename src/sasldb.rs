@@ -73,6 +73,11 @@ impl Sasldb {
 
     /// Creates the user, or changes the password of an existing one. Every
     /// mechanism that stores its own secret (SCRAM) gets one too.
+    ///
+    /// An empty password is refused (`SASL_BADPARAM`), and so is one containing
+    /// a NUL byte ([`Error::Nul`](crate::Error::Nul)): libsasl2's mechanisms
+    /// read stored secrets as C strings, so only the part before the NUL would
+    /// count.
     #[doc(alias = "sasl_setpass")]
     pub fn set_password(&self, user: &str, password: &Secret) -> Result<()> {
         if password.is_empty() {
@@ -82,6 +87,12 @@ impl Sasldb {
                 code: crate::Code::BADPARAM,
                 detail: "refusing to store an empty password".into(),
             });
+        }
+        if password.expose().contains(&0) {
+            // libsasl2 would store it whole, but its mechanisms read the stored
+            // secret as a C string: measured with CRAM-MD5, "pw\0tail" would
+            // then accept the password "pw".
+            return Err(crate::Error::Nul { what: "password" });
         }
         self.setpass(user, Some(password), sys::SASL_SET_CREATE as u32)
     }

@@ -80,6 +80,12 @@ pub enum ServerStep<'a> {
 }
 
 /// An authenticated identity, as libsasl2 canonicalised it.
+///
+/// The names are UTF-8. libsasl2 checks no encoding: a sasldb user whose name
+/// is Latin-1 bytes (`saslpasswd2` stores them as given) authenticates with
+/// PLAIN, and libsasl2 then reports those raw bytes as the user name. Such an
+/// exchange ends with [`Error::NotUtf8`] (`what: "user name"`) from
+/// [`Server::start`]/[`Server::step`], never with a lossy or altered name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// The authentication identity (`SASL_AUTHUSER`): whose credentials were
@@ -135,6 +141,8 @@ impl Server {
     /// Like [`Server::new`], with a hook that canonicalises user names
     /// (`SASL_CB_CANON_USER`). If the hook panics, the panic is caught at the C
     /// boundary and resumed from the `start`/`step` call that triggered it.
+    /// A name that is not UTF-8 never reaches the hook: the call fails with
+    /// `SASL_BADPROT` ([`Error::Sasl`]).
     pub fn with_canon_user(
         service: &str,
         fqdn: &str,
