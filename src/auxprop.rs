@@ -28,7 +28,7 @@ use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::callbacks::{self, guard};
+use crate::callbacks::{self, failpoint, guard};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 
 /// The plugin's name, NUL-terminated for libsasl2.
@@ -54,6 +54,7 @@ unsafe extern "C" fn plugin_init(
     _plugname: *const c_char,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("auxprop_init");
         if out_version.is_null() || plug.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -82,7 +83,9 @@ unsafe extern "C" fn plugin_init(
 }
 
 /// `auxprop_free`: only reached from `sasl_done`. The table is 'static; nothing to do.
-unsafe extern "C" fn plugin_free(_glob_context: *mut c_void, _utils: *const sys::sasl_utils_t) {}
+unsafe extern "C" fn plugin_free(_glob_context: *mut c_void, _utils: *const sys::sasl_utils_t) {
+    guard((), || failpoint!("auxprop_free"))
+}
 
 /// `auxprop_lookup`: fills `userPassword` for `user` from the connection's store.
 unsafe extern "C" fn lookup(
@@ -93,6 +96,7 @@ unsafe extern "C" fn lookup(
     ulen: c_uint,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("auxprop_lookup");
         if sparams.is_null() || user.is_null() {
             return sys::SASL_BADPARAM;
         }
