@@ -229,3 +229,18 @@ mod tests {
         assert_eq!(strip_realm(b"alice", Some(b"R"), Some(b"h")), b"alice");
     }
 }
+
+#[cfg(all(test, feature = "failpoints"))]
+mod failpoint_tests {
+    /// libsasl2 calls `auxprop_free` only from `sasl_done`, which this crate never
+    /// calls, so the trampoline is called directly here.
+    #[test]
+    fn a_panic_in_auxprop_free_is_parked_not_unwound_into_c() {
+        fail::cfg("auxprop_free", "1*panic(auxprop_free exploded)").unwrap();
+        // SAFETY: plugin_free ignores both pointers.
+        unsafe { super::plugin_free(std::ptr::null_mut(), std::ptr::null()) };
+        fail::remove("auxprop_free");
+        let payload = crate::callbacks::take_pending_panic().expect("the failpoint's panic is parked");
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("auxprop_free exploded"));
+    }
+}

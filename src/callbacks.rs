@@ -546,3 +546,20 @@ casts! {
     cast_realm: RealmFn,
     cast_canon: CanonFn,
 }
+
+#[cfg(all(test, feature = "failpoints"))]
+mod failpoint_tests {
+    use super::*;
+
+    /// libsasl2 frees a mutex only in `sasl_done`, which this crate never calls,
+    /// so the trampoline is called directly here.
+    #[test]
+    fn a_panic_in_mutex_free_is_parked_not_unwound_into_c() {
+        fail::cfg("sasl_mutex_free", "1*panic(sasl_mutex_free exploded)").unwrap();
+        // SAFETY: a mutex from mutex_alloc, freed once.
+        unsafe { mutex_free(mutex_alloc()) };
+        fail::remove("sasl_mutex_free");
+        let payload = take_pending_panic().expect("the failpoint's panic is parked");
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("sasl_mutex_free exploded"));
+    }
+}
