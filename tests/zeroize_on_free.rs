@@ -185,6 +185,14 @@ fn secrets_are_wiped_before_their_memory_is_freed() {
         }
     });
 
+    check("sasldb provisioning (sasl_setpass)", &|| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = cyrus_sasl::Sasldb::new(dir.path().join("sasldb2"), "EXAMPLE.TEST").unwrap();
+        db.set_password("alice", &Secret::from(STORE_SECRET)).unwrap();
+        db.set_password("alice", &Secret::from(CLIENT_SECRET)).unwrap();
+        db.delete_user("alice").unwrap();
+    });
+
     check("the Mesos state machines, in process", &|| {
         let store = store();
         let config = Config::new().with_credential_store(&store);
