@@ -280,10 +280,7 @@ mod failpoints {
         let config = Config::new().with("mech_list", "CRAM-MD5").unwrap();
         let first = Server::new("test", "localhost", Some(REALM), &config).expect_err("init must fail");
         let Error::Init { detail, .. } = &first else { panic!("expected Error::Init, got {first:?}") };
-        assert!(
-            detail.contains(&format!("a callback panicked during initialisation: {name} exploded")),
-            "{first}"
-        );
+        assert!(detail.contains(&format!("a callback panicked during initialisation: {name} exploded")), "{first}");
         // Init runs once per process (libsasl2 cannot be initialised twice), so
         // every later use gets the first result.
         let again = Client::new("test", "localhost", Credentials::new("a", "b"), &config).expect_err("cached");

@@ -65,7 +65,7 @@ impl Exhibits {
         self.0.push((format!("{label} (Debug, pretty)"), format!("{value:#?}")));
     }
 
-    fn error(&mut self, label: &str, error: &(impl std::error::Error + Debug)) {
+    fn error(&mut self, label: &str, error: &impl std::error::Error) {
         self.debug(label, error);
         let mut text = error.to_string();
         let mut source = error.source();
@@ -248,16 +248,39 @@ fn credentials_files(seen: &mut Exhibits, dir: &std::path::Path) -> std::path::P
     seen.debug("read_credentials", &loaded);
 
     let bad_files = [
-        ("json syntax error after the secret", format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}" "x"}}]}}"#)),
-        ("json control character in the secret", format!("{{\"credentials\": [{{\"principal\": \"p\", \"secret\": \"{BAD_FILE}\u{1}\"}}]}}")),
-        ("json bad escape in the secret", format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}\q"}}]}}"#)),
-        ("json secret under an unknown key", format!(r#"{{"credentials": [{{"principal": "p", "password": "{BAD_FILE}"}}]}}"#)),
-        ("json secret as the principal's type error", format!(r#"{{"credentials": [{{"principal": ["{BAD_FILE}"], "secret": "s"}}]}}"#)),
-        ("json duplicate principal", format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}"}}, {{"principal": "p", "secret": "{BAD_FILE}"}}]}}"#)),
-        ("json trailing garbage", format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}"}}]}} {BAD_FILE}"#)),
+        (
+            "json syntax error after the secret",
+            format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}" "x"}}]}}"#),
+        ),
+        (
+            "json control character in the secret",
+            format!("{{\"credentials\": [{{\"principal\": \"p\", \"secret\": \"{BAD_FILE}\u{1}\"}}]}}"),
+        ),
+        (
+            "json bad escape in the secret",
+            format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}\q"}}]}}"#),
+        ),
+        (
+            "json secret under an unknown key",
+            format!(r#"{{"credentials": [{{"principal": "p", "password": "{BAD_FILE}"}}]}}"#),
+        ),
+        (
+            "json secret as the principal's type error",
+            format!(r#"{{"credentials": [{{"principal": ["{BAD_FILE}"], "secret": "s"}}]}}"#),
+        ),
+        (
+            "json duplicate principal",
+            format!(
+                r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}"}}, {{"principal": "p", "secret": "{BAD_FILE}"}}]}}"#
+            ),
+        ),
+        (
+            "json trailing garbage",
+            format!(r#"{{"credentials": [{{"principal": "p", "secret": "{BAD_FILE}"}}]}} {BAD_FILE}"#),
+        ),
         ("text with three fields", format!("p {BAD_FILE} extra\n")),
         ("text duplicate principal", format!("p {BAD_FILE}\np {BAD_FILE}\n")),
-        ("text not UTF-8", format!("p {BAD_FILE}\u{0}\n")),
+        ("text with a NUL byte", format!("p {BAD_FILE}\u{0}\n")),
     ];
     for (what, text) in bad_files {
         let path = dir.join("bad-credentials");
@@ -343,7 +366,8 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
     mesos_over_loopback(&mut seen, master.sasl_config());
 
     // The handshakes of `common::handshake` too, for its errors.
-    let mut server = Server::new("test", "localhost", Some(REALM), &Config::new().with_credential_store(&store)).unwrap();
+    let mut server =
+        Server::new("test", "localhost", Some(REALM), &Config::new().with_credential_store(&store)).unwrap();
     let mut c = client("alice", STORED);
     drop(handshake(&mut c, &mut server));
 

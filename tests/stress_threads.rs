@@ -42,8 +42,7 @@ const OTHER_REALM: &str = "OTHER.TEST";
 /// The two tables the reloader alternates; `n` makes the churned secret new
 /// each time.
 fn table(n: u64) -> Vec<(String, Secret)> {
-    let mut table =
-        vec![("alice".to_owned(), Secret::from(ALICE)), ("bob".to_owned(), Secret::from(BOB))];
+    let mut table = vec![("alice".to_owned(), Secret::from(ALICE)), ("bob".to_owned(), Secret::from(BOB))];
     if n % 2 == 0 {
         table.push(("churn".to_owned(), Secret::from(format!("churn-{n}"))));
     }
@@ -239,7 +238,8 @@ fn many_fresh_processes_race_first_use_and_handshake_under_reloads() {
     });
     let elapsed = started.elapsed();
     let results = results.into_inner().unwrap();
-    let handshakes: u64 = results.iter().map(|(_, r)| if let Run::Passed { handshakes } = r { *handshakes } else { 0 }).sum();
+    let handshakes: u64 =
+        results.iter().map(|(_, r)| if let Run::Passed { handshakes } = r { *handshakes } else { 0 }).sum();
     let failures: Vec<String> = results
         .iter()
         .filter_map(|(run, r)| if let Run::Failed(why) = r { Some(format!("run {run}: {why}")) } else { None })
