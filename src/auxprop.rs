@@ -28,7 +28,7 @@ use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::callbacks::{self, guard};
+use crate::callbacks::{self, failpoint, guard};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 
 /// The plugin's name, NUL-terminated for libsasl2.
@@ -54,6 +54,7 @@ unsafe extern "C" fn plugin_init(
     _plugname: *const c_char,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("auxprop_init");
         if out_version.is_null() || plug.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -82,7 +83,9 @@ unsafe extern "C" fn plugin_init(
 }
 
 /// `auxprop_free`: only reached from `sasl_done`. The table is 'static; nothing to do.
-unsafe extern "C" fn plugin_free(_glob_context: *mut c_void, _utils: *const sys::sasl_utils_t) {}
+unsafe extern "C" fn plugin_free(_glob_context: *mut c_void, _utils: *const sys::sasl_utils_t) {
+    guard((), || failpoint!("auxprop_free"))
+}
 
 /// `auxprop_lookup`: fills `userPassword` for `user` from the connection's store.
 unsafe extern "C" fn lookup(
@@ -93,6 +96,7 @@ unsafe extern "C" fn lookup(
     ulen: c_uint,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("auxprop_lookup");
         if sparams.is_null() || user.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -227,5 +231,20 @@ mod tests {
         assert_eq!(strip_realm(b"alice@host.example", None, Some(b"Host.Example")), b"alice");
         assert_eq!(strip_realm(b"a@b@host", None, Some(b"host")), b"a@b");
         assert_eq!(strip_realm(b"alice", Some(b"R"), Some(b"h")), b"alice");
+    }
+}
+
+#[cfg(all(test, feature = "failpoints"))]
+mod failpoint_tests {
+    /// libsasl2 calls `auxprop_free` only from `sasl_done`, which this crate never
+    /// calls, so the trampoline is called directly here.
+    #[test]
+    fn a_panic_in_auxprop_free_is_parked_not_unwound_into_c() {
+        fail::cfg("auxprop_free", "1*panic(auxprop_free exploded)").unwrap();
+        // SAFETY: plugin_free ignores both pointers.
+        unsafe { super::plugin_free(std::ptr::null_mut(), std::ptr::null()) };
+        fail::remove("auxprop_free");
+        let payload = crate::callbacks::take_pending_panic().expect("the failpoint's panic is parked");
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("auxprop_free exploded"));
     }
 }

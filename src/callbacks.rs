@@ -11,6 +11,15 @@
 //! Per-connection state lives in a [`CallbackSet`], boxed and owned by the
 //! connection, so the context pointers handed to libsasl2 stay valid until
 //! `sasl_dispose`.
+//!
+//! Fault injection (test-only feature `failpoints`): every trampoline here and
+//! in `auxprop.rs` holds a [`failpoint!`] named after the callback, so a test can
+//! make it panic with `fail::cfg("sasl_cb_pass", "1*panic")`. The names:
+//! `sasl_mutex_alloc`, `sasl_mutex_lock`, `sasl_mutex_unlock`, `sasl_mutex_free`,
+//! `sasl_cb_log`, `sasl_cb_getopt`, `sasl_cb_authname`, `sasl_cb_user`,
+//! `sasl_cb_pass`, `sasl_cb_getrealm`, `sasl_cb_canon_user`, `auxprop_init`,
+//! `auxprop_lookup`, `auxprop_free`. Without the feature a failpoint expands to
+//! nothing.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -23,6 +32,16 @@ use sasl_sys as sys;
 
 use crate::config::Config;
 use crate::secret::SecretBuf;
+
+/// A fault-injection point (feature `failpoints`, for tests only); expands to
+/// nothing without the feature.
+macro_rules! failpoint {
+    ($name:literal) => {{
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    }};
+}
+pub(crate) use failpoint;
 
 thread_local! {
     static PENDING_PANIC: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
@@ -67,9 +86,25 @@ pub(crate) fn resume_pending_panic() {
 
 // ---------------------------------------------------------------------------
 // Mutexes handed to libsasl2 with sasl_set_mutex. Its defaults do nothing.
+//
+// libsasl2 2.1.28 (lib/common.c) allocates one mutex at init and takes it around
+// every sasl_dispose; the DIGEST-MD5 plugin allocates another only when the
+// process-wide option `reauth_timeout` is set. What a panic (or a panic still
+// parked from an earlier callback of the same C call) means here:
+// - alloc: no mutex (NULL). At init, sasl_server_init then fails, and the
+//   cached init error is what every later call gets.
+// - lock: the lock is NOT taken and the caller is told so (SASL_FAIL). Every
+//   caller in libsasl2 checks: sasl_dispose then returns without disposing
+//   (the connection leaks; nothing is left locked).
+// - unlock and free: they always do their job first, whatever else happens,
+//   because libsasl2 holds the lock across the call: a mutex left locked would
+//   deadlock the next sasl_dispose in the process.
 
 pub(crate) unsafe extern "C" fn mutex_alloc() -> *mut c_void {
-    guard(ptr::null_mut(), || Box::into_raw(Box::new(parking_lot::RawMutex::INIT)).cast())
+    guard(ptr::null_mut(), || {
+        failpoint!("sasl_mutex_alloc");
+        Box::into_raw(Box::new(parking_lot::RawMutex::INIT)).cast()
+    })
 }
 
 pub(crate) unsafe extern "C" fn mutex_lock(mutex: *mut c_void) -> c_int {
@@ -77,6 +112,7 @@ pub(crate) unsafe extern "C" fn mutex_lock(mutex: *mut c_void) -> c_int {
         if mutex.is_null() {
             return sys::SASL_BADPARAM;
         }
+        failpoint!("sasl_mutex_lock");
         // SAFETY: libsasl2 only passes pointers that mutex_alloc returned and that
         // mutex_free has not yet freed.
         unsafe { &*mutex.cast::<parking_lot::RawMutex>() }.lock();
@@ -85,24 +121,28 @@ pub(crate) unsafe extern "C" fn mutex_lock(mutex: *mut c_void) -> c_int {
 }
 
 pub(crate) unsafe extern "C" fn mutex_unlock(mutex: *mut c_void) -> c_int {
+    if mutex.is_null() {
+        return sys::SASL_BADPARAM;
+    }
+    // Outside `guard`, so it happens even while a panic is parked. RawMutex::unlock
+    // does not panic.
+    // SAFETY: as in mutex_lock; libsasl2 unlocks only a mutex it locked on this
+    // thread (mutex_lock answered SASL_OK), which is RawMutex::unlock's contract.
+    unsafe { (*mutex.cast::<parking_lot::RawMutex>()).unlock() };
     guard(sys::SASL_FAIL, || {
-        if mutex.is_null() {
-            return sys::SASL_BADPARAM;
-        }
-        // SAFETY: as in mutex_lock; libsasl2 unlocks only a mutex it locked on this
-        // thread, which is RawMutex::unlock's contract.
-        unsafe { (*mutex.cast::<parking_lot::RawMutex>()).unlock() };
+        failpoint!("sasl_mutex_unlock");
         sys::SASL_OK
     })
 }
 
 pub(crate) unsafe extern "C" fn mutex_free(mutex: *mut c_void) {
-    guard((), || {
-        if !mutex.is_null() {
-            // SAFETY: the pointer came from Box::into_raw in mutex_alloc and is freed once.
-            drop(unsafe { Box::from_raw(mutex.cast::<parking_lot::RawMutex>()) });
-        }
-    })
+    if !mutex.is_null() {
+        // Outside `guard`, so it happens even while a panic is parked; dropping a
+        // RawMutex does not panic.
+        // SAFETY: the pointer came from Box::into_raw in mutex_alloc and is freed once.
+        drop(unsafe { Box::from_raw(mutex.cast::<parking_lot::RawMutex>()) });
+    }
+    guard((), || failpoint!("sasl_mutex_free"))
 }
 
 // ---------------------------------------------------------------------------
@@ -116,6 +156,7 @@ pub(crate) unsafe extern "C" fn mutex_free(mutex: *mut c_void) {
 /// puts the GSS-API reason only in the log, not in `sasl_errdetail`.
 unsafe extern "C" fn log(context: *mut c_void, level: c_int, message: *const c_char) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_log");
         if !context.is_null() && !message.is_null() && matches!(level, sys::SASL_LOG_ERR | sys::SASL_LOG_FAIL) {
             // SAFETY: a non-null context is a connection's callback set (see `set`);
             // the message is NUL-terminated and valid for this call.
@@ -359,6 +400,7 @@ unsafe extern "C" fn getopt(
     len: *mut c_uint,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_getopt");
         if option.is_null() || result.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -395,9 +437,15 @@ unsafe extern "C" fn get_simple(
             return sys::SASL_FAIL;
         };
         let value = match id {
-            sys::SASL_CB_AUTHNAME => client.authname(),
+            sys::SASL_CB_AUTHNAME => {
+                failpoint!("sasl_cb_authname");
+                client.authname()
+            }
             // An empty authorization id means "the same as the authentication id".
-            sys::SASL_CB_USER => client.authzid(),
+            sys::SASL_CB_USER => {
+                failpoint!("sasl_cb_user");
+                client.authzid()
+            }
             _ => return sys::SASL_BADPARAM,
         };
         if result.is_null() {
@@ -423,6 +471,7 @@ unsafe extern "C" fn get_secret(
     psecret: *mut *mut sys::sasl_secret_t,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_pass");
         if id != sys::SASL_CB_PASS || psecret.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -448,6 +497,7 @@ unsafe extern "C" fn get_realm(
     result: *mut *const c_char,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_getrealm");
         if id != sys::SASL_CB_GETREALM || result.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -479,6 +529,7 @@ unsafe extern "C" fn canon_user(
     out_len: *mut c_uint,
 ) -> c_int {
     guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_canon_user");
         if input.is_null() || out.is_null() || out_len.is_null() {
             return sys::SASL_BADPARAM;
         }
@@ -591,5 +642,22 @@ mod tests {
             let err = ClientCredentials::new(authname, authzid, realm, None).err().expect("a NUL is refused");
             assert!(matches!(err, crate::Error::Nul { what: w } if w == what), "{what}: {err:?}");
         }
+    }
+}
+
+#[cfg(all(test, feature = "failpoints"))]
+mod failpoint_tests {
+    use super::*;
+
+    /// libsasl2 frees a mutex only in `sasl_done`, which this crate never calls,
+    /// so the trampoline is called directly here.
+    #[test]
+    fn a_panic_in_mutex_free_is_parked_not_unwound_into_c() {
+        fail::cfg("sasl_mutex_free", "1*panic(sasl_mutex_free exploded)").unwrap();
+        // SAFETY: a mutex from mutex_alloc, freed once.
+        unsafe { mutex_free(mutex_alloc()) };
+        fail::remove("sasl_mutex_free");
+        let payload = take_pending_panic().expect("the failpoint's panic is parked");
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("sasl_mutex_free exploded"));
     }
 }

@@ -89,7 +89,10 @@ fn may_use_gss(mechanisms: &str) -> bool {
 }
 
 /// What [`Client::start`] chose.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows the length of the initial response, not its bytes: a
+/// PLAIN or LOGIN response carries the password in the clear.
+#[derive(PartialEq, Eq)]
 pub struct ClientStart<'a> {
     /// The mechanism chosen from the server's list.
     pub mechanism: &'a str,
@@ -98,7 +101,10 @@ pub struct ClientStart<'a> {
 }
 
 /// What a client step produced.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows the length of the bytes to send, not the bytes: a PLAIN or
+/// LOGIN response carries the password in the clear.
+#[derive(PartialEq, Eq)]
 pub enum ClientStep<'a> {
     /// Send these bytes and wait for the next challenge.
     Continue(&'a [u8]),
@@ -296,6 +302,33 @@ impl Client {
             p = unsafe { p.add(1) };
         }
         Err(Error::MissingCredential { missing })
+    }
+}
+
+/// Shows `<N bytes>` in place of a token.
+struct Redacted(usize);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+impl fmt::Debug for ClientStart<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientStart")
+            .field("mechanism", &self.mechanism)
+            .field("initial_response", &self.initial_response.map(|r| Redacted(r.len())))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ClientStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientStep::Continue(r) => f.debug_tuple("Continue").field(&Redacted(r.len())).finish(),
+            ClientStep::Complete(r) => f.debug_tuple("Complete").field(&r.map(|r| Redacted(r.len()))).finish(),
+        }
     }
 }
 

@@ -253,10 +253,22 @@ impl std::str::FromStr for Config {
 
 /// Values can name paths and plugins but, being operator configuration rather than
 /// credentials, are shown in full. Never put a secret in a Cyrus option.
+/// Whether an option holds a secret, such as the database passwords of the sql
+/// (`sql_passwd`) and ldapdb (`ldapdb_pw`) auxprop plugins: its value is never
+/// shown by `Debug`.
+fn is_secret_option(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("passw") || key.contains("secret") || key.ends_with("_pw")
+}
+
+/// Shows every option, except that the values of secret ones (`sql_passwd`,
+/// `ldapdb_pw`, any key containing `passw` or `secret` or ending in `_pw`) are
+/// replaced by `<redacted>`.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let options = self.options().map(|(k, v)| (k, if is_secret_option(k) { "<redacted>" } else { v }));
         f.debug_struct("Config")
-            .field("options", &self.options().collect::<BTreeMap<_, _>>())
+            .field("options", &options.collect::<BTreeMap<_, _>>())
             .field("security", &self.inner.security)
             .field("credential_store", &self.inner.store)
             .finish()

@@ -78,8 +78,9 @@ fn cached(state: &Initialised) -> Result<()> {
 }
 
 /// The one real initialisation. Runs inside `OnceLock::get_or_init`, so it must
-/// not unwind: a panicking log callback is turned into an error instead, or the
-/// lock would be left empty and a second init could run.
+/// not unwind: a callback that panicked during init (the log, a mutex function,
+/// the auxprop plugin's init) is turned into an error instead, or the lock would
+/// be left empty and a second init could run.
 fn initialise(app_name: &'static CStr) -> std::result::Result<(), (&'static str, Code, String)> {
     let global = callbacks::global_callbacks();
     // SAFETY: called once, before any other libsasl2 call; the mutex functions
@@ -102,8 +103,13 @@ fn initialise(app_name: &'static CStr) -> std::result::Result<(), (&'static str,
 }
 
 fn finish(call: &'static str, rc: i32) -> std::result::Result<(), (&'static str, Code, String)> {
-    if callbacks::take_pending_panic().is_some() {
-        return Err((call, Code::FAIL, "a log callback panicked during initialisation".into()));
+    if let Some(payload) = callbacks::take_pending_panic() {
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a non-string payload");
+        return Err((call, Code::FAIL, format!("a callback panicked during initialisation: {what}")));
     }
     match check(std::ptr::null_mut(), call, rc) {
         Ok(_) => Ok(()),
