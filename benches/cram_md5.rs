@@ -41,7 +41,7 @@
 //! `ratio cram_memory_instructions_rust_over_c VALUE`.
 //!
 //! Environment: `CRAM_MD5_BENCH_N` (handshakes per measurement, default 4000;
-//! with `--callgrind` default 300), `CRAM_MD5_BENCH_ROUNDS` (default 7), `TARGET`
+//! with `--callgrind` default 300), `CRAM_MD5_BENCH_ROUNDS` (default 11), `TARGET`
 //! (the C compiler's target triple; by default this machine's).
 
 use std::io::Write;
@@ -123,7 +123,7 @@ fn main() {
     }
     let callgrind = std::env::args().any(|a| a == "--callgrind");
     let n = env_number("CRAM_MD5_BENCH_N", if callgrind { 300 } else { 4000 });
-    let rounds = env_number("CRAM_MD5_BENCH_ROUNDS", 7);
+    let rounds = env_number("CRAM_MD5_BENCH_ROUNDS", 11);
     assert!(n > 0 && rounds > 0, "N and ROUNDS must be positive");
 
     let dir = tempfile::tempdir().expect("create a temp dir");
