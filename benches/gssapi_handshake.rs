@@ -39,7 +39,7 @@ use cyrus_sasl::{Client, Config, Credentials, Server};
 use libtest_mimic::{Failed, Measurement, Trial};
 
 mod support;
-use support::{env_number, median, per_handshake_us};
+use support::{env_number, median, per_handshake_us, print_stat};
 
 /// Untimed handshakes the C child runs before starting its clock.
 const C_WARMUP: u32 = 50;
@@ -80,6 +80,8 @@ fn bench(test_mode: bool) -> Result<Option<Measurement>, Failed> {
         rust_times.push(rust_us);
         ratios.push(ratio);
     }
+    print_stat("gssapi", "C", &c_times, "us/handshake");
+    print_stat("gssapi", "Rust", &rust_times, "us/handshake");
     let (c_med, rust_med, ratio_med) = (median(&mut c_times), median(&mut rust_times), median(&mut ratios));
     println!("{:>5}  {c_med:>12.1}  {rust_med:>12.1}  {ratio_med:>8.3}", "med");
     println!();

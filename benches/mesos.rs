@@ -27,7 +27,9 @@
 //!
 //! It prints a table of the rounds, then the medians over rounds of each
 //! round's ratios, as machine-readable lines:
-//! - `ratio cram_sasldb_over_memory VALUE`: sasldb time / in-memory time;
+//! - `ratio mesos_inprocess_sasldb_over_memory VALUE`: sasldb time /
+//!   in-memory time (`cram_md5` measures the same on bare `Server`/`Client`
+//!   as `cram_sasldb_over_memory`);
 //! - `ratio mesos_tcp_blocking_over_inprocess VALUE` and
 //!   `ratio mesos_tcp_async_over_inprocess VALUE`: time per handshake over TCP
 //!   (kept links) / in process, in-memory store both;
@@ -55,7 +57,7 @@ use cyrus_sasl::mesos::{
 use cyrus_sasl::{Config, CredentialStore, Secret};
 
 mod support;
-use support::{env_number, median, per_handshake_us};
+use support::{env_number, median, per_handshake_us, print_stat};
 
 const REALM: &str = "EXAMPLE.TEST";
 const APP: &str = "cyrus-sasl-rs";
@@ -67,6 +69,7 @@ fn main() {
     let n = env_number("MESOS_BENCH_N", 2000);
     let rounds = env_number("MESOS_BENCH_ROUNDS", 5);
     let clients = env_number("MESOS_BENCH_CLIENTS", 100);
+    let workers = env_number("MESOS_BENCH_WORKERS", 2) as usize;
     assert!(n > 0 && rounds > 0 && clients > 0, "N, ROUNDS and CLIENTS must be positive");
 
     let dir = tempfile::tempdir().expect("create a temp dir");
@@ -90,8 +93,9 @@ fn main() {
         blocking::Master::bind("127.0.0.1:0", &memory_config, master_options.clone()).unwrap().spawn().unwrap();
     // The master and its clients are separate processes in a cluster: give each
     // its own runtime (and scheduler), two workers each, on this machine's cores.
-    let master_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let master_runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let async_master = master_runtime.block_on(async {
         mesos_tokio::Master::bind("127.0.0.1:0", &memory_config, master_options).await.unwrap().spawn()
     });
@@ -147,6 +151,16 @@ fn main() {
             all.push(value / measured[0]);
         }
     }
+    for (comparison, side, which) in [
+        ("mesos_tcp_async", "in-process", 0),
+        ("mesos_tcp_async", "tcp-async", 3),
+        ("mesos_tcp_blocking", "in-process", 0),
+        ("mesos_tcp_blocking", "tcp-blocking", 2),
+        ("mesos_inprocess_sasldb_over_memory", "memory", 0),
+        ("mesos_inprocess_sasldb_over_memory", "sasldb", 1),
+    ] {
+        print_stat(comparison, side, &times[which], "us/handshake");
+    }
     let medians = times.map(|mut t| median(&mut t));
     print!("{:>5}", "med");
     for value in medians {
@@ -159,7 +173,7 @@ fn main() {
     }
     println!();
     let [sasldb_ratio, blocking_ratio, async_ratio, blocking_fresh, async_fresh] = ratios.map(|mut r| median(&mut r));
-    println!("ratio cram_sasldb_over_memory {sasldb_ratio:.3}");
+    println!("ratio mesos_inprocess_sasldb_over_memory {sasldb_ratio:.3}");
     println!("ratio mesos_tcp_blocking_over_inprocess {blocking_ratio:.3}");
     println!("ratio mesos_tcp_async_over_inprocess {async_ratio:.3}");
     println!("ratio mesos_tcp_blocking_fresh_connections_over_inprocess {blocking_fresh:.3}");

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use cyrus_sasl::{Client, ClientStep, Config, Credentials, SecureStream, SecurityLayer, Server, ServerStep};
 
 mod support;
-use support::{env_number, median};
+use support::{env_number, median, print_stat};
 
 const SERVICE: &str = "mesos";
 const HOST: &str = "localhost";
@@ -179,6 +179,8 @@ fn measure() {
         rust_rates.push(rate(rust));
         ratios.push(ratio);
     }
+    print_stat("securestream", "C", &c_rates, "MiB/s");
+    print_stat("securestream", "Rust", &rust_rates, "MiB/s");
     let (c_med, rust_med, ratio_med) = (median(&mut c_rates), median(&mut rust_rates), median(&mut ratios));
     println!("{:>5}  {:>26.0}  {:>26.0}  {ratio_med:>7.3}", "med", c_med, rust_med);
     println!();

@@ -115,10 +115,14 @@ unsafe extern "C" fn lookup(
         }
         // SAFETY: libsasl2 passes ulen readable bytes at user.
         let user = unsafe { std::slice::from_raw_parts(user.cast::<u8>(), ulen as usize) };
-        // SAFETY: the realm and FQDN are NULL or NUL-terminated strings owned by
-        // the connection.
-        let (realm, fqdn) = unsafe { (opt_cstr(sparams.user_realm), opt_cstr(sparams.serverFQDN)) };
-        let principal = std::str::from_utf8(strip_realm(user, realm, fqdn)).ok();
+        // The principal is worked out only if this pass wants a password: the
+        // pass that asks for nothing of ours costs no realm stripping or UTF-8 check.
+        let principal = || {
+            // SAFETY: the realm and FQDN are NULL or NUL-terminated strings owned
+            // by the connection.
+            let (realm, fqdn) = unsafe { (opt_cstr(sparams.user_realm), opt_cstr(sparams.serverFQDN)) };
+            std::str::from_utf8(strip_realm(user, realm, fqdn)).ok()
+        };
         // SAFETY: utils is the connection's utility table, alive for this call.
         let conn = unsafe { (*sparams.utils).conn };
         // SAFETY: propctx is the connection's live property context.
@@ -130,12 +134,12 @@ unsafe extern "C" fn lookup(
 ///
 /// # Safety
 /// `ctx` must be the live property context of `conn`.
-unsafe fn fill(
+unsafe fn fill<'a>(
     store: &CredentialStore,
     ctx: *mut sys::propctx,
     conn: *mut sys::sasl_conn_t,
     flags: c_uint,
-    principal: Option<&str>,
+    principal: impl Fn() -> Option<&'a str>,
     user: &[u8],
 ) -> c_int {
     let authzid_pass = flags & sys::SASL_AUXPROP_AUTHZID as c_uint != 0;
@@ -161,7 +165,7 @@ unsafe fn fill(
                 // SAFETY: ctx is live and val.name one of its property names.
                 unsafe { sys::prop_erase(ctx, val.name) };
             }
-            result = store.with_secret(principal.unwrap_or_default(), |secret| match secret {
+            result = store.with_secret(principal().unwrap_or_default(), |secret| match secret {
                 // SAFETY: prop_set copies `len` bytes of the secret into ctx.
                 Some(secret) => unsafe {
                     sys::prop_set(ctx, val.name, secret.expose().as_ptr().cast(), secret.len() as c_int)

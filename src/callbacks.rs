@@ -23,7 +23,7 @@
 
 use std::any::Any;
 use std::cell::Cell;
-use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_ulong, c_void};
+use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr;
 
@@ -45,18 +45,23 @@ pub(crate) use failpoint;
 
 thread_local! {
     static PENDING_PANIC: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
+    /// Whether `PENDING_PANIC` holds a payload. Every callback and every C call
+    /// tests this; a `bool` has no destructor, so testing it is a plain
+    /// thread-local read, where the slot's first touch on each access checks
+    /// the registration of its destructor.
+    static PANIC_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs a callback body, turning a panic into `on_panic` and parking the payload.
 pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
-    if let Some(pending) = PENDING_PANIC.take() {
-        PENDING_PANIC.set(Some(pending));
+    if PANIC_PENDING.get() {
         return on_panic;
     }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(payload) => {
             PENDING_PANIC.set(Some(payload));
+            PANIC_PENDING.set(true);
             on_panic
         }
     }
@@ -64,6 +69,10 @@ pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
 
 /// Takes the panic a callback parked on this thread, if any.
 pub(crate) fn take_pending_panic() -> Option<Box<dyn Any + Send>> {
+    if !PANIC_PENDING.get() {
+        return None;
+    }
+    PANIC_PENDING.set(false);
     PENDING_PANIC.take()
 }
 
@@ -198,10 +207,54 @@ pub type CanonUserFn = dyn Fn(&str, Option<&str>) -> Option<String> + Send + 'st
 
 /// What the client callbacks hand out.
 pub(crate) struct ClientCredentials {
-    pub authname: CString,
-    pub authzid: CString,
+    /// The authname, the authzid and the realm, each NUL-terminated, in one
+    /// allocation (one instead of three per client connection).
+    names: Box<[u8]>,
+    authzid_at: usize,
+    realm_at: Option<usize>,
     pub password: Option<SecretBuf>,
-    pub realm: Option<CString>,
+}
+
+impl ClientCredentials {
+    /// Fails with [`Error::Nul`](crate::Error::Nul) naming the string that
+    /// contains a NUL byte.
+    pub(crate) fn new(
+        authname: &str,
+        authzid: &str,
+        realm: Option<&str>,
+        password: Option<SecretBuf>,
+    ) -> crate::Result<Self> {
+        let mut names = Vec::with_capacity(authname.len() + authzid.len() + realm.map_or(0, |r| r.len() + 1) + 2);
+        let mut push = |value: &str, what: &'static str| {
+            if value.as_bytes().contains(&0) {
+                return Err(crate::Error::Nul { what });
+            }
+            let at = names.len();
+            names.extend_from_slice(value.as_bytes());
+            names.push(0);
+            Ok(at)
+        };
+        push(authname, "authname")?;
+        let authzid_at = push(authzid, "authzid")?;
+        let realm_at = realm.map(|r| push(r, "realm")).transpose()?;
+        Ok(ClientCredentials { names: names.into_boxed_slice(), authzid_at, realm_at, password })
+    }
+
+    fn name_at(&self, at: usize) -> &CStr {
+        CStr::from_bytes_until_nul(&self.names[at..]).expect("each name is NUL-terminated")
+    }
+
+    fn authname(&self) -> &CStr {
+        self.name_at(0)
+    }
+
+    fn authzid(&self) -> &CStr {
+        self.name_at(self.authzid_at)
+    }
+
+    fn realm(&self) -> Option<&CStr> {
+        self.realm_at.map(|at| self.name_at(at))
+    }
 }
 
 /// Per-connection callback state plus the `sasl_callback_t` list pointing into it.
@@ -255,7 +308,7 @@ impl CallbackSet {
             // "no worthy mechs found".
             let pass = client.password.is_some().then(|| cast_secret(get_secret)).flatten();
             push(entry(sys::SASL_CB_PASS, pass, ctx));
-            if client.realm.is_some() {
+            if client.realm_at.is_some() {
                 push(entry(sys::SASL_CB_GETREALM, cast_realm(get_realm), ctx));
             }
         }
@@ -285,6 +338,11 @@ impl CallbackSet {
     /// oldest first; clears them.
     pub(crate) fn take_failures(&self) -> Vec<String> {
         self.failures.take()
+    }
+
+    /// The connection's config.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The list to pass to `sasl_server_new`/`sasl_client_new`.
@@ -381,12 +439,12 @@ unsafe extern "C" fn get_simple(
         let value = match id {
             sys::SASL_CB_AUTHNAME => {
                 failpoint!("sasl_cb_authname");
-                &client.authname
+                client.authname()
             }
             // An empty authorization id means "the same as the authentication id".
             sys::SASL_CB_USER => {
                 failpoint!("sasl_cb_user");
-                &client.authzid
+                client.authzid()
             }
             _ => return sys::SASL_BADPARAM,
         };
@@ -444,7 +502,7 @@ unsafe extern "C" fn get_realm(
             return sys::SASL_BADPARAM;
         }
         // SAFETY: see `set`.
-        let realm = unsafe { set(context) }.client.as_ref().and_then(|c| c.realm.as_ref());
+        let realm = unsafe { set(context) }.client.as_ref().and_then(ClientCredentials::realm);
         match realm {
             Some(realm) => {
                 // SAFETY: out-pointer from libsasl2; the string lives in the callback set.
@@ -559,6 +617,32 @@ casts! {
     cast_secret: SecretFn,
     cast_realm: RealmFn,
     cast_canon: CanonFn,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientCredentials;
+
+    #[test]
+    fn client_names_share_one_buffer_and_each_reads_back_whole() {
+        let creds = ClientCredentials::new("alice", "", Some("EXAMPLE.TEST"), None).unwrap();
+        assert_eq!(creds.authname().to_bytes(), b"alice");
+        assert_eq!(creds.authzid().to_bytes(), b"");
+        assert_eq!(creds.realm().map(|r| r.to_bytes()), Some(&b"EXAMPLE.TEST"[..]));
+        let creds = ClientCredentials::new("bob", "admin", None, None).unwrap();
+        assert_eq!((creds.authname().to_bytes(), creds.authzid().to_bytes()), (&b"bob"[..], &b"admin"[..]));
+        assert!(creds.realm().is_none());
+    }
+
+    #[test]
+    fn a_nul_in_a_client_name_is_an_error_naming_that_name() {
+        for (authname, authzid, realm, what) in
+            [("a\0b", "", None, "authname"), ("a", "z\0", None, "authzid"), ("a", "", Some("R\0"), "realm")]
+        {
+            let err = ClientCredentials::new(authname, authzid, realm, None).err().expect("a NUL is refused");
+            assert!(matches!(err, crate::Error::Nul { what: w } if w == what), "{what}: {err:?}");
+        }
+    }
 }
 
 #[cfg(all(test, feature = "failpoints"))]

@@ -8,7 +8,7 @@ use sasl_sys as sys;
 
 use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
-use crate::connection::{CArg, Conn, c_len, cstring, out_slice};
+use crate::connection::{CArg, Conn, c_len, out_slice};
 use crate::error::{Code, Error, Result, check};
 use crate::gss;
 use crate::kerberos;
@@ -128,12 +128,12 @@ impl Client {
     pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
         let service = CArg::new(service, "service")?;
         let fqdn = CArg::new(server_fqdn, "server FQDN")?;
-        let creds = ClientCredentials {
-            authname: cstring(&credentials.authname, "authname")?,
-            authzid: cstring(credentials.authzid.as_deref().unwrap_or(""), "authzid")?,
-            password: credentials.password.as_ref().map(SecretBuf::new),
-            realm: credentials.realm.as_deref().map(|r| cstring(r, "realm")).transpose()?,
-        };
+        let creds = ClientCredentials::new(
+            &credentials.authname,
+            credentials.authzid.as_deref().unwrap_or(""),
+            credentials.realm.as_deref(),
+            credentials.password.as_ref().map(SecretBuf::new),
+        )?;
         let callbacks = CallbackSet::client(config.clone(), creds);
         let conn = Conn::new("sasl_client_new", callbacks, config.security(), |cbs, out| {
             // SAFETY: strings are NUL-terminated and copied by libsasl2; cbs points

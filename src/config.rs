@@ -156,6 +156,11 @@ impl Config {
         self.find(key.as_bytes()).and_then(|v| v.to_str().ok())
     }
 
+    /// Whether a Cyrus option is set (without checking that its value is UTF-8).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.find(key.as_bytes()).is_some()
+    }
+
     /// Removes a Cyrus option.
     pub fn remove(&mut self, key: &str) -> &mut Self {
         self.inner_mut().options.retain(|(k, _)| k.to_bytes() != key.as_bytes());

@@ -57,6 +57,11 @@ impl Conn {
         self.ptr.as_ptr()
     }
 
+    /// The config this connection serves through `SASL_CB_GETOPT`.
+    pub(crate) fn config(&self) -> &crate::config::Config {
+        self.callbacks.config()
+    }
+
     /// The failure messages libsasl2 logged for this connection since the last
     /// call of this method (levels `SASL_LOG_ERR`/`SASL_LOG_FAIL`), oldest first.
     pub(crate) fn take_logged_failures(&self) -> Vec<String> {
@@ -65,6 +70,13 @@ impl Conn {
 
     /// A string property (`SASL_USERNAME`, `SASL_MECHNAME`, ...), copied out.
     pub(crate) fn prop_str(&self, prop: i32, what: &'static str) -> Result<Option<String>> {
+        self.prop_utf8(prop, what).map(|s| s.map(str::to_owned))
+    }
+
+    /// A string property, borrowed from the connection: libsasl2 keeps it in
+    /// the connection's parameters, which only a call through `&mut self` (a
+    /// step) changes.
+    pub(crate) fn prop_utf8(&self, prop: i32, what: &'static str) -> Result<Option<&str>> {
         let mut value: *const c_void = ptr::null();
         // SAFETY: conn is live; value is an out-pointer.
         let rc = unsafe { sys::sasl_getprop(self.as_ptr(), prop, &mut value) };
@@ -72,9 +84,10 @@ impl Conn {
         if value.is_null() {
             return Ok(None);
         }
-        // SAFETY: string properties are NUL-terminated and owned by the connection.
+        // SAFETY: string properties are NUL-terminated and owned by the
+        // connection, which the returned borrow of self keeps alive.
         let s = unsafe { CStr::from_ptr(value.cast::<c_char>()) };
-        s.to_str().map(|s| Some(s.to_owned())).map_err(|_| Error::NotUtf8 { what })
+        s.to_str().map(Some).map_err(|_| Error::NotUtf8 { what })
     }
 
     /// An unsigned property (`SASL_SSF`, `SASL_MAXOUTBUF`).

@@ -370,6 +370,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `SASL_OK`, `SASL_CONTINUE` and `SASL_INTERACT` pass through as states; any other
 /// code becomes [`Error::Sasl`] with the detail read at once, before any other call
 /// on `conn` can replace it.
+#[inline]
 pub(crate) fn check(conn: *mut sys::sasl_conn_t, call: &'static str, rc: c_int) -> Result<Code> {
     crate::callbacks::resume_pending_panic();
     match rc {

@@ -192,10 +192,7 @@ pub(crate) fn check_default_ccache() -> Option<Error> {
         Some(_) => return None,
         None => name,
     };
-    let mut head = Vec::new();
-    let file = std::fs::File::open(path).ok()?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 * 1024), &mut head).ok()?;
-    if file_ccache_has_principal(&head) {
+    if ccache_file_has_principal(path)? {
         return None;
     }
     Some(Error::Kerberos {
@@ -207,6 +204,35 @@ pub(crate) fn check_default_ccache() -> Option<Error> {
              it was not handed to krb5, whose 1.20 release crashes on such a cache"
         ),
     })
+}
+
+/// Whether the `FILE:` cache at `path` starts with a complete default
+/// principal; `None` when it cannot be opened or read (left to krb5).
+///
+/// This runs before every GSS-API client start, so it reads only the start of
+/// the file: the header and the default principal come first and are short, so
+/// one `read` into a stack buffer normally holds them (open, read, close, and
+/// no allocation). A principal longer than the buffer is read in full, up to
+/// 64 KiB.
+fn ccache_file_has_principal(path: &str) -> Option<bool> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; 4096];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => return Some(file_ccache_has_principal(&head[..filled])),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+        if file_ccache_has_principal(&head[..filled]) {
+            return Some(true);
+        }
+    }
+    let mut all = head.to_vec();
+    file.take(64 * 1024 - head.len() as u64).read_to_end(&mut all).ok()?;
+    Some(file_ccache_has_principal(&all))
 }
 
 /// Whether the start of a `FILE:` credential cache holds a complete default
@@ -322,6 +348,33 @@ mod tests {
         }
         assert!(!file_ccache_has_principal(b"garbage that is not a ccache"));
         assert!(file_ccache_has_principal(&[5, 2]), "old versions are left to krb5");
+    }
+
+    #[test]
+    fn ccache_file_check_reads_past_its_buffer_only_for_long_principals() {
+        fn principal(component: &[u8]) -> Vec<u8> {
+            let mut bytes = vec![5, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+            bytes.extend_from_slice(&12u32.to_be_bytes());
+            bytes.extend_from_slice(b"EXAMPLE.TEST");
+            bytes.extend_from_slice(&(component.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(component);
+            bytes
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let check = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            ccache_file_has_principal(path.to_str().unwrap())
+        };
+        let mut short = principal(b"alice");
+        short.extend_from_slice(&[7; 3000]); // credentials follow the principal
+        assert_eq!(check("short", &short), Some(true));
+        let long = principal(&[b'a'; 6000]);
+        assert_eq!(check("long", &long), Some(true), "a principal past the 4 KiB buffer");
+        assert_eq!(check("long-cut", &long[..5000]), Some(false));
+        assert_eq!(check("empty", b""), Some(false));
+        assert_eq!(check("four-bytes", &[5, 4, 0, 0]), Some(false));
+        assert_eq!(ccache_file_has_principal(dir.path().join("missing").to_str().unwrap()), None);
     }
 
     #[test]

@@ -39,7 +39,6 @@ use crate::security_layer::SecurityLayer;
 pub struct Server {
     conn: Conn,
     state: State,
-    config: Config,
     /// The credential from the config's `keytab`, attached to `conn`; declared
     /// after it, so it is released only after the connection is disposed.
     _keytab: Option<gss::Credential>,
@@ -184,13 +183,43 @@ impl Server {
             }
         })?;
         let keytab = gss::server(&conn, service_name, fqdn_name, config)?;
-        Ok(Server { conn, state: State::New, config: config.clone(), _keytab: keytab })
+        Ok(Server { conn, state: State::New, _keytab: keytab })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
     /// properties have filtered what is installed (`sasl_listmech`).
     #[doc(alias = "sasl_listmech")]
     pub fn mechanisms(&self) -> Result<Vec<String>> {
+        // SAFETY: the text is copied out before anything else is called on conn.
+        let text = unsafe { self.list_mechanisms() }?;
+        Ok(text.split_whitespace().map(str::to_owned).collect())
+    }
+
+    /// The same list as [`Server::mechanisms`], space-separated, borrowed from
+    /// libsasl2 without copying: it can go straight to the peer, or to
+    /// [`Client::start`](crate::Client::start). Empty when no mechanism is left.
+    ///
+    /// ```
+    /// use cyrus_sasl::{Config, Server};
+    /// let config = Config::new().with("mech_list", "CRAM-MD5 PLAIN")?;
+    /// let mut server = Server::new("myservice", "host.example.com", None, &config)?;
+    /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 PLAIN");
+    /// # Ok::<(), cyrus_sasl::Error>(())
+    /// ```
+    #[doc(alias = "sasl_listmech")]
+    pub fn mechanism_list(&mut self) -> Result<&str> {
+        // SAFETY: the text borrows self mutably, so no other call on conn (which
+        // would replace libsasl2's buffer) can happen while it lives.
+        unsafe { self.list_mechanisms() }
+    }
+
+    /// `sasl_listmech` with the separator `" "` and no prefix or suffix.
+    ///
+    /// # Safety
+    /// The text lives in a buffer of the connection that the next
+    /// `sasl_listmech` on it replaces: the caller must not let it outlive the
+    /// next call on `self.conn`.
+    unsafe fn list_mechanisms<'a>(&self) -> Result<&'a str> {
         let mut out: *const c_char = ptr::null();
         let mut len: c_uint = 0;
         let mut count = 0;
@@ -211,13 +240,13 @@ impl Server {
         match check(self.conn.as_ptr(), "sasl_listmech", rc) {
             Ok(_) => {}
             // No mechanism survives mech_list and the security properties.
-            Err(Error::Sasl { code: Code::NOMECH, .. }) => return Ok(Vec::new()),
+            Err(Error::Sasl { code: Code::NOMECH, .. }) => return Ok(""),
             Err(e) => return Err(e),
         }
-        // SAFETY: libsasl2 wrote len bytes at out, valid until the next call.
+        // SAFETY: libsasl2 wrote len bytes at out, valid until the next call,
+        // which the caller guarantees is not before the text's last use.
         let bytes = unsafe { out_slice(out, len) };
-        let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8 { what: "mechanism list" })?;
-        Ok(text.split_whitespace().map(str::to_owned).collect())
+        std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8 { what: "mechanism list" })
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
@@ -288,7 +317,7 @@ impl Server {
             Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
                 if code == Code::NOUSER {
                     // libsasl2 reports a missing sasldb file as an unknown user.
-                    crate::sasldb::check_configured(&self.config)?;
+                    crate::sasldb::check_configured(self.conn.config())?;
                 }
                 // The GSSAPI plugin reports any failed gss_accept_sec_context as
                 // BADAUTH, and puts the reason only in its log: an outdated keytab
@@ -325,13 +354,16 @@ impl Server {
     }
 
     fn identity(&self) -> Result<Identity> {
-        let user = self.conn.prop_str(sys::SASL_USERNAME as _, "user name")?.unwrap_or_default();
-        let authid = self.conn.prop_str(sys::SASL_AUTHUSER as _, "authentication id")?;
+        // Borrowed first, so the authid is copied only when it differs.
+        let user = self.conn.prop_utf8(sys::SASL_USERNAME as _, "user name")?.unwrap_or_default();
+        let authid = self.conn.prop_utf8(sys::SASL_AUTHUSER as _, "authentication id")?;
         let mechanism = self.conn.prop_str(sys::SASL_MECHNAME as _, "mechanism name")?.unwrap_or_default();
         let ssf = self.conn.prop_uint(sys::SASL_SSF as _)?;
         Ok(match authid {
-            Some(authid) if authid != user => Identity { authid, authzid: Some(user), mechanism, ssf },
-            _ => Identity { authid: user, authzid: None, mechanism, ssf },
+            Some(authid) if authid != user => {
+                Identity { authid: authid.to_owned(), authzid: Some(user.to_owned()), mechanism, ssf }
+            }
+            _ => Identity { authid: user.to_owned(), authzid: None, mechanism, ssf },
         })
     }
 
@@ -366,7 +398,7 @@ impl Server {
 
     /// The configuration this connection was made with.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.conn.config()
     }
 
     /// The raw connection, for calls this crate does not wrap. It stays owned by
@@ -378,7 +410,7 @@ impl Server {
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server").field("state", &self.state).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Server").field("state", &self.state).field("config", self.conn.config()).finish_non_exhaustive()
     }
 }
 
@@ -386,7 +418,7 @@ impl fmt::Debug for Server {
 /// missing plugin (CRAM-MD5 is gone from upstream Cyrus SASL) is reported by name
 /// and package, not as "no worthy mechs found" mid-handshake.
 fn check_mech_list(config: &Config) -> Result<()> {
-    if config.get("mech_list").is_none() {
+    if !config.has("mech_list") {
         return Ok(());
     }
     let installed = library::installed_mechanisms()?;

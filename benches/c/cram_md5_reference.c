@@ -1,23 +1,34 @@
 /*
- * C reference for benches/cram_md5.rs: CRAM-MD5 handshakes against a sasldb,
- * calling libsasl2 directly.
+ * C reference for benches/cram_md5.rs: CRAM-MD5 handshakes calling libsasl2
+ * directly, against a sasldb or against a minimal in-memory auxprop plugin.
  *
- * Usage: cram_md5_reference SASLDB_PATH N [WARMUP]
+ * Usage: cram_md5_reference sasldb SASLDB_PATH N [WARMUP]
+ *        cram_md5_reference memory N [WARMUP]
  *
  * Initialises libsasl2 once (outside the timed region), runs WARMUP untimed
  * handshakes, then N timed ones, each on a fresh server and client connection.
  * Per handshake it makes the same libsasl2 calls, in the same order and with the
- * same arguments, as cyrus_sasl::Server/Client do. Every handshake must end with
- * the server authenticating alice@EXAMPLE.TEST, or the program exits with 1.
- * Prints the elapsed nanoseconds of the N timed handshakes on stdout.
+ * same arguments, as cyrus_sasl::Server/Client do, and registers the same
+ * callbacks (GETOPT and LOG on both connections; AUTHNAME, USER and PASS on the
+ * client). Every handshake must end with the server authenticating
+ * alice@EXAMPLE.TEST, or the program exits with 1. Prints the elapsed
+ * nanoseconds of the N timed handshakes on stdout.
+ *
+ * In "memory" mode the secret comes from the auxprop plugin below, registered
+ * with sasl_auxprop_add_plugin after sasl_server_init and selected per
+ * connection with auxprop_plugin, as the crate's own Rust plugin
+ * (src/auxprop.rs) is: it answers userPassword with prop_set.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sasl/sasl.h>
+#include <sasl/saslplug.h>
+#include <sasl/prop.h>
 
 #define SERVICE "bench"
 #define FQDN "localhost"
@@ -49,6 +60,93 @@ static int log_cb(void *context, int level, const char *message) {
     return SASL_OK;
 }
 
+/* ---- the in-memory auxprop plugin: one table, answers userPassword ---- */
+
+#define MEMORY_PLUGIN "in-memory"
+
+struct credential {
+    const char *principal;
+    const char *secret;
+};
+
+/* The store: principals without a realm, as the Rust CredentialStore holds them. */
+static const struct credential store[] = {
+    {USER, PASSWORD},
+    {NULL, NULL},
+};
+
+static const struct credential *find_credential(const char *name, size_t len) {
+    for (const struct credential *c = store; c->principal != NULL; c++)
+        if (strlen(c->principal) == len && memcmp(c->principal, name, len) == 0) return c;
+    return NULL;
+}
+
+/* The length of user without the "@realm" libsasl2 appended: the user realm
+   exactly, or the FQDN without regard to case when there is no user realm. */
+static size_t strip_realm(const char *user, size_t len, const char *realm, const char *fqdn) {
+    const char *at = NULL;
+    for (size_t i = len; i > 0; i--)
+        if (user[i - 1] == '@') { at = user + i - 1; break; }
+    if (at == NULL) return len;
+    const char *suffix = at + 1;
+    size_t suffix_len = len - (size_t)(suffix - user);
+    int appended;
+    if (realm != NULL && realm[0] != '\0')
+        appended = strlen(realm) == suffix_len && memcmp(realm, suffix, suffix_len) == 0;
+    else
+        appended = fqdn != NULL && strlen(fqdn) == suffix_len && strncasecmp(fqdn, suffix, suffix_len) == 0;
+    return appended ? (size_t)(at - user) : len;
+}
+
+static int memory_lookup(void *glob_context, sasl_server_params_t *sparams, unsigned flags, const char *user,
+                         unsigned ulen) {
+    (void)glob_context;
+    if (sparams == NULL || user == NULL) return SASL_BADPARAM;
+    int authzid_pass = (flags & SASL_AUXPROP_AUTHZID) != 0;
+    int overwrite = (flags & SASL_AUXPROP_OVERRIDE) != 0;
+    size_t name_len = strip_realm(user, ulen, sparams->user_realm, sparams->serverFQDN);
+    int result = SASL_OK;
+    for (const struct propval *p = prop_get(sparams->propctx); p != NULL && p->name != NULL; p++) {
+        /* The authid pass asks for "*userPassword", the authzid pass for "userPassword". */
+        const char *name = p->name;
+        int wanted = name[0] == '*' ? !authzid_pass && strcmp(name + 1, SASL_AUX_PASSWORD_PROP) == 0
+                                    : authzid_pass && strcmp(name, SASL_AUX_PASSWORD_PROP) == 0;
+        if (!wanted || (p->values != NULL && !overwrite)) continue;
+        if (p->values != NULL) prop_erase(sparams->propctx, p->name);
+        const struct credential *c = find_credential(user, name_len);
+        if (c == NULL) {
+            sparams->utils->seterror(sparams->utils->conn, SASL_NOLOG, "no credentials for user '%.*s'", (int)ulen,
+                                     user);
+            result = SASL_NOUSER;
+            break;
+        }
+        result = prop_set(sparams->propctx, p->name, c->secret, (int)strlen(c->secret));
+        if (result != SASL_OK) break;
+    }
+    return result;
+}
+
+static sasl_auxprop_plug_t memory_plugin = {
+    .features = 0,
+    .spare_int1 = 0,
+    .glob_context = NULL,
+    .auxprop_free = NULL,
+    .auxprop_lookup = memory_lookup,
+    .name = MEMORY_PLUGIN,
+    .auxprop_store = NULL,
+};
+
+static int memory_plugin_init(const sasl_utils_t *utils, int max_version, int *out_version,
+                              sasl_auxprop_plug_t **plug, const char *plugname) {
+    (void)utils;
+    (void)plugname;
+    if (out_version == NULL || plug == NULL) return SASL_BADPARAM;
+    if (max_version < SASL_AUXPROP_PLUG_VERSION) return SASL_BADVERS;
+    *out_version = SASL_AUXPROP_PLUG_VERSION;
+    *plug = &memory_plugin;
+    return SASL_OK;
+}
+
 /* ---- per connection: options served through SASL_CB_GETOPT ---- */
 
 struct option {
@@ -56,7 +154,8 @@ struct option {
     const char *value;
 };
 
-/* The server's options: CRAM-MD5 only, secrets from the sasldb. */
+/* The server's options, in the order the Rust configs hold them: CRAM-MD5
+   only, secrets from the sasldb or from the in-memory plugin. */
 static struct option server_options[5];
 /* The client's options: mech_list, also served as client_mech_list. */
 static const struct option client_options[] = {
@@ -112,12 +211,15 @@ static const sasl_callback_t global_callbacks[] = {
     {SASL_CB_LOG, CB(log_cb), NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
+/* Like the Rust side, each connection has its own GETOPT and LOG. */
 static const sasl_callback_t server_callbacks[] = {
     {SASL_CB_GETOPT, CB(getopt_cb), server_options},
+    {SASL_CB_LOG, CB(log_cb), NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 static const sasl_callback_t client_callbacks[] = {
     {SASL_CB_GETOPT, CB(getopt_cb), (void *)client_options},
+    {SASL_CB_LOG, CB(log_cb), NULL},
     {SASL_CB_AUTHNAME, CB(simple_cb), NULL},
     {SASL_CB_USER, CB(simple_cb), NULL},
     {SASL_CB_PASS, CB(pass_cb), NULL},
@@ -205,24 +307,39 @@ static long long now_ns(void) {
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int usage(const char *argv0) {
+    fprintf(stderr, "usage: %s sasldb SASLDB_PATH N [WARMUP]\n       %s memory N [WARMUP]\n", argv0, argv0);
+    return 2;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: %s SASLDB_PATH N [WARMUP]\n", argv[0]);
-        return 2;
-    }
-    sasldb_path = argv[1];
-    long n = strtol(argv[2], NULL, 10);
-    long warmup = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
+    if (argc < 2) return usage(argv[0]);
+    int memory = strcmp(argv[1], "memory") == 0;
+    if (!memory && strcmp(argv[1], "sasldb") != 0) return usage(argv[0]);
+    int first = memory ? 2 : 3; /* index of N */
+    if (argc < first + 1 || argc > first + 2) return usage(argv[0]);
+    long n = strtol(argv[first], NULL, 10);
+    long warmup = argc == first + 2 ? strtol(argv[first + 1], NULL, 10) : 0;
     if (n <= 0 || warmup < 0) {
         fprintf(stderr, "N must be positive and WARMUP not negative\n");
         return 2;
     }
 
-    server_options[0] = (struct option){"auxprop_plugin", "sasldb"};
-    server_options[1] = (struct option){"mech_list", "CRAM-MD5"};
-    server_options[2] = (struct option){"pwcheck_method", "auxprop"};
-    server_options[3] = (struct option){"sasldb_path", sasldb_path};
-    server_options[4] = (struct option){NULL, NULL};
+    if (memory) {
+        /* The order of Config::new().with("mech_list", ..).with_credential_store(..). */
+        server_options[0] = (struct option){"mech_list", "CRAM-MD5"};
+        server_options[1] = (struct option){"auxprop_plugin", MEMORY_PLUGIN};
+        server_options[2] = (struct option){"pwcheck_method", "auxprop"};
+        server_options[3] = (struct option){NULL, NULL};
+    } else {
+        /* The order of Sasldb::config().with("mech_list", ..). */
+        sasldb_path = argv[2];
+        server_options[0] = (struct option){"pwcheck_method", "auxprop"};
+        server_options[1] = (struct option){"auxprop_plugin", "sasldb"};
+        server_options[2] = (struct option){"sasldb_path", sasldb_path};
+        server_options[3] = (struct option){"mech_list", "CRAM-MD5"};
+        server_options[4] = (struct option){NULL, NULL};
+    }
 
     size_t pass_len = strlen(PASSWORD);
     secret = calloc(1, sizeof(sasl_secret_t) + pass_len + 1);
@@ -235,6 +352,9 @@ int main(int argc, char **argv) {
     if (rc != SASL_OK) return fail("sasl_server_init", NULL, rc), 1;
     rc = sasl_client_init(global_callbacks);
     if (rc != SASL_OK) return fail("sasl_client_init", NULL, rc), 1;
+    /* The crate registers its plugin at init too, in both modes. */
+    rc = sasl_auxprop_add_plugin(MEMORY_PLUGIN, memory_plugin_init);
+    if (rc != SASL_OK) return fail("sasl_auxprop_add_plugin", NULL, rc), 1;
 
     for (long i = 0; i < warmup; i++)
         if (!handshake()) return 1;

@@ -56,3 +56,12 @@ pub fn median(values: &mut [f64]) -> f64 {
     let mid = values.len() / 2;
     if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
 }
+
+/// Prints `stat COMPARISON SIDE MEDIAN MIN MAX UNIT`, the line `ci/bench` reads
+/// for each measured side of a comparison.
+pub fn print_stat(comparison: &str, side: &str, values: &[f64], unit: &str) {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let med = median(&mut values.to_vec());
+    println!("stat {comparison} {side} {med:.2} {min:.2} {max:.2} {unit}");
+}
