@@ -213,11 +213,16 @@ fn main() {
 }
 
 /// One complete handshake through the binding, on fresh connections: the same
-/// libsasl2 calls as `handshake()` in the C reference.
-fn handshake(server_config: &Config, client_config: &Config) -> cyrus_sasl::Result<Option<Identity>> {
+/// libsasl2 calls as `handshake()` in the C reference. The credentials are
+/// built once per round, as the C reference builds its secret once.
+fn handshake(
+    server_config: &Config,
+    client_config: &Config,
+    credentials: &Credentials,
+) -> cyrus_sasl::Result<Option<Identity>> {
     let mut server = Server::new(SERVICE, FQDN, Some(REALM), server_config)?;
     let offered = server.mechanism_list()?;
-    let mut client = Client::new(SERVICE, FQDN, Credentials::new(USER, PASSWORD), client_config)?;
+    let mut client = Client::new(SERVICE, FQDN, credentials, client_config)?;
     let start = client.start(offered)?;
     let mut step = server.start(start.mechanism, start.initial_response)?;
     loop {
@@ -238,9 +243,10 @@ fn handshake(server_config: &Config, client_config: &Config) -> cyrus_sasl::Resu
 /// Runs `n` Rust handshakes, checking each, and returns the time they took.
 fn rust_round(n: u32, configs: &Configs, store: Store) -> Duration {
     let server_config = configs.server(store);
+    let credentials = Credentials::new(USER, PASSWORD);
     let start = Instant::now();
     for _ in 0..n {
-        let identity = handshake(server_config, &configs.client)
+        let identity = handshake(server_config, &configs.client, &credentials)
             .unwrap_or_else(|e| panic!("Rust handshake failed: {e}"))
             .unwrap_or_else(|| panic!("Rust handshake was rejected"));
         let ok = identity.user() == EXPECTED_USER && identity.mechanism == "CRAM-MD5" && identity.ssf == 0;

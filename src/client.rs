@@ -1,5 +1,6 @@
 //! [`Client`]: the side that proves an identity.
 
+use std::borrow::Borrow;
 use std::ffi::{CStr, c_char, c_uint};
 use std::fmt;
 use std::ptr;
@@ -124,8 +125,33 @@ impl Client {
     /// (checked here: an empty or missing cache is an [`Error::Kerberos`] now),
     /// otherwise from `KRB5CCNAME` or krb5's default cache, read by `start`.
     /// Use [`Credentials::kerberos`].
+    ///
+    /// The connection copies what it needs from `credentials`, so a program
+    /// that opens many connections can keep one `Credentials` and pass a
+    /// reference each time, instead of building or cloning it per connection:
+    ///
+    /// ```
+    /// use cyrus_sasl::{Client, Config, Credentials};
+    /// let credentials = Credentials::new("alice", "s3cret");
+    /// for _ in 0..3 {
+    ///     let client = Client::new("myservice", "host.example.com", &credentials, &Config::new())?;
+    ///     # drop(client);
+    /// }
+    /// // An owned value works too.
+    /// let client = Client::new("myservice", "host.example.com", credentials, &Config::new())?;
+    /// # Ok::<(), cyrus_sasl::Error>(())
+    /// ```
     #[doc(alias = "sasl_client_new")]
-    pub fn new(service: &str, server_fqdn: &str, credentials: Credentials, config: &Config) -> Result<Self> {
+    pub fn new(
+        service: &str,
+        server_fqdn: &str,
+        credentials: impl Borrow<Credentials>,
+        config: &Config,
+    ) -> Result<Self> {
+        Client::with_credentials(service, server_fqdn, credentials.borrow(), config)
+    }
+
+    fn with_credentials(service: &str, server_fqdn: &str, credentials: &Credentials, config: &Config) -> Result<Self> {
         let service = CArg::new(service, "service")?;
         let fqdn = CArg::new(server_fqdn, "server FQDN")?;
         let creds = ClientCredentials::new(
