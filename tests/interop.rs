@@ -28,6 +28,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 
@@ -543,10 +544,14 @@ fn server_vs_pure_sasl_client_cram_md5_wrong_secret_is_rejected() -> Result<(), 
 // Row 4: sasl-sample client, sasl-sample server, over loopback TCP
 // ---------------------------------------------------------------------------
 
-/// A sasl-sample config file for `mech`: the sasldb options for the password
-/// mechanisms, a security layer up to AES-256 for GSSAPI.
+/// A new sasl-sample config file for `mech`: the sasldb options for the
+/// password mechanisms, a security layer up to AES-256 for GSSAPI. Each call
+/// writes a file of its own: trials run in parallel, and a child reading a
+/// file another trial is rewriting would see it empty.
 fn sample_conf(mech: &str) -> PathBuf {
-    let path = scratch("sample").join(format!("{mech}.conf"));
+    static FILES: AtomicUsize = AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, Ordering::Relaxed);
+    let path = scratch("sample").join(format!("{mech}-{n}.conf"));
     let text = match mech {
         GSSAPI => "mech_list: GSSAPI\nmax_ssf: 256\n".to_owned(),
         _ => format!(
