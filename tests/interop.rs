@@ -114,7 +114,7 @@ fn alice(mech: &str) -> Identity {
 // ---------------------------------------------------------------------------
 
 /// gsasl's GSSAPI server asks this on stdout, without a newline, and waits for
-/// `y` (tests/interop.rs answers it; see `ClientRun`).
+/// `y` ([`against_gsasl_server`] answers it).
 const GSS_PROMPT: &[u8] = b"Validate GSS-API user? (y/n) ";
 
 /// A child whose stdout is read line by line (and [`GSS_PROMPT`] as a line of
