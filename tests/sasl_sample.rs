@@ -1,5 +1,7 @@
-//! The `sasl-sample` tool as a child process: against GNU gsasl's client, against
-//! its own client (over TCP and over pipes), and on bad input.
+//! The `sasl-sample` tool as a child process: serving clients one after another,
+//! against its own client over pipes, and on bad input. Its exchanges with GNU
+//! gsasl and with its own client over TCP, for every mechanism, are in the
+//! interop matrix (tests/interop.rs).
 //!
 //! Every child is owned by a [`Proc`] (tests/common/child.rs), which kills and
 //! reaps it when dropped, so a failed assertion never leaves a process behind;
@@ -9,7 +11,6 @@
 mod common;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
@@ -48,100 +49,6 @@ fn client_command() -> Command {
     let mut command = Command::new(BIN);
     command.args(["client", "--user", "alice", "--mech", "CRAM-MD5"]).env_remove("SASL_PASSWORD");
     command
-}
-
-/// Runs a stdio server against a gsasl client with `password`, the one's stdout
-/// wired to the other's stdin. Returns (server status, server stderr, gsasl
-/// status, what gsasl sent).
-fn gsasl_against_server(password: &str) -> (ExitStatus, String, ExitStatus, String) {
-    let (_db, config) = cram_md5_setup();
-    let mut server =
-        Proc::spawn("sasl-sample server", server_command(&config).stdin(Stdio::piped()).stdout(Stdio::piped()));
-    let server_out = server.stdout();
-    let mut gsasl = Proc::spawn(
-        "gsasl --client",
-        Command::new("gsasl")
-            .args(["--client", "-m", "CRAM-MD5", "-a", "alice", "-p", password, "--quiet"])
-            .stdin(Stdio::from(server_out))
-            .stdout(Stdio::piped()),
-    );
-    let from_gsasl = pump(gsasl.stdout(), server.stdin());
-    let (server_status, server_err) = server.finish();
-    // gsasl reads its stdin to the end after the final line: it exits only once
-    // the server has closed its stdout, which exiting does.
-    let (gsasl_status, gsasl_err) = gsasl.finish();
-    let sent = String::from_utf8_lossy(&from_gsasl.join().unwrap()).into_owned();
-    eprintln!("gsasl sent {sent:?}; gsasl stderr {gsasl_err:?}; server stderr {server_err:?}");
-    (server_status, server_err, gsasl_status, sent)
-}
-
-#[test]
-fn gsasl_client_authenticates_with_cram_md5_against_sasl_sample_server() {
-    let (server, server_err, gsasl, sent) = gsasl_against_server("secret");
-    assert_eq!(server.code(), Some(0), "server stderr: {server_err}");
-    assert!(server_err.lines().any(|l| l == ALICE_AUTHENTICATED), "server stderr: {server_err}");
-    assert!(sent.starts_with("CRAM-MD5\n\n"), "gsasl opens with the mechanism and no initial response: {sent:?}");
-    assert_eq!(gsasl.code(), Some(0), "gsasl accepts the empty final line and the end of input");
-}
-
-#[test]
-fn gsasl_client_with_wrong_password_is_rejected_by_sasl_sample_server() {
-    let (server, server_err, gsasl, _) = gsasl_against_server("not-the-secret");
-    assert_eq!(server.code(), Some(1), "server stderr: {server_err}");
-    assert!(server_err.contains("rejected: CRAM-MD5 authentication failed"), "server stderr: {server_err}");
-    assert!(!server_err.contains("authenticated:"), "server stderr: {server_err}");
-    assert_eq!(gsasl.code(), Some(1), "the server closes instead of sending a final line, and gsasl fails on that");
-}
-
-/// Starts a `--listen 127.0.0.1:0 --once` server; returns it and its address.
-fn tcp_server(config: &Path) -> (Proc, SocketAddr) {
-    let mut server = Proc::spawn(
-        "sasl-sample server --listen",
-        server_command(config).args(["--listen", "127.0.0.1:0", "--once"]).stdin(Stdio::null()).stdout(Stdio::null()),
-    );
-    let addr: SocketAddr = server.wait_for_line("listening on ").parse().expect("a socket address");
-    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
-    (server, addr)
-}
-
-#[test]
-fn sasl_sample_client_and_server_over_tcp() {
-    let (_db, config) = cram_md5_setup();
-    let (mut server, addr) = tcp_server(&config);
-    let mut client = Proc::spawn(
-        "sasl-sample client",
-        client_command()
-            .args(["--connect", &addr.to_string()])
-            .env("SASL_PASSWORD", "secret")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null()),
-    );
-    let (client_status, client_err) = client.finish();
-    let (server_status, server_err) = server.finish();
-    assert_eq!(server_status.code(), Some(0), "server stderr: {server_err}; client stderr: {client_err}");
-    assert!(server_err.lines().any(|l| l == ALICE_AUTHENTICATED), "server stderr: {server_err}");
-    assert_eq!(client_status.code(), Some(0), "client stderr: {client_err}");
-    assert!(client_err.lines().any(|l| l == "completed: mech=CRAM-MD5 ssf=0"), "client stderr: {client_err}");
-}
-
-#[test]
-fn sasl_sample_client_with_wrong_password_over_tcp_exits_1_on_both_sides() {
-    let (_db, config) = cram_md5_setup();
-    let (mut server, addr) = tcp_server(&config);
-    let mut client = Proc::spawn(
-        "sasl-sample client",
-        client_command()
-            .args(["--connect", &addr.to_string()])
-            .env("SASL_PASSWORD", "not-the-secret")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null()),
-    );
-    let (client_status, client_err) = client.finish();
-    let (server_status, server_err) = server.finish();
-    assert_eq!(server_status.code(), Some(1), "server stderr: {server_err}");
-    assert_eq!(client_status.code(), Some(1), "client stderr: {client_err}");
-    assert!(client_err.contains("closed the connection before its final line"), "client stderr: {client_err}");
-    assert!(!client_err.contains("completed:"), "client stderr: {client_err}");
 }
 
 #[test]
