@@ -47,7 +47,7 @@ const MAXBUFSIZE: u32 = 1024;
 ///
 /// No confidentiality layer, because on this platform (libsasl2 2.1.28, OpenSSL
 /// 3) none is usable for a long run:
-/// - `des`, `rc4-40`, `rc4-56` and `rc4` leak about 9 KiB per connection
+/// - `des`, `rc4-40`, `rc4-56` and `rc4` leak about 10 KiB per connection side
 ///   (LeakSanitizer: memory OpenSSL allocates when the DIGEST-MD5 plugin sets up
 ///   its cipher with `EVP_CIPHER_fetch` is never freed; 10 handshakes leak
 ///   183,048 bytes, 50 leak 940,488), so a long run would measure that leak and
