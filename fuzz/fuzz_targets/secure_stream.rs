@@ -111,11 +111,11 @@ struct Transport {
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(&(at, kind)) = self.failures.first() {
-            if at <= self.pos {
-                self.failures.remove(0);
-                return Err(kind.into());
-            }
+        if let Some(&(at, kind)) = self.failures.first()
+            && at <= self.pos
+        {
+            self.failures.remove(0);
+            return Err(kind.into());
         }
         let mut n = buf.len().min(self.chunk).min(self.wire.len() - self.pos);
         if let Some(&(at, _)) = self.failures.first() {
@@ -155,7 +155,7 @@ fuzz_target!(|data: &[u8]| {
     let [selector, rest @ ..] = data else { return };
     let mut ops: &[u8] = rest;
     let selector = *selector as usize;
-    let to_server = selector % 2 == 0;
+    let to_server = selector.is_multiple_of(2);
     let chunk = [1, 2, 3, 4, 7, 64, 1000, usize::MAX][(selector / 2) % 8];
     let read_size = [1, 5, 64, 4096][(selector / 16) % 4];
 

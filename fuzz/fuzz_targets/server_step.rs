@@ -84,9 +84,9 @@ fn setup() -> &'static Setup {
         // exchange with a reauthentication attempt (which the server declines,
         // then runs a full exchange): run once here, every input meets that
         // steady state, not just those after the first success.
-        for mech in 0..MECHANISMS.len() {
-            assert_eq!(exchange(&setup, mech, true, None), End::Authenticated, "{}", MECHANISMS[mech]);
-            assert_eq!(exchange(&setup, mech, false, None), End::Rejected, "{}", MECHANISMS[mech]);
+        for (mech, name) in MECHANISMS.iter().enumerate() {
+            assert_eq!(exchange(&setup, mech, true, None), End::Authenticated, "{name}");
+            assert_eq!(exchange(&setup, mech, false, None), End::Rejected, "{name}");
         }
         setup
     })
