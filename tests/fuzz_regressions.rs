@@ -199,3 +199,61 @@ fn libsasl2_digest_md5_cannot_set_up_3des() {
         other => panic!("3DES worked ({other:?}): libsasl2 seems fixed; the secure_stream fuzz target can use it"),
     }
 }
+
+/// libsasl2 2.1.28 bug, pinned: its internal user-name canonicalisation copies
+/// the name the client sent and leaks the copy when `name@realm` is longer than
+/// its 1024-byte buffer (the name is refused without freeing the copy). Found
+/// by `server_step` as a 1017-byte leak from a 1015-byte CRAM-MD5 user name.
+/// Any client can do it before it authenticates, with every mechanism: CRAM-MD5
+/// (responses up to 1024 bytes) leaks up to about 1 KiB per attempt, SCRAM
+/// (client-first messages up to about 2 KiB) up to about 2 KiB.
+#[test]
+fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
+    let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let store = store();
+    let config = |mech: &str| Config::new().with("mech_list", mech).unwrap().with_credential_store(&store);
+    let (cram, scram) = (config("CRAM-MD5"), config("SCRAM-SHA-256"));
+    // With realm EXAMPLE.TEST, a 1011-byte name just fits: 1011 + 1 + 12 = 1024.
+    let cram_response = |name_len: usize| format!("{} 00000000000", "a".repeat(name_len));
+    let scram_first = |name_len: usize| format!("n,,n={},r=0123456789abcdef", "a".repeat(name_len));
+    let cram_attempt = |response: &str| {
+        let mut server = Server::new(SERVICE, HOST, Some(REALM), &cram).unwrap();
+        assert!(matches!(server.start("CRAM-MD5", None).unwrap(), ServerStep::Continue(_)));
+        match server.step(response.as_bytes()) {
+            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected) => {}
+            other => panic!("{} bytes: {other:?}", response.len()),
+        }
+    };
+    let scram_attempt = |first: &str| {
+        let mut server = Server::new(SERVICE, HOST, Some(REALM), &scram).unwrap();
+        match server.start("SCRAM-SHA-256", Some(first.as_bytes())) {
+            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected) => {}
+            other => panic!("{} bytes: {other:?}", first.len()),
+        }
+    };
+    let growth = |attempts: usize, attempt: &dyn Fn()| {
+        for _ in 0..100 {
+            attempt();
+        }
+        let before = rss();
+        for _ in 0..attempts {
+            attempt();
+        }
+        rss().saturating_sub(before)
+    };
+    let fits = growth(10_000, &|| cram_attempt(&cram_response(1011)));
+    let too_long = growth(10_000, &|| cram_attempt(&cram_response(1012)));
+    let scram_too_long = growth(5_000, &|| scram_attempt(&scram_first(2000)));
+    println!(
+        "RSS growth: 10000 CRAM-MD5 names of 1011 bytes {fits}, of 1012 bytes {too_long}; \
+         5000 SCRAM names of 2000 bytes {scram_too_long}"
+    );
+    assert!(fits < 2 << 20, "a name that fits grew RSS by {fits} bytes");
+    // About 1 KiB per attempt, 10 MB in all; 2 KiB per SCRAM attempt, 10 MB.
+    for (what, grown) in [("CRAM-MD5", too_long), ("SCRAM", scram_too_long)] {
+        assert!(
+            grown > 6 << 20,
+            "{what}: RSS grew by only {grown} bytes: libsasl2 seems fixed; update fuzz/lsan.supp and this test"
+        );
+    }
+}
