@@ -106,7 +106,7 @@ fn digest_md5_response_with_a_repeated_cnonce_is_a_typed_failure_and_the_next_ex
 /// of the client's response and overwrites the copy when the directive repeats,
 /// so every repeated `username`, `nonce`, `cnonce` or `response` leaks the
 /// earlier value (LeakSanitizer, `server_step` target). Any client can do it
-/// before it has authenticated, up to about 4 KiB per attempt: the plugin
+/// before it has authenticated, up to about 3 KiB per attempt: the plugin
 /// refuses responses over 4096 bytes before parsing them (then nothing leaks).
 #[test]
 fn libsasl2_digest_md5_server_leaks_the_values_of_repeated_directives() {
