@@ -44,7 +44,6 @@
 //! with `--callgrind` default 300), `CRAM_MD5_BENCH_ROUNDS` (default 11), `TARGET`
 //! (the C compiler's target triple; by default this machine's).
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Barrier;
@@ -55,7 +54,7 @@ use cyrus_sasl::{
 };
 
 mod support;
-use support::{env_number, median, per_handshake_us, print_stat};
+use support::{env_number, median, per_handshake_us, print_stat, saslpasswd2};
 
 const SERVICE: &str = "bench";
 const FQDN: &str = "localhost";
@@ -128,7 +127,7 @@ fn main() {
 
     let dir = tempfile::tempdir().expect("create a temp dir");
     let db = dir.path().join("sasldb2");
-    saslpasswd2(&db);
+    saslpasswd2(&db, APP, REALM, USER, PASSWORD);
     let reference = support::compile_reference("cram_md5_reference", dir.path());
     if callgrind {
         return instruction_counts(&reference, &db, n);
@@ -380,20 +379,4 @@ fn callgrind(cmd: &mut Command, out_file: &Path) -> u64 {
         .find_map(|line| line.strip_prefix("summary:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no summary line in {}", out_file.display()))
-}
-
-/// `echo -n secret | saslpasswd2 -f DB -a cyrus-sasl-rs -u EXAMPLE.TEST -c -p alice`
-fn saslpasswd2(db: &Path) {
-    let mut child = Command::new("saslpasswd2")
-        .arg("-f")
-        .arg(db)
-        .args(["-a", APP, "-u", REALM, "-c", "-p", USER])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run saslpasswd2 (Debian/Ubuntu package sasl2-bin)");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin.write_all(PASSWORD.as_bytes()).expect("write the password");
-    drop(stdin);
-    let status = child.wait().expect("wait for saslpasswd2");
-    assert!(status.success(), "saslpasswd2 failed: {status}");
 }

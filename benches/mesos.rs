@@ -43,10 +43,7 @@
 //! `MESOS_BENCH_ROUNDS` (default 5), `MESOS_BENCH_CLIENTS` (concurrent TCP
 //! clients, default 100).
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
@@ -57,7 +54,7 @@ use cyrus_sasl::mesos::{
 use cyrus_sasl::{Config, CredentialStore, Secret};
 
 mod support;
-use support::{env_number, median, per_handshake_us, print_stat};
+use support::{env_number, median, per_handshake_us, print_stat, saslpasswd2};
 
 const REALM: &str = "EXAMPLE.TEST";
 const APP: &str = "cyrus-sasl-rs";
@@ -74,7 +71,7 @@ fn main() {
 
     let dir = tempfile::tempdir().expect("create a temp dir");
     let db = dir.path().join("sasldb2");
-    saslpasswd2(&db);
+    saslpasswd2(&db, APP, REALM, USER, PASSWORD);
     let store = CredentialStore::from_credentials([(USER.to_owned(), Secret::from(PASSWORD))]).unwrap();
     let cram = || Config::new().with("mech_list", "CRAM-MD5").expect("valid option");
     let memory_config = cram().with_credential_store(&store);
@@ -296,20 +293,4 @@ fn tcp_async(
 /// `n` split as evenly as possible into `clients` shares.
 fn shares(n: u32, clients: u32) -> impl Iterator<Item = u32> {
     (0..clients).map(move |i| n / clients + u32::from(i < n % clients)).filter(|&s| s > 0)
-}
-
-/// `echo -n PASSWORD | saslpasswd2 -f DB -a cyrus-sasl-rs -u EXAMPLE.TEST -c -p USER`
-fn saslpasswd2(db: &Path) {
-    let mut child = Command::new("saslpasswd2")
-        .arg("-f")
-        .arg(db)
-        .args(["-a", APP, "-u", REALM, "-c", "-p", USER])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run saslpasswd2 (Debian/Ubuntu package sasl2-bin)");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin.write_all(PASSWORD.as_bytes()).expect("write the password");
-    drop(stdin);
-    let status = child.wait().expect("wait for saslpasswd2");
-    assert!(status.success(), "saslpasswd2 failed: {status}");
 }

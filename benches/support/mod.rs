@@ -2,7 +2,9 @@
 //! environment, and summarising rounds.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Compiles `benches/c/NAME.c` into `dir/NAME`, at `-O2` with the C compiler the
@@ -64,4 +66,21 @@ pub fn print_stat(comparison: &str, side: &str, values: &[f64], unit: &str) {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let med = median(&mut values.to_vec());
     println!("stat {comparison} {side} {med:.2} {min:.2} {max:.2} {unit}");
+}
+
+/// Creates `user` with `password` in the sasldb at `db` with the real tool:
+/// `echo -n PASSWORD | saslpasswd2 -f DB -a APP -u REALM -c -p USER`.
+pub fn saslpasswd2(db: &Path, app: &str, realm: &str, user: &str, password: &str) {
+    let mut child = Command::new("saslpasswd2")
+        .arg("-f")
+        .arg(db)
+        .args(["-a", app, "-u", realm, "-c", "-p", user])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run saslpasswd2 (Debian/Ubuntu package sasl2-bin)");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(password.as_bytes()).expect("write the password");
+    drop(stdin);
+    let status = child.wait().expect("wait for saslpasswd2");
+    assert!(status.success(), "saslpasswd2 failed: {status}");
 }
