@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Outcome, REALM, handshake, sasldb};
+use common::{Outcome, REALM, capture, handshake, sasldb};
 use cyrus_sasl::{Client, Config, CredentialStore, Credentials, Secret, Server};
 
 fn store(list: &[(&str, &str)]) -> CredentialStore {
@@ -180,32 +180,17 @@ fn reloading_the_store_continuously_while_threads_authenticate_never_fails_a_han
     assert!(accepted > 0 && rejected > 0, "flapping principal: {accepted} accepted, {rejected} rejected");
 }
 
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        self.0.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
-
 /// Without its own `sasl_seterror`, the plugin would leave libsasl2's detail
 /// from an earlier internal call ("Unable to find a callback: 32775").
 #[test]
 fn an_unknown_principal_is_logged_by_name_with_a_fresh_error_detail() {
-    log::set_logger(&CAPTURE).unwrap();
-    log::set_max_level(log::LevelFilter::Info);
+    let _log = capture::start();
     let config = server_config("CRAM-MD5", &store(&[("framework1", "s3cret")]));
     assert_eq!(attempt(&config, "CRAM-MD5", "ghost-principal", "s3cret"), Outcome::Rejected);
-    let lines = CAPTURE.0.lock().unwrap();
+    let lines = capture::lines();
     let reason = lines
         .iter()
-        .find(|l| l.starts_with("cyrus_sasl::server") && l.contains("ghost-principal"))
+        .find(|l| l.contains(" cyrus_sasl::server ") && l.contains("ghost-principal"))
         .unwrap_or_else(|| panic!("no rejection naming the principal in {lines:#?}"));
     assert!(reason.contains("no credentials for user 'ghost-principal@EXAMPLE.TEST'"), "{reason}");
     assert!(!reason.contains("callback"), "stale detail: {reason}");

@@ -3,43 +3,14 @@
 //! secret. (The parser's cases are unit tests in `src/mesos/credentials_file.rs`.)
 //! One logger per process, so the tests that read the log take a lock.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use common::capture;
 use cyrus_sasl::mesos::{CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credentials};
-
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        let line = format!("{} {} {}", record.level(), record.target(), record.args());
-        self.0.lock().unwrap().push(line);
-    }
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
-
-fn capture() -> MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    static INSTALL: OnceLock<()> = OnceLock::new();
-    INSTALL.get_or_init(|| {
-        log::set_logger(&CAPTURE).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
-    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    CAPTURE.0.lock().unwrap().clear();
-    guard
-}
-
-fn logged() -> Vec<String> {
-    CAPTURE.0.lock().unwrap().clone()
-}
 
 fn write(path: &Path, text: &[u8], mode: u32) {
     fs::write(path, text).unwrap();
@@ -51,7 +22,7 @@ const JSON: &[u8] = br#"{"credentials": [{"principal": "framework-a", "secret": 
 
 #[test]
 fn reads_json_and_text_files_with_and_without_a_file_scheme() {
-    let _log = capture();
+    let _log = capture::start();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("credentials.json");
     let text = dir.path().join("credentials.txt");
@@ -62,19 +33,21 @@ fn reads_json_and_text_files_with_and_without_a_file_scheme() {
         let got: Vec<(&str, &[u8])> = credentials.iter().map(|(p, s)| (p.as_str(), s.expose())).collect();
         assert_eq!(got, [("framework-a", &b"hunter2-a"[..]), ("agent", b"hunter2-b")], "{path}");
     }
-    assert!(logged().iter().all(|l| !l.contains("hunter2")), "{:#?}", logged());
+    assert!(capture::lines().iter().all(|l| !l.contains("hunter2")), "{:#?}", capture::lines());
 }
 
 #[test]
 fn a_file_others_can_access_gives_a_warning_and_a_private_one_does_not() {
-    let _log = capture();
+    let _log = capture::start();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("credentials");
     let warned = |mode| {
         write(&path, JSON, mode);
-        CAPTURE.0.lock().unwrap().clear();
+        capture::clear();
         read_credentials(&path).unwrap();
-        logged().iter().any(|l| l.starts_with("WARN") && l.contains("too open") && l.contains(&format!("{mode:04o}")))
+        capture::lines()
+            .iter()
+            .any(|l| l.starts_with("WARN") && l.contains("too open") && l.contains(&format!("{mode:04o}")))
     };
     assert!(!warned(0o600));
     assert!(!warned(0o640));
@@ -86,13 +59,15 @@ fn a_file_others_can_access_gives_a_warning_and_a_private_one_does_not() {
 
 #[test]
 fn an_empty_file_means_no_credentials_with_a_warning() {
-    let _log = capture();
+    let _log = capture::start();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("credentials");
     write(&path, b"", 0o600);
     assert!(read_credentials(&path).unwrap().is_empty());
     assert!(
-        logged().iter().any(|l| l.starts_with("WARN") && l.contains("every authentication attempt will be rejected"))
+        capture::lines()
+            .iter()
+            .any(|l| l.starts_with("WARN") && l.contains("every authentication attempt will be rejected"))
     );
 }
 

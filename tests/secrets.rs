@@ -17,10 +17,9 @@ mod common;
 
 use std::fmt::Debug;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{REALM, handshake};
+use common::{REALM, capture, handshake};
 use cyrus_sasl::mesos::blocking::{self, Master};
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
 use cyrus_sasl::mesos::{
@@ -39,21 +38,6 @@ const CONFIG: &str = "Kv8#config-sql-passwd-19af";
 const ALL: [&str; 6] = [STORED, WRONG, PROVISIONED, MESOS, BAD_FILE, CONFIG];
 
 const MECHANISMS: [&str; 4] = ["CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-256", "PLAIN"];
-
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        let line = format!("{} {} {}", record.level(), record.target(), record.args());
-        self.0.lock().unwrap().push(line);
-    }
-    fn flush(&self) {}
-}
-
-static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
 
 /// What the test saw: `Debug` output and error messages, each with a label.
 #[derive(Default)]
@@ -300,8 +284,7 @@ fn credentials_files(seen: &mut Exhibits, dir: &std::path::Path) -> std::path::P
 
 #[test]
 fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
-    log::set_logger(&CAPTURE).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    let _log = capture::start();
     let mut seen = Exhibits::default();
     // libsasl2's own verbosity option, at its maximum (SASL_LOG_PASS).
     let verbose = Config::new().with("log_level", "7").unwrap();
@@ -371,7 +354,7 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
     let mut c = client("alice", STORED);
     drop(handshake(&mut c, &mut server));
 
-    let lines = CAPTURE.0.lock().unwrap().clone();
+    let lines = capture::lines();
     // The capture is not vacuous: libsasl2 and the crate's layers all logged.
     for target in [cyrus_sasl::LOG_TARGET, "cyrus_sasl::server", "cyrus_sasl::mesos"] {
         assert!(lines.iter().any(|l| l.contains(target)), "nothing logged under {target}:\n{}", lines.join("\n"));

@@ -2,6 +2,7 @@
 //! `saslpasswd2`, and an in-process client/server handshake loop.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod child;
 pub mod kdc;
 
