@@ -117,6 +117,7 @@ impl Configs {
 }
 
 fn main() {
+    support::enter_threaded_mode();
     if let Ok(store) = std::env::var(CHILD) {
         return child(&store);
     }

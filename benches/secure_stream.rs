@@ -132,6 +132,7 @@ impl Times {
 }
 
 fn measure() {
+    support::enter_threaded_mode();
     let mib = env_number("SECURE_STREAM_BENCH_MIB", 16);
     let rounds = env_number("SECURE_STREAM_BENCH_ROUNDS", 11);
     assert!(mib > 0 && rounds > 0, "MIB and ROUNDS must be positive");

@@ -19,16 +19,16 @@
  * connection with auxprop_plugin, as the crate's own Rust plugin
  * (src/auxprop.rs) is: it answers userPassword with prop_set.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <sasl/sasl.h>
 #include <sasl/saslplug.h>
 #include <sasl/prop.h>
+
+#include "reference.h"
 
 #define SERVICE "bench"
 #define FQDN "localhost"
@@ -38,27 +38,6 @@
 #define EXPECTED_USER USER "@" REALM
 
 static const char *sasldb_path;
-
-/* ---- process-wide: real mutexes and a LOG callback that drops everything ---- */
-
-static void *mutex_alloc(void) {
-    pthread_mutex_t *m = malloc(sizeof *m);
-    if (m != NULL) pthread_mutex_init(m, NULL);
-    return m;
-}
-static int mutex_lock(void *m) { return pthread_mutex_lock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static int mutex_unlock(void *m) { return pthread_mutex_unlock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static void mutex_free(void *m) {
-    pthread_mutex_destroy(m);
-    free(m);
-}
-
-static int log_cb(void *context, int level, const char *message) {
-    (void)context;
-    (void)level;
-    (void)message;
-    return SASL_OK;
-}
 
 /* ---- the in-memory auxprop plugin: one table, answers userPassword ---- */
 
@@ -301,18 +280,13 @@ out:
     return ok;
 }
 
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int usage(const char *argv0) {
     fprintf(stderr, "usage: %s sasldb SASLDB_PATH N [WARMUP]\n       %s memory N [WARMUP]\n", argv0, argv0);
     return 2;
 }
 
 int main(int argc, char **argv) {
+    enter_threaded_mode();
     if (argc < 2) return usage(argv[0]);
     int memory = strcmp(argv[1], "memory") == 0;
     if (!memory && strcmp(argv[1], "sasldb") != 0) return usage(argv[0]);

@@ -14,39 +14,18 @@
  * alice at SSF 256, or the program exits with 1. Prints the elapsed nanoseconds
  * of the N timed handshakes on stdout.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sasl/sasl.h>
+
+#include "reference.h"
 
 #define SERVICE "mesos"
 #define FQDN "localhost"
 #define EXPECTED_USER "alice"
 #define EXPECTED_SSF 256
-
-/* ---- process-wide: real mutexes and a LOG callback that drops everything ---- */
-
-static void *mutex_alloc(void) {
-    pthread_mutex_t *m = malloc(sizeof *m);
-    if (m != NULL) pthread_mutex_init(m, NULL);
-    return m;
-}
-static int mutex_lock(void *m) { return pthread_mutex_lock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static int mutex_unlock(void *m) { return pthread_mutex_unlock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static void mutex_free(void *m) {
-    pthread_mutex_destroy(m);
-    free(m);
-}
-
-static int log_cb(void *context, int level, const char *message) {
-    (void)context;
-    (void)level;
-    (void)message;
-    return SASL_OK;
-}
 
 /* ---- per connection: options served through SASL_CB_GETOPT ---- */
 
@@ -182,13 +161,8 @@ out:
     return ok;
 }
 
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int main(int argc, char **argv) {
+    enter_threaded_mode();
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: %s N [WARMUP]\n", argv[0]);
         return 2;

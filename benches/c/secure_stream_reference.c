@@ -25,41 +25,20 @@
  * Prints "ENCODE_NS DECODE_NS WIRE_BYTES" on stdout.
  */
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sasl/sasl.h>
+
+#include "reference.h"
 
 #define SERVICE "mesos"
 #define HOST "localhost"
 #define MAXBUFSIZE 65536u
 /* Untimed bytes through a first pair of connections. */
 #define WARMUP_BYTES (4u << 20)
-
-/* ---- process-wide: real mutexes (as cyrus_sasl installs) and a quiet log ---- */
-
-static void *mutex_alloc(void) {
-    pthread_mutex_t *m = malloc(sizeof *m);
-    if (m != NULL) pthread_mutex_init(m, NULL);
-    return m;
-}
-static int mutex_lock(void *m) { return pthread_mutex_lock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static int mutex_unlock(void *m) { return pthread_mutex_unlock(m) == 0 ? SASL_OK : SASL_FAIL; }
-static void mutex_free(void *m) {
-    pthread_mutex_destroy(m);
-    free(m);
-}
-
-static int log_cb(void *context, int level, const char *message) {
-    (void)context;
-    (void)level;
-    (void)message;
-    return SASL_OK;
-}
 
 static int getopt_cb(void *context, const char *plugin_name, const char *option, const char **result,
                      unsigned *len) {
@@ -111,12 +90,6 @@ static int fail(const char *what, sasl_conn_t *conn, int rc) {
     fprintf(stderr, "secure_stream_reference: %s failed with %d: %s\n", what, rc,
             conn != NULL ? sasl_errdetail(conn) : sasl_errstring(rc, NULL, NULL));
     return 1;
-}
-
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* Authenticates client to server in process. Returns 0 on success. */
@@ -215,6 +188,7 @@ static int run(const unsigned char *data, size_t total, struct result *result) {
 }
 
 int main(int argc, char **argv) {
+    enter_threaded_mode();
     if (argc != 2) {
         fprintf(stderr, "usage: %s BYTES\n", argv[0]);
         return 2;

@@ -39,6 +39,16 @@ pub fn compile_reference(name: &str, dir: &Path) -> PathBuf {
     exe
 }
 
+/// Starts and joins one thread, as the C references do first thing
+/// (`enter_threaded_mode` in benches/c/reference.h): once a process has had a
+/// second thread, glibc's malloc takes its multi-threaded paths for good (about
+/// 39,000 more instructions per GSSAPI handshake in the C reference). The
+/// harness may or may not start threads depending on the core count, so both
+/// sides are put in the mode that servers run in, explicitly.
+pub fn enter_threaded_mode() {
+    std::thread::spawn(|| {}).join().expect("an idle thread");
+}
+
 /// A positive number from the environment, or `default`.
 pub fn env_number(name: &str, default: u32) -> u32 {
     match std::env::var(name) {

@@ -184,7 +184,12 @@ impl Drop for Running {
 /// this panics with `ci/kdc`'s output, the KDC log included: tests never pass by
 /// being skipped.
 pub fn run_with_kdc(trials: Vec<Trial>) -> ExitCode {
-    let args = Arguments::from_args();
+    run_with_kdc_args(Arguments::from_args(), trials)
+}
+
+/// [`run_with_kdc`] with arguments the caller has already parsed (and maybe
+/// adjusted, as the GSSAPI benchmark does with `test_threads`).
+pub fn run_with_kdc_args(args: Arguments, trials: Vec<Trial>) -> ExitCode {
     if args.list {
         // Listing runs nothing; no KDC needed.
         return libtest_mimic::run(&args, trials).exit_code();
