@@ -121,7 +121,7 @@ unsafe extern "C" fn lookup(
             // SAFETY: the realm and FQDN are NULL or NUL-terminated strings owned
             // by the connection.
             let (realm, fqdn) = unsafe { (opt_cstr(sparams.user_realm), opt_cstr(sparams.serverFQDN)) };
-            std::str::from_utf8(strip_realm(user, realm, fqdn)).ok()
+            crate::connection::utf8(strip_realm(user, realm, fqdn))
         };
         // SAFETY: utils is the connection's utility table, alive for this call.
         let conn = unsafe { (*sparams.utils).conn };

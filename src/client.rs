@@ -9,7 +9,7 @@ use sasl_sys as sys;
 
 use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
-use crate::connection::{CArg, Conn, c_len, out_slice};
+use crate::connection::{CArg, Conn, c_len, out_slice, utf8};
 use crate::error::{Code, Error, Result, check};
 use crate::gss;
 use crate::kerberos;
@@ -217,7 +217,7 @@ impl Client {
         }
         // SAFETY: the mechanism name is a NUL-terminated string owned by the plugin.
         let mechanism =
-            unsafe { CStr::from_ptr(mech) }.to_str().map_err(|_| Error::NotUtf8 { what: "mechanism name" })?;
+            utf8(unsafe { CStr::from_ptr(mech) }.to_bytes()).ok_or_else(|| Error::NotUtf8 { what: "mechanism name" })?;
         self.complete = code == Code::OK;
         // SAFETY: libsasl2 keeps the buffer until the next call on the connection,
         // which the borrow of self prevents. A NULL buffer means "no initial response".

@@ -8,7 +8,7 @@ use sasl_sys as sys;
 
 use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
-use crate::connection::{CArg, Conn, c_len, out_slice};
+use crate::connection::{CArg, Conn, c_len, out_slice, utf8};
 use crate::error::{Code, Error, Result, check};
 use crate::gss;
 use crate::kerberos::{self, KerberosProblem};
@@ -246,7 +246,7 @@ impl Server {
         // SAFETY: libsasl2 wrote len bytes at out, valid until the next call,
         // which the caller guarantees is not before the text's last use.
         let bytes = unsafe { out_slice(out, len) };
-        std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8 { what: "mechanism list" })
+        utf8(bytes).ok_or_else(|| Error::NotUtf8 { what: "mechanism list" })
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
