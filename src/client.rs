@@ -216,8 +216,9 @@ impl Client {
             return Err(Error::Sasl { call: "sasl_client_start", code, detail: "no mechanism chosen".into() });
         }
         // SAFETY: the mechanism name is a NUL-terminated string owned by the plugin.
-        let mechanism =
-            utf8(unsafe { CStr::from_ptr(mech) }.to_bytes()).ok_or_else(|| Error::NotUtf8 { what: "mechanism name" })?;
+        let Some(mechanism) = utf8(unsafe { CStr::from_ptr(mech) }.to_bytes()) else {
+            return Err(Error::NotUtf8 { what: "mechanism name" });
+        };
         self.complete = code == Code::OK;
         // SAFETY: libsasl2 keeps the buffer until the next call on the connection,
         // which the borrow of self prevents. A NULL buffer means "no initial response".

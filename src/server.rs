@@ -246,7 +246,10 @@ impl Server {
         // SAFETY: libsasl2 wrote len bytes at out, valid until the next call,
         // which the caller guarantees is not before the text's last use.
         let bytes = unsafe { out_slice(out, len) };
-        utf8(bytes).ok_or_else(|| Error::NotUtf8 { what: "mechanism list" })
+        match utf8(bytes) {
+            Some(text) => Ok(text),
+            None => Err(Error::NotUtf8 { what: "mechanism list" }),
+        }
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
