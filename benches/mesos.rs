@@ -33,7 +33,15 @@
 //! - `ratio mesos_tcp_blocking_over_inprocess VALUE` and
 //!   `ratio mesos_tcp_async_over_inprocess VALUE`: time per handshake over TCP
 //!   (kept links) / in process, in-memory store both;
-//! - the same two with `_fresh_connections` for a connection per handshake.
+//! - the same two with `_fresh_connections` for a connection per handshake;
+//! - `ratio mesos_tcp_async_over_bare_tcp VALUE`: `tcp-async` / `bare-tcp`, the
+//!   floor under it.
+//!
+//! `bare-tcp` (measured in the same rounds) is that floor: the same three
+//! request/response round trips per handshake, on kept loopback connections,
+//! with the same two runtimes and the same number of concurrent clients, but
+//! with neither SASL nor Mesos: 64-byte length-prefixed frames that a server
+//! task answers in kind. It is what the kernel and tokio cost alone.
 //!
 //! On loopback, the kernel's TCP work dominates: three request/response round
 //! trips cost more than the CRAM-MD5 exchange, and a TCP connect and close per
@@ -96,6 +104,7 @@ fn main() {
     let async_master = master_runtime.block_on(async {
         mesos_tokio::Master::bind("127.0.0.1:0", &memory_config, master_options).await.unwrap().spawn()
     });
+    let echo = master_runtime.block_on(EchoServer::start());
     let client_options =
         AuthenticateOptions { client: client.clone(), max_attempts: 1, ..AuthenticateOptions::default() };
 
@@ -106,21 +115,24 @@ fn main() {
         tcp_blocking(blocking_master.local_addr(), n / 4, clients, reuse, &client_options);
         tcp_async(&runtime, async_master.local_addr(), n / 4, clients, reuse, &client_options);
     }
+    bare_tcp(&runtime, echo.addr, n / 4, clients);
 
     println!("Mesos CRAM-MD5 handshakes, master side; fresh SASL connections per handshake");
     println!("{rounds} rounds x {n} handshakes per path; TCP with {clients} concurrent clients on 127.0.0.1");
     println!();
-    let paths = ["inproc-memory", "inproc-sasldb", "tcp-blocking", "tcp-async", "blocking-fresh", "async-fresh"];
+    let paths =
+        ["inproc-memory", "inproc-sasldb", "tcp-blocking", "tcp-async", "blocking-fresh", "async-fresh", "bare-tcp"];
     print!("{:>5}", "round");
     for path in paths {
         print!("  {path:>14}");
     }
     println!("   (us per handshake)");
-    let mut times: [Vec<f64>; 6] = Default::default();
+    let mut times: [Vec<f64>; 7] = Default::default();
     let mut ratios: [Vec<f64>; 5] = Default::default();
+    let mut over_bare = Vec::new();
     for round in 1..=rounds {
-        let mut measured = [0.0; 6];
-        let mut order = [0, 1, 2, 3, 4, 5];
+        let mut measured = [0.0; 7];
+        let mut order = [0, 1, 2, 3, 6, 4, 5];
         if round % 2 == 0 {
             order.reverse();
         }
@@ -132,7 +144,8 @@ fn main() {
                 2 => tcp_blocking(blocking_addr, n, clients, Reuse::Link, &client_options),
                 3 => tcp_async(&runtime, async_addr, n, clients, Reuse::Link, &client_options),
                 4 => tcp_blocking(blocking_addr, n, clients, Reuse::Fresh, &client_options),
-                _ => tcp_async(&runtime, async_addr, n, clients, Reuse::Fresh, &client_options),
+                5 => tcp_async(&runtime, async_addr, n, clients, Reuse::Fresh, &client_options),
+                _ => bare_tcp(&runtime, echo.addr, n, clients),
             };
             measured[path] = per_handshake_us(elapsed, n);
         }
@@ -144,9 +157,10 @@ fn main() {
         for (all, value) in times.iter_mut().zip(measured) {
             all.push(value);
         }
-        for (all, value) in ratios.iter_mut().zip(&measured[1..]) {
+        for (all, value) in ratios.iter_mut().zip(&measured[1..6]) {
             all.push(value / measured[0]);
         }
+        over_bare.push(measured[3] / measured[6]);
     }
     for (comparison, side, which) in [
         ("mesos_tcp_async", "in-process", 0),
@@ -155,6 +169,8 @@ fn main() {
         ("mesos_tcp_blocking", "tcp-blocking", 2),
         ("mesos_inprocess_sasldb_over_memory", "memory", 0),
         ("mesos_inprocess_sasldb_over_memory", "sasldb", 1),
+        ("mesos_tcp_async_over_bare_tcp", "bare-tcp", 6),
+        ("mesos_tcp_async_over_bare_tcp", "tcp-async", 3),
     ] {
         print_stat(comparison, side, &times[which], "us/handshake");
     }
@@ -175,6 +191,7 @@ fn main() {
     println!("ratio mesos_tcp_async_over_inprocess {async_ratio:.3}");
     println!("ratio mesos_tcp_blocking_fresh_connections_over_inprocess {blocking_fresh:.3}");
     println!("ratio mesos_tcp_async_fresh_connections_over_inprocess {async_fresh:.3}");
+    println!("ratio mesos_tcp_async_over_bare_tcp {:.3}", median(&mut over_bare));
 
     blocking_master.shutdown();
     master_runtime.block_on(async_master.shutdown());
@@ -279,6 +296,78 @@ fn tcp_async(
                         }
                         let verdict = link.authenticate(Credential::new(USER, PASSWORD), &options).await;
                         assert_eq!(verdict.expect("a verdict"), Verdict::Authenticated);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("a client task");
+        }
+        start.elapsed()
+    })
+}
+
+/// Bytes of each frame `bare_tcp` sends and gets back, length prefix included:
+/// about what a CRAM-MD5 message takes (all are under 200).
+const BARE_FRAME_LEN: usize = 64;
+
+/// Answers every length-prefixed frame with one of the same length, on
+/// 127.0.0.1, one task per connection: the master's side of `bare_tcp`.
+struct EchoServer {
+    addr: SocketAddr,
+}
+
+impl EchoServer {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("the echo server's address");
+        tokio::spawn(async move {
+            // Ends with the runtime, at the end of the benchmark.
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(echo_frames(stream));
+            }
+        });
+        EchoServer { addr }
+    }
+}
+
+async fn echo_frames(mut stream: tokio::net::TcpStream) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.set_nodelay(true)?;
+    let (reader, mut writer) = stream.split();
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut frame = [0u8; BARE_FRAME_LEN];
+    loop {
+        match reader.read_exact(&mut frame[..4]).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_be_bytes(frame[..4].try_into().expect("4 bytes")) as usize;
+        assert_eq!(len, BARE_FRAME_LEN - 4, "a frame of another size");
+        reader.read_exact(&mut frame[4..]).await?;
+        writer.write_all(&frame).await?;
+    }
+}
+
+/// `n` times three round trips of one `BARE_FRAME_LEN` frame each way, by
+/// `clients` tasks at once, each on a kept connection to the echo server.
+fn bare_tcp(runtime: &tokio::runtime::Runtime, addr: SocketAddr, n: u32, clients: u32) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    runtime.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = shares(n, clients)
+            .map(|share| {
+                tokio::spawn(async move {
+                    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the echo server");
+                    stream.set_nodelay(true).expect("TCP_NODELAY");
+                    let mut frame = [7u8; BARE_FRAME_LEN];
+                    frame[..4].copy_from_slice(&((BARE_FRAME_LEN - 4) as u32).to_be_bytes());
+                    let mut answer = [0u8; BARE_FRAME_LEN];
+                    for _ in 0..share * 3 {
+                        stream.write_all(&frame).await.expect("send a frame");
+                        stream.read_exact(&mut answer).await.expect("read the answer");
+                        assert_eq!(answer, frame, "the echo differs");
                     }
                 })
             })
