@@ -49,7 +49,10 @@
 //!
 //! Environment: `MESOS_BENCH_N` (handshakes per measurement, default 2000),
 //! `MESOS_BENCH_ROUNDS` (default 5), `MESOS_BENCH_CLIENTS` (concurrent TCP
-//! clients, default 100).
+//! clients, default 100), `MESOS_BENCH_WORKERS` (worker threads of each
+//! runtime, default 2), and `MESOS_BENCH_ONLY=PATH` (one of the path names
+//! above) to run that path alone, warm-up included, and print no ratios: for
+//! profiling it, e.g. with `perf record`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -108,20 +111,36 @@ fn main() {
     let client_options =
         AuthenticateOptions { client: client.clone(), max_attempts: 1, ..AuthenticateOptions::default() };
 
-    // Warm up every path: plugin state, the page cache, thread stacks, the allocator.
-    memory.round(n / 4);
-    sasldb.round(n / 4);
-    for reuse in [Reuse::Link, Reuse::Fresh] {
-        tcp_blocking(blocking_master.local_addr(), n / 4, clients, reuse, &client_options);
-        tcp_async(&runtime, async_master.local_addr(), n / 4, clients, reuse, &client_options);
+    let paths =
+        ["inproc-memory", "inproc-sasldb", "tcp-blocking", "tcp-async", "blocking-fresh", "async-fresh", "bare-tcp"];
+    let only = std::env::var("MESOS_BENCH_ONLY").ok();
+    if let Some(path) = &only {
+        assert!(paths.contains(&path.as_str()), "MESOS_BENCH_ONLY must be one of {paths:?}, got {path:?}");
     }
-    bare_tcp(&runtime, echo.addr, n / 4, clients);
+    let runs = |path: usize| only.as_deref().is_none_or(|o| o == paths[path]);
+
+    // Warm up every path: plugin state, the page cache, thread stacks, the allocator.
+    if runs(0) {
+        memory.round(n / 4);
+    }
+    if runs(1) {
+        sasldb.round(n / 4);
+    }
+    for (reuse, blocking_path, async_path) in [(Reuse::Link, 2, 3), (Reuse::Fresh, 4, 5)] {
+        if runs(blocking_path) {
+            tcp_blocking(blocking_master.local_addr(), n / 4, clients, reuse, &client_options);
+        }
+        if runs(async_path) {
+            tcp_async(&runtime, async_master.local_addr(), n / 4, clients, reuse, &client_options);
+        }
+    }
+    if runs(6) {
+        bare_tcp(&runtime, echo.addr, n / 4, clients);
+    }
 
     println!("Mesos CRAM-MD5 handshakes, master side; fresh SASL connections per handshake");
     println!("{rounds} rounds x {n} handshakes per path; TCP with {clients} concurrent clients on 127.0.0.1");
     println!();
-    let paths =
-        ["inproc-memory", "inproc-sasldb", "tcp-blocking", "tcp-async", "blocking-fresh", "async-fresh", "bare-tcp"];
     print!("{:>5}", "round");
     for path in paths {
         print!("  {path:>14}");
@@ -136,7 +155,7 @@ fn main() {
         if round % 2 == 0 {
             order.reverse();
         }
-        for path in order {
+        for path in order.into_iter().filter(|&path| runs(path)) {
             let (blocking_addr, async_addr) = (blocking_master.local_addr(), async_master.local_addr());
             let elapsed = match path {
                 0 => memory.round(n),
@@ -150,10 +169,17 @@ fn main() {
             measured[path] = per_handshake_us(elapsed, n);
         }
         print!("{round:>5}");
-        for value in measured {
-            print!("  {value:>14.2}");
+        for (path, value) in measured.iter().enumerate() {
+            if runs(path) {
+                print!("  {value:>14.2}");
+            } else {
+                print!("  {:>14}", "-");
+            }
         }
         println!();
+        if only.is_some() {
+            continue;
+        }
         for (all, value) in times.iter_mut().zip(measured) {
             all.push(value);
         }
@@ -161,6 +187,11 @@ fn main() {
             all.push(value / measured[0]);
         }
         over_bare.push(measured[3] / measured[6]);
+    }
+    if only.is_some() {
+        blocking_master.shutdown();
+        master_runtime.block_on(async_master.shutdown());
+        return;
     }
     for (comparison, side, which) in [
         ("mesos_tcp_async", "in-process", 0),
