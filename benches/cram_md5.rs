@@ -54,7 +54,7 @@ use cyrus_sasl::{
 };
 
 mod support;
-use support::{env_number, median, per_handshake_us, print_stat, saslpasswd2};
+use support::{callgrind, env_number, median, per_handshake_us, print_stat, saslpasswd2};
 
 const SERVICE: &str = "bench";
 const FQDN: &str = "localhost";
@@ -356,28 +356,4 @@ fn instruction_counts(reference: &Path, db: &Path, n: u32) {
         println!("stat {name} Rust {rust:.0} {rust:.0} {rust:.0} instructions/handshake");
         println!("ratio {name}_rust_over_c {:.3}", rust / c);
     }
-}
-
-/// Runs `cmd` under `valgrind --tool=callgrind` and returns the instructions
-/// executed (the `summary:` line of its output file).
-fn callgrind(cmd: &mut Command, out_file: &Path) -> u64 {
-    let program = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
-    let envs: Vec<_> = cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned))).collect();
-    let mut valgrind = Command::new("valgrind");
-    valgrind.arg("--tool=callgrind").arg("--quiet").arg(format!("--callgrind-out-file={}", out_file.display()));
-    valgrind.arg(program).args(args).stdout(Stdio::null()).stderr(Stdio::inherit());
-    for (key, value) in envs {
-        match value {
-            Some(value) => valgrind.env(key, value),
-            None => valgrind.env_remove(key),
-        };
-    }
-    let status = valgrind.status().expect("run valgrind (Debian/Ubuntu package valgrind)");
-    assert!(status.success(), "valgrind {:?} failed: {status}", cmd.get_program());
-    let text = std::fs::read_to_string(out_file).expect("read the callgrind output");
-    text.lines()
-        .find_map(|line| line.strip_prefix("summary:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no summary line in {}", out_file.display()))
 }

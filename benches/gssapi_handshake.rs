@@ -22,6 +22,13 @@
 //! machine-readable line, `ratio gssapi_rust_over_c VALUE` (median over the
 //! rounds of Rust time / C time).
 //!
+//! With `--callgrind` (`ci/bench --callgrind`) it counts instructions instead:
+//! each side runs under `valgrind --tool=callgrind` twice, after the same set-up
+//! and warm-up, with N and with 2N handshakes (N = `GSSAPI_BENCH_N`, default
+//! 100 here), and prints `ratio gssapi_instructions_rust_over_c VALUE` from
+//! (instructions(2N) - instructions(N)) / N per side. The Rust side is this
+//! program, re-run as a child with `GSSAPI_BENCH_CHILD_N`.
+//!
 //! Environment: `GSSAPI_BENCH_N` (handshakes per round and side, default 1000),
 //! `GSSAPI_BENCH_ROUNDS` (default 5). Without `--bench` (as in
 //! `cargo test --benches`) it runs one short round as a smoke test.
@@ -39,18 +46,33 @@ use cyrus_sasl::{Client, Config, Credentials, Server};
 use libtest_mimic::{Arguments, Failed, Measurement, Trial};
 
 mod support;
-use support::{env_number, median, per_handshake_us, print_stat};
+use support::{callgrind, env_number, median, per_handshake_us, print_stat};
 
 /// Untimed handshakes the C child runs before starting its clock.
 const C_WARMUP: u32 = 50;
 
+/// Set in the environment of this program's own children under callgrind: the
+/// number of handshakes to run after the warm-up. The KDC's environment is
+/// inherited from the parent.
+const CHILD_N: &str = "GSSAPI_BENCH_CHILD_N";
+
 fn main() -> ExitCode {
+    if std::env::var_os(CHILD_N).is_some() {
+        child();
+        return ExitCode::SUCCESS;
+    }
+    let callgrind = std::env::args().any(|a| a == "--callgrind");
     // One trial, run on the main thread as the C reference runs its handshakes:
     // glibc gives every other thread its own malloc arena, whose frees and
     // callocs cost about 34,000 more instructions per GSSAPI handshake.
-    let mut args = Arguments::from_args();
+    let mut args = Arguments::from_iter(std::env::args().filter(|a| a != "--callgrind"));
     args.test_threads = Some(1);
-    kdc::run_with_kdc_args(args, vec![Trial::bench("gssapi_handshake_rust_versus_c", bench)])
+    let trial = if callgrind {
+        Trial::bench("gssapi_instructions_rust_versus_c", instruction_counts)
+    } else {
+        Trial::bench("gssapi_handshake_rust_versus_c", bench)
+    };
+    kdc::run_with_kdc_args(args, vec![trial])
 }
 
 fn bench(test_mode: bool) -> Result<Option<Measurement>, Failed> {
@@ -100,6 +122,56 @@ fn bench(test_mode: bool) -> Result<Option<Measurement>, Failed> {
         return Ok(None);
     }
     Ok(Some(Measurement { avg: (rust_med * 1000.0) as u64, variance: 0 }))
+}
+
+/// A child of `instruction_counts`: warm up, then run `CHILD_N` handshakes.
+fn child() {
+    support::enter_threaded_mode();
+    let n = env_number(CHILD_N, 0);
+    let config: Config = "mech_list: GSSAPI\nmax_ssf: 256\n".parse().expect("a valid config");
+    rust_round(C_WARMUP, &config);
+    rust_round(n, &config);
+}
+
+/// Instructions per GSSAPI handshake under callgrind, Rust against C.
+fn instruction_counts(test_mode: bool) -> Result<Option<Measurement>, Failed> {
+    let n = if test_mode { 2 } else { env_number("GSSAPI_BENCH_N", 100) };
+    let dir = tempfile::tempdir()?;
+    let reference = support::compile_reference("gssapi_reference", dir.path());
+    let exe = std::env::current_exe()?;
+    println!();
+    println!("GSSAPI instructions per handshake under valgrind --tool=callgrind");
+    println!(
+        "each side run with {n} and {} handshakes after the same set-up and {C_WARMUP} warm-up handshakes;",
+        2 * n
+    );
+    println!("per handshake = (instructions({}) - instructions({n})) / {n}", 2 * n);
+    println!();
+    println!("{:>5}  {:>16}  {:>16}  {:>12}", "side", format!("Ir({n})"), format!("Ir({})", 2 * n), "Ir/handshake");
+    let mut per_handshake = [0.0; 2];
+    for (i, side) in ["C", "Rust"].into_iter().enumerate() {
+        let counts = [n, 2 * n].map(|k| {
+            let mut cmd = if side == "C" {
+                let mut cmd = Command::new(&reference);
+                cmd.arg(k.to_string()).arg(C_WARMUP.to_string()).envs(kdc().env());
+                cmd
+            } else {
+                let mut cmd = Command::new(&exe);
+                cmd.env(CHILD_N, k.to_string());
+                cmd
+            };
+            callgrind(&mut cmd, &dir.path().join(format!("callgrind.{side}.{k}")))
+        });
+        per_handshake[i] = (counts[1] as f64 - counts[0] as f64) / f64::from(n);
+        println!("{side:>5}  {:>16}  {:>16}  {:>12.0}", counts[0], counts[1], per_handshake[i]);
+    }
+    let [c, rust] = per_handshake;
+    println!("stat gssapi_instructions C {c:.0} {c:.0} {c:.0} instructions/handshake");
+    println!("stat gssapi_instructions Rust {rust:.0} {rust:.0} {rust:.0} instructions/handshake");
+    println!("ratio gssapi_instructions_rust_over_c {:.3}", rust / c);
+    // libtest-mimic wants a measurement in bench mode; it prints this one as
+    // "ns/iter", but it is the Rust side's instructions per handshake.
+    Ok((!test_mode).then_some(Measurement { avg: rust as u64, variance: 0 }))
 }
 
 /// Runs `n` Rust handshakes, checking each, and returns the time they took.

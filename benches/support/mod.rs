@@ -1,5 +1,5 @@
 //! What the benchmarks share: building a C reference program, reading the
-//! environment, and summarising rounds.
+//! environment, counting instructions under callgrind, and summarising rounds.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -93,4 +93,28 @@ pub fn saslpasswd2(db: &Path, app: &str, realm: &str, user: &str, password: &str
     drop(stdin);
     let status = child.wait().expect("wait for saslpasswd2");
     assert!(status.success(), "saslpasswd2 failed: {status}");
+}
+
+/// Runs `cmd` under `valgrind --tool=callgrind` and returns the instructions
+/// executed (the `summary:` line of its output file).
+pub fn callgrind(cmd: &mut Command, out_file: &Path) -> u64 {
+    let program = cmd.get_program().to_owned();
+    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned))).collect();
+    let mut valgrind = Command::new("valgrind");
+    valgrind.arg("--tool=callgrind").arg("--quiet").arg(format!("--callgrind-out-file={}", out_file.display()));
+    valgrind.arg(program).args(args).stdout(Stdio::null()).stderr(Stdio::inherit());
+    for (key, value) in envs {
+        match value {
+            Some(value) => valgrind.env(key, value),
+            None => valgrind.env_remove(key),
+        };
+    }
+    let status = valgrind.status().expect("run valgrind (Debian/Ubuntu package valgrind)");
+    assert!(status.success(), "valgrind {:?} failed: {status}", cmd.get_program());
+    let text = std::fs::read_to_string(out_file).expect("read the callgrind output");
+    text.lines()
+        .find_map(|line| line.strip_prefix("summary:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no summary line in {}", out_file.display()))
 }
