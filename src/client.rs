@@ -148,11 +148,12 @@ impl Client {
     /// every new connection, and no argument turns that off. It calls
     /// `gethostname`. When the name has no dot, it also calls `getaddrinfo`
     /// with `AI_CANONNAME`, which reads `/etc/nsswitch.conf`, `/etc/hosts` and
-    /// `/etc/resolv.conf`, and may ask DNS. Here that took 8 of the 13 system
-    /// calls of a whole in-memory CRAM-MD5 exchange (client and server in one
-    /// process). With the host name set to `vm.example.test` instead of `vm`,
-    /// a handshake went from 18–24 µs to 10 µs. A host that opens many client
-    /// connections gains the most from a fully qualified host name.
+    /// `/etc/resolv.conf`, and may ask DNS. On the VM behind BENCHMARKS.md
+    /// that took 8 of the 13 system calls of a whole in-memory CRAM-MD5
+    /// exchange (client and server in one process). With the host name set to
+    /// `vm.example.test` instead of `vm`, a handshake went from 18–24 µs to
+    /// 10 µs. A host that opens many client connections gains the most from a
+    /// fully qualified host name.
     #[doc(alias = "sasl_client_new")]
     pub fn new(
         service: &str,

@@ -40,6 +40,23 @@ fn cram_md5_authenticates_against_the_store_without_any_sasldb() {
     assert_eq!(authenticated_as(attempt(&config, "CRAM-MD5", "framework1", "s3cret")), "framework1@EXAMPLE.TEST");
 }
 
+/// Names from libsasl2 take an ASCII fast path before the full UTF-8 check
+/// (`connection::utf8`); a name with multi-byte characters takes the full check
+/// and must come through intact, in the store lookup and in the identity.
+#[test]
+fn a_non_ascii_utf8_principal_authenticates_and_comes_back_intact() {
+    let store = store(&[("zoë-ŝçhédulêr", "s3cret"), ("zoe-scheduler", "other")]);
+    for mech in ["CRAM-MD5", "SCRAM-SHA-256"] {
+        let config = server_config(mech, &store);
+        assert_eq!(
+            authenticated_as(attempt(&config, mech, "zoë-ŝçhédulêr", "s3cret")),
+            "zoë-ŝçhédulêr@EXAMPLE.TEST",
+            "{mech}"
+        );
+        assert_eq!(attempt(&config, mech, "zoë-ŝçhédulêr", "other"), Outcome::Rejected, "{mech}");
+    }
+}
+
 #[test]
 fn wrong_secret_and_unknown_principal_are_both_just_rejected() {
     let store = store(&[("framework1", "s3cret")]);
