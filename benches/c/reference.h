@@ -45,10 +45,10 @@ static void *idle_thread(void *arg) { return arg; }
  * does (the benches' harness and the two-thread measurement start threads,
  * and so does any server): glibc's malloc switches for good to its
  * multi-threaded paths (arena locks, atomic operations) once a process has had
- * a second thread. Measured under callgrind, that switch alone costs this
- * program about 39,000 instructions per GSSAPI handshake (2.3%), more than the
- * whole remaining difference between the two sides. benches/support/mod.rs does
- * the same on the Rust side.
+ * a second thread. Measured under callgrind, that switch alone costs the
+ * GSSAPI reference about 39,000 instructions per handshake (2.3%), more than
+ * the whole remaining difference between the two sides. benches/support/mod.rs
+ * does the same on the Rust side.
  */
 static void enter_threaded_mode(void) {
     pthread_t thread;
