@@ -3,8 +3,8 @@
 //!
 //! Run with `cargo bench --bench mesos --features tokio`.
 //!
-//! Each round runs six measurements, in this order in odd rounds and reversed in
-//! even ones, so none always follows the same neighbour:
+//! Each round runs seven measurements, in this order in odd rounds and reversed
+//! in even ones, so none always follows the same neighbour:
 //! 1. `inproc-memory`: an [`Authenticatee`] and an [`Authenticator`] in this
 //!    thread, messages handed from one to the other by hand, the master's
 //!    secrets in the in-memory `CredentialStore`;
@@ -17,7 +17,8 @@
 //! 4. `tcp-async`: the same with the tokio master on a 2-worker runtime, and
 //!    client tasks on another 2-worker runtime (a master and its frameworks are
 //!    separate processes, each with its own scheduler);
-//! 5. and 6. `blocking-fresh`, `async-fresh`: 3. and 4. with a fresh TCP
+//! 5. `bare-tcp`: the floor under 4. (below);
+//! 6. and 7. `blocking-fresh`, `async-fresh`: 3. and 4. with a fresh TCP
 //!    connection per authentication instead of a kept `MasterLink`.
 //!
 //! Every handshake is a complete exchange on a fresh SASL server and client
@@ -37,7 +38,7 @@
 //! - `ratio mesos_tcp_async_over_bare_tcp VALUE`: `tcp-async` / `bare-tcp`, the
 //!   floor under it.
 //!
-//! `bare-tcp` (measured in the same rounds) is that floor: the same three
+//! `bare-tcp` is that floor: the same three
 //! request/response round trips per handshake, on kept loopback connections,
 //! with the same two runtimes and the same number of concurrent clients, but
 //! with neither SASL nor Mesos: 64-byte length-prefixed frames that a server
