@@ -45,7 +45,7 @@
 //! (the C compiler's target triple; by default this machine's).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,7 @@ use cyrus_sasl::{
 };
 
 mod support;
-use support::{callgrind, env_number, median, per_handshake_us, print_stat, saslpasswd2};
+use support::{callgrind, env_number, median, per_handshake_us, print_stat, reference_time, saslpasswd2};
 
 const SERVICE: &str = "bench";
 const FQDN: &str = "localhost";
@@ -280,15 +280,7 @@ fn two_threads(n: u32, configs: &Configs) -> Duration {
 
 /// Runs the C reference for `n` timed handshakes and returns the time it reports.
 fn c_round(reference: &Path, store: Store, db: &Path, n: u32) -> Duration {
-    let out = c_command(reference, store, db, n)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", reference.display()));
-    assert!(out.status.success(), "the C reference failed: {}", out.status);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nanos: u64 =
-        text.trim().parse().unwrap_or_else(|_| panic!("the C reference printed {text:?}, expected nanoseconds"));
-    Duration::from_nanos(nanos)
+    reference_time(c_command(reference, store, db, n))
 }
 
 /// `cram_md5_reference sasldb DB N WARMUP` or `cram_md5_reference memory N WARMUP`.

@@ -37,7 +37,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use common::kdc::{self, HOST, SERVICE, USER, kdc};
@@ -46,7 +46,7 @@ use cyrus_sasl::{Client, Config, Credentials, Server};
 use libtest_mimic::{Arguments, Failed, Measurement, Trial};
 
 mod support;
-use support::{callgrind, env_number, median, per_handshake_us, print_stat};
+use support::{callgrind, env_number, median, per_handshake_us, print_stat, reference_time};
 
 /// Untimed handshakes the C child runs before starting its clock.
 const C_WARMUP: u32 = 50;
@@ -193,16 +193,7 @@ fn rust_round(n: u32, config: &Config) -> Duration {
 /// Runs the C reference for `n` timed handshakes, in the KDC's environment, and
 /// returns the time it reports.
 fn c_round(reference: &Path, n: u32) -> Duration {
-    let out = Command::new(reference)
-        .arg(n.to_string())
-        .arg(C_WARMUP.to_string())
-        .envs(kdc().env())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", reference.display()));
-    assert!(out.status.success(), "the C reference failed: {}", out.status);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let nanos: u64 =
-        text.trim().parse().unwrap_or_else(|_| panic!("the C reference printed {text:?}, expected nanoseconds"));
-    Duration::from_nanos(nanos)
+    let mut cmd = Command::new(reference);
+    cmd.arg(n.to_string()).arg(C_WARMUP.to_string()).envs(kdc().env());
+    reference_time(cmd)
 }

@@ -128,11 +128,6 @@ static int memory_plugin_init(const sasl_utils_t *utils, int max_version, int *o
 
 /* ---- per connection: options served through SASL_CB_GETOPT ---- */
 
-struct option {
-    const char *key;
-    const char *value;
-};
-
 /* The server's options, in the order the Rust configs hold them: CRAM-MD5
    only, secrets from the sasldb or from the in-memory plugin. */
 static struct option server_options[5];
@@ -142,20 +137,6 @@ static const struct option client_options[] = {
     {"mech_list", "CRAM-MD5"},
     {NULL, NULL},
 };
-
-static int getopt_cb(void *context, const char *plugin_name, const char *option, const char **result,
-                     unsigned *len) {
-    (void)plugin_name;
-    if (option == NULL || result == NULL) return SASL_BADPARAM;
-    for (const struct option *o = context; o->key != NULL; o++) {
-        if (strcmp(o->key, option) == 0) {
-            *result = o->value;
-            if (len != NULL) *len = (unsigned)strlen(o->value);
-            return SASL_OK;
-        }
-    }
-    return SASL_FAIL; /* fall back to libsasl2's process-wide options */
-}
 
 static int simple_cb(void *context, int id, const char **result, unsigned *len) {
     (void)context;
@@ -183,9 +164,6 @@ static int pass_cb(sasl_conn_t *conn, void *context, int id, sasl_secret_t **pse
 
 /* libsasl2 stores every callback as int (*)(void); going through void (*)(void)
    keeps -Wcast-function-type quiet. */
-typedef int (*cb_fn)(void);
-#define CB(f) ((cb_fn)(void (*)(void))(f))
-
 static const sasl_callback_t global_callbacks[] = {
     {SASL_CB_LOG, CB(log_cb), NULL},
     {SASL_CB_LIST_END, NULL, NULL},

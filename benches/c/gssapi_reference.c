@@ -29,11 +29,6 @@
 
 /* ---- per connection: options served through SASL_CB_GETOPT ---- */
 
-struct option {
-    const char *key;
-    const char *value;
-};
-
 static const struct option server_options[] = {
     {"mech_list", "GSSAPI"},
     {NULL, NULL},
@@ -43,32 +38,6 @@ static const struct option client_options[] = {
     {"mech_list", "GSSAPI"},
     {NULL, NULL},
 };
-
-static int getopt_cb(void *context, const char *plugin_name, const char *option, const char **result,
-                     unsigned *len) {
-    (void)plugin_name;
-    if (option == NULL || result == NULL) return SASL_BADPARAM;
-    for (const struct option *o = context; o->key != NULL; o++) {
-        if (strcmp(o->key, option) == 0) {
-            *result = o->value;
-            if (len != NULL) *len = (unsigned)strlen(o->value);
-            return SASL_OK;
-        }
-    }
-    return SASL_FAIL; /* fall back to libsasl2's process-wide options */
-}
-
-/* No name and no password: the ticket in KRB5CCNAME is the credential. */
-static int simple_cb(void *context, int id, const char **result, unsigned *len) {
-    (void)context;
-    if ((id != SASL_CB_AUTHNAME && id != SASL_CB_USER) || result == NULL) return SASL_BADPARAM;
-    *result = "";
-    if (len != NULL) *len = 0;
-    return SASL_OK;
-}
-
-typedef int (*cb_fn)(void);
-#define CB(f) ((cb_fn)(void (*)(void))(f))
 
 static const sasl_callback_t global_callbacks[] = {
     {SASL_CB_LOG, CB(log_cb), NULL},
@@ -83,8 +52,8 @@ static const sasl_callback_t server_callbacks[] = {
 static const sasl_callback_t client_callbacks[] = {
     {SASL_CB_GETOPT, CB(getopt_cb), (void *)client_options},
     {SASL_CB_LOG, CB(log_cb), NULL},
-    {SASL_CB_AUTHNAME, CB(simple_cb), NULL},
-    {SASL_CB_USER, CB(simple_cb), NULL},
+    {SASL_CB_AUTHNAME, CB(kerberos_name_cb), NULL},
+    {SASL_CB_USER, CB(kerberos_name_cb), NULL},
     {SASL_CB_PASS, NULL, NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };

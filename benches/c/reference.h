@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <sasl/sasl.h>
@@ -36,6 +37,41 @@ static long long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A `sasl_callback_t` procedure: libsasl2 stores every callback as int (*)(void). */
+typedef int (*cb_fn)(void);
+#define CB(f) ((cb_fn)(void (*)(void))(f))
+
+/* Per-connection options, served by getopt_cb from a table ended by {NULL, NULL}. */
+struct option {
+    const char *key;
+    const char *value;
+};
+
+/* SASL_CB_GETOPT over the table in `context`, as the crate's Config serves it. */
+static inline int getopt_cb(void *context, const char *plugin_name, const char *option, const char **result,
+                            unsigned *len) {
+    (void)plugin_name;
+    if (option == NULL || result == NULL) return SASL_BADPARAM;
+    for (const struct option *o = context; o->key != NULL; o++) {
+        if (strcmp(o->key, option) == 0) {
+            *result = o->value;
+            if (len != NULL) *len = (unsigned)strlen(o->value);
+            return SASL_OK;
+        }
+    }
+    return SASL_FAIL; /* fall back to libsasl2's process-wide options */
+}
+
+/* SASL_CB_AUTHNAME and SASL_CB_USER for Kerberos: no name of our own, the
+   ticket in KRB5CCNAME is the credential. */
+static inline int kerberos_name_cb(void *context, int id, const char **result, unsigned *len) {
+    (void)context;
+    if ((id != SASL_CB_AUTHNAME && id != SASL_CB_USER) || result == NULL) return SASL_BADPARAM;
+    *result = "";
+    if (len != NULL) *len = 0;
+    return SASL_OK;
 }
 
 static void *idle_thread(void *arg) { return arg; }

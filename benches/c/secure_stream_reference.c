@@ -40,44 +40,24 @@
 /* Untimed bytes through a first pair of connections. */
 #define WARMUP_BYTES (4u << 20)
 
-static int getopt_cb(void *context, const char *plugin_name, const char *option, const char **result,
-                     unsigned *len) {
-    (void)context;
-    (void)plugin_name;
-    if (option == NULL || result == NULL) return SASL_BADPARAM;
-    if (strcmp(option, "mech_list") == 0 || strcmp(option, "client_mech_list") == 0) {
-        *result = "GSSAPI";
-        if (len != NULL) *len = 6;
-        return SASL_OK;
-    }
-    return SASL_FAIL;
-}
-
-/* Kerberos: no name and no authorization id of our own; the ticket decides. */
-static int simple_cb(void *context, int id, const char **result, unsigned *len) {
-    (void)context;
-    if (id != SASL_CB_AUTHNAME && id != SASL_CB_USER) return SASL_BADPARAM;
-    if (result == NULL) return SASL_BADPARAM;
-    *result = "";
-    if (len != NULL) *len = 0;
-    return SASL_OK;
-}
-
-typedef int (*cb_fn)(void);
-#define CB(f) ((cb_fn)(void (*)(void))(f))
+static const struct option options[] = {
+    {"mech_list", "GSSAPI"},
+    {"client_mech_list", "GSSAPI"},
+    {NULL, NULL},
+};
 
 static const sasl_callback_t global_callbacks[] = {
     {SASL_CB_LOG, CB(log_cb), NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 static const sasl_callback_t server_callbacks[] = {
-    {SASL_CB_GETOPT, CB(getopt_cb), NULL},
+    {SASL_CB_GETOPT, CB(getopt_cb), (void *)options},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 static const sasl_callback_t client_callbacks[] = {
-    {SASL_CB_GETOPT, CB(getopt_cb), NULL},
-    {SASL_CB_AUTHNAME, CB(simple_cb), NULL},
-    {SASL_CB_USER, CB(simple_cb), NULL},
+    {SASL_CB_GETOPT, CB(getopt_cb), (void *)options},
+    {SASL_CB_AUTHNAME, CB(kerberos_name_cb), NULL},
+    {SASL_CB_USER, CB(kerberos_name_cb), NULL},
     {SASL_CB_LIST_END, NULL, NULL},
 };
 

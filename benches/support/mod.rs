@@ -49,6 +49,18 @@ pub fn enter_threaded_mode() {
     std::thread::spawn(|| {}).join().expect("an idle thread");
 }
 
+/// Runs a C reference that prints the nanoseconds of its timed handshakes on
+/// stdout, and returns that time. Its stderr goes to ours; a failing run, or
+/// anything but a number on stdout, panics.
+pub fn reference_time(mut cmd: Command) -> Duration {
+    let out = cmd.stderr(Stdio::inherit()).output().unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()));
+    assert!(out.status.success(), "the C reference {:?} failed: {}", cmd.get_program(), out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nanos: u64 =
+        text.trim().parse().unwrap_or_else(|_| panic!("the C reference printed {text:?}, expected nanoseconds"));
+    Duration::from_nanos(nanos)
+}
+
 /// A positive number from the environment, or `default`.
 pub fn env_number(name: &str, default: u32) -> u32 {
     match std::env::var(name) {
