@@ -13,6 +13,7 @@ mod gss;
 mod kerberos;
 mod library;
 pub mod mesos;
+pub mod options;
 mod sasldb;
 mod secret;
 mod secure_framing;
