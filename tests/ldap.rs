@@ -1,0 +1,182 @@
+//! Secrets in a real OpenLDAP directory (`ci/ldap`), read by libsasl2's own
+//! `ldapdb` auxprop plugin: the crate's `Server` and `Client` and the
+//! `sasl-sample` tool authenticate directory users with CRAM-MD5, SCRAM-SHA-256
+//! and DIGEST-MD5, a wrong password is rejected, and a password changed in the
+//! directory counts from the next handshake on.
+//!
+//! One slapd per run (tests/common/ldap.rs), hence `harness = false`.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::child::Proc;
+use common::ldap::{self, Directory, USERS, ldap};
+use common::{Outcome, handshake};
+use cyrus_sasl::{Client, Config, Credentials, Server};
+use libtest_mimic::{Failed, Trial};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sasl-sample");
+/// What `sasl-sample` uses by default, and what the tests here use too.
+const SERVICE: &str = "sample";
+const FQDN: &str = "localhost";
+const MECHANISMS: [&str; 3] = ["CRAM-MD5", "SCRAM-SHA-256", "DIGEST-MD5"];
+
+fn main() -> std::process::ExitCode {
+    let trials = vec![
+        Trial::test(
+            "directory_users_authenticate_with_cram_md5_scram_sha_256_and_digest_md5",
+            directory_users_authenticate,
+        ),
+        Trial::test("wrong_password_and_unknown_user_are_rejected", wrong_password_and_unknown_user_are_rejected),
+        Trial::test("the_service_identity_is_not_a_sasl_user", the_service_identity_is_not_a_sasl_user),
+        Trial::test("a_password_changed_in_ldap_counts_from_the_next_handshake", password_change_counts_next_handshake),
+        Trial::test("sasl_sample_server_with_the_generated_config_authenticates_alice_and_bob", sasl_sample_with_ldap),
+        Trial::test("without_the_process_wide_options_ldapdb_is_not_loaded", without_process_wide_options),
+    ];
+    ldap::run_with_ldap(trials)
+}
+
+/// A server for `mechanism` under `DIR/sasl.conf`, as `sasl-sample` makes it:
+/// service `sample`, FQDN `localhost`, no realm.
+fn server(mechanism: &str) -> Server {
+    let config = Config::from_file(ldap().sasl_conf()).unwrap().with("mech_list", mechanism).unwrap();
+    Server::new(SERVICE, FQDN, None, &config).unwrap()
+}
+
+fn login(mechanism: &str, user: &str, password: &str) -> Outcome {
+    let mut server = server(mechanism);
+    let mut client = Client::new(SERVICE, FQDN, Credentials::new(user, password), &Config::new()).unwrap();
+    handshake(&mut client, &mut server).unwrap_or_else(|e| panic!("{mechanism} as {user}: {e}"))
+}
+
+fn directory_users_authenticate() -> Result<(), Failed> {
+    for mechanism in MECHANISMS {
+        for (user, password) in USERS {
+            let Outcome::Authenticated(identity) = login(mechanism, user, password) else {
+                return Err(format!("{user} with {mechanism} was rejected").into());
+            };
+            // Without a realm, libsasl2 looks the user up as user@localhost and
+            // reports the bare name.
+            assert_eq!(identity.authid, user, "{mechanism}");
+            assert_eq!(identity.mechanism, mechanism);
+        }
+    }
+    Ok(())
+}
+
+fn wrong_password_and_unknown_user_are_rejected() -> Result<(), Failed> {
+    for mechanism in MECHANISMS {
+        assert_eq!(login(mechanism, "alice", "bobsecret"), Outcome::Rejected, "{mechanism}: alice with bob's password");
+        assert_eq!(
+            login(mechanism, "mallory", "secret"),
+            Outcome::Rejected,
+            "{mechanism}: a user not in the directory"
+        );
+    }
+    Ok(())
+}
+
+/// The identity ldapdb binds as has a password in the directory too, but slapd
+/// never hands it out (ci/ldap's access rules), so it cannot log in through us.
+fn the_service_identity_is_not_a_sasl_user() -> Result<(), Failed> {
+    let password = ldap().service_password();
+    for mechanism in MECHANISMS {
+        assert_eq!(login(mechanism, "sasl-server", &password), Outcome::Rejected, "{mechanism}");
+    }
+    Ok(())
+}
+
+/// ldapdb reads the secret on every handshake: nothing is cached in libsasl2.
+fn password_change_counts_next_handshake() -> Result<(), Failed> {
+    let dir = ldap();
+    // A user of this test's own, so the other trials' users keep their passwords.
+    dir.add_user("carol", "first-password");
+    for mechanism in MECHANISMS {
+        assert!(matches!(login(mechanism, "carol", "first-password"), Outcome::Authenticated(_)), "{mechanism}");
+    }
+    // ldappasswd: the password-modify extended operation, as an operator does it.
+    dir.ldappasswd("carol", "second-password");
+    for mechanism in MECHANISMS {
+        assert_eq!(login(mechanism, "carol", "first-password"), Outcome::Rejected, "{mechanism}: the old password");
+        assert!(
+            matches!(login(mechanism, "carol", "second-password"), Outcome::Authenticated(_)),
+            "{mechanism}: the new password"
+        );
+    }
+    // ldapmodify replacing userPassword works the same.
+    dir.ldapmodify(&format!(
+        "dn: uid=carol,ou=people,{}\nchangetype: modify\nreplace: userPassword\nuserPassword: third-password\n",
+        ldap::BASE_DN
+    ));
+    assert_eq!(login("CRAM-MD5", "carol", "second-password"), Outcome::Rejected);
+    assert!(matches!(login("CRAM-MD5", "carol", "third-password"), Outcome::Authenticated(_)));
+    Ok(())
+}
+
+/// `sasl-sample server --config DIR/sasl.conf --listen` with DIR/env's variables.
+fn sample_server(dir: &Directory, with_env: bool) -> Proc {
+    let mut command = Command::new(BIN);
+    command
+        .args(["server", "-v", "--config"])
+        .arg(dir.sasl_conf())
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("SASL_CONF_PATH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    if with_env {
+        command.envs(dir.env());
+    }
+    Proc::spawn("sasl-sample server", &mut command)
+}
+
+fn sample_client(addr: &str, user: &str, password: &str, mechanism: &str) -> (Option<i32>, String) {
+    let mut client = Proc::spawn(
+        "sasl-sample client",
+        Command::new(BIN)
+            .args(["client", "--user", user, "--mech", mechanism, "--connect", addr])
+            .env("SASL_PASSWORD", password)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let (status, err) = client.finish();
+    (status.code(), err)
+}
+
+/// The README's recipe: `. DIR/env; sasl-sample server --config DIR/sasl.conf`
+/// with its defaults, and `sasl-sample client`.
+fn sasl_sample_with_ldap() -> Result<(), Failed> {
+    let dir = ldap();
+    let mut server = sample_server(dir, true);
+    let addr = server.wait_for_line("listening on ");
+    for mechanism in ["CRAM-MD5", "SCRAM-SHA-256"] {
+        for (user, password) in USERS {
+            let (code, err) = sample_client(&addr, user, password, mechanism);
+            assert_eq!(code, Some(0), "{user} with {mechanism}: {err}");
+            assert_eq!(server.wait_for_line("authenticated: "), format!("{user} mech={mechanism} ssf=0"));
+        }
+        let (code, err) = sample_client(&addr, "bob", "secret", mechanism);
+        assert_eq!(code, Some(1), "bob with alice's password, {mechanism}: {err}");
+        server.wait_for_line("sasl-sample: info cyrus_sasl::server: authentication rejected");
+    }
+    assert!(server.child.try_wait().unwrap().is_none(), "the server keeps listening; dropping it kills it");
+    Ok(())
+}
+
+/// The fact behind DIR/env: ldapdb takes its ldapdb_* options from libsasl2's
+/// process-wide options when the process initialises libsasl2, never from a
+/// connection's own config. Without SASL_CONF_PATH the plugin fails to load and
+/// the server cannot verify anyone: an error, not a rejection.
+fn without_process_wide_options() -> Result<(), Failed> {
+    let dir = ldap();
+    let mut server = sample_server(dir, false);
+    let addr = server.wait_for_line("listening on ");
+    let (code, err) = sample_client(&addr, "alice", "secret", "CRAM-MD5");
+    assert_eq!(code, Some(1), "the server closed the connection: {err}");
+    let reason = server.wait_for_line("sasl-sample: 127.0.0.1:");
+    assert!(
+        reason.contains("error:") && reason.contains("SASL_NOMECH"),
+        "libsasl2 finds no auxprop plugin named ldapdb: {reason}"
+    );
+    Ok(())
+}
