@@ -4,6 +4,11 @@
 //! and DIGEST-MD5, a wrong password is rejected, and a password changed in the
 //! directory counts from the next handshake on.
 //!
+//! With feature `ldap`, Mesos ACL principals that name an LDAP group
+//! (`ldap-group:DN`) are decided against the same directory: a member is
+//! allowed, a non-member is not, a directory that is down fails closed while
+//! decisions that do not need it go on, and cached membership expires.
+//!
 //! One slapd per run (tests/common/ldap.rs), hence `harness = false`.
 
 mod common;
@@ -34,6 +39,8 @@ fn main() -> std::process::ExitCode {
         Trial::test("sasl_sample_server_with_the_generated_config_authenticates_alice_and_bob", sasl_sample_with_ldap),
         Trial::test("without_the_process_wide_options_ldapdb_is_not_loaded", without_process_wide_options),
     ];
+    #[cfg(feature = "ldap")]
+    let trials = trials.into_iter().chain(groups::trials()).collect();
     ldap::run_with_ldap(trials)
 }
 
@@ -179,4 +186,142 @@ fn without_process_wide_options() -> Result<(), Failed> {
         "libsasl2 finds no auxprop plugin named ldapdb: {reason}"
     );
     Ok(())
+}
+
+#[cfg(feature = "ldap")]
+mod groups {
+    use std::time::{Duration, Instant};
+
+    use cyrus_sasl::Secret;
+    use cyrus_sasl::mesos::authorization::{
+        Acls, AuthorizationError, GroupLookupError, LdapBind, LdapGroups, LdapGroupsConfig, Request,
+    };
+    use libtest_mimic::{Failed, Trial};
+
+    use crate::common::capture;
+    use crate::common::ldap::{AGENTS_GROUP, BASE_DN, Directory, FRAMEWORKS_GROUP, SERVICE_DN, ldap};
+
+    pub fn trials() -> Vec<Trial> {
+        vec![
+            Trial::test("ldap_group_members_are_allowed_and_others_are_not", members_allowed_others_not),
+            Trial::test(
+                "directory_down_fails_closed_while_decisions_without_groups_go_on",
+                directory_down_fails_closed,
+            ),
+            Trial::test("cached_membership_expires_after_the_ttl", cached_membership_expires),
+        ]
+    }
+
+    /// Frameworks of group `frameworks` (alice) may register in role `dev`;
+    /// agents of group `agents` (bob) may register; nothing else.
+    fn acls() -> Acls {
+        Acls::from_json(&format!(
+            r#"{{"permissive": false,
+                 "register_frameworks": [
+                   {{"principals": {{"values": ["ldap-group:{FRAMEWORKS_GROUP}"]}}, "roles": {{"values": ["dev"]}}}}],
+                 "register_agents": [
+                   {{"principals": {{"values": ["ldap-group:{AGENTS_GROUP}"]}}, "agents": {{"type": "ANY"}}}}],
+                 "run_tasks": [
+                   {{"principals": {{"values": ["alice"]}}, "users": {{"type": "ANY"}}}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    /// Groups read from `dir` as the service identity (a simple bind over
+    /// loopback), users at uid=NAME,ou=people.
+    fn directory(dir: &Directory, ttl: Duration) -> LdapGroups {
+        let bind = LdapBind::Simple { dn: SERVICE_DN.to_owned(), password: Secret::from(dir.service_password()) };
+        let mut config = LdapGroupsConfig::new(dir.uri.clone(), bind, format!("uid={{}},ou=people,{BASE_DN}"));
+        config.ttl = ttl;
+        config.timeout = Duration::from_secs(2);
+        LdapGroups::new(config).unwrap()
+    }
+
+    fn allowed(acls: &Acls, groups: &LdapGroups, request: Request<'_>) -> bool {
+        acls.decide_with(&request, groups).unwrap_or_else(|e| panic!("{request:?}: {e}")).allowed
+    }
+
+    fn members_allowed_others_not() -> Result<(), Failed> {
+        let (acls, groups) = (acls(), directory(ldap(), Duration::from_secs(60)));
+        assert!(allowed(&acls, &groups, Request::register_framework(Some("alice"), ["dev"])), "alice is in frameworks");
+        assert!(!allowed(&acls, &groups, Request::register_framework(Some("bob"), ["dev"])), "bob is not");
+        assert!(!allowed(&acls, &groups, Request::register_framework(None, ["dev"])), "no principal is no member");
+        assert!(allowed(&acls, &groups, Request::register_agent(Some("bob"))), "bob is in agents");
+        assert!(!allowed(&acls, &groups, Request::register_agent(Some("alice"))), "alice is not");
+        // The DN of a principal is escaped: "alice,ou=people" is not alice.
+        assert!(!allowed(&acls, &groups, Request::register_framework(Some("alice,ou=people"), ["dev"])));
+        // Two groups, each read once; later decisions come from the cache.
+        assert_eq!(groups.lookups(), 2);
+        // A group that is not in the directory is an error, never an empty group.
+        let ghost = Acls::from_json(&format!(
+            r#"{{"run_tasks": [{{"principals": {{"values": ["ldap-group:cn=ghosts,ou=groups,{BASE_DN}"]}},
+                                "users": {{"type": "NONE"}}}}]}}"#
+        ))
+        .unwrap();
+        let e = ghost.decide_with(&Request::run_task(Some("bob"), Some("root")), &groups).unwrap_err();
+        assert!(matches!(e, AuthorizationError::GroupLookup { source: GroupLookupError::NoSuchGroup, .. }), "{e}");
+        Ok(())
+    }
+
+    fn directory_down_fails_closed() -> Result<(), Failed> {
+        // A directory of this trial's own, to stop.
+        let dir = Directory::start();
+        let (acls, groups) = (acls(), directory(&dir, Duration::from_secs(60)));
+        assert!(allowed(&acls, &groups, Request::register_framework(Some("alice"), ["dev"])));
+        dir.stop();
+        // Within the TTL the cached member list still answers.
+        assert!(allowed(&acls, &groups, Request::register_framework(Some("alice"), ["dev"])));
+        groups.clear();
+
+        let _log = capture::start();
+        let started = Instant::now();
+        let e = acls.decide_with(&Request::register_framework(Some("alice"), ["dev"]), &groups).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "the lookup has a deadline");
+        let AuthorizationError::GroupLookup { group, principal, source } = &e else { panic!("{e:?}") };
+        assert_eq!((group.as_str(), principal.as_str()), (FRAMEWORKS_GROUP, "alice"));
+        assert!(matches!(source, GroupLookupError::Unavailable(_)), "{source:?}");
+        let logged = capture::lines();
+        assert!(
+            logged.iter().any(|l| l.starts_with("WARN cyrus_sasl::mesos::authorization")
+                && l.contains("\"alice\"")
+                && l.contains("denying")),
+            "a warning names the principal and the refusal: {logged:#?}"
+        );
+        // Bob's agent registration needs the group too: refused, not allowed.
+        assert!(acls.decide_with(&Request::register_agent(Some("bob")), &groups).is_err());
+        // Decisions that reach no group rule go on: a rule naming alice, and a
+        // role no group rule is about (permissive false decides).
+        assert!(allowed(&acls, &groups, Request::run_task(Some("alice"), Some("www"))));
+        assert!(!allowed(&acls, &groups, Request::run_task(Some("bob"), Some("www"))));
+        assert!(!allowed(&acls, &groups, Request::register_framework(Some("alice"), ["prod"])));
+        Ok(())
+    }
+
+    fn cached_membership_expires() -> Result<(), Failed> {
+        let dir = ldap();
+        // A group of this trial's own, so the other trials' groups stay as they are.
+        let group = format!("cn=ttl,ou=groups,{BASE_DN}");
+        dir.ldapmodify(&format!(
+            "dn: {group}\nchangetype: add\nobjectClass: groupOfNames\ncn: ttl\nmember: uid=alice,ou=people,{BASE_DN}\n"
+        ));
+        let acls = Acls::from_json(&format!(
+            r#"{{"permissive": false, "register_agents": [
+                 {{"principals": {{"values": ["ldap-group:{group}"]}}, "agents": {{"type": "ANY"}}}}]}}"#
+        ))
+        .unwrap();
+        let ttl = Duration::from_millis(1500);
+        let groups = directory(dir, ttl);
+        let bob = || allowed(&acls, &groups, Request::register_agent(Some("bob")));
+        let filled = Instant::now();
+        assert!(!bob(), "bob is not a member yet");
+        dir.ldapmodify(&format!("dn: {group}\nchangetype: modify\nadd: member\nmember: uid=bob,ou=people,{BASE_DN}\n"));
+        // Still the cached list, as long as the TTL has not run out.
+        assert!(!bob(), "within the TTL the change is not seen");
+        assert_eq!(groups.lookups(), 1);
+        assert!(filled.elapsed() < ttl, "the test itself was too slow to observe the cache");
+        std::thread::sleep(ttl.saturating_sub(filled.elapsed()) + Duration::from_millis(100));
+        assert!(bob(), "after the TTL the directory is read again");
+        assert_eq!(groups.lookups(), 2);
+        Ok(())
+    }
 }
