@@ -382,7 +382,8 @@ impl Acls {
     /// Decides `request` with no group directory: a rule that would need one
     /// (its principals name an `ldap-group:`, the object matches and the
     /// principal is not listed by name) makes the decision fail with
-    /// [`AuthorizationError::NoDirectory`], never allow.
+    /// [`AuthorizationError::GroupLookup`] whose source is
+    /// [`GroupLookupError::NoDirectory`](super::GroupLookupError::NoDirectory), never allow.
     pub fn decide(&self, request: &Request<'_>) -> Result<Decision, AuthorizationError> {
         self.decide_with(request, &NoDirectory)
     }
