@@ -38,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Trial::test("a_password_changed_in_ldap_counts_from_the_next_handshake", password_change_counts_next_handshake),
         Trial::test("sasl_sample_server_with_the_generated_config_authenticates_alice_and_bob", sasl_sample_with_ldap),
         Trial::test("without_the_process_wide_options_ldapdb_is_not_loaded", without_process_wide_options),
+        Trial::test("a_directory_that_is_down_is_an_error_not_a_rejection", directory_down_is_an_error),
     ];
     #[cfg(feature = "ldap")]
     let trials = trials.into_iter().chain(groups::trials()).collect();
@@ -185,6 +186,22 @@ fn without_process_wide_options() -> Result<(), Failed> {
         reason.contains("error:") && reason.contains("SASL_NOMECH"),
         "libsasl2 finds no auxprop plugin named ldapdb: {reason}"
     );
+    Ok(())
+}
+
+/// With the directory stopped, ldapdb cannot read any secret: libsasl2 reports
+/// SASL_UNAVAIL, which is an error on the server (logged, connection closed),
+/// not a verdict about the user. (A process reads one directory, so this runs
+/// `sasl-sample` against a directory of its own.)
+fn directory_down_is_an_error() -> Result<(), Failed> {
+    let dir = Directory::start();
+    dir.stop();
+    let mut server = sample_server(&dir, true);
+    let addr = server.wait_for_line("listening on ");
+    let (code, err) = sample_client(&addr, "alice", "secret", "CRAM-MD5");
+    assert_eq!(code, Some(1), "the server closed the connection: {err}");
+    let reason = server.wait_for_line("sasl-sample: 127.0.0.1:");
+    assert!(reason.contains("error:") && reason.contains("SASL_UNAVAIL"), "{reason}");
     Ok(())
 }
 
