@@ -155,10 +155,14 @@ impl LdapGroups {
     fn members(&self, group_dn: &str) -> Result<Arc<HashSet<String>>, GroupLookupError> {
         let key = normalize_dn(group_dn);
         let now = Instant::now();
-        if let Some(cached) = self.cache.lock().get(&key)
-            && now.duration_since(cached.fetched) < self.config.ttl
-        {
-            return Ok(Arc::clone(&cached.members));
+        let fresh = self
+            .cache
+            .lock()
+            .get(&key)
+            .filter(|cached| now.duration_since(cached.fetched) < self.config.ttl)
+            .map(|cached| Arc::clone(&cached.members));
+        if let Some(members) = fresh {
+            return Ok(members);
         }
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let fetched = self.fetch(group_dn);
