@@ -39,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Trial::test("sasl_sample_server_with_the_generated_config_authenticates_alice_and_bob", sasl_sample_with_ldap),
         Trial::test("without_the_process_wide_options_ldapdb_is_not_loaded", without_process_wide_options),
         Trial::test("a_directory_that_is_down_is_an_error_not_a_rejection", directory_down_is_an_error),
+        Trial::test("ci_ldap_refuses_a_taken_port_and_a_second_start", ci_ldap_refuses),
     ];
     #[cfg(feature = "ldap")]
     let trials = trials.into_iter().chain(groups::trials()).collect();
@@ -202,6 +203,27 @@ fn directory_down_is_an_error() -> Result<(), Failed> {
     assert_eq!(code, Some(1), "the server closed the connection: {err}");
     let reason = server.wait_for_line("sasl-sample: 127.0.0.1:");
     assert!(reason.contains("error:") && reason.contains("SASL_UNAVAIL"), "{reason}");
+    Ok(())
+}
+
+/// `ci/ldap start` fails, saying why, on a port something listens on and in a
+/// directory whose slapd is running; the running one is left alone.
+fn ci_ldap_refuses() -> Result<(), Failed> {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(ldap::script()).arg("start").arg(dir.path()).arg(&port).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("in use"), "{err}");
+    assert!(!dir.path().join("slapd.pid").exists(), "no slapd was started");
+
+    let running = ldap();
+    let pid = running.pid();
+    let out = Command::new(ldap::script()).arg("start").arg(&running.dir).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("already running"), "{err}");
+    assert_eq!(running.pid(), pid, "the running slapd is untouched");
+    assert!(matches!(login("CRAM-MD5", "alice", "secret"), Outcome::Authenticated(_)), "and still serves");
     Ok(())
 }
 
