@@ -121,6 +121,7 @@ mod credentials_file;
 mod messages;
 mod retry;
 
+pub mod authorization;
 pub mod blocking;
 pub mod driver;
 pub mod framing;
