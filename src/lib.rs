@@ -12,6 +12,7 @@ mod error;
 mod gss;
 mod kerberos;
 mod library;
+#[cfg(feature = "mesos")]
 pub mod mesos;
 mod sasldb;
 mod secret;

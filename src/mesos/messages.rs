@@ -171,6 +171,12 @@ impl MessageType {
         }
     }
 
+    /// The type whose [`proto_name`](Self::proto_name) is `name`, if any (the
+    /// message name a libprocess request carries).
+    pub fn from_proto_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.proto_name() == name)
+    }
+
     /// The name Mesos's own log and error messages use, e.g. `'step'` in
     /// "Unexpected authentication 'step' received".
     pub fn short_name(self) -> &'static str {
@@ -304,6 +310,26 @@ impl Message {
             MessageType::Error => Message::Error(AuthenticationErrorMessage::decode(bytes).map_err(bad)?),
         })
     }
+}
+
+/// Each message's protobuf name, for libprocess (`prost::Name::full_name`).
+macro_rules! proto_names {
+    ($($ty:ident,)*) => {$(
+        impl prost::Name for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const PACKAGE: &'static str = "mesos.internal";
+        }
+    )*};
+}
+
+proto_names! {
+    AuthenticateMessage,
+    AuthenticationMechanismsMessage,
+    AuthenticationStartMessage,
+    AuthenticationStepMessage,
+    AuthenticationCompletedMessage,
+    AuthenticationFailedMessage,
+    AuthenticationErrorMessage,
 }
 
 macro_rules! from_message {
@@ -516,5 +542,12 @@ mod tests {
         assert_eq!(MessageType::Authenticate.proto_name(), "mesos.internal.AuthenticateMessage");
         assert_eq!(MessageType::Error.proto_name(), "mesos.internal.AuthenticationErrorMessage");
         assert_eq!(MessageType::Step.to_string(), "step");
+        use prost::Name;
+        assert_eq!(AuthenticationStepMessage::full_name(), MessageType::Step.proto_name());
+        assert_eq!(AuthenticateMessage::full_name(), MessageType::Authenticate.proto_name());
+        for t in MessageType::ALL {
+            assert_eq!(MessageType::from_proto_name(t.proto_name()), Some(t));
+        }
+        assert_eq!(MessageType::from_proto_name("mesos.scheduler.Call"), None);
     }
 }

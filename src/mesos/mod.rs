@@ -141,6 +141,7 @@ mod retry;
 pub mod blocking;
 pub mod driver;
 pub mod framing;
+pub mod libprocess;
 mod master_config;
 #[cfg(feature = "tokio")]
 pub mod tokio;
