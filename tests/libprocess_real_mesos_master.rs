@@ -8,8 +8,8 @@ mod libprocess_support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cyrus_sasl::mesos::libprocess::{AuthenticationRecord, Master, MasterEvent, MasterHandle, MasterOptions};
 use cyrus_sasl::mesos::MasterConfig;
+use cyrus_sasl::mesos::libprocess::{AuthenticationRecord, Master, MasterEvent, MasterHandle, MasterOptions};
 use tokio::time::timeout;
 
 const CREDENTIALS: &str = "framework-a s3cret\nagent-1 agent-secret\n";
