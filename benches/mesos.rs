@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
 use cyrus_sasl::mesos::{
-    Authenticatee, Authenticator, ClientOptions, Credential, Outcomes, ServerOptions, Verdict, blocking,
+    Authenticatee, Authenticator, ClientOptions, Credential, Origin, Outcomes, ServerOptions, Verdict, blocking,
     tokio as mesos_tokio,
 };
 use cyrus_sasl::{Config, CredentialStore, Secret};
@@ -257,15 +257,16 @@ impl InProcess {
         self.next_peer += 1;
         let now = Instant::now();
         let mut framework = Authenticatee::new(Credential::new(USER, PASSWORD), PID, &self.client);
+        let origin = Origin::new(PID, [127, 0, 0, 1].into());
         framework.start();
         while framework.result().is_none() {
             let mut moved = false;
             while let Some(message) = framework.poll_transmit() {
-                self.authenticator.handle_message(now, peer, message);
+                self.authenticator.handle_message(now, peer, &origin, message);
                 moved = true;
             }
             while let Some((_, message)) = self.authenticator.poll_transmit() {
-                framework.handle_message(message);
+                framework.handle_message("master@127.0.0.1:5050", message);
                 moved = true;
             }
             assert!(moved || framework.result().is_some(), "the exchange stalled");

@@ -406,3 +406,27 @@ fn a_second_authenticate_on_one_connection_supersedes_the_first_and_keeps_the_co
     assert!(matches!(peer.receive(), Err(FrameError::TimedOut)), "the connection stays open");
     assert_eq!(master.active_connections(), 1);
 }
+
+/// Issue 13: a stale session's end must never erase a newer success. Session A
+/// for a PID stalls on one connection; the same PID then authenticates on
+/// another; A times out afterwards. The master's registry must still hold the
+/// newer success (the old shared map removed the PID at A's timeout).
+#[test]
+fn a_stale_session_timing_out_never_erases_a_newer_success_of_the_same_pid() {
+    let master = start_master(master_options(Duration::from_millis(600)));
+    let pid = "scheduler-twice@127.0.0.1:9";
+    let mut stale = RawPeer::connect(master.local_addr());
+    stale.authenticate(pid);
+    assert!(matches!(stale.receive().unwrap(), Message::Mechanisms(_)));
+
+    let (principal, secret) = USERS[0];
+    let options = AuthenticateOptions { pid: Some(pid.to_owned()), ..AuthenticateOptions::default() };
+    let verdict = authenticate(master.local_addr(), Credential::new(principal, secret), &options).unwrap();
+    assert_eq!(verdict, Verdict::Authenticated);
+    assert_eq!(record(&master).result.unwrap().as_deref(), Some(principal));
+    assert_eq!(master.authenticated(pid).as_deref(), Some(principal));
+
+    let stale_end = record(&master);
+    assert!(matches!(stale_end.result, Err(SessionError::Discarded(DiscardReason::TimedOut))), "{stale_end:?}");
+    assert_eq!(master.authenticated(pid).as_deref(), Some(principal), "the stale timeout erased the newer success");
+}

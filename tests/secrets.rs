@@ -23,8 +23,8 @@ use common::{REALM, capture, handshake};
 use cyrus_sasl::mesos::blocking::{self, Master};
 use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
 use cyrus_sasl::mesos::{
-    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, ServerOptions,
-    read_credentials,
+    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, Origin,
+    ServerOptions, read_credentials,
 };
 use cyrus_sasl::{Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, Server, ServerStep};
 
@@ -172,11 +172,13 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
         while let Some((attempt, message)) = framework.poll_transmit() {
             seen.debug(&format!("{label}: Message to master"), &message);
             let decoded = Message::decode(message.tag(), &message.encode()).unwrap();
-            master.handle_message(now, attempt, decoded);
+            let origin =
+                Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:40123"), [127, 0, 0, 1].into());
+            master.handle_message(now, attempt, &origin, decoded);
         }
         while let Some((peer, message)) = master.poll_transmit() {
             seen.debug(&format!("{label}: Message to framework"), &message);
-            framework.handle_message(now, peer, message);
+            framework.handle_message(now, peer, "crammd5-authenticator-session(1)@127.0.0.1:5050", message);
         }
         seen.debug(&format!("{label}: Authenticator"), &master);
         seen.debug(&format!("{label}: AuthenticationRetry"), &framework);

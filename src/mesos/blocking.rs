@@ -41,10 +41,10 @@ use rand::rngs::StdRng;
 use crate::Config;
 use crate::mesos::authenticatee::Credential;
 use crate::mesos::driver::{
-    AuthenticateOptions, AuthenticatedPids, ClientCore, ClientError, Direction, MasterConn, MasterEvent, MasterOptions,
-    Observer,
+    AuthenticateOptions, ClientCore, ClientError, Direction, MasterConn, MasterEvent, MasterOptions, Observer,
 };
 use crate::mesos::framing::{FrameError, read_message, write_message};
+use crate::mesos::registry::Registry;
 use crate::mesos::retry::{AuthenticationRetry, Verdict};
 
 /// A bound master, not yet serving. [`spawn`](Self::spawn) starts it.
@@ -80,7 +80,7 @@ impl Master {
         let shared = Arc::new(Shared {
             config: self.config,
             options: self.options,
-            pids: AuthenticatedPids::default(),
+            pids: Registry::default(),
             events: events_tx,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
@@ -114,7 +114,7 @@ impl MasterHandle {
     /// The principal `pid` authenticated as, if its latest authentication
     /// succeeded (Mesos's `authenticated` map, across all connections).
     pub fn authenticated(&self, pid: &str) -> Option<String> {
-        self.shared.pids.get(pid)
+        self.shared.pids.authenticated(pid)
     }
 
     /// The next event, waiting at most `timeout`.
@@ -172,7 +172,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 struct Shared {
     config: Config,
     options: MasterOptions,
-    pids: AuthenticatedPids,
+    pids: Registry,
     events: mpsc::SyncSender<MasterEvent>,
     stopping: AtomicBool,
     next_id: AtomicU64,

@@ -10,21 +10,19 @@
 //! transport only moves frames and reads the clock, so both behave alike by
 //! construction.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use crate::Config;
 use crate::mesos::authenticatee::{AuthenticateeError, ClientOptions};
-use crate::mesos::authenticator::{Authenticator, DiscardReason, Outcomes, ServerOptions, SessionError};
+use crate::mesos::authenticator::{Authenticator, DiscardReason, Origin, Outcomes, ServerOptions, SessionError};
 use crate::mesos::backoff::Backoff;
 use crate::mesos::framing::{FrameError, FrameLimits, frame_len};
 use crate::mesos::messages::{AuthenticationErrorMessage, Message, MessageType};
+use crate::mesos::registry::Registry;
 use crate::mesos::retry::{AuthenticationRetry, RetryEvent, Verdict};
 
 /// Which way a frame went, seen from the side that reports it.
@@ -159,39 +157,16 @@ pub enum MasterEvent {
     },
 }
 
-/// The master-wide map from PID to authenticated principal (Mesos's
-/// `authenticated`), fed by every connection.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct AuthenticatedPids(Arc<Mutex<HashMap<String, String>>>);
-
-impl AuthenticatedPids {
-    pub(crate) fn get(&self, pid: &str) -> Option<String> {
-        self.0.lock().get(pid).cloned()
-    }
-
-    /// A new `AuthenticateMessage` clears any earlier authentication of its PID.
-    fn clear(&self, pid: &str) {
-        self.0.lock().remove(pid);
-    }
-
-    fn record(&self, record: &AuthenticationRecord) {
-        let mut map = self.0.lock();
-        match &record.result {
-            Ok(Some(principal)) => {
-                map.insert(record.pid.clone(), principal.clone());
-            }
-            _ => {
-                map.remove(&record.pid);
-            }
-        }
-    }
-}
-
 /// One accepted connection on the master, without I/O.
 ///
 /// Each connection has its own [`Authenticator`], keyed by `()`, so
 /// connections share nothing but the config (with its credential store) and the
-/// [`AuthenticatedPids`] map, and run their SASL steps in parallel.
+/// master's one [`Registry`], and run their SASL steps in parallel. The
+/// registry's generations keep a stale session on one connection from undoing
+/// a newer authentication of the same PID on another.
+///
+/// This framing has no UPIDs, so the peer binding of the libprocess master does
+/// not apply: the PID is a label the peer chooses.
 ///
 /// A connection carries one exchange after another, as a libprocess link
 /// between a framework and its master does: after a verdict it stays open for
@@ -202,7 +177,7 @@ pub(crate) struct MasterConn {
     peer: SocketAddr,
     authenticator: Authenticator<()>,
     outcomes: Outcomes<()>,
-    pids: AuthenticatedPids,
+    origin: Origin,
     idle_timeout: Duration,
     /// Until when the connection may stay open without a session.
     idle_deadline: Instant,
@@ -220,14 +195,14 @@ impl MasterConn {
         peer: SocketAddr,
         config: &Config,
         options: &MasterOptions,
-        pids: AuthenticatedPids,
+        registry: Registry,
     ) -> Self {
-        let (authenticator, outcomes) = Authenticator::new(config, options.server.clone());
+        let (authenticator, outcomes) = Authenticator::build(config, options.server.clone(), registry, false);
         MasterConn {
             peer,
             authenticator,
             outcomes,
-            pids,
+            origin: Origin::new(String::new(), peer.ip()),
             idle_timeout: options.idle_timeout,
             idle_deadline: now + options.idle_timeout,
             sessions: 0,
@@ -252,7 +227,6 @@ impl MasterConn {
     pub(crate) fn handle_message(&mut self, now: Instant, message: Message) {
         match &message {
             Message::Authenticate(m) => {
-                self.pids.clear(&m.pid);
                 self.pid = Some(m.pid.clone());
                 self.mechanism = None;
                 self.sessions += 1;
@@ -260,7 +234,7 @@ impl MasterConn {
             Message::Start(m) => self.mechanism = Some(m.mechanism.clone()),
             _ => {}
         }
-        self.authenticator.handle_message(now, (), message);
+        self.authenticator.handle_message(now, (), &self.origin, message);
         self.collect(now);
     }
 
@@ -319,7 +293,6 @@ impl MasterConn {
                 mechanism: self.mechanism.clone(),
                 result: outcome.result,
             };
-            self.pids.record(&record);
             self.events.push(MasterEvent::Authentication(record));
         }
     }
@@ -490,7 +463,9 @@ impl<R: rand::Rng> ClientCore<R> {
     }
 
     pub(crate) fn handle_message(&mut self, now: Instant, attempt: u32, message: Message) {
-        self.retry.handle_message(now, attempt, message);
+        // This framing has no sender UPIDs: each attempt's own connection is
+        // what ties the answers to it.
+        self.retry.handle_message(now, attempt, "", message);
     }
 
     /// The attempt's deadline passed.

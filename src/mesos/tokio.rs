@@ -43,10 +43,10 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::Config;
 use crate::mesos::authenticatee::Credential;
 use crate::mesos::driver::{
-    AuthenticateOptions, AuthenticatedPids, ClientCore, ClientError, Direction, MasterConn, MasterEvent, MasterOptions,
-    Observer,
+    AuthenticateOptions, ClientCore, ClientError, Direction, MasterConn, MasterEvent, MasterOptions, Observer,
 };
 use crate::mesos::framing::{FrameError, read_message_async, write_message_async};
+use crate::mesos::registry::Registry;
 use crate::mesos::retry::{AuthenticationRetry, Verdict};
 
 /// A bound master, not yet serving. [`spawn`](Self::spawn) starts it.
@@ -79,7 +79,7 @@ impl Master {
             permits: Arc::new(Semaphore::new(self.options.max_connections)),
             config: self.config,
             options: self.options,
-            pids: AuthenticatedPids::default(),
+            pids: Registry::default(),
             events: events_tx,
         });
         let acceptor = tokio::spawn(accept_loop(self.listener, Arc::clone(&shared), stop_rx));
@@ -106,7 +106,7 @@ impl MasterHandle {
     /// The principal `pid` authenticated as, if its latest authentication
     /// succeeded (across all connections).
     pub fn authenticated(&self, pid: &str) -> Option<String> {
-        self.shared.pids.get(pid)
+        self.shared.pids.authenticated(pid)
     }
 
     /// The next event; `None` once the master has stopped and every event was read.
@@ -145,7 +145,7 @@ impl Drop for MasterHandle {
 struct Shared {
     config: Config,
     options: MasterOptions,
-    pids: AuthenticatedPids,
+    pids: Registry,
     events: mpsc::Sender<MasterEvent>,
     permits: Arc<Semaphore>,
 }

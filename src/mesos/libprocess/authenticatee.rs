@@ -78,12 +78,12 @@ pub enum AuthenticateError {
     Register(#[from] RegisterError),
 }
 
-/// The current attempt: its process and the session it is pinned to.
+/// The current attempt: its process and the session that answered it.
 struct Attempt {
     number: u32,
     process: Process,
-    /// The master's session process that answered first: the only sender
-    /// listened to afterwards.
+    /// The master's session process that answered first: where the attempt's
+    /// messages go (the sans-IO authenticatee hears only it).
     session: Option<Upid>,
 }
 
@@ -207,20 +207,11 @@ pub async fn authenticate(
             log::warn!(target: LOG_TARGET, "ignoring {:?} from {}: not an authentication message", envelope.name, envelope.from);
             continue;
         };
-        match &attempt.session {
-            Some(session) if *session != envelope.from => {
-                log::warn!(
-                    target: LOG_TARGET,
-                    "ignoring {:?} from {} ({}): attempt {} talks only to {session}",
-                    envelope.name,
-                    envelope.from,
-                    envelope.peer_addr,
-                    attempt.number
-                );
-                continue;
-            }
-            Some(_) => {}
-            None if envelope.from.addr() != master.addr() => {
+        // The session must live where the master does; which session is heard
+        // after the first answer is the sans-IO authenticatee's rule (it pins the
+        // first sender and logs the rest), mirrored here only to address replies.
+        if attempt.session.is_none() {
+            if envelope.from.addr() != master.addr() {
                 log::warn!(
                     target: LOG_TARGET,
                     "ignoring {:?} from {} ({}): not a process of {master}",
@@ -230,17 +221,16 @@ pub async fn authenticate(
                 );
                 continue;
             }
-            None => {
-                log::debug!(target: LOG_TARGET, "attempt {} answered by {}", attempt.number, envelope.from);
-                attempt.session = Some(envelope.from.clone());
-            }
+            log::debug!(target: LOG_TARGET, "attempt {} answered by {}", attempt.number, envelope.from);
+            attempt.session = Some(envelope.from.clone());
         }
         match Message::decode(message_type.tag(), &envelope.body) {
-            Ok(message) => retry.handle_message(now.into_std(), attempt.number, message),
-            Err(error) => {
+            Ok(message) => retry.handle_message(now.into_std(), attempt.number, &envelope.from.to_string(), message),
+            Err(error) if attempt.session.as_ref() == Some(&envelope.from) => {
                 log::info!(target: LOG_TARGET, "attempt {}: {error} from {}; retrying", attempt.number, envelope.from);
                 retry.retry_now(now.into_std());
             }
+            Err(error) => log::warn!(target: LOG_TARGET, "ignoring {error} from {}", envelope.from),
         }
     }
 }
