@@ -27,6 +27,7 @@ mod cli;
 mod client;
 mod lines;
 mod logging;
+mod mesos_authenticate;
 mod net;
 mod outcome;
 mod server;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
     let result = cyrus_sasl::init(APP_NAME).map_err(Failure::from).and_then(|()| match &cli.command {
         Command::Server(args) => server::run(args),
         Command::Client(args) => client::run(args),
+        Command::MesosAuthenticate(args) => mesos_authenticate::run(args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
