@@ -27,6 +27,7 @@ mod cli;
 mod client;
 mod lines;
 mod logging;
+mod mesos_authenticate;
 mod mesos_master;
 mod net;
 mod outcome;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server::run(args),
         Command::Client(args) => client::run(args),
         Command::MesosMaster(args) => mesos_master::run(args),
+        Command::MesosAuthenticate(args) => mesos_authenticate::run(args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,11 @@ impl BlockingEndpoint {
         &self.endpoint
     }
 
+    /// Runs `future` to completion on the endpoint's runtime.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// The UPID of local process `id` ([`Endpoint::upid`]).
     pub fn upid(&self, id: &str) -> Result<Upid, UpidError> {
         self.endpoint.upid(id)

@@ -27,7 +27,8 @@
 //! - libprocess trusts the sender UPID a request claims. [`Envelope::peer_addr`]
 //!   carries the TCP peer, so a receiver can at least check the IP.
 //!
-//! [`Endpoint`] is one libprocess instance (tokio underneath), [`BlockingEndpoint`]
+//! [`authenticate`] is the framework's or agent's side of Mesos authentication
+//! over it. [`Endpoint`] is one libprocess instance (tokio underneath), [`BlockingEndpoint`]
 //! the same for blocking code, [`RequestDecoder`] the sans-IO request parser
 //! (HTTP heads by `httparse`).
 //!
@@ -51,12 +52,16 @@
 //! # Ok(()) }
 //! ```
 
+mod authenticatee;
 mod blocking;
 mod codec;
 mod endpoint;
 mod master;
 mod upid;
 
+pub use authenticatee::{
+    AUTHENTICATEE_PREFIX, AuthenticateError, AuthenticateOptions, authenticate, authenticate_blocking,
+};
 pub use blocking::{BlockingEndpoint, BlockingProcess};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
 pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Process, RegisterError, SendError};
