@@ -19,8 +19,8 @@ use common::{REALM, TestDb, sasldb};
 use cyrus_sasl::mesos::{
     AuthenticateMessage, Authenticatee, AuthenticateeError, AuthenticateeState, AuthenticationErrorMessage,
     AuthenticationRetry, AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason,
-    Message, MessageType, Origin, Outcome, Outcomes, PEER_TEXT_UNSUPPORTED_MECHANISM, RetryEvent, ServerOptions,
-    SessionError, SessionState, Verdict,
+    Message, MessageType, Origin, Outcome, Outcomes, PEER_TEXT_UNSUPPORTED_MECHANISM, Registry, RetryEvent,
+    ServerOptions, SessionError, SessionState, Verdict,
 };
 use cyrus_sasl::{Config, CredentialStore, Sasldb, Secret};
 use rand::SeedableRng;
@@ -782,4 +782,37 @@ fn the_state_machines_can_move_to_another_thread() {
     sent::<Authenticatee>();
     sent::<AuthenticationRetry<StdRng>>();
     sent::<Message>();
+}
+
+/// Issue 13: a stale session's end must never erase a newer success. Two
+/// authenticators (say, two master threads) share one registry. A session for
+/// PID stalls on the first; the same PID then authenticates on the second; the
+/// stale session times out afterwards. The registry keeps the newer success.
+/// (The old drivers' shared map removed the PID at the stale timeout.)
+#[test]
+fn a_stale_session_ending_after_a_newer_success_never_erases_it() {
+    let credentials = Credentials::memory(&[("benh", "secret")]);
+    let registry = Registry::default();
+    let options = || ServerOptions { realm: Some(REALM.into()), session_timeout: secs(5), ..ServerOptions::default() };
+    let (mut stale, stale_outcomes) =
+        Authenticator::<Peer>::with_registry(&credentials.config(), options(), registry.clone());
+    let (mut fresh, _fresh_outcomes) =
+        Authenticator::<Peer>::with_registry(&credentials.config(), options(), registry.clone());
+    let t0 = Instant::now();
+    stale.handle_message(t0, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
+    assert!(matches!(stale.poll_transmit(), Some((1, Message::Mechanisms(_)))));
+
+    let mut client = retry(Credential::new("benh", "secret"), 7);
+    client.start(t0);
+    pump(t0, &mut client, &mut fresh, keep_all);
+    assert_eq!(client.verdict(), Some(Verdict::Authenticated));
+    assert_eq!(registry.authenticated(PID).as_deref(), Some("benh"));
+
+    stale.handle_timeout(t0 + secs(5));
+    assert!(matches!(
+        stale_outcomes.try_next(),
+        Some(Outcome { result: Err(SessionError::Discarded(DiscardReason::TimedOut)), .. })
+    ));
+    assert_eq!(registry.authenticated(PID).as_deref(), Some("benh"), "the stale timeout erased the newer success");
+    assert_eq!(stale.authenticated(PID).as_deref(), Some("benh"));
 }

@@ -307,9 +307,6 @@ pub struct Authenticator<P> {
     sessions: HashMap<P, Session>,
     by_pid: HashMap<String, P>,
     registry: Registry,
-    /// False only for the length-prefixed framing transport, whose peers have
-    /// no UPIDs to check.
-    bind_peers: bool,
     outbox: VecDeque<(P, Message)>,
     outcomes: mpsc::Sender<Outcome<P>>,
 }
@@ -334,17 +331,6 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                  claim, as Apache Mesos does by default; any host can authenticate in another's name"
             );
         }
-        Self::build(config, options, registry, true)
-    }
-
-    /// `bind_peers: false` skips the [`PeerBinding`] check silently: for a
-    /// transport without UPIDs (the framing transport).
-    pub(crate) fn build(
-        config: &Config,
-        options: ServerOptions,
-        registry: Registry,
-        bind_peers: bool,
-    ) -> (Self, Outcomes<P>) {
         let mut config = config.clone();
         if config.get("mech_list").is_none() {
             // A constant without NUL bytes: `set` cannot fail.
@@ -357,7 +343,6 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             sessions: HashMap::new(),
             by_pid: HashMap::new(),
             registry,
-            bind_peers,
             outbox: VecDeque::new(),
             outcomes: tx,
         };
@@ -367,7 +352,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// Checks a claimed UPID against the TCP peer's address, per [`PeerBinding`].
     fn check_binding(&self, claimed: &str, origin: &Origin) -> Result<(), SessionError> {
         let peer_ip = origin.peer_ip.to_canonical();
-        if !self.bind_peers || upid_ip(claimed) == Some(peer_ip) {
+        if upid_ip(claimed) == Some(peer_ip) {
             return Ok(());
         }
         let error = SessionError::PeerAddressMismatch { claimed: claimed.to_owned(), peer_ip };

@@ -1,5 +1,6 @@
-//! The seven messages of Mesos's `authentication.proto`, and [`Message`], the
-//! enum a transport frames with a one-byte type tag.
+//! The seven messages of Mesos's `authentication.proto`, and [`Message`], any
+//! one of them. On the libprocess wire a message is named by its full protobuf
+//! name ([`MessageType::proto_name`]) and carries its protobuf bytes.
 //!
 //! Each struct has the field numbers, proto2 labels and types of Mesos's
 //! `include/mesos/authentication/authentication.proto` (package
@@ -112,10 +113,9 @@ impl fmt::Debug for Redacted {
     }
 }
 
-/// The type of a [`Message`], with its stable one-byte tag for framing.
-///
-/// The tags are part of the wire format of this crate's transports and never
-/// change. Tag 0 is never used, so a zeroed frame header is always invalid.
+/// The type of a [`Message`], with a stable one-byte tag (an index for
+/// [`Message::decode`]; the wire names a message by its
+/// [`proto_name`](Self::proto_name)). The tags never change; tag 0 is never used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum MessageType {
@@ -200,8 +200,9 @@ impl fmt::Display for MessageType {
 
 /// Any of the seven authentication messages.
 ///
-/// A transport frames each one as its [`tag`](Message::tag) plus its
-/// [`encode`](Message::encode)d bytes, and rebuilds it with [`Message::decode`]:
+/// A driver sends each one under its [`MessageType::proto_name`] with its
+/// [`encode`](Message::encode)d bytes, and rebuilds it with [`Message::decode`]
+/// from the type the name gives ([`MessageType::from_proto_name`]):
 ///
 /// ```
 /// use cyrus_sasl::mesos::{AuthenticationStepMessage, Message};
@@ -243,7 +244,7 @@ impl Message {
         }
     }
 
-    /// Its one-byte type tag, for framing.
+    /// Its one-byte type tag (see [`MessageType`]).
     pub fn tag(&self) -> u8 {
         self.message_type().tag()
     }

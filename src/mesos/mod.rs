@@ -7,11 +7,14 @@
 //! take messages and the current time, and give back messages to send, timer
 //! deadlines and results. They never touch a socket or read a clock, so Mesos's
 //! own test scenarios (dropped, duplicated and reordered messages, timeouts,
-//! retries) run as deterministic tests. A driver adds the transport.
+//! retries) run as deterministic tests. A driver adds the transport: the
+//! [`libprocess`] module has the wire every Mesos process speaks, with a master
+//! ([`libprocess::Master`]) and a framework/agent side
+//! ([`libprocess::authenticate`]) that run these machines over it.
 //!
 //! | Piece | Mesos | Role |
 //! |---|---|---|
-//! | [`Message`] and the seven message structs | `authentication.proto` | byte-for-byte the same protobuf encoding; a one-byte [`MessageType`] tag for framing |
+//! | [`Message`] and the seven message structs | `authentication.proto` | byte-for-byte the same protobuf encoding, named on the wire by [`MessageType::proto_name`] |
 //! | [`Authenticatee`] | `CRAMMD5AuthenticateeProcess` | one attempt of a framework or agent |
 //! | [`AuthenticationRetry`] with [`Backoff`] | `authenticate`/`_authenticate` in `sched.cpp` and `slave.cpp` | attempts with growing random timeouts; a rejection is final |
 //! | [`Authenticator`], [`Outcomes`] | `CRAMMD5Authenticator` plus `Master::authenticate` | the master: one session per peer, superseded by a newer attempt, 15 s timeout; a claimed UPID bound to the peer's IP ([`PeerBinding`]) |
@@ -56,7 +59,7 @@
 //! let db = Sasldb::new(dir.path().join("sasldb2"), "EXAMPLE.COM")?;
 //! db.set_password("framework-a", &"s3cret".into())?;
 //! let options = ServerOptions { realm: Some("EXAMPLE.COM".into()), ..ServerOptions::default() };
-//! // Peers are named by attempt number here; a driver uses its connection ids.
+//! // Sessions are named by attempt number here; the libprocess master uses its session processes.
 //! let (mut master, outcomes) = Authenticator::<u32>::new(&db.config(), options);
 //!
 //! // The framework: its credential, its PID, Mesos's default backoff.
@@ -71,7 +74,7 @@
 //! let now = Instant::now();
 //! framework.start(now);
 //!
-//! // The transport: each message travels as its tag and protobuf bytes, with
+//! // The transport: each message travels as its type and protobuf bytes, with
 //! // the sender's UPID and (to the master) the IP address it came from.
 //! let authenticatee = Origin::new("crammd5-authenticatee(1)@10.0.0.7:40123", [10, 0, 0, 7].into());
 //! let session = "crammd5-authenticator-session(1)@10.0.0.1:5050";
@@ -100,12 +103,15 @@
 //!
 //! # Writing a driver
 //!
-//! - Framing: one message is its [`Message::tag`] plus its [`Message::encode`]d
-//!   bytes; [`Message::decode`] rebuilds it and returns a typed [`DecodeError`]
-//!   for an unknown tag, bad protobuf, or a missing required field.
+//! [`libprocess::Master`] and [`libprocess::authenticate`] are the drivers;
+//! these are their rules, for another transport.
+//!
+//! - Messages: one message is its [`MessageType::proto_name`] and its
+//!   [`Message::encode`]d bytes; [`Message::decode`] rebuilds it and returns a
+//!   typed [`DecodeError`] for bad protobuf or a missing required field.
 //! - Client: call [`AuthenticationRetry::handle_timeout`] at
-//!   [`poll_timeout`](AuthenticationRetry::poll_timeout). Use a fresh connection
-//!   for each attempt ([`RetryEvent::AttemptStarted`]) and tag what arrives on it
+//!   [`poll_timeout`](AuthenticationRetry::poll_timeout). Use a fresh process
+//!   for each attempt ([`RetryEvent::AttemptStarted`]) and tag what arrives for it
 //!   with that attempt's number: Mesos gives every attempt its own process, so a
 //!   late message of an old attempt can never confuse a new one.
 //!   Pass each message with its sender's UPID (`Libprocess-From`): an attempt
@@ -113,8 +119,8 @@
 //! - Master: pass each message with its [`Origin`] (the sender's claimed UPID
 //!   and the IP address of the TCP peer it came from), call
 //!   [`Authenticator::handle_timeout`] at
-//!   [`poll_timeout`](Authenticator::poll_timeout), report a closed connection
-//!   with [`Authenticator::handle_peer_exited`], and read [`Outcomes`], from
+//!   [`poll_timeout`](Authenticator::poll_timeout), report a peer known to be
+//!   gone with [`Authenticator::handle_peer_exited`], and read [`Outcomes`], from
 //!   another thread if you like: when the authenticator is dropped, every pending
 //!   session gets an outcome and then the channel closes, so no reader hangs.
 //!   Who is authenticated is in the [`Registry`] ([`Authenticator::registry`]).
@@ -138,13 +144,8 @@ mod messages;
 mod registry;
 mod retry;
 
-pub mod blocking;
-pub mod driver;
-pub mod framing;
 pub mod libprocess;
 mod master_config;
-#[cfg(feature = "tokio")]
-pub mod tokio;
 
 pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
 pub use authenticator::{
