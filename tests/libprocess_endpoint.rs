@@ -168,8 +168,10 @@ async fn an_unknown_process_is_404_and_the_connection_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_gets_400_and_a_closed_connection() {
     let b = endpoint().await;
-    let cases: [&[u8]; 4] = [
+    let cases: [&[u8]; 5] = [
         b"hello\r\n\r\n",
+        // The start of a TLS ClientHello (a peer with SSL on): refused at once, no newline needed.
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
         b"POST /p/m HTTP/1.1\r\nUser-Agent: curl/8.0\r\n\r\n",
         b"POST /p/m HTTP/1.1\r\nLibprocess-From: not a upid\r\n\r\n",
         b"POST /p/m HTTP/1.1\r\nLibprocess-From: x@127.0.0.1:1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
