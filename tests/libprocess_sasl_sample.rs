@@ -40,10 +40,8 @@ fn the_three_outcomes_against_the_real_mesos_master() {
 
     // Right secret: exit 0, and the real master records our process's UPID.
     let port = free_port().to_string();
-    let output = sample(
-        &["--master", &address, "--principal", "fw", "--secret-file", secret],
-        &[("LIBPROCESS_PORT", &port)],
-    );
+    let output =
+        sample(&["--master", &address, "--principal", "fw", "--secret-file", secret], &[("LIBPROCESS_PORT", &port)]);
     assert_eq!((stdout(&output).as_str(), output.status.code()), ("authenticated\n", Some(0)), "{output:?}");
     let line = master.next_line(Duration::from_secs(10)).unwrap();
     assert_eq!(line.trim_end(), format!("authenticated: fw from sasl-sample@127.0.0.1:{port}"));
