@@ -387,3 +387,27 @@ async fn the_real_mesos_master_answers_our_authenticate_message() {
     // real-master prints nothing until the attempt ends (it times out after 15 s).
     assert_eq!(master.next_line(Duration::from_millis(100)), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_close_and_the_sender_reconnects() {
+    let options = EndpointOptions { idle_timeout: Duration::from_millis(200), ..EndpointOptions::default() };
+    let b = Endpoint::bind(options).await.unwrap();
+    let mut q = b.register("q").unwrap();
+    // An idle raw connection is closed after the idle timeout.
+    let started = Instant::now();
+    let mut idle = TcpStream::connect(b.local_addr()).await.unwrap();
+    assert_eq!(read_to_close(&mut idle).await, "");
+    assert!(started.elapsed() >= Duration::from_millis(180), "{:?}", started.elapsed());
+
+    // a's kept connection to b is closed by b while idle; the next message
+    // goes on a new one, without an error.
+    let a = endpoint().await;
+    let p = a.spawn_process("p").unwrap();
+    p.send(q.upid(), "m", b"1").await.unwrap();
+    let first = q.recv().await.unwrap().peer_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    p.send(q.upid(), "m", b"2").await.unwrap();
+    let second = q.recv().await.unwrap();
+    assert_eq!(second.body, b"2");
+    assert_ne!(second.peer_addr, first, "a new connection");
+}
