@@ -411,3 +411,27 @@ async fn idle_connections_close_and_the_sender_reconnects() {
     assert_eq!(second.body, b"2");
     assert_ne!(second.peer_addr, first, "a new connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_connections_to_peers_that_closed_them_are_swept() {
+    let a = Endpoint::bind(EndpointOptions { max_connections: 2, ..EndpointOptions::default() }).await.unwrap();
+    let p = a.spawn_process("p").unwrap();
+    let quick = EndpointOptions { idle_timeout: Duration::from_millis(100), ..EndpointOptions::default() };
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        let b = Endpoint::bind(quick.clone()).await.unwrap();
+        let q = b.register("q").unwrap();
+        peers.push((b, q));
+    }
+    p.send(peers[0].1.upid(), "m", b"").await.unwrap();
+    p.send(peers[1].1.upid(), "m", b"").await.unwrap();
+    assert_eq!(a.outbound_destinations(), 2);
+    // Both peers close their idle side; the third destination sweeps them out.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    p.send(peers[2].1.upid(), "m", b"").await.unwrap();
+    assert_eq!(a.outbound_destinations(), 1);
+    // A destination that fails is forgotten at once.
+    let gone: Upid = format!("q@127.0.0.1:{}", libprocess_support::free_port()).parse().unwrap();
+    assert!(p.send(&gone, "m", b"").await.is_err());
+    assert_eq!(a.outbound_destinations(), 1);
+}

@@ -327,6 +327,11 @@ impl Endpoint {
         self.inner.advertised
     }
 
+    /// How many destination addresses it keeps an outbound connection slot for.
+    pub fn outbound_destinations(&self) -> usize {
+        self.inner.outbound.lock().len()
+    }
+
     /// The options it was bound with.
     pub fn options(&self) -> &EndpointOptions {
         &self.inner.options
@@ -380,13 +385,19 @@ impl Endpoint {
         }
         let request = encode_request(from, to, name, body);
         let addr = to.addr();
-        let slot = self.inner.outbound.lock().entry(addr).or_default().clone();
+        let slot = self.outbound_slot(addr);
         let mut conn = slot.lock().await;
         let result = self.exchange(&mut conn, addr, &request).await;
         let status = match result {
             Ok(status) => status,
             Err(e) => {
                 *conn = None;
+                drop(conn);
+                // Forget the destination; a later message starts afresh.
+                let mut outbound = self.inner.outbound.lock();
+                if outbound.get(&addr).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    outbound.remove(&addr);
+                }
                 return Err(e);
             }
         };
@@ -395,6 +406,26 @@ impl Endpoint {
             404 => Err(SendError::UnknownProcess { to: to.clone() }),
             status => Err(SendError::Status { to: to.clone(), status }),
         }
+    }
+
+    /// The kept-connection slot for `addr`. Before adding a destination past
+    /// [`max_connections`](EndpointOptions::max_connections) of them, drops
+    /// the idle ones whose peer has closed, so a long-lived endpoint that talks
+    /// to many short-lived peers does not keep their dead sockets.
+    fn outbound_slot(&self, addr: SocketAddr) -> OutboundSlot {
+        let mut outbound = self.inner.outbound.lock();
+        if let Some(slot) = outbound.get(&addr) {
+            return slot.clone();
+        }
+        if outbound.len() >= self.inner.options.max_connections {
+            outbound.retain(|_, slot| match slot.try_lock() {
+                // In use: keep.
+                Err(_) => true,
+                Ok(mut conn) => conn.as_mut().is_some_and(|out| !peer_closed(out)),
+            });
+            log::debug!(target: LOG_TARGET, "{} outbound connections kept after a sweep", outbound.len());
+        }
+        outbound.entry(addr).or_default().clone()
     }
 
     /// Sends a protobuf message under its full name (`prost::Name::full_name`,
