@@ -49,6 +49,9 @@ pub enum Command {
     /// variable, never from the command line.
     #[command(after_long_help = PROTOCOL)]
     Client(ClientArgs),
+    /// Run a Mesos master (libprocess) that authenticates frameworks and agents,
+    /// printing one line per attempt, until stopped.
+    MesosMaster(crate::mesos_master::MesosMasterArgs),
     /// Authenticate once to a Mesos master over libprocess (as a framework or
     /// agent does) and print `authenticated` (exit 0), `refused` (exit 1) or
     /// `error: ...` (exit 2). Honours LIBPROCESS_IP, LIBPROCESS_PORT,

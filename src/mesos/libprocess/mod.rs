@@ -56,6 +56,7 @@ mod authenticatee;
 mod blocking;
 mod codec;
 mod endpoint;
+mod master;
 mod upid;
 
 pub use authenticatee::{
@@ -64,4 +65,7 @@ pub use authenticatee::{
 pub use blocking::{BlockingEndpoint, BlockingProcess};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
 pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Process, RegisterError, SendError};
+pub use master::{
+    AuthenticationRecord, MASTER_PROCESS_ID, Master, MasterEvent, MasterHandle, MasterOptions, SESSION_PREFIX,
+};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};
