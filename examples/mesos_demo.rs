@@ -211,7 +211,10 @@ async fn report(master: &mut MasterHandle) {
                     Ok(None) => "refused (wrong secret or unknown principal)".to_owned(),
                     Err(e) => format!("no verdict: {e}"),
                 };
-                println!("master: {verdict} pid={} (authenticatee {}, session {})", record.pid, record.from, record.session);
+                println!(
+                    "master: {verdict} pid={} (authenticatee {}, session {})",
+                    record.pid, record.from, record.session
+                );
                 return;
             }
             // Other messages to the master (a real driver's SUBSCRIBE): not for this demo.

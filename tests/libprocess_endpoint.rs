@@ -150,8 +150,17 @@ async fn an_unknown_process_is_404_and_the_connection_stays() {
     drop(q);
     assert!(matches!(p.send(&gone, "test.Ping", b"").await, Err(SendError::UnknownProcess { .. })));
     // Its id can be registered again, and a live id cannot be taken twice.
-    let _again = b.register("gone").unwrap();
+    let mut again = b.register("gone").unwrap();
     assert!(b.register("gone").is_err());
+    // Unregistered while its handle lives: 404 at once, and recv ends.
+    assert!(b.unregister("gone"));
+    assert!(matches!(p.send(&gone, "test.Ping", b"").await, Err(SendError::UnknownProcess { .. })));
+    assert!(again.recv().await.is_none());
+    // The old handle's drop leaves a newer registration of the id alone.
+    let mut newest = b.register("gone").unwrap();
+    drop(again);
+    p.send(&gone, "test.Ping", b"late").await.unwrap();
+    assert_eq!(newest.recv().await.unwrap().body, b"late");
 
     // Raw: 404, then the same connection carries a 202.
     let _r = b.register("r").unwrap();

@@ -238,7 +238,10 @@ struct Inner {
     options: EndpointOptions,
     local_addr: SocketAddr,
     advertised: SocketAddr,
-    processes: Mutex<HashMap<String, mpsc::Sender<Envelope>>>,
+    /// Each live process's queue, with the number of its registration (so a
+    /// late `Drop` never removes a newer registration of the same id).
+    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
+    registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
     shutdown: watch::Sender<bool>,
@@ -308,6 +311,7 @@ impl Endpoint {
             local_addr,
             advertised,
             processes: Mutex::new(HashMap::new()),
+            registrations: std::sync::atomic::AtomicU64::new(0),
             counters: Mutex::new(HashMap::new()),
             outbound: Mutex::new(HashMap::new()),
             shutdown,
@@ -367,13 +371,21 @@ impl Endpoint {
     pub fn register(&self, id: &str) -> Result<Process, RegisterError> {
         let upid = self.upid(id)?;
         let (tx, rx) = mpsc::channel(self.inner.options.queue_capacity.max(1));
+        let registration = self.inner.registrations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.inner.processes.lock().entry(id.to_owned()) {
             Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
             Entry::Vacant(slot) => {
-                slot.insert(tx);
+                slot.insert((registration, tx));
             }
         }
-        Ok(Process { upid, rx, endpoint: self.clone() })
+        Ok(Process { upid, rx, endpoint: self.clone(), registration })
+    }
+
+    /// Unregisters local process `id` now: messages to it get `404` from here on,
+    /// even while its [`Process`] handle still exists (e.g. owned by a task that
+    /// ends later). Returns whether it was registered.
+    pub fn unregister(&self, id: &str) -> bool {
+        self.inner.processes.lock().remove(id).is_some()
     }
 
     /// Sends message `name` with `body` from local process `from` (any UPID: the
@@ -526,6 +538,7 @@ pub struct Process {
     upid: Upid,
     rx: mpsc::Receiver<Envelope>,
     endpoint: Endpoint,
+    registration: u64,
 }
 
 impl fmt::Debug for Process {
@@ -546,7 +559,8 @@ impl Process {
     }
 
     /// The next message for it. Waits as long as it takes (wrap it in
-    /// `tokio::time::timeout` for a deadline); `None` only if the endpoint stops.
+    /// `tokio::time::timeout` for a deadline); `None` once it has been
+    /// [unregistered](Endpoint::unregister) and its queue is empty.
     pub async fn recv(&mut self) -> Option<Envelope> {
         self.rx.recv().await
     }
@@ -569,8 +583,11 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        // Ids are unique among live processes, so the entry is this one's.
-        self.endpoint.inner.processes.lock().remove(self.upid.id());
+        let mut processes = self.endpoint.inner.processes.lock();
+        // Only this registration's entry: after `unregister`, the id may belong to a newer one.
+        if processes.get(self.upid.id()).is_some_and(|(registration, _)| *registration == self.registration) {
+            processes.remove(self.upid.id());
+        }
     }
 }
 
@@ -690,7 +707,7 @@ fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr) -> u16 
         return 503;
     };
     let Request { to, name, from, body, .. } = request;
-    let Some(queue) = inner.processes.lock().get(&to).cloned() else {
+    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue)| queue.clone()) else {
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };
