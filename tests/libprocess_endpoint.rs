@@ -150,8 +150,17 @@ async fn an_unknown_process_is_404_and_the_connection_stays() {
     drop(q);
     assert!(matches!(p.send(&gone, "test.Ping", b"").await, Err(SendError::UnknownProcess { .. })));
     // Its id can be registered again, and a live id cannot be taken twice.
-    let _again = b.register("gone").unwrap();
+    let mut again = b.register("gone").unwrap();
     assert!(b.register("gone").is_err());
+    // Unregistered while its handle lives: 404 at once, and recv ends.
+    assert!(b.unregister("gone"));
+    assert!(matches!(p.send(&gone, "test.Ping", b"").await, Err(SendError::UnknownProcess { .. })));
+    assert!(again.recv().await.is_none());
+    // The old handle's drop leaves a newer registration of the id alone.
+    let mut newest = b.register("gone").unwrap();
+    drop(again);
+    p.send(&gone, "test.Ping", b"late").await.unwrap();
+    assert_eq!(newest.recv().await.unwrap().body, b"late");
 
     // Raw: 404, then the same connection carries a 202.
     let _r = b.register("r").unwrap();
@@ -168,8 +177,10 @@ async fn an_unknown_process_is_404_and_the_connection_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_gets_400_and_a_closed_connection() {
     let b = endpoint().await;
-    let cases: [&[u8]; 4] = [
+    let cases: [&[u8]; 5] = [
         b"hello\r\n\r\n",
+        // The start of a TLS ClientHello (a peer with SSL on): refused at once, no newline needed.
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
         b"POST /p/m HTTP/1.1\r\nUser-Agent: curl/8.0\r\n\r\n",
         b"POST /p/m HTTP/1.1\r\nLibprocess-From: not a upid\r\n\r\n",
         b"POST /p/m HTTP/1.1\r\nLibprocess-From: x@127.0.0.1:1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -384,4 +395,52 @@ async fn the_real_mesos_master_answers_our_authenticate_message() {
     assert!(matches!(p.send(&nobody, "m", b"").await, Err(SendError::UnknownProcess { .. })));
     // real-master prints nothing until the attempt ends (it times out after 15 s).
     assert_eq!(master.next_line(Duration::from_millis(100)), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_close_and_the_sender_reconnects() {
+    let options = EndpointOptions { idle_timeout: Duration::from_millis(200), ..EndpointOptions::default() };
+    let b = Endpoint::bind(options).await.unwrap();
+    let mut q = b.register("q").unwrap();
+    // An idle raw connection is closed after the idle timeout.
+    let started = Instant::now();
+    let mut idle = TcpStream::connect(b.local_addr()).await.unwrap();
+    assert_eq!(read_to_close(&mut idle).await, "");
+    assert!(started.elapsed() >= Duration::from_millis(180), "{:?}", started.elapsed());
+
+    // a's kept connection to b is closed by b while idle; the next message
+    // goes on a new one, without an error.
+    let a = endpoint().await;
+    let p = a.spawn_process("p").unwrap();
+    p.send(q.upid(), "m", b"1").await.unwrap();
+    let first = q.recv().await.unwrap().peer_addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    p.send(q.upid(), "m", b"2").await.unwrap();
+    let second = q.recv().await.unwrap();
+    assert_eq!(second.body, b"2");
+    assert_ne!(second.peer_addr, first, "a new connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_connections_to_peers_that_closed_them_are_swept() {
+    let a = Endpoint::bind(EndpointOptions { max_connections: 2, ..EndpointOptions::default() }).await.unwrap();
+    let p = a.spawn_process("p").unwrap();
+    let quick = EndpointOptions { idle_timeout: Duration::from_millis(100), ..EndpointOptions::default() };
+    let mut peers = Vec::new();
+    for _ in 0..3 {
+        let b = Endpoint::bind(quick.clone()).await.unwrap();
+        let q = b.register("q").unwrap();
+        peers.push((b, q));
+    }
+    p.send(peers[0].1.upid(), "m", b"").await.unwrap();
+    p.send(peers[1].1.upid(), "m", b"").await.unwrap();
+    assert_eq!(a.outbound_destinations(), 2);
+    // Both peers close their idle side; the third destination sweeps them out.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    p.send(peers[2].1.upid(), "m", b"").await.unwrap();
+    assert_eq!(a.outbound_destinations(), 1);
+    // A destination that fails is forgotten at once.
+    let gone: Upid = format!("q@127.0.0.1:{}", libprocess_support::free_port()).parse().unwrap();
+    assert!(p.send(&gone, "m", b"").await.is_err());
+    assert_eq!(a.outbound_destinations(), 1);
 }

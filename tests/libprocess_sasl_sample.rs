@@ -40,10 +40,8 @@ fn the_three_outcomes_against_the_real_mesos_master() {
 
     // Right secret: exit 0, and the real master records our process's UPID.
     let port = free_port().to_string();
-    let output = sample(
-        &["--master", &address, "--principal", "fw", "--secret-file", secret],
-        &[("LIBPROCESS_PORT", &port)],
-    );
+    let output =
+        sample(&["--master", &address, "--principal", "fw", "--secret-file", secret], &[("LIBPROCESS_PORT", &port)]);
     assert_eq!((stdout(&output).as_str(), output.status.code()), ("authenticated\n", Some(0)), "{output:?}");
     let line = master.next_line(Duration::from_secs(10)).unwrap();
     assert_eq!(line.trim_end(), format!("authenticated: fw from sasl-sample@127.0.0.1:{port}"));
@@ -76,6 +74,17 @@ fn a_master_that_is_down_is_an_error_at_once() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(stdout(&output).starts_with(&format!("error: cannot reach master@{address}")), "{output:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+    // Each failed delivery and each new attempt is logged at info.
+    let output =
+        sample(&["-v", "--master", &address, "--principal", "fw", "--secret-file", secret.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for attempt in 1..=3 {
+        assert!(stderr.contains(&format!("info cyrus_sasl::mesos::libprocess: authenticating with master@{address} as crammd5-authenticatee({attempt})")), "{stderr}");
+    }
+    for attempt in 1..=2 {
+        assert!(stderr.contains(&format!("info cyrus_sasl::mesos::libprocess: authentication attempt {attempt}: cannot deliver to master@{address}")), "{stderr}");
+    }
 }
 
 #[test]

@@ -143,7 +143,8 @@ enum Framing {
     /// Chunked: the CRLF after a chunk's data.
     ChunkEnd,
     /// Chunked: trailer fields after the last chunk, then an empty line.
-    Trailer { seen: usize },
+    /// `seen`: trailer bytes so far; `line`: bytes of the current line.
+    Trailer { seen: usize, line: usize },
 }
 
 #[derive(Debug)]
@@ -173,12 +174,16 @@ pub struct RequestDecoder {
     limits: Limits,
     buf: Vec<u8>,
     state: State,
+    /// In the head state: how much of `buf` has been looked at for a line end.
+    /// The head is parsed again only when a new line has ended, so a peer that
+    /// sends it a byte at a time costs one parse per line, not per byte.
+    scanned: usize,
 }
 
 impl RequestDecoder {
     /// A decoder enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
-        RequestDecoder { limits, buf: Vec::new(), state: State::Head }
+        RequestDecoder { limits, buf: Vec::new(), state: State::Head, scanned: 0 }
     }
 
     /// Appends bytes read from the connection.
@@ -208,10 +213,23 @@ impl RequestDecoder {
             return Err(RequestError::Head(httparse::Error::Status));
         }
         if let State::Head = self.state {
+            // Parsed on the first bytes (garbage such as a TLS hello is refused
+            // at once) and then whenever a line has ended.
+            let first_look = self.scanned == 0;
+            let new_line = self.buf[self.scanned.min(self.buf.len())..].contains(&b'\n');
+            self.scanned = self.buf.len();
+            if !first_look && !new_line {
+                return if self.buf.len() > self.limits.max_head_bytes {
+                    Err(RequestError::HeadTooLarge(self.limits.max_head_bytes))
+                } else {
+                    Ok(None)
+                };
+            }
             let Some((head, framing, used)) = self.parse_head()? else {
                 return Ok(None);
             };
             self.buf.drain(..used);
+            self.scanned = 0;
             self.state = State::Body { head, framing, body: Vec::new() };
         }
         let State::Body { framing, body, .. } = &mut self.state else {
@@ -341,8 +359,11 @@ fn decode_body(
                     if size > limits.max_body_bytes.saturating_sub(body.len()) {
                         return Err(RequestError::BodyTooLarge(limits.max_body_bytes));
                     }
-                    *framing =
-                        if size == 0 { Framing::Trailer { seen: 0 } } else { Framing::ChunkData { remaining: size } };
+                    *framing = if size == 0 {
+                        Framing::Trailer { seen: 0, line: 0 }
+                    } else {
+                        Framing::ChunkData { remaining: size }
+                    };
                 }
                 Ok(httparse::Status::Partial) if rest.len() <= MAX_CHUNK_SIZE_LINE => return Ok(false),
                 Ok(httparse::Status::Partial) | Err(_) => return Err(RequestError::Chunk),
@@ -357,23 +378,27 @@ fn decode_body(
                 *pos += 2;
                 *framing = Framing::ChunkSize;
             }
-            Framing::Trailer { seen } => {
-                // Trailer fields are read and ignored; they count against the head limit.
-                let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
-                    return if *seen + rest.len() > limits.max_head_bytes {
-                        Err(RequestError::HeadTooLarge(limits.max_head_bytes))
-                    } else {
-                        Ok(false)
-                    };
-                };
-                *pos += end + 2;
-                *seen += end + 2;
-                if end == 0 {
-                    return Ok(true);
+            Framing::Trailer { seen, line } => {
+                // Trailer fields are read and ignored, a byte at a time (so a
+                // trickled trailer costs linear time); they count against the
+                // head limit. A line of only CR is the empty line.
+                for (i, &byte) in rest.iter().enumerate() {
+                    match byte {
+                        b'\n' if *line == 0 => {
+                            *pos += i + 1;
+                            return Ok(true);
+                        }
+                        b'\n' => *line = 0,
+                        b'\r' => {}
+                        _ => *line += 1,
+                    }
+                    *seen += 1;
+                    if *seen > limits.max_head_bytes {
+                        return Err(RequestError::HeadTooLarge(limits.max_head_bytes));
+                    }
                 }
-                if *seen > limits.max_head_bytes {
-                    return Err(RequestError::HeadTooLarge(limits.max_head_bytes));
-                }
+                *pos += rest.len();
+                return Ok(false);
             }
         }
     }

@@ -238,7 +238,10 @@ struct Inner {
     options: EndpointOptions,
     local_addr: SocketAddr,
     advertised: SocketAddr,
-    processes: Mutex<HashMap<String, mpsc::Sender<Envelope>>>,
+    /// Each live process's queue, with the number of its registration (so a
+    /// late `Drop` never removes a newer registration of the same id).
+    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
+    registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
     shutdown: watch::Sender<bool>,
@@ -308,6 +311,7 @@ impl Endpoint {
             local_addr,
             advertised,
             processes: Mutex::new(HashMap::new()),
+            registrations: std::sync::atomic::AtomicU64::new(0),
             counters: Mutex::new(HashMap::new()),
             outbound: Mutex::new(HashMap::new()),
             shutdown,
@@ -325,6 +329,11 @@ impl Endpoint {
     /// The address in this endpoint's UPIDs.
     pub fn advertised_addr(&self) -> SocketAddr {
         self.inner.advertised
+    }
+
+    /// How many destination addresses it keeps an outbound connection slot for.
+    pub fn outbound_destinations(&self) -> usize {
+        self.inner.outbound.lock().len()
     }
 
     /// The options it was bound with.
@@ -362,13 +371,21 @@ impl Endpoint {
     pub fn register(&self, id: &str) -> Result<Process, RegisterError> {
         let upid = self.upid(id)?;
         let (tx, rx) = mpsc::channel(self.inner.options.queue_capacity.max(1));
+        let registration = self.inner.registrations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.inner.processes.lock().entry(id.to_owned()) {
             Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
             Entry::Vacant(slot) => {
-                slot.insert(tx);
+                slot.insert((registration, tx));
             }
         }
-        Ok(Process { upid, rx, endpoint: self.clone() })
+        Ok(Process { upid, rx, endpoint: self.clone(), registration })
+    }
+
+    /// Unregisters local process `id` now: messages to it get `404` from here on,
+    /// even while its [`Process`] handle still exists (e.g. owned by a task that
+    /// ends later). Returns whether it was registered.
+    pub fn unregister(&self, id: &str) -> bool {
+        self.inner.processes.lock().remove(id).is_some()
     }
 
     /// Sends message `name` with `body` from local process `from` (any UPID: the
@@ -380,13 +397,19 @@ impl Endpoint {
         }
         let request = encode_request(from, to, name, body);
         let addr = to.addr();
-        let slot = self.inner.outbound.lock().entry(addr).or_default().clone();
+        let slot = self.outbound_slot(addr);
         let mut conn = slot.lock().await;
         let result = self.exchange(&mut conn, addr, &request).await;
         let status = match result {
             Ok(status) => status,
             Err(e) => {
                 *conn = None;
+                drop(conn);
+                // Forget the destination; a later message starts afresh.
+                let mut outbound = self.inner.outbound.lock();
+                if outbound.get(&addr).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    outbound.remove(&addr);
+                }
                 return Err(e);
             }
         };
@@ -395,6 +418,26 @@ impl Endpoint {
             404 => Err(SendError::UnknownProcess { to: to.clone() }),
             status => Err(SendError::Status { to: to.clone(), status }),
         }
+    }
+
+    /// The kept-connection slot for `addr`. Before adding a destination past
+    /// [`max_connections`](EndpointOptions::max_connections) of them, drops
+    /// the idle ones whose peer has closed, so a long-lived endpoint that talks
+    /// to many short-lived peers does not keep their dead sockets.
+    fn outbound_slot(&self, addr: SocketAddr) -> OutboundSlot {
+        let mut outbound = self.inner.outbound.lock();
+        if let Some(slot) = outbound.get(&addr) {
+            return slot.clone();
+        }
+        if outbound.len() >= self.inner.options.max_connections {
+            outbound.retain(|_, slot| match slot.try_lock() {
+                // In use: keep.
+                Err(_) => true,
+                Ok(mut conn) => conn.as_mut().is_some_and(|out| !peer_closed(out)),
+            });
+            log::debug!(target: LOG_TARGET, "{} outbound connections kept after a sweep", outbound.len());
+        }
+        outbound.entry(addr).or_default().clone()
     }
 
     /// Sends a protobuf message under its full name (`prost::Name::full_name`,
@@ -495,6 +538,7 @@ pub struct Process {
     upid: Upid,
     rx: mpsc::Receiver<Envelope>,
     endpoint: Endpoint,
+    registration: u64,
 }
 
 impl fmt::Debug for Process {
@@ -515,7 +559,8 @@ impl Process {
     }
 
     /// The next message for it. Waits as long as it takes (wrap it in
-    /// `tokio::time::timeout` for a deadline); `None` only if the endpoint stops.
+    /// `tokio::time::timeout` for a deadline); `None` once it has been
+    /// [unregistered](Endpoint::unregister) and its queue is empty.
     pub async fn recv(&mut self) -> Option<Envelope> {
         self.rx.recv().await
     }
@@ -538,8 +583,11 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        // Ids are unique among live processes, so the entry is this one's.
-        self.endpoint.inner.processes.lock().remove(self.upid.id());
+        let mut processes = self.endpoint.inner.processes.lock();
+        // Only this registration's entry: after `unregister`, the id may belong to a newer one.
+        if processes.get(self.upid.id()).is_some_and(|(registration, _)| *registration == self.registration) {
+            processes.remove(self.upid.id());
+        }
     }
 }
 
@@ -659,7 +707,7 @@ fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr) -> u16 
         return 503;
     };
     let Request { to, name, from, body, .. } = request;
-    let Some(queue) = inner.processes.lock().get(&to).cloned() else {
+    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue)| queue.clone()) else {
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };
