@@ -359,6 +359,8 @@ impl Loop {
         }
         while let Some(outcome) = self.outcomes.try_next() {
             let Some(slot) = self.sessions.remove(&outcome.peer) else { continue };
+            // 404 from now on, as for a terminated libprocess process.
+            self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
             self.emit(MasterEvent::Authentication(record(outcome, slot)));
         }
