@@ -12,6 +12,7 @@ mod error;
 mod gss;
 mod kerberos;
 mod library;
+#[cfg(feature = "mesos")]
 pub mod mesos;
 pub mod options;
 mod sasldb;

@@ -52,7 +52,8 @@ pub enum CredentialSource {
 /// ```
 ///
 /// The master code is the same either way: it hands
-/// [`sasl_config`](Self::sasl_config) to its transport's `Master::bind` (or to an
+/// [`sasl_config`](Self::sasl_config) to
+/// [`libprocess::Master::spawn`](super::libprocess::Master::spawn) (or to an
 /// [`Authenticator`](super::Authenticator)).
 ///
 /// ```
