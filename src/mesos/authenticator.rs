@@ -108,7 +108,7 @@ impl Origin {
 }
 
 /// The IP address of a UPID (`id@ip:port`), canonical (IPv4-mapped IPv6 as IPv4).
-fn upid_ip(upid: &str) -> Option<IpAddr> {
+pub(crate) fn upid_ip(upid: &str) -> Option<IpAddr> {
     let (_, address) = upid.rsplit_once('@')?;
     Some(address.parse::<SocketAddr>().ok()?.ip().to_canonical())
 }

@@ -147,6 +147,7 @@ mod retry;
 pub mod authorization;
 pub mod libprocess;
 mod master_config;
+pub mod registration;
 
 pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
 pub use authenticator::{

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use super::endpoint::{Endpoint, EndpointOptions, Envelope, LOG_TARGET, Process};
 use super::upid::Upid;
 use crate::Config;
+use crate::mesos::registration::{REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
 use crate::mesos::{
     Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionError,
 };
@@ -44,6 +45,12 @@ pub struct MasterOptions {
     pub event_capacity: usize,
     /// The registry to record into; `None`: a new [`Registry::default`].
     pub registry: Option<Registry>,
+    /// The registration gate; `None` (the default): registrations are not
+    /// answered but reported as [`MasterEvent::Message`]. `Some`: frameworks'
+    /// and agents' registrations are decided by it (with the master's
+    /// [`peer_binding`](crate::mesos::ServerOptions::peer_binding)), answered
+    /// from `master`, and reported as [`MasterEvent::Registration`].
+    pub registration: Option<RegistrationGate>,
 }
 
 impl Default for MasterOptions {
@@ -54,6 +61,7 @@ impl Default for MasterOptions {
             max_sessions: 4096,
             event_capacity: 4096,
             registry: None,
+            registration: None,
         }
     }
 }
@@ -75,12 +83,26 @@ pub struct AuthenticationRecord {
     pub result: Result<Option<String>, SessionError>,
 }
 
+/// How one registration ended on the master (with
+/// [`MasterOptions::registration`] set).
+#[derive(Debug)]
+pub struct RegistrationRecord {
+    /// The sender (the framework's scheduler UPID, or the agent's).
+    pub from: Upid,
+    /// The TCP peer it came from.
+    pub peer_addr: SocketAddr,
+    /// The verdict (its answer went to `from`, from the master's UPID).
+    pub verdict: Verdict,
+}
+
 /// What a [`Master`] reports.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MasterEvent {
     /// An authentication attempt ended.
     Authentication(AuthenticationRecord),
+    /// A registration was decided and answered.
+    Registration(RegistrationRecord),
     /// A message to the `master` process that is not an `AuthenticateMessage`
     /// (a framework's `mesos.scheduler.Call` SUBSCRIBE, an agent's
     /// registration): for the application to handle, checking the sender
@@ -148,7 +170,11 @@ impl Master {
         let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
         let (stop_tx, stop_rx) = watch::channel(false);
         let upid = master.upid().clone();
+        let gate = options.registration.clone().map(|g| g.with_peer_binding(options.server.peer_binding));
         let event_loop = Loop {
+            gate,
+            registry: registry.clone(),
+            upid: upid.clone(),
             endpoint: endpoint.clone(),
             authenticator,
             outcomes,
@@ -235,6 +261,9 @@ impl fmt::Debug for MasterHandle {
 
 /// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
 struct Loop {
+    gate: Option<RegistrationGate>,
+    registry: Registry,
+    upid: Upid,
     endpoint: Endpoint,
     authenticator: Authenticator<u64>,
     outcomes: Outcomes<u64>,
@@ -285,6 +314,9 @@ impl Loop {
 
     fn on_master_message(&mut self, envelope: Envelope, session_tx: &mpsc::Sender<(u64, Envelope)>) {
         if envelope.name != MessageType::Authenticate.proto_name() {
+            if self.gate.is_some() && REGISTRATION_MESSAGES.contains(&envelope.name.as_str()) {
+                return self.on_registration(envelope);
+            }
             self.emit(MasterEvent::Message(envelope));
             return;
         }
@@ -317,6 +349,50 @@ impl Loop {
         let slot = SessionSlot { upid, reply_to: envelope.from, peer_addr: envelope.peer_addr, forwarder };
         self.sessions.insert(key, slot);
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
+    }
+
+    /// Decides a registration on a blocking thread (an ACL group lookup may
+    /// block), answers it from `master`, reports it.
+    fn on_registration(&self, envelope: Envelope) {
+        let request = match RegistrationRequest::decode(&envelope.name, &envelope.body) {
+            Ok(Some(request)) => request,
+            Ok(None) => return self.emit(MasterEvent::Message(envelope)),
+            Err(e) => return self.malformed(&envelope, e.to_string()),
+        };
+        let Some(gate) = self.gate.clone() else { return };
+        let (registry, endpoint, master, events) =
+            (self.registry.clone(), self.endpoint.clone(), self.upid.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let (from, peer_ip, addr) = (envelope.from.to_string(), envelope.peer_addr.ip(), master.addr());
+            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, addr));
+            let answer = match decided.await {
+                Ok(answer) => answer,
+                Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
+            };
+            match &answer.verdict {
+                Verdict::Denied { principal, denial, .. } => log::info!(
+                    target: LOG_TARGET,
+                    "refusing the registration of {:?} (principal {principal:?}): {denial}",
+                    envelope.from.to_string()
+                ),
+                verdict => {
+                    log::info!(target: LOG_TARGET, "registration of {:?}: {verdict:?}", envelope.from.to_string())
+                }
+            }
+            if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
+                log::info!(
+                    target: LOG_TARGET,
+                    "cannot deliver {} to {:?}: {e}",
+                    answer.reply_name,
+                    envelope.from.to_string()
+                );
+            }
+            let record =
+                RegistrationRecord { from: envelope.from, peer_addr: envelope.peer_addr, verdict: answer.verdict };
+            if let Err(e) = events.try_send(MasterEvent::Registration(record)) {
+                log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
+            }
+        });
     }
 
     fn on_session_message(&mut self, key: u64, envelope: Envelope) {

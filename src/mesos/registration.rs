@@ -1,0 +1,742 @@
+//! The registration gate: after authentication, may this framework or agent
+//! register? Sans-IO: a [`RegistrationRequest`] decoded from a libprocess
+//! message, the master's [`Registry`] and the ACLs in, a [`RegistrationAnswer`]
+//! (the verdict and the message to send back) out.
+//! [`Master`](super::libprocess::Master) runs it when
+//! [`MasterOptions::registration`](super::libprocess::MasterOptions::registration)
+//! is set.
+//!
+//! # The messages (facts from apache/mesos 1.11's protos and its real driver)
+//!
+//! Only the fields the gate reads are declared; prost skips the others.
+//!
+//! ```text
+//! mesos.scheduler.Call                      type = 2 (SUBSCRIBE = 1), subscribe = 3
+//!   Call.Subscribe                          framework_info = 1
+//! mesos.internal.RegisterFrameworkMessage   framework = 1          (drivers before the Call API)
+//! mesos.internal.RegisterSlaveMessage       slave = 1, version = 2
+//! FrameworkInfo                             user = 1, name = 2, id = 3, role = 6,
+//!                                           hostname = 7, principal = 8, roles = 12
+//! SlaveInfo                                 hostname = 1
+//!
+//! mesos.internal.FrameworkRegisteredMessage framework_id = 1 (FrameworkID{value = 1}),
+//!                                           master_info = 2 (MasterInfo{id = 1, ip = 2, port = 3})
+//! mesos.internal.FrameworkErrorMessage      message = 2
+//! mesos.internal.SlaveRegisteredMessage     slave_id = 1 (SlaveID{value = 1})
+//! mesos.internal.ShutdownMessage            message = 1
+//! ```
+//!
+//! The real 1.11 scheduler driver sends `mesos.scheduler.Call` (SUBSCRIBE) from
+//! its scheduler UPID (the `pid` of its `AuthenticateMessage`) to `master`. It
+//! fires its `registered()` callback on a `FrameworkRegisteredMessage` only
+//! when that comes from the master's own UPID (`master@ip:port`; from anyone
+//! else it is ignored), and `error()` on a `FrameworkErrorMessage`.
+//!
+//! # The rules, in order
+//!
+//! 1. Under [`PeerBinding::RequireIpMatch`] the sender UPID's IP must be the TCP
+//!    peer's, as for authentication.
+//! 2. The sender UPID must be authenticated: the [`Registry`] holds a principal
+//!    for it. Unlike Mesos (`--authenticate_frameworks` is off by default), the
+//!    gate has no "no authentication" mode: a master that runs it authenticates.
+//! 3. Frameworks: `FrameworkInfo.principal`, when set, must equal the
+//!    authenticated principal; when unset it is filled in with it (as Mesos
+//!    does). `role` and `roles` may not both be set; the roles asked for are
+//!    `roles` if given, else `role`, else `*` (the proto default).
+//! 4. The ACLs decide: `register_frameworks` for each role (all must be
+//!    allowed), `register_agents` for an agent. A decision that cannot be made
+//!    (an LDAP group whose membership is unknown) refuses.
+//!
+//! A refused framework gets `FrameworkErrorMessage`; a refused agent gets
+//! `ShutdownMessage`, as Mesos answers them. The text sent to the peer says
+//! which rule failed without showing the ACLs or why a directory is down; the
+//! [`Denial`] (for logs) says everything. An allowed framework gets a new
+//! framework id `MASTERID-NNNN`; an allowed agent a new agent id
+//! `MASTERID-S{N}`. Failover (a `FrameworkInfo.id` already set) is not
+//! modelled: a new id is given.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prost::Message as _;
+
+use super::authenticator::upid_ip;
+use super::authorization::{AclFile, Acls, AuthorizationError, Decision, GroupDirectory, NoDirectory, Request};
+use super::{PeerBinding, Registry};
+
+/// `FrameworkID` (`required string value = 1`).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct FrameworkId {
+    /// The id.
+    #[prost(string, required, tag = "1")]
+    pub value: String,
+}
+
+/// `SlaveID`, an agent's id (`required string value = 1`).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SlaveId {
+    /// The id.
+    #[prost(string, required, tag = "1")]
+    pub value: String,
+}
+
+/// The fields of `FrameworkInfo` the gate reads (and sends back nowhere).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct FrameworkInfo {
+    /// The operating system user its tasks run as (`user = 1`).
+    #[prost(string, optional, tag = "1")]
+    pub user: Option<String>,
+    /// Its name (`name = 2`).
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+    /// Its id, set when it fails over (`id = 3`).
+    #[prost(message, optional, tag = "3")]
+    pub id: Option<FrameworkId>,
+    /// Its role, for drivers without `MULTI_ROLE` (`role = 6`, default `*`).
+    #[prost(string, optional, tag = "6")]
+    pub role: Option<String>,
+    /// The host it runs on (`hostname = 7`).
+    #[prost(string, optional, tag = "7")]
+    pub hostname: Option<String>,
+    /// The principal it claims to be (`principal = 8`).
+    #[prost(string, optional, tag = "8")]
+    pub principal: Option<String>,
+    /// Its roles, for `MULTI_ROLE` frameworks (`roles = 12`).
+    #[prost(string, repeated, tag = "12")]
+    pub roles: Vec<String>,
+}
+
+/// The `Subscribe` of a `mesos.scheduler.Call`.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Subscribe {
+    /// `framework_info = 1`.
+    #[prost(message, optional, tag = "1")]
+    pub framework_info: Option<FrameworkInfo>,
+}
+
+/// `mesos.scheduler.Call`: what the 1.11 driver sends to subscribe.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SchedulerCall {
+    /// `type = 2`; [`SchedulerCall::SUBSCRIBE`] is 1.
+    #[prost(int32, optional, tag = "2")]
+    pub r#type: Option<i32>,
+    /// `subscribe = 3`.
+    #[prost(message, optional, tag = "3")]
+    pub subscribe: Option<Subscribe>,
+}
+
+impl SchedulerCall {
+    /// `Call.Type.SUBSCRIBE`.
+    pub const SUBSCRIBE: i32 = 1;
+}
+
+/// `mesos.internal.RegisterFrameworkMessage`, from drivers before the Call API.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct RegisterFrameworkMessage {
+    /// `framework = 1`.
+    #[prost(message, optional, tag = "1")]
+    pub framework: Option<FrameworkInfo>,
+}
+
+/// The fields of `SlaveInfo` the gate reads.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SlaveInfo {
+    /// `hostname = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub hostname: Option<String>,
+}
+
+/// `mesos.internal.RegisterSlaveMessage`: an agent registers.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct RegisterSlaveMessage {
+    /// `slave = 1`.
+    #[prost(message, optional, tag = "1")]
+    pub slave: Option<SlaveInfo>,
+    /// The agent's Mesos version (`version = 2`).
+    #[prost(string, optional, tag = "2")]
+    pub version: Option<String>,
+}
+
+/// `MasterInfo`, the required fields.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct MasterInfo {
+    /// The master's id (`id = 1`).
+    #[prost(string, required, tag = "1")]
+    pub id: String,
+    /// Its IPv4 address as Mesos stores it (`ip = 2`): the `s_addr` of a
+    /// `struct in_addr`, network byte order in memory, read as a host integer.
+    #[prost(uint32, required, tag = "2")]
+    pub ip: u32,
+    /// Its port (`port = 3`).
+    #[prost(uint32, required, tag = "3")]
+    pub port: u32,
+}
+
+/// `mesos.internal.FrameworkRegisteredMessage`: the framework is registered.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct FrameworkRegisteredMessage {
+    /// `framework_id = 1`.
+    #[prost(message, required, tag = "1")]
+    pub framework_id: FrameworkId,
+    /// `master_info = 2`.
+    #[prost(message, required, tag = "2")]
+    pub master_info: MasterInfo,
+}
+
+/// `mesos.internal.FrameworkErrorMessage`: registration failed (the driver's
+/// `error()` callback).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct FrameworkErrorMessage {
+    /// `message = 2`.
+    #[prost(string, required, tag = "2")]
+    pub message: String,
+}
+
+/// `mesos.internal.SlaveRegisteredMessage`: the agent is registered.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct SlaveRegisteredMessage {
+    /// `slave_id = 1`.
+    #[prost(message, required, tag = "1")]
+    pub slave_id: SlaveId,
+}
+
+/// `mesos.internal.ShutdownMessage`: how Mesos refuses an agent.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct ShutdownMessage {
+    /// `message = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub message: Option<String>,
+}
+
+macro_rules! names {
+    ($($ty:ident => $package:literal, $name:literal;)*) => {$(
+        impl prost::Name for $ty {
+            const NAME: &'static str = $name;
+            const PACKAGE: &'static str = $package;
+        }
+    )*};
+}
+
+names! {
+    SchedulerCall => "mesos.scheduler", "Call";
+    RegisterFrameworkMessage => "mesos.internal", "RegisterFrameworkMessage";
+    RegisterSlaveMessage => "mesos.internal", "RegisterSlaveMessage";
+    FrameworkRegisteredMessage => "mesos.internal", "FrameworkRegisteredMessage";
+    FrameworkErrorMessage => "mesos.internal", "FrameworkErrorMessage";
+    SlaveRegisteredMessage => "mesos.internal", "SlaveRegisteredMessage";
+    ShutdownMessage => "mesos.internal", "ShutdownMessage";
+}
+
+/// The message names the gate takes (`mesos.scheduler.Call`,
+/// `mesos.internal.RegisterFrameworkMessage`, `mesos.internal.RegisterSlaveMessage`).
+pub const REGISTRATION_MESSAGES: [&str; 3] =
+    ["mesos.scheduler.Call", "mesos.internal.RegisterFrameworkMessage", "mesos.internal.RegisterSlaveMessage"];
+
+/// A registration, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistrationRequest {
+    /// A framework subscribes (`Call` SUBSCRIBE or `RegisterFrameworkMessage`).
+    Framework(FrameworkInfo),
+    /// An agent registers.
+    Agent(SlaveInfo),
+}
+
+/// A registration message that is not what its name says.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bad {name}: {reason}")]
+pub struct RegistrationDecodeError {
+    /// The message name.
+    pub name: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl RegistrationRequest {
+    /// Decodes a message to `master` named `name`. `Ok(None)`: not a
+    /// registration (another message name, or a `Call` other than SUBSCRIBE).
+    pub fn decode(name: &str, body: &[u8]) -> Result<Option<RegistrationRequest>, RegistrationDecodeError> {
+        let bad = |reason: String| RegistrationDecodeError { name: name.to_owned(), reason };
+        let missing = |field: &str| bad(format!("no {field}"));
+        match name {
+            "mesos.scheduler.Call" => {
+                let call = SchedulerCall::decode(body).map_err(|e| bad(e.to_string()))?;
+                if call.r#type != Some(SchedulerCall::SUBSCRIBE) {
+                    return Ok(None);
+                }
+                let info = call.subscribe.and_then(|s| s.framework_info).ok_or_else(|| missing("framework_info"))?;
+                Ok(Some(RegistrationRequest::Framework(info)))
+            }
+            "mesos.internal.RegisterFrameworkMessage" => {
+                let message = RegisterFrameworkMessage::decode(body).map_err(|e| bad(e.to_string()))?;
+                Ok(Some(RegistrationRequest::Framework(message.framework.ok_or_else(|| missing("framework"))?)))
+            }
+            "mesos.internal.RegisterSlaveMessage" => {
+                let message = RegisterSlaveMessage::decode(body).map_err(|e| bad(e.to_string()))?;
+                Ok(Some(RegistrationRequest::Agent(message.slave.ok_or_else(|| missing("slave"))?)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Why a registration was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// The sender UPID's IP is not the TCP peer's ([`PeerBinding::RequireIpMatch`]).
+    PeerAddressMismatch {
+        /// The sender UPID as claimed.
+        from: String,
+        /// The TCP peer's address.
+        peer_ip: IpAddr,
+    },
+    /// The sender UPID has not authenticated (or its authentication was
+    /// cleared by a newer attempt).
+    NotAuthenticated,
+    /// `FrameworkInfo.principal` is not the authenticated principal.
+    PrincipalMismatch {
+        /// What the framework claims.
+        claimed: String,
+    },
+    /// `role` and `roles` both set.
+    InvalidRoles,
+    /// The ACLs refused.
+    NotAuthorized(Decision),
+    /// The ACLs could not decide (an LDAP group's membership is unknown).
+    Undecidable(AuthorizationError),
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denial::PeerAddressMismatch { from, peer_ip } => {
+                write!(f, "sender {from:?} claims another address than its connection's ({peer_ip})")
+            }
+            Denial::NotAuthenticated => f.write_str("not authenticated"),
+            Denial::PrincipalMismatch { claimed } => {
+                write!(f, "framework principal {claimed:?} is not the authenticated principal")
+            }
+            Denial::InvalidRoles => f.write_str("both 'role' and 'roles' are set"),
+            Denial::NotAuthorized(decision) => write!(f, "not authorized: {decision}"),
+            Denial::Undecidable(e) => write!(f, "authorization unavailable: {e}"),
+        }
+    }
+}
+
+/// The verdict on one registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A framework is registered.
+    FrameworkRegistered {
+        /// Its (authenticated) principal.
+        principal: String,
+        /// The roles it registered in.
+        roles: Vec<String>,
+        /// The id given to it.
+        framework_id: String,
+    },
+    /// An agent is registered.
+    AgentRegistered {
+        /// Its principal.
+        principal: String,
+        /// The id given to it.
+        agent_id: String,
+    },
+    /// Refused.
+    Denied {
+        /// The authenticated principal, if any.
+        principal: Option<String>,
+        /// Whether a framework (or an agent) was refused.
+        framework: bool,
+        /// Why.
+        denial: Denial,
+    },
+}
+
+impl Verdict {
+    /// Whether it was allowed.
+    pub fn allowed(&self) -> bool {
+        !matches!(self, Verdict::Denied { .. })
+    }
+}
+
+/// The verdict and the message that answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationAnswer {
+    /// What was decided.
+    pub verdict: Verdict,
+    /// The answer's message name.
+    pub reply_name: String,
+    /// The answer's protobuf bytes; sent from the master's own UPID to the sender.
+    pub reply_body: Vec<u8>,
+}
+
+/// Where the ACLs come from.
+#[derive(Clone, Debug)]
+enum AclSource {
+    Fixed(Arc<Acls>),
+    File(Arc<AclFile>),
+}
+
+/// The gate: ACLs (fixed, or an [`AclFile`] that can be reloaded), the group
+/// directory for `ldap-group:` principals, and the master's identity for its
+/// answers. Cheap to clone (the id counters are shared).
+#[derive(Clone)]
+pub struct RegistrationGate {
+    acls: AclSource,
+    groups: Arc<dyn GroupDirectory>,
+    peer_binding: PeerBinding,
+    master_id: Arc<str>,
+    next_framework: Arc<AtomicU64>,
+    next_agent: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for RegistrationGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistrationGate")
+            .field("acls", &self.acls)
+            .field("peer_binding", &self.peer_binding)
+            .field("master_id", &self.master_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RegistrationGate {
+    /// A gate deciding by `acls`, with no group directory ([`NoDirectory`]: a
+    /// rule naming an `ldap-group:` refuses), peer binding on, and a random
+    /// master id.
+    pub fn new(acls: Arc<Acls>) -> Self {
+        Self::with_source(AclSource::Fixed(acls))
+    }
+
+    /// The same, deciding by whatever `file` holds at each registration (so
+    /// [`AclFile::reload`] takes effect at the next one).
+    pub fn from_file(file: Arc<AclFile>) -> Self {
+        Self::with_source(AclSource::File(file))
+    }
+
+    fn with_source(acls: AclSource) -> Self {
+        RegistrationGate {
+            acls,
+            groups: Arc::new(NoDirectory),
+            peer_binding: PeerBinding::RequireIpMatch,
+            master_id: format!("{:032x}", rand::random::<u128>()).into(),
+            next_framework: Arc::new(AtomicU64::new(0)),
+            next_agent: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Asks `groups` about `ldap-group:` principals.
+    pub fn with_groups(mut self, groups: Arc<dyn GroupDirectory>) -> Self {
+        self.groups = groups;
+        self
+    }
+
+    /// Sets the peer binding (the master passes its
+    /// [`ServerOptions::peer_binding`](super::ServerOptions)).
+    pub fn with_peer_binding(mut self, peer_binding: PeerBinding) -> Self {
+        self.peer_binding = peer_binding;
+        self
+    }
+
+    /// Sets the master id (the prefix of the ids it gives out).
+    pub fn with_master_id(mut self, id: impl Into<String>) -> Self {
+        self.master_id = id.into().into();
+        self
+    }
+
+    /// The master id.
+    pub fn master_id(&self) -> &str {
+        &self.master_id
+    }
+
+    /// Decides `request` from `from` (the sender UPID as claimed) over a TCP
+    /// connection from `peer_ip`, against `registry`, and builds the answer;
+    /// `master` is the master's own address (for `MasterInfo`).
+    ///
+    /// May block on the group directory; from async code, call it on a
+    /// blocking thread.
+    pub fn decide(
+        &self,
+        request: &RegistrationRequest,
+        from: &str,
+        peer_ip: IpAddr,
+        registry: &Registry,
+        master: SocketAddr,
+    ) -> RegistrationAnswer {
+        let framework = matches!(request, RegistrationRequest::Framework(_));
+        let principal = registry.authenticated(from);
+        let verdict = match self.check(request, from, peer_ip, principal.as_deref()) {
+            Ok(verdict) => verdict,
+            Err(denial) => Verdict::Denied { principal, framework, denial },
+        };
+        let (reply_name, reply_body) = self.reply(&verdict, master);
+        RegistrationAnswer { verdict, reply_name, reply_body }
+    }
+
+    fn check(
+        &self,
+        request: &RegistrationRequest,
+        from: &str,
+        peer_ip: IpAddr,
+        principal: Option<&str>,
+    ) -> Result<Verdict, Denial> {
+        if self.peer_binding == PeerBinding::RequireIpMatch && upid_ip(from) != Some(peer_ip.to_canonical()) {
+            return Err(Denial::PeerAddressMismatch { from: from.to_owned(), peer_ip });
+        }
+        let principal = principal.ok_or(Denial::NotAuthenticated)?;
+        let acls = match &self.acls {
+            AclSource::Fixed(acls) => Arc::clone(acls),
+            AclSource::File(file) => file.current(),
+        };
+        match request {
+            RegistrationRequest::Framework(info) => {
+                // Mesos fills in an unset principal with the authenticated one.
+                if let Some(claimed) = info.principal.as_deref().filter(|c| *c != principal) {
+                    return Err(Denial::PrincipalMismatch { claimed: claimed.to_owned() });
+                }
+                let roles: Vec<String> = match (&info.role, info.roles.is_empty()) {
+                    (Some(_), false) => return Err(Denial::InvalidRoles),
+                    (None, false) => info.roles.clone(),
+                    (Some(role), true) => vec![role.clone()],
+                    (None, true) => vec!["*".to_owned()],
+                };
+                let decision = acls
+                    .decide_with(
+                        &Request::register_framework(Some(principal), roles.iter().map(String::as_str)),
+                        &*self.groups,
+                    )
+                    .map_err(Denial::Undecidable)?;
+                if !decision.allowed {
+                    return Err(Denial::NotAuthorized(decision));
+                }
+                let n = self.next_framework.fetch_add(1, Ordering::Relaxed);
+                Ok(Verdict::FrameworkRegistered {
+                    principal: principal.to_owned(),
+                    roles,
+                    framework_id: format!("{}-{n:04}", self.master_id),
+                })
+            }
+            RegistrationRequest::Agent(_) => {
+                let decision = acls
+                    .decide_with(&Request::register_agent(Some(principal)), &*self.groups)
+                    .map_err(Denial::Undecidable)?;
+                if !decision.allowed {
+                    return Err(Denial::NotAuthorized(decision));
+                }
+                let n = self.next_agent.fetch_add(1, Ordering::Relaxed);
+                Ok(Verdict::AgentRegistered {
+                    principal: principal.to_owned(),
+                    agent_id: format!("{}-S{n}", self.master_id),
+                })
+            }
+        }
+    }
+
+    fn reply(&self, verdict: &Verdict, master: SocketAddr) -> (String, Vec<u8>) {
+        use prost::Name;
+        match verdict {
+            Verdict::FrameworkRegistered { framework_id, .. } => {
+                let ip = match master.ip().to_canonical() {
+                    IpAddr::V4(v4) => u32::from_ne_bytes(v4.octets()),
+                    // MasterInfo.ip is IPv4 only (Mesos sets `address` too for IPv6).
+                    IpAddr::V6(_) => 0,
+                };
+                let message = FrameworkRegisteredMessage {
+                    framework_id: FrameworkId { value: framework_id.clone() },
+                    master_info: MasterInfo { id: self.master_id.to_string(), ip, port: u32::from(master.port()) },
+                };
+                (FrameworkRegisteredMessage::full_name(), message.encode_to_vec())
+            }
+            Verdict::AgentRegistered { agent_id, .. } => {
+                let message = SlaveRegisteredMessage { slave_id: SlaveId { value: agent_id.clone() } };
+                (SlaveRegisteredMessage::full_name(), message.encode_to_vec())
+            }
+            Verdict::Denied { framework, denial, .. } => {
+                let text = peer_text(denial, *framework);
+                if *framework {
+                    (FrameworkErrorMessage::full_name(), FrameworkErrorMessage { message: text }.encode_to_vec())
+                } else {
+                    (ShutdownMessage::full_name(), ShutdownMessage { message: Some(text) }.encode_to_vec())
+                }
+            }
+        }
+    }
+}
+
+/// What the peer is told: which check failed, never the ACLs or the
+/// directory's state.
+fn peer_text(denial: &Denial, framework: bool) -> String {
+    let who = if framework { "Framework" } else { "Agent" };
+    match denial {
+        Denial::PeerAddressMismatch { .. } | Denial::NotAuthenticated => format!("{who} is not authenticated"),
+        Denial::PrincipalMismatch { claimed } => {
+            format!("Framework principal '{claimed}' does not match the authenticated principal")
+        }
+        Denial::InvalidRoles => "FrameworkInfo sets both 'role' and 'roles'".to_owned(),
+        Denial::NotAuthorized(_) | Denial::Undecidable(_) if framework => {
+            "Not authorized to register the framework in the role(s) it asks for".to_owned()
+        }
+        Denial::NotAuthorized(_) | Denial::Undecidable(_) => "Agent is not authorized to register".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FROM: &str = "scheduler-1@127.0.0.1:4000";
+    const MASTER: &str = "127.0.0.1:5050";
+
+    fn gate(acls: &str) -> RegistrationGate {
+        RegistrationGate::new(Arc::new(Acls::from_json(acls).unwrap())).with_master_id("M")
+    }
+
+    fn authenticated(pid: &str, principal: &str) -> Registry {
+        let registry = Registry::default();
+        let g = registry.begin(pid);
+        registry.finish(pid, g, Some(principal));
+        registry
+    }
+
+    fn framework(principal: Option<&str>, role: Option<&str>, roles: &[&str]) -> RegistrationRequest {
+        RegistrationRequest::Framework(FrameworkInfo {
+            user: Some("u".into()),
+            name: Some("n".into()),
+            principal: principal.map(Into::into),
+            role: role.map(Into::into),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            ..FrameworkInfo::default()
+        })
+    }
+
+    fn denial(answer: &RegistrationAnswer) -> &Denial {
+        match &answer.verdict {
+            Verdict::Denied { denial, .. } => denial,
+            other => panic!("allowed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_takes_subscribe_and_both_register_messages_and_nothing_else() {
+        let info = FrameworkInfo { user: Some("u".into()), principal: Some("p".into()), ..FrameworkInfo::default() };
+        let call = SchedulerCall {
+            r#type: Some(SchedulerCall::SUBSCRIBE),
+            subscribe: Some(Subscribe { framework_info: Some(info.clone()) }),
+        };
+        let decoded = RegistrationRequest::decode("mesos.scheduler.Call", &call.encode_to_vec()).unwrap();
+        assert_eq!(decoded, Some(RegistrationRequest::Framework(info.clone())));
+        let teardown = SchedulerCall { r#type: Some(2), subscribe: None };
+        assert_eq!(RegistrationRequest::decode("mesos.scheduler.Call", &teardown.encode_to_vec()), Ok(None));
+        let old = RegisterFrameworkMessage { framework: Some(info.clone()) }.encode_to_vec();
+        assert_eq!(
+            RegistrationRequest::decode("mesos.internal.RegisterFrameworkMessage", &old).unwrap(),
+            Some(RegistrationRequest::Framework(info))
+        );
+        let agent = RegisterSlaveMessage { slave: Some(SlaveInfo { hostname: Some("h".into()) }), version: None };
+        assert!(matches!(
+            RegistrationRequest::decode("mesos.internal.RegisterSlaveMessage", &agent.encode_to_vec()),
+            Ok(Some(RegistrationRequest::Agent(_)))
+        ));
+        // A SUBSCRIBE without framework_info, and bytes that are no protobuf.
+        let empty = SchedulerCall { r#type: Some(SchedulerCall::SUBSCRIBE), subscribe: None }.encode_to_vec();
+        assert!(RegistrationRequest::decode("mesos.scheduler.Call", &empty).is_err());
+        assert!(RegistrationRequest::decode("mesos.internal.RegisterSlaveMessage", &[0xff, 0xff]).is_err());
+        assert_eq!(RegistrationRequest::decode("mesos.internal.Other", b""), Ok(None));
+    }
+
+    #[test]
+    fn roles_come_from_roles_or_role_or_star_and_never_both() {
+        let gate = gate(r#"{"permissive": true}"#);
+        let registry = authenticated(FROM, "p");
+        let ip = "127.0.0.1".parse().unwrap();
+        let roles = |request| match gate.decide(&request, FROM, ip, &registry, MASTER.parse().unwrap()).verdict {
+            Verdict::FrameworkRegistered { roles, .. } => roles,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(roles(framework(None, None, &[])), ["*"]);
+        assert_eq!(roles(framework(None, Some("a"), &[])), ["a"]);
+        assert_eq!(roles(framework(None, None, &["a", "b"])), ["a", "b"]);
+        let both = gate.decide(&framework(None, Some("a"), &["b"]), FROM, ip, &registry, MASTER.parse().unwrap());
+        assert_eq!(denial(&both), &Denial::InvalidRoles);
+        assert_eq!(both.reply_name, "mesos.internal.FrameworkErrorMessage");
+    }
+
+    #[test]
+    fn every_role_must_be_allowed() {
+        let gate = gate(
+            r#"{"permissive": false, "register_frameworks": [
+                {"principals": {"values": ["p"]}, "roles": {"values": ["a"]}}]}"#,
+        );
+        let registry = authenticated(FROM, "p");
+        let ip = "127.0.0.1".parse().unwrap();
+        let master = MASTER.parse().unwrap();
+        assert!(gate.decide(&framework(None, None, &["a"]), FROM, ip, &registry, master).verdict.allowed());
+        let answer = gate.decide(&framework(None, None, &["a", "b"]), FROM, ip, &registry, master);
+        assert!(matches!(denial(&answer), Denial::NotAuthorized(_)));
+    }
+
+    #[test]
+    fn a_sender_whose_claimed_ip_is_not_its_connections_is_refused() {
+        let gate = gate(r#"{"permissive": true}"#);
+        let registry = authenticated(FROM, "p");
+        let answer = gate.decide(
+            &framework(None, None, &[]),
+            FROM,
+            "10.0.0.9".parse().unwrap(),
+            &registry,
+            MASTER.parse().unwrap(),
+        );
+        assert!(matches!(denial(&answer), Denial::PeerAddressMismatch { .. }));
+        let trusting = gate.with_peer_binding(PeerBinding::TrustClaimedAddress);
+        let answer = trusting.decide(
+            &framework(None, None, &[]),
+            FROM,
+            "10.0.0.9".parse().unwrap(),
+            &registry,
+            MASTER.parse().unwrap(),
+        );
+        assert!(answer.verdict.allowed());
+    }
+
+    #[test]
+    fn agents_are_decided_by_register_agents_and_refused_with_a_shutdown() {
+        let gate = gate(
+            r#"{"permissive": false, "register_agents": [
+                {"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}]}"#,
+        );
+        let ip = "127.0.0.1".parse().unwrap();
+        let master = MASTER.parse().unwrap();
+        let agent = RegistrationRequest::Agent(SlaveInfo { hostname: Some("h".into()) });
+        let ok = gate.decide(&agent, FROM, ip, &authenticated(FROM, "agent"), master);
+        assert!(matches!(&ok.verdict, Verdict::AgentRegistered { agent_id, .. } if agent_id == "M-S0"));
+        assert_eq!(ok.reply_name, "mesos.internal.SlaveRegisteredMessage");
+        let refused = gate.decide(&agent, FROM, ip, &authenticated(FROM, "bob"), master);
+        assert!(matches!(denial(&refused), Denial::NotAuthorized(_)));
+        assert_eq!(refused.reply_name, "mesos.internal.ShutdownMessage");
+        let text = ShutdownMessage::decode(refused.reply_body.as_slice()).unwrap().message;
+        assert_eq!(text.as_deref(), Some("Agent is not authorized to register"));
+        let unauthenticated = gate.decide(&agent, FROM, ip, &Registry::default(), master);
+        assert_eq!(denial(&unauthenticated), &Denial::NotAuthenticated);
+    }
+
+    #[test]
+    fn an_unknown_group_refuses_and_the_peer_is_not_told_why() {
+        let gate = gate(
+            r#"{"permissive": true, "register_frameworks": [
+                {"principals": {"values": ["ldap-group:cn=g,dc=example,dc=test"]}, "roles": {"type": "ANY"}}]}"#,
+        );
+        let answer = gate.decide(
+            &framework(None, None, &[]),
+            FROM,
+            "127.0.0.1".parse().unwrap(),
+            &authenticated(FROM, "p"),
+            MASTER.parse().unwrap(),
+        );
+        assert!(matches!(denial(&answer), Denial::Undecidable(_)));
+        let text = FrameworkErrorMessage::decode(answer.reply_body.as_slice()).unwrap().message;
+        assert!(!text.contains("ldap") && !text.contains("directory"), "{text}");
+    }
+}
