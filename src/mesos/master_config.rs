@@ -2,13 +2,19 @@
 //! Cyrus-style config file rather than by code.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use crate::mesos::authorization::{AclFile, AclsError};
 use crate::mesos::credentials_file::{CredentialsFileError, read_credentials};
+use crate::mesos::registration::RegistrationGate;
 
 /// The config key naming a credentials file: Mesos's `--credentials` flag.
 pub const CREDENTIALS_KEY: &str = "credentials";
+
+/// The config key naming a Mesos ACL file: Mesos's `--acls` flag.
+pub const ACLS_KEY: &str = "acls";
 
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
@@ -22,6 +28,12 @@ pub enum CredentialSource {
     /// A sasldb: `auxprop_plugin: sasldb`, at `sasldb_path` (or libsasl2's
     /// default path when `None`).
     Sasldb(Option<PathBuf>),
+    /// An LDAP directory through libsasl2's `ldapdb` auxprop plugin
+    /// (`auxprop_plugin: ldapdb`). The plugin reads `ldapdb_uri`, `ldapdb_id`,
+    /// `ldapdb_pw` and `ldapdb_mech` only from libsasl2's process-wide options
+    /// (the file `APP.conf` in `SASL_CONF_PATH`, read at init), never from a
+    /// connection's: `ci/ldap start DIR` writes that file and `DIR/env`.
+    Ldapdb,
     /// Whatever the libsasl2 options select (another auxprop plugin, `saslauthd`,
     /// or none at all, as for GSSAPI, where the KDC holds the secrets).
     Other,
@@ -35,9 +47,11 @@ pub enum CredentialSource {
 ///
 /// | Key | Meaning |
 /// |---|---|
+/// | `acls` | Mesos's `--acls` flag: a Mesos ACL JSON file ([`AclFile`]) that decides registrations ([`registration_gate`](Self::registration_gate)). A relative path is taken relative to the config file's directory. Not passed to libsasl2. |
 /// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
+/// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
 /// | anything else (`keytab`, `pwcheck_method`, ...) | Passed to libsasl2 for each connection, e.g. for GSSAPI, where the KDC holds the secrets. |
 ///
 /// ```text
@@ -81,6 +95,7 @@ pub struct MasterConfig {
     sasl: Config,
     source: CredentialSource,
     store: Option<CredentialStore>,
+    acls: Option<Arc<AclFile>>,
 }
 
 impl MasterConfig {
@@ -88,7 +103,7 @@ impl MasterConfig {
     /// credentials it names.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref();
-        let config = Config::from_file_with(path, &[CREDENTIALS_KEY])?;
+        let config = Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY])?;
         Self::build(config, path.parent())
     }
 
@@ -106,6 +121,13 @@ impl MasterConfig {
     }
 
     fn build(mut config: Config, base: Option<&Path>) -> Result<Self, MasterConfigError> {
+        let acls = match config.get(ACLS_KEY).map(str::to_owned) {
+            Some(path) => {
+                config.remove(ACLS_KEY);
+                Some(Arc::new(AclFile::load(resolve(&path, base))?))
+            }
+            None => None,
+        };
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -122,9 +144,10 @@ impl MasterConfig {
                     }
                     CredentialSource::Sasldb(path)
                 }
+                Some("ldapdb") => CredentialSource::Ldapdb,
                 _ => CredentialSource::Other,
             };
-            return Ok(MasterConfig { sasl: config, source, store: None });
+            return Ok(MasterConfig { sasl: config, source, store: None, acls });
         };
         for key in ["sasldb_path", "auxprop_plugin"] {
             let other_store = match config.get(key) {
@@ -140,7 +163,19 @@ impl MasterConfig {
         // Not a libsasl2 option: keep it out of what the servers are served.
         config.remove(CREDENTIALS_KEY);
         config.set_credential_store(&store);
-        Ok(MasterConfig { sasl: config, source: CredentialSource::CredentialsFile(path), store: Some(store) })
+        Ok(MasterConfig { sasl: config, source: CredentialSource::CredentialsFile(path), store: Some(store), acls })
+    }
+
+    /// The ACL file the `acls` key names, if any.
+    pub fn acls(&self) -> Option<&Arc<AclFile>> {
+        self.acls.as_ref()
+    }
+
+    /// A registration gate deciding by the `acls` file (and its reloads), for
+    /// [`MasterOptions::registration`](super::libprocess::MasterOptions::registration);
+    /// `None` without an `acls` key.
+    pub fn registration_gate(&self) -> Option<RegistrationGate> {
+        self.acls.as_ref().map(|file| RegistrationGate::from_file(Arc::clone(file)))
     }
 
     /// The config to create the master's SASL servers with (with the store
@@ -211,6 +246,9 @@ pub enum MasterConfigError {
     /// [`MasterConfig::reload_credentials`] on a config without a credentials file.
     #[error("this master has no credentials file to reload")]
     NoCredentialsFile,
+    /// The ACL file the `acls` key names.
+    #[error(transparent)]
+    Acls(#[from] AclsError),
     /// A credentials path that is not UTF-8 (config values are text).
     #[error("path {0:?} is not UTF-8")]
     NonUtf8Path(PathBuf),
@@ -278,6 +316,35 @@ mod tests {
         let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
         let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
         assert!(matches!(&err, MasterConfigError::MissingSasldb(p) if *p == missing), "{err:?}");
+    }
+
+    #[test]
+    fn an_acls_key_loads_the_acl_file_and_stays_out_of_libsasl2_options() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "creds", "fw s1\n");
+        write(dir.path(), "acls.json", r#"{"permissive": false}"#);
+        let master =
+            MasterConfig::from_file(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
+        assert_eq!(master.acls().unwrap().path(), dir.path().join("acls.json"));
+        assert!(!master.acls().unwrap().current().permissive());
+        assert_eq!(master.sasl_config().get(ACLS_KEY), None);
+        assert!(master.registration_gate().is_some());
+
+        // A bad ACL file fails the load, naming the file.
+        write(dir.path(), "acls.json", r#"{"permissive": "no"}"#);
+        let err = MasterConfig::from_file(dir.path().join("m.conf")).unwrap_err();
+        assert!(matches!(err, MasterConfigError::Acls(_)), "{err:?}");
+        assert!(err.to_string().contains("acls.json"), "{err}");
+        // Without the key: no gate.
+        let master = MasterConfig::from_file(write(dir.path(), "n.conf", "credentials: creds\n")).unwrap();
+        assert!(master.acls().is_none() && master.registration_gate().is_none());
+    }
+
+    #[test]
+    fn an_ldapdb_config_is_recognised() {
+        let master = MasterConfig::from_config("auxprop_plugin: ldapdb\n".parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Ldapdb);
+        assert_eq!(master.sasl_config().get("auxprop_plugin"), Some("ldapdb"));
     }
 
     #[test]

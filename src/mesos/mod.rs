@@ -167,7 +167,9 @@ pub use messages::{
 pub use registry::{AuthenticatedPid, DEFAULT_REGISTRY_CAPACITY, Generation, Registry};
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
 
-pub use master_config::{CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig, MasterConfigError};
+pub use master_config::{
+    ACLS_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig, MasterConfigError,
+};
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
 pub const DEFAULT_SERVICE: &str = "mesos";

@@ -29,6 +29,7 @@ mod lines;
 mod logging;
 mod mesos_authenticate;
 mod mesos_master;
+mod mesos_registration;
 mod net;
 mod outcome;
 mod server;

@@ -50,11 +50,19 @@ pub struct MesosMasterArgs {
     /// refused. Any host can then authenticate in another's name.
     #[arg(long)]
     pub trust_claimed_address: bool,
+
+    /// Mesos ACL JSON (Mesos's `--acls`; or `acls: FILE` in `--config`): decide
+    /// each framework's and agent's registration after authentication, one
+    /// line per decision (`registered: PRINCIPAL role=ROLE`,
+    /// `denied: PRINCIPAL (REASON)`).
+    #[arg(long, value_name = "FILE")]
+    pub acls: Option<PathBuf>,
 }
 
 /// Runs until killed: `listening: master@IP:PORT`, then one line per attempt on
 /// stdout, flushed: `authenticated: PRINCIPAL pid=UPID`, `refused: pid=UPID`, or
-/// `error: pid=UPID (WHY)` for an attempt without a verdict. Peer text escaped.
+/// `error: pid=UPID (WHY)` for an attempt without a verdict; with ACLs, one line
+/// per registration (see [`crate::mesos_registration::line`]). Peer text escaped.
 pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     let master_config = match (&args.credentials, &args.config) {
         (Some(path), _) => MasterConfig::from_credentials_file(path),
@@ -86,7 +94,8 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
         peer_binding,
         ..ServerOptions::default()
     };
-    let options = MasterOptions { endpoint, server, ..MasterOptions::default() };
+    let registration = crate::mesos_registration::gate(args.acls.as_deref(), &master_config)?;
+    let options = MasterOptions { endpoint, server, registration, ..MasterOptions::default() };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -98,7 +107,14 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
             Master::spawn(config, options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
         say(&format!("listening: {}", master.upid()));
         while let Some(event) = master.next_event().await {
-            let MasterEvent::Authentication(record) = event else { continue };
+            let record = match event {
+                MasterEvent::Authentication(record) => record,
+                MasterEvent::Registration(record) => {
+                    say(&crate::mesos_registration::line(&record, escape));
+                    continue;
+                }
+                _ => continue,
+            };
             let pid = escape(&record.pid);
             say(&match &record.result {
                 Ok(Some(principal)) => format!("authenticated: {} pid={pid}", escape(principal)),

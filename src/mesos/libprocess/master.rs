@@ -352,7 +352,7 @@ impl Loop {
     }
 
     /// Decides a registration on a blocking thread (an ACL group lookup may
-    /// block), answers it from `master`, reports it.
+    /// block), reports it, answers it from `master`.
     fn on_registration(&self, envelope: Envelope) {
         let request = match RegistrationRequest::decode(&envelope.name, &envelope.body) {
             Ok(Some(request)) => request,
@@ -379,6 +379,14 @@ impl Loop {
                     log::info!(target: LOG_TARGET, "registration of {:?}: {verdict:?}", envelope.from.to_string())
                 }
             }
+            let record = RegistrationRecord {
+                from: envelope.from.clone(),
+                peer_addr: envelope.peer_addr,
+                verdict: answer.verdict.clone(),
+            };
+            if let Err(e) = events.try_send(MasterEvent::Registration(record)) {
+                log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
+            }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
                 log::info!(
                     target: LOG_TARGET,
@@ -386,11 +394,6 @@ impl Loop {
                     answer.reply_name,
                     envelope.from.to_string()
                 );
-            }
-            let record =
-                RegistrationRecord { from: envelope.from, peer_addr: envelope.peer_addr, verdict: answer.verdict };
-            if let Err(e) = events.try_send(MasterEvent::Registration(record)) {
-                log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
             }
         });
     }
