@@ -205,3 +205,22 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     assert_eq!(registered.master_info.ip.to_ne_bytes(), [127, 0, 0, 1]);
     master.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribe_claiming_another_hosts_upid_is_refused_and_not_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut master = gated_master(&dir).await;
+    // Where an answer to the claimed UPID would go: 127.0.0.2.
+    let elsewhere =
+        Endpoint::bind(EndpointOptions { bind_ip: "127.0.0.2".parse().unwrap(), ..EndpointOptions::default() })
+            .await
+            .unwrap();
+    let mut victim = elsewhere.register("scheduler-1").unwrap();
+    // Sent over a connection from 127.0.0.1, claiming the 127.0.0.2 UPID.
+    let sender = Endpoint::bind(EndpointOptions::default()).await.unwrap();
+    sender.send(victim.upid(), master.upid(), "mesos.scheduler.Call", &subscribe(None, "*")).await.unwrap();
+    let record = registration(&mut master).await;
+    assert!(matches!(record.verdict, Verdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }), "{record:?}");
+    assert!(timeout(Duration::from_secs(2), victim.recv()).await.is_err(), "nothing is sent to the claimed UPID");
+    master.shutdown().await;
+}

@@ -6,21 +6,26 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use super::endpoint::{Endpoint, EndpointOptions, Envelope, LOG_TARGET, Process};
 use super::upid::Upid;
 use crate::Config;
-use crate::mesos::registration::{REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
+use crate::mesos::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
 use crate::mesos::{
     Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionError,
 };
 
 /// The id of the master's own process, to which `AuthenticateMessage` goes.
 pub const MASTER_PROCESS_ID: &str = "master";
+
+/// Registrations decided at once; one beyond that is dropped with a warning
+/// (the scheduler driver sends its registration again after a backoff).
+pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
 
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
@@ -173,6 +178,7 @@ impl Master {
         let gate = options.registration.clone().map(|g| g.with_peer_binding(options.server.peer_binding));
         let event_loop = Loop {
             gate,
+            in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
             registry: registry.clone(),
             upid: upid.clone(),
             endpoint: endpoint.clone(),
@@ -262,6 +268,7 @@ impl fmt::Debug for MasterHandle {
 /// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
 struct Loop {
     gate: Option<RegistrationGate>,
+    in_flight: Arc<Semaphore>,
     registry: Registry,
     upid: Upid,
     endpoint: Endpoint,
@@ -360,6 +367,15 @@ impl Loop {
             Err(e) => return self.malformed(&envelope, e.to_string()),
         };
         let Some(gate) = self.gate.clone() else { return };
+        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+            log::warn!(
+                target: LOG_TARGET,
+                "dropping {} from {:?}: {MAX_REGISTRATIONS_IN_FLIGHT} registrations in progress",
+                envelope.name,
+                envelope.from.to_string()
+            );
+            return;
+        };
         let (registry, endpoint, master, events) =
             (self.registry.clone(), self.endpoint.clone(), self.upid.clone(), self.events.clone());
         tokio::spawn(async move {
@@ -387,6 +403,11 @@ impl Loop {
             if let Err(e) = events.try_send(MasterEvent::Registration(record)) {
                 log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
             }
+            // A sender whose claimed address is not its connection's is not to be
+            // believed, so neither is where it asks the answer to go: no answer.
+            if matches!(answer.verdict, Verdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }) {
+                return;
+            }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
                 log::info!(
                     target: LOG_TARGET,
@@ -395,6 +416,7 @@ impl Loop {
                     envelope.from.to_string()
                 );
             }
+            drop(permit);
         });
     }
 

@@ -66,7 +66,7 @@ pub use blocking::{BlockingEndpoint, BlockingProcess};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
 pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Process, RegisterError, SendError};
 pub use master::{
-    AuthenticationRecord, MASTER_PROCESS_ID, Master, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord,
-    SESSION_PREFIX,
+    AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
+    MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
 pub use upid::{MAX_ID_LEN, Upid, UpidError};
