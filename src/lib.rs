@@ -2,17 +2,16 @@
 
 #[cfg(feature = "tokio")]
 mod async_secure_stream;
-mod auxprop;
-mod callbacks;
 mod client;
 mod config;
-mod connection;
 mod credentials;
 mod error;
+mod ffi;
 mod gss;
 mod kerberos;
 mod library;
 pub mod mesos;
+mod panic;
 mod sasldb;
 mod secret;
 mod secure_framing;
@@ -20,15 +19,15 @@ mod secure_stream;
 mod security;
 mod security_layer;
 mod server;
+mod too_weak;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
-pub use callbacks::{CanonUserFn, LOG_TARGET};
+pub use ffi::{CanonUserFn, LOG_TARGET};
 pub use client::{Client, ClientStart, ClientStep, Credentials};
-pub use config::{Config, ConfigError, ConfigErrorKind};
-pub use credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
-pub use error::{Code, Error, Result};
-pub use kerberos::KerberosProblem;
+pub use config::Config;
+pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
+pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;

@@ -239,9 +239,8 @@ fn a_garbage_client_token_is_rejected_not_an_error() -> Result<(), Failed> {
     next_handshake_succeeds()
 }
 
-#[cfg(feature = "kerberos")]
 mod per_connection {
-    //! The `keytab` and `ccache` options (feature `kerberos`): each connection
+    //! The `keytab` and `ccache` options, in every build: each connection
     //! names its own credentials, whatever KRB5_KTNAME and KRB5CCNAME say.
 
     use std::path::PathBuf;
@@ -388,37 +387,6 @@ mod per_connection {
                 ccache_option_naming_an_empty_file_fails_client_new_with_no_ticket,
             ),
         ]
-    }
-}
-
-#[cfg(not(feature = "kerberos"))]
-mod per_connection {
-    //! Without the `kerberos` feature, `keytab` and `ccache` cannot name
-    //! per-connection credentials, and saying so beats ignoring them.
-
-    use super::*;
-
-    fn keytab_and_ccache_options_are_refused_without_the_kerberos_feature() -> Result<(), Failed> {
-        let keytab = gssapi(0, 256).with("keytab", "/etc/krb5.keytab")?;
-        match Server::new(SERVICE, HOST, None, &keytab) {
-            Err(Error::Config(e)) => assert!(e.to_string().contains("KRB5_KTNAME"), "{e}"),
-            other => return Err(format!("expected a config error, got {other:?}").into()),
-        }
-        let ccache = gssapi(0, 256).with("ccache", "FILE:/tmp/krb5cc")?;
-        match Client::new(SERVICE, HOST, Credentials::kerberos(), &ccache) {
-            Err(Error::Config(e)) => assert!(e.to_string().contains("KRB5CCNAME"), "{e}"),
-            other => return Err(format!("expected a config error, got {other:?}").into()),
-        }
-        // Not a GSS-API mechanism: the options are plain Cyrus options then.
-        Server::new(SERVICE, HOST, None, &keytab.with("mech_list", "CRAM-MD5")?)?;
-        next_handshake_succeeds()
-    }
-
-    pub fn trials() -> Vec<Trial> {
-        vec![Trial::test(
-            "keytab_and_ccache_options_are_refused_without_the_kerberos_feature",
-            keytab_and_ccache_options_are_refused_without_the_kerberos_feature,
-        )]
     }
 }
 
