@@ -4,8 +4,8 @@
 //! KRB5_KTNAME names the `mesos/localhost` keytab and KRB5CCNAME alice's ticket.
 //!
 //! Cases that need another environment (no ticket, an unreachable KDC) run as
-//! child processes in tests/gssapi_sample.rs; with the `kerberos` feature they
-//! also run here, through the per-connection `keytab` and `ccache` options.
+//! child processes in tests/gssapi_sample.rs; they also run here, through the
+//! per-connection `keytab` and `ccache` options (in every build).
 
 mod common;
 
