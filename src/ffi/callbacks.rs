@@ -760,6 +760,41 @@ mod tests {
         assert!(creds.realm().is_none());
     }
 
+    /// Finding 2 of issue 12: the context pointer libsasl2 holds stays valid
+    /// while the owner of the callback set moves, and while the owner reads the
+    /// set itself. The aliasing rules this guards are only checked by Miri:
+    /// `cargo +nightly miri test --lib --no-default-features -- context_pointer`
+    /// (no libsasl2 call is made, so Miri can run it).
+    #[test]
+    fn the_context_pointer_given_to_c_stays_valid_while_its_owner_moves() {
+        use std::ffi::{CStr, c_char, c_uint};
+        use std::ptr::{self, NonNull};
+
+        use super::{CallbackSet, getopt};
+        use crate::config::Config;
+
+        struct Owner(NonNull<CallbackSet>);
+        let config = Config::new().with("mech_list", "CRAM-MD5").unwrap();
+        let owner = Owner(CallbackSet::into_raw(CallbackSet::server(config, None)));
+        // SAFETY: the list is alive and starts with the GETOPT entry.
+        let context = unsafe { (*CallbackSet::list(owner.0)).context };
+        let ask = |context| {
+            let (mut value, mut len): (*const c_char, c_uint) = (ptr::null(), 0);
+            // SAFETY: called as libsasl2 calls it, with the set's own context.
+            let rc = unsafe { getopt(context, ptr::null(), c"mech_list".as_ptr(), &mut value, &mut len) };
+            assert_eq!(rc, sasl_sys::SASL_OK);
+            // SAFETY: getopt answered with the config's NUL-terminated value.
+            unsafe { CStr::from_ptr(value) }.to_bytes().to_vec()
+        };
+        assert_eq!(ask(context), b"CRAM-MD5");
+        let moved = vec![owner];
+        // SAFETY: the set is alive; only shared references are made.
+        assert_eq!(unsafe { moved[0].0.as_ref() }.config().get("mech_list"), Some("CRAM-MD5"));
+        assert_eq!(ask(context), b"CRAM-MD5", "C's pointer still works after the owner moved");
+        // SAFETY: from into_raw, taken back once, nothing points into it any more.
+        drop(unsafe { CallbackSet::from_raw(moved[0].0) });
+    }
+
     #[test]
     fn a_nul_in_a_client_name_is_an_error_naming_that_name() {
         for (authname, authzid, realm, what) in
