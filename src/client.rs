@@ -147,12 +147,10 @@ impl Client {
     /// every new connection, and no argument turns that off. It calls
     /// `gethostname`. When the name has no dot, it also calls `getaddrinfo`
     /// with `AI_CANONNAME`, which reads `/etc/nsswitch.conf`, `/etc/hosts` and
-    /// `/etc/resolv.conf`, and may ask DNS. On the VM behind BENCHMARKS.md
-    /// that took 8 of the 13 system calls of a whole in-memory CRAM-MD5
-    /// exchange (client and server in one process). With the host name set to
-    /// `vm.example.test` instead of `vm`, a handshake went from 18–24 µs to
-    /// 10 µs. A host that opens many client connections gains the most from a
-    /// fully qualified host name.
+    /// `/etc/resolv.conf`, and may ask DNS: most of the system calls of an
+    /// in-memory exchange, and about half its time (BENCHMARKS.md has the
+    /// figures). A host that opens many client connections gains the most from
+    /// a fully qualified host name.
     #[doc(alias = "sasl_client_new")]
     pub fn new(
         service: &str,
@@ -174,7 +172,13 @@ impl Client {
         let callbacks = CallbackSet::client(config.clone(), creds);
         let mut conn = Conn::client(service, server_fqdn, callbacks, config.security())?;
         let ccache = gss::client(&mut conn, config)?;
-        Ok(Client { conn, started: false, complete: false, min_ssf: config.security().min_ssf, default_ccache: !ccache })
+        Ok(Client {
+            conn,
+            started: false,
+            complete: false,
+            min_ssf: config.security().min_ssf,
+            default_ccache: !ccache,
+        })
     }
 
     /// Picks a mechanism from the server's list (space- or comma-separated) and

@@ -478,4 +478,3 @@ pub enum ConfigErrorKind {
         instead: &'static str,
     },
 }
-

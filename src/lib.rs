@@ -23,11 +23,11 @@ mod too_weak;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
-pub use ffi::{CanonUserFn, LOG_TARGET};
 pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
+pub use ffi::{CanonUserFn, LOG_TARGET};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;

@@ -50,4 +50,3 @@ pub(crate) fn explain(conn: &Conn, error: Error, candidates: Option<&str>) -> Er
     };
     Error::SecurityTooWeak { min_ssf: props.min_ssf, max_ssf: props.max_ssf, mechanisms, code }
 }
-

@@ -381,7 +381,14 @@ mod per_connection {
         let (mut minor, mut lifetime, mut usage) = (0, 0, -1);
         // SAFETY: handle is what libsasl2 holds; NULL out-pointers are "not wanted".
         let major = unsafe {
-            inquire(&mut minor, handle.cast_mut(), std::ptr::null_mut(), &mut lifetime, &mut usage, std::ptr::null_mut())
+            inquire(
+                &mut minor,
+                handle.cast_mut(),
+                std::ptr::null_mut(),
+                &mut lifetime,
+                &mut usage,
+                std::ptr::null_mut(),
+            )
         };
         if major & 0xffff_0000 != 0 {
             return Err(format!("gss_inquire_cred failed: major {major:#x}, minor {minor}"));

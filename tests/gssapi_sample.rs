@@ -249,6 +249,44 @@ fn sasl_sample_uses_keytab_and_ccache_from_its_config() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A gsasl GSSAPI client (alice's ticket in KRB5CCNAME) against
+/// `sasl-sample server` on stdin/stdout whose config names the keytab with
+/// Cyrus's own `keytab:` option, while KRB5_KTNAME points at no keytab. The
+/// crate has no build feature for this any more: the test's binary is the
+/// default build (MIT's GSS-API library is loaded at run time).
+fn gsasl_client_authenticates_to_sasl_sample_server_with_keytab_in_its_config() -> Result<(), Failed> {
+    let dir = scratch("gsasl-keytab");
+    let conf = dir.join("server.conf");
+    std::fs::write(&conf, format!("mech_list: GSSAPI\nkeytab: {}\n", kdc().keytab.display()))?;
+    let nowhere = [("KRB5_KTNAME", format!("FILE:{}", dir.join("none.keytab").display()))];
+    let mut server = Proc::spawn(
+        "sasl-sample server",
+        sample("server", &conf, SERVICE, HOST, &nowhere).stdin(Stdio::piped()).stdout(Stdio::piped()),
+    );
+    let mut client = Proc::spawn(
+        "gsasl --client",
+        Command::new("gsasl")
+            .args(["--client", "-m", "GSSAPI", "--service", SERVICE, "--hostname", HOST, "-a", kdc::USER, "--quiet"])
+            .envs(kdc().env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let to_client = common::child::pump(server.stdout(), client.stdin());
+    let to_server = common::child::pump(client.stdout(), server.stdin());
+    let (server_status, server_err) = server.finish();
+    let (client_status, client_err) = client.finish();
+    let (to_client, to_server) = (to_client.join().unwrap(), to_server.join().unwrap());
+    let transcript = format!(
+        "server: {server_err}\nclient: {client_err}\nto client: {:?}\nto server: {:?}",
+        String::from_utf8_lossy(&to_client),
+        String::from_utf8_lossy(&to_server)
+    );
+    assert_eq!(server_status.code(), Some(0), "{transcript}");
+    assert!(server_err.lines().any(|l| l.starts_with("authenticated: alice mech=GSSAPI")), "{transcript}");
+    assert_eq!(client_status.code(), Some(0), "{transcript}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     kdc::run_with_kdc(vec![
         Trial::test(
@@ -286,6 +324,10 @@ fn main() -> ExitCode {
         Trial::test(
             "server_with_an_outdated_keytab_fails_with_keytab_outdated",
             server_with_an_outdated_keytab_fails_with_keytab_outdated,
+        ),
+        Trial::test(
+            "gsasl_client_authenticates_to_sasl_sample_server_with_keytab_in_its_config",
+            gsasl_client_authenticates_to_sasl_sample_server_with_keytab_in_its_config,
         ),
         Trial::test(
             "sasl_sample_uses_keytab_and_ccache_from_its_config",

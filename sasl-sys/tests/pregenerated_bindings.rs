@@ -12,7 +12,8 @@ use std::process::{Command, Output};
 /// The build script binary Cargo built for this test run: the newest
 /// `sasl-sys-*/build-script-build` beside this build's `OUT_DIR`.
 fn build_script() -> PathBuf {
-    let build_dir = Path::new(env!("OUT_DIR")).parent().and_then(Path::parent).expect("OUT_DIR is <build>/sasl-sys-HASH/out");
+    let build_dir =
+        Path::new(env!("OUT_DIR")).parent().and_then(Path::parent).expect("OUT_DIR is <build>/sasl-sys-HASH/out");
     std::fs::read_dir(build_dir)
         .expect("read the build directory")
         .filter_map(|e| e.ok())
@@ -52,7 +53,8 @@ fn headers(dir: &Path, step: u32) -> PathBuf {
         let entry = entry.unwrap();
         let mut text = std::fs::read_to_string(entry.path()).unwrap();
         if entry.file_name() == "sasl.h" {
-            let line = text.lines().find(|l| l.starts_with("#define SASL_VERSION_STEP")).expect("a version step").to_owned();
+            let line =
+                text.lines().find(|l| l.starts_with("#define SASL_VERSION_STEP")).expect("a version step").to_owned();
             text = text.replace(&line, &format!("#define SASL_VERSION_STEP {step}"));
         }
         std::fs::write(sasl.join(entry.file_name()), text).unwrap();

@@ -597,7 +597,9 @@ unsafe extern "C" fn canon_user(
                     // Without a detail of our own, errdetail would be empty.
                     // SAFETY: conn is NULL or the live connection this callback
                     // serves.
-                    unsafe { set_error(conn, c"the user name is not UTF-8; the canon_user hook takes only UTF-8 names") };
+                    unsafe {
+                        set_error(conn, c"the user name is not UTF-8; the canon_user hook takes only UTF-8 names")
+                    };
                     return sys::SASL_BADPROT;
                 };
                 let realm = if user_realm.is_null() {

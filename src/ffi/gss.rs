@@ -268,7 +268,8 @@ fn status_text(gss: &Gss, status: OmUint32, kind: c_int) -> String {
         let mut minor = 0;
         let mut buffer = GssBuffer { length: 0, value: ptr::null_mut() };
         // SAFETY: out-pointers; GSS_C_NO_OID (NULL) selects the default mechanism.
-        let major = unsafe { (gss.display_status)(&mut minor, status, kind, ptr::null_mut(), &mut context, &mut buffer) };
+        let major =
+            unsafe { (gss.display_status)(&mut minor, status, kind, ptr::null_mut(), &mut context, &mut buffer) };
         if gss_error(major) {
             break;
         }

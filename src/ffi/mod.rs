@@ -24,8 +24,8 @@ use std::ptr::{self, NonNull};
 
 use sasl_sys as sys;
 
-pub use callbacks::{CanonUserFn, LOG_TARGET};
 pub(crate) use callbacks::{CallbackSet, ClientCredentials};
+pub use callbacks::{CanonUserFn, LOG_TARGET};
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
@@ -731,8 +731,9 @@ mod tests {
         let config = crate::Config::new();
         let creds = super::ClientCredentials::new("alice", "", None, None).unwrap();
         crate::init(crate::DEFAULT_APP_NAME).unwrap();
-        let conn = super::Conn::client("svc", "host.example", super::CallbackSet::client(config, creds), &Default::default())
-            .unwrap();
+        let conn =
+            super::Conn::client("svc", "host.example", super::CallbackSet::client(config, creds), &Default::default())
+                .unwrap();
         crate::panic::guard((), || panic!("parked by the test"));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.mechanisms_without_min_ssf()));
         let payload = outcome.expect_err("the parked panic comes out of this call");
