@@ -789,7 +789,7 @@ mod tests {
             unsafe { CStr::from_ptr(value) }.to_bytes().to_vec()
         };
         assert_eq!(ask(context), b"CRAM-MD5");
-        let moved = vec![owner];
+        let moved = [Box::new(owner)];
         // SAFETY: the set is alive; only shared references are made.
         assert_eq!(unsafe { moved[0].0.as_ref() }.config().get("mech_list"), Some("CRAM-MD5"));
         assert_eq!(ask(context), b"CRAM-MD5", "C's pointer still works after the owner moved");
