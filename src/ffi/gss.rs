@@ -101,11 +101,11 @@ unsafe impl Sync for Gss {}
 
 static GSS: OnceLock<std::result::Result<Gss, String>> = OnceLock::new();
 
-fn load() -> std::result::Result<Gss, String> {
+fn load(file: &str) -> std::result::Result<Gss, String> {
     // SAFETY: libgssapi_krb5's initialisers are MIT krb5's own library
     // constructors, safe to run at any time (the GSSAPI plugin loads the same
     // library the same way).
-    let library = unsafe { libloading::Library::new(LIBRARY) }.map_err(|e| e.to_string())?;
+    let library = unsafe { libloading::Library::new(file) }.map_err(|e| e.to_string())?;
     macro_rules! symbol {
         ($name:literal) => {
             // SAFETY: the type given to each symbol is its C prototype in
@@ -130,12 +130,11 @@ fn load() -> std::result::Result<Gss, String> {
 }
 
 fn gss(option: &'static str) -> Result<&'static Gss> {
-    GSS.get_or_init(load).as_ref().map_err(|reason| Error::GssApiUnavailable {
-        option,
-        library: LIBRARY,
-        package: PACKAGE,
-        reason: reason.clone(),
-    })
+    GSS.get_or_init(|| load(LIBRARY)).as_ref().map_err(|reason| unavailable(option, reason))
+}
+
+fn unavailable(option: &'static str, reason: &str) -> Error {
+    Error::GssApiUnavailable { option, library: LIBRARY, package: PACKAGE, reason: reason.to_owned() }
 }
 
 /// An owned GSS-API credential handle (`gss_cred_id_t`), released on drop.
@@ -285,4 +284,21 @@ fn status_text(gss: &Gss, status: OmUint32, kind: c_int) -> String {
         }
     }
     if parts.is_empty() { format!("GSS-API status {status:#x}") } else { parts.join("; ") }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_library_is_an_error_that_names_the_library_and_the_package() {
+        let Err(reason) = super::load("libgssapi_krb5_absent.so.9") else { panic!("loaded a missing library") };
+        let error = super::unavailable("keytab", &reason).to_string();
+        assert!(error.contains("libgssapi_krb5.so.2") && error.contains("could not be loaded"), "{error}");
+        assert!(error.contains("install libgssapi-krb5-2"), "{error}");
+        assert!(error.contains("`keytab` option"), "{error}");
+    }
+
+    #[test]
+    fn the_installed_library_loads_with_every_function_needed() {
+        super::load(super::LIBRARY).map(drop).unwrap();
+    }
 }
