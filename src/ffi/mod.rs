@@ -324,19 +324,19 @@ impl Conn {
     ) -> Result<Self> {
         let set = CallbackSet::into_raw(callbacks);
         let mut raw: *mut sys::sasl_conn_t = ptr::null_mut();
-        let result = call(ptr::null_mut(), name, || new(CallbackSet::list(set), &mut raw));
+        // The call is made here and its code put through the funnel below,
+        // once an owner exists: a panic parked during the call then unwinds
+        // through the owner's Drop, which disposes the connection.
+        let rc = new(CallbackSet::list(set), &mut raw);
         let Some(ptr) = NonNull::new(raw) else {
             // SAFETY: no connection was made, so nothing else points into the set.
             drop(unsafe { CallbackSet::from_raw(set) });
-            result?;
+            call(ptr::null_mut(), name, || rc)?;
             return Err(Error::Sasl { call: name, code: Code::NOMEM, detail: "no connection returned".into() });
         };
         // From here on `Drop` disposes the connection and frees the set.
         let conn = Conn { ptr, callbacks: set, generation: 0, gss: None };
-        if let Err(Error::Sasl { call, code, .. }) = result {
-            return Err(Error::Sasl { call, code, detail: detail(conn.as_ptr(), code) });
-        }
-        result?;
+        call(conn.as_ptr(), name, || rc)?;
         conn.set_security(security)?;
         Ok(conn)
     }
