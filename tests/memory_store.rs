@@ -41,7 +41,7 @@ fn cram_md5_authenticates_against_the_store_without_any_sasldb() {
 }
 
 /// Names from libsasl2 take an ASCII fast path before the full UTF-8 check
-/// (`connection::utf8`); a name with multi-byte characters takes the full check
+/// (`ffi::utf8`); a name with multi-byte characters takes the full check
 /// and must come through intact, in the store lookup and in the identity.
 #[test]
 fn a_non_ascii_utf8_principal_authenticates_and_comes_back_intact() {
