@@ -233,10 +233,6 @@ pub(crate) struct CallbackSet {
     /// kind given to canon_user had no `@`, so the `@realm` the auxprop lookup
     /// sees was appended by libsasl2, not typed by the client.
     realm_appended: Cell<u8>,
-    /// The last name without an `@` that canon_user saw (only when
-    /// `track_names`), to recognise libsasl2 canonicalising its own output
-    /// again (`sasl_checkpass` does, for PLAIN).
-    last_bare: Cell<Vec<u8>>,
     client: Option<ClientCredentials>,
     /// Failure messages libsasl2 logged for this connection since they were
     /// last taken (at most [`MAX_FAILURES`]).
@@ -267,7 +263,6 @@ impl CallbackSet {
             canon,
             track_names,
             realm_appended: Cell::new(0),
-            last_bare: Cell::default(),
             client,
             failures: Cell::default(),
         }
@@ -361,25 +356,22 @@ impl CallbackSet {
         &self.config
     }
 
-    fn remember_bare(&self, name: &[u8]) {
-        let mut bare = self.last_bare.take();
-        bare.clear();
-        bare.extend_from_slice(name);
-        self.last_bare.set(bare);
-    }
-
-    /// Whether `name` is `<the last bare name>@<realm>`: libsasl2's own
-    /// canonical form of a name it saw before, handed to canon_user again.
-    fn is_recanonicalised(&self, name: &[u8], realm: Option<&[u8]>) -> bool {
-        let Some(realm) = realm.filter(|r| !r.is_empty()) else { return false };
-        let bare = self.last_bare.take();
-        let again = !bare.is_empty()
-            && name.len() == bare.len() + 1 + realm.len()
-            && name.starts_with(&bare)
-            && name[bare.len()] == b'@'
-            && name.ends_with(realm);
-        self.last_bare.set(bare);
-        again
+    /// Whether `name` is libsasl2's own canonical authid handed to canon_user
+    /// again (`sasl_checkpass` does this for PLAIN), in a connection where that
+    /// authid got its `@realm` from libsasl2.
+    ///
+    /// # Safety
+    /// `conn` must be NULL or a live connection.
+    unsafe fn is_recanonicalised(&self, conn: *mut sys::sasl_conn_t, name: &[u8]) -> bool {
+        if conn.is_null() || !self.realm_was_appended(AUTHID) {
+            return false;
+        }
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: conn is live; value is an out-pointer. sasl_getprop calls no
+        // callback.
+        let rc = unsafe { sys::sasl_getprop(conn, sys::SASL_AUTHUSER, &mut value) };
+        // SAFETY: a non-NULL SASL_AUTHUSER is the connection's NUL-terminated authid.
+        rc == sys::SASL_OK && !value.is_null() && unsafe { CStr::from_ptr(value.cast::<c_char>()) }.to_bytes() == name
     }
 
     /// Whether the `@realm` on the last name of `kind` ([`AUTHID`] or
@@ -625,14 +617,9 @@ unsafe extern "C" fn canon_user(
             | (if flags & sys::SASL_CU_AUTHZID as c_uint != 0 { AUTHZID } else { 0 });
         if set.track_names {
             // SAFETY: src holds len readable bytes (the input or the hook's
-            // output); the slice is gone before the copy below.
-            let name = unsafe { std::slice::from_raw_parts(src, len) };
-            // SAFETY: a non-null realm is NUL-terminated and valid for this call.
-            let realm = (!user_realm.is_null()).then(|| unsafe { CStr::from_ptr(user_realm) }.to_bytes());
-            let own = !has_at || set.is_recanonicalised(name, realm);
-            if !has_at {
-                set.remember_bare(name);
-            }
+            // output); the slice is gone before the copy below. conn is NULL
+            // or the live connection this callback serves.
+            let own = !has_at || unsafe { set.is_recanonicalised(conn, std::slice::from_raw_parts(src, len)) };
             let appended = set.realm_appended.get() & !kinds;
             set.realm_appended.set(if own { appended | kinds } else { appended });
         }
