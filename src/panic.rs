@@ -22,6 +22,7 @@ thread_local! {
 }
 
 /// Runs a callback body, turning a panic into `on_panic` and parking the payload.
+#[inline]
 pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
     if PANIC_PENDING.get() {
         return on_panic;
@@ -37,6 +38,7 @@ pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
 }
 
 /// Takes the panic a callback parked on this thread, if any.
+#[inline]
 pub(crate) fn take() -> Option<Box<dyn Any + Send>> {
     if !PANIC_PENDING.get() {
         return None;
@@ -47,6 +49,7 @@ pub(crate) fn take() -> Option<Box<dyn Any + Send>> {
 
 /// Re-raises, on the caller's thread, a panic that a callback parked during the
 /// last C call.
+#[inline]
 pub(crate) fn resume() {
     if let Some(payload) = take() {
         resume_unwind(payload);

@@ -181,6 +181,7 @@ impl ClientCredentials {
         realm: Option<&str>,
         password: Option<&Secret>,
     ) -> crate::Result<Self> {
+        let password = password.map(SecretBuf::new);
         let mut names = Vec::with_capacity(authname.len() + authzid.len() + realm.map_or(0, |r| r.len() + 1) + 2);
         let mut push = |value: &str, what: &'static str| {
             if value.as_bytes().contains(&0) {
@@ -194,7 +195,6 @@ impl ClientCredentials {
         push(authname, "authname")?;
         let authzid_at = push(authzid, "authzid")?;
         let realm_at = realm.map(|r| push(r, "realm")).transpose()?;
-        let password = password.map(SecretBuf::new);
         Ok(ClientCredentials { names: names.into_boxed_slice(), authzid_at, realm_at, password })
     }
 
@@ -217,7 +217,7 @@ impl ClientCredentials {
 
 /// Per-connection callback state plus the `sasl_callback_t` list pointing into it.
 ///
-/// Built by value, then turned into a raw pointer once by [`into_raw`](Self::into_raw),
+/// Built in a `Box`, then turned into a raw pointer once by [`into_raw`](Self::into_raw),
 /// which fills the list with that pointer as every entry's context. From then
 /// on it is only reached through that pointer, by shared references (its
 /// mutable parts are `Cell`s), until [`from_raw`](Self::from_raw) frees it after
@@ -255,9 +255,9 @@ fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::
 }
 
 impl CallbackSet {
-    fn new(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Self {
+    fn new(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
         let track_names = client.is_none() && config.credential_store().is_some();
-        CallbackSet {
+        Box::new(CallbackSet {
             list: [END; 8],
             config,
             canon,
@@ -265,23 +265,25 @@ impl CallbackSet {
             realm_appended: Cell::new(0),
             client,
             failures: Cell::default(),
-        }
+        })
     }
 
     /// Callbacks for a server connection.
-    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Self {
+    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Box<Self> {
         Self::new(config, canon, None)
     }
 
     /// Callbacks for a client connection.
-    pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Self {
+    pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
         Self::new(config, None, Some(credentials))
     }
 
-    /// Moves the set to the heap, once, and fills its callback list with the
-    /// resulting pointer as every context. Free it with [`from_raw`](Self::from_raw).
-    pub(crate) fn into_raw(set: Self) -> NonNull<Self> {
-        let raw = NonNull::from(Box::leak(Box::new(set)));
+    /// Turns the boxed set into a raw pointer, once (`Box::into_raw`), and fills
+    /// its callback list with that pointer as every context. Free it with
+    /// [`from_raw`](Self::from_raw).
+    pub(crate) fn into_raw(set: Box<Self>) -> NonNull<Self> {
+        // SAFETY: Box::into_raw never returns NULL.
+        let raw = unsafe { NonNull::new_unchecked(Box::into_raw(set)) };
         let ctx: *mut c_void = raw.as_ptr().cast();
         // SAFETY: `raw` is the only pointer to the fresh allocation; this is the
         // one mutable access before C sees the set, and `ctx` keeps the

@@ -276,7 +276,7 @@ impl Conn {
         service: &str,
         fqdn: &str,
         realm: Option<&str>,
-        callbacks: CallbackSet,
+        callbacks: Box<CallbackSet>,
         security: &SecurityProperties,
     ) -> Result<Self> {
         let service = CArg::new(service, "service")?;
@@ -305,7 +305,7 @@ impl Conn {
     pub(crate) fn client(
         service: &str,
         server_fqdn: &str,
-        callbacks: CallbackSet,
+        callbacks: Box<CallbackSet>,
         security: &SecurityProperties,
     ) -> Result<Self> {
         let service = CArg::new(service, "service")?;
@@ -318,7 +318,7 @@ impl Conn {
 
     fn create(
         name: &'static str,
-        callbacks: CallbackSet,
+        callbacks: Box<CallbackSet>,
         security: &SecurityProperties,
         new: impl FnOnce(*const sys::sasl_callback_t, *mut *mut sys::sasl_conn_t) -> c_int,
     ) -> Result<Self> {
