@@ -459,6 +459,19 @@ pub enum ConfigErrorKind {
     /// A key or value contains a NUL byte.
     #[error("contains a NUL byte")]
     Nul,
+    /// The key is not an option libsasl2, its bundled plugins or this crate
+    /// know, and the file did not declare it with `extra_options`.
+    #[error(
+        "unknown option `{key}`{}; a key for another plugin must be declared first with \
+         `extra_options: {key}`",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownOption {
+        /// The key as written.
+        key: String,
+        /// The nearest known key, when one is close.
+        suggestion: Option<String>,
+    },
     /// The option needs a cargo feature of this crate that is not enabled.
     ///
     /// No option needs one any more: `keytab` and `ccache` work in every build

@@ -1,7 +1,7 @@
 //! The bad-input table (issue 5, part 3): one named row per kind of bad input,
 //! each with the exact outcome expected: an [`Error`] variant (and its fields
 //! where they are the point), a [`ConfigErrorKind`], a Mesos
-//! [`FrameError`] or [`CredentialsFileErrorKind`], an `io::ErrorKind` with the
+//! [`DecodeError`] or [`CredentialsFileErrorKind`], an `io::ErrorKind` with the
 //! typed error inside, a [`ServerStep::Rejected`], or `sasl-sample`'s exit code
 //! and stderr line.
 //!
@@ -18,7 +18,7 @@
 //! started with [`CHILD_CASE`] set and the environment changed, which runs
 //! only that case, prints its outcome, and exits.
 //!
-//! `README.md`'s `### Bad input` subsection lists every row; a test here keeps
+//! `RELIABILITY.md`'s `## Bad input` section lists every row; a test here keeps
 //! the two in step.
 
 mod common;
@@ -33,8 +33,10 @@ use std::sync::OnceLock;
 use common::child::{Proc, collect};
 use common::kdc::{self, HOST, SERVICE, USER, kdc};
 use common::{Outcome, REALM, handshake};
-use cyrus_sasl::mesos::framing::{FrameError, FrameLimits, read_message};
-use cyrus_sasl::mesos::{CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, parse_credentials, read_credentials};
+use cyrus_sasl::mesos::{
+    CredentialsFileErrorKind, DecodeError, MAX_CREDENTIALS_FILE_SIZE, Message, MessageType, parse_credentials,
+    read_credentials,
+};
 use cyrus_sasl::{
     Client, ClientStep, Code, Config, ConfigErrorKind, CredentialStore, Credentials, Error, Sasldb, Secret,
     SecureStream, SecurityLayer, Server, ServerStep,
@@ -53,7 +55,7 @@ const CHILD_CASE: &str = "BAD_INPUT_CHILD_CASE";
 // ---------------------------------------------------------------------------
 // The table.
 
-/// One row: its name (the function's), the expected outcome as the README
+/// One row: its name (the function's), the expected outcome as RELIABILITY.md
 /// shows it, and the function that feeds the bad input and checks the outcome.
 struct Row {
     name: &'static str,
@@ -126,19 +128,14 @@ table! {
     sasl_sample_malformed_base64 => "exit 2, `sasl-sample: error: the response is not valid base64: ...`",
     sasl_sample_eof_mid_handshake => "exit 2, `sasl-sample: error: ... (expected the response)`",
     sasl_sample_eof_before_the_initial_response => "exit 2, `... (expected the initial response)`",
-    // Frames: the security layer's (SecureStream) and the Mesos transport's.
+    // Frames of the security layer (SecureStream), and Mesos messages.
     secure_stream_frame_length_0 => "`InvalidData` carrying `Error::EmptyFrame`",
     secure_stream_frame_length_ffffffff => "`InvalidData` carrying `Error::FrameTooLong { len: 4294967295 }`",
     secure_stream_truncated_header => "`UnexpectedEof` carrying `Error::TruncatedFrame { expected: 4, received: 2 }`",
     secure_stream_truncated_body => "`UnexpectedEof` carrying `Error::TruncatedFrame`",
     secure_stream_corrupt_frame => "`InvalidData` carrying `Error::Sasl { call: \"sasl_decode\" }`",
-    mesos_frame_length_0 => "`FrameError::ZeroLength`",
-    mesos_frame_length_ffffffff => "`FrameError::TooLarge { len: 4294967295 }`",
-    mesos_truncated_header => "`FrameError::Truncated { expected: 4, received: 2 }`",
-    mesos_truncated_body => "`FrameError::Truncated`",
-    mesos_unknown_tag => "`FrameError::UnknownTag`",
-    mesos_garbage_payload => "`FrameError::Decode`",
-    mesos_closed_between_frames => "`FrameError::Closed`",
+    mesos_message_garbage_protobuf => "`DecodeError::Protobuf`",
+    mesos_message_without_its_required_field => "`DecodeError::MissingField { field: \"pid\" }`",
     // Config files.
     config_invalid_number => "`ConfigErrorKind::BadNumber`, with the line",
     config_duplicate_key => "`ConfigErrorKind::Duplicate { first: 1 }`, with the line",
@@ -841,43 +838,16 @@ fn secure_stream_corrupt_frame() -> Result<(), Failed> {
     Ok(())
 }
 
-fn mesos_read(wire: &[u8]) -> Result<cyrus_sasl::mesos::Message, FrameError> {
-    read_message(&mut &wire[..], FrameLimits::default())
-}
-
-fn mesos_frame_length_0() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[0, 0, 0, 0, 1]), FrameError::ZeroLength);
+fn mesos_message_garbage_protobuf() -> Result<(), Failed> {
+    // A length running past the end of the body.
+    let garbage = Message::decode(MessageType::Step.tag(), &[0x0a, 0xff, 0x01]);
+    expect_err!(garbage, DecodeError::Protobuf { message: MessageType::Step, .. });
     Ok(())
 }
 
-fn mesos_frame_length_ffffffff() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[0xff, 0xff, 0xff, 0xff, 1]), FrameError::TooLarge { len: 0xFFFF_FFFF, .. });
-    Ok(())
-}
-
-fn mesos_truncated_header() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[0, 0]), FrameError::Truncated { expected: 4, received: 2 });
-    Ok(())
-}
-
-fn mesos_truncated_body() -> Result<(), Failed> {
-    // 10 bytes announced (the tag and 9 of payload), 3 sent.
-    expect_err!(mesos_read(&[0, 0, 0, 10, 1, 0x0a, 0x08]), FrameError::Truncated { expected: 14, received: 7 });
-    Ok(())
-}
-
-fn mesos_unknown_tag() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[0, 0, 0, 1, 99]), FrameError::UnknownTag(99));
-    Ok(())
-}
-
-fn mesos_garbage_payload() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[0, 0, 0, 3, 1, 0xff, 0xff]), FrameError::Decode(_));
-    Ok(())
-}
-
-fn mesos_closed_between_frames() -> Result<(), Failed> {
-    expect_err!(mesos_read(&[]), FrameError::Closed);
+fn mesos_message_without_its_required_field() -> Result<(), Failed> {
+    let empty = Message::decode(MessageType::Authenticate.tag(), b"");
+    expect_err!(empty, DecodeError::MissingField { message: MessageType::Authenticate, field: "pid" });
     Ok(())
 }
 
@@ -1149,16 +1119,17 @@ fn fresh_handshakes_succeed() -> Result<(), Failed> {
     Ok(())
 }
 
-/// The README's `### Bad input` subsection.
+/// The `## Bad input` section of RELIABILITY.md.
 fn readme_subsection() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
-    let start = readme.find("\n### Bad input\n").expect("README.md has a `### Bad input` subsection");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("RELIABILITY.md")).expect("RELIABILITY.md");
+    let start = readme.find("\n## Bad input\n").expect("RELIABILITY.md has a `## Bad input` section");
     let rest = &readme[start + 1..];
     let end = rest[1..].find("\n#").map_or(rest.len(), |i| i + 2);
     rest[..end].to_owned()
 }
 
-/// The README row for `row`.
+/// The RELIABILITY.md row for `row`.
 fn readme_line(row: &Row) -> String {
     format!("| `{}` | {} |", row.name, row.expected)
 }
@@ -1178,7 +1149,7 @@ fn readme_lists_every_row_of_the_table() -> Result<(), Failed> {
     }
     let table: Vec<String> = ROWS.iter().map(readme_line).collect();
     Err(format!(
-        "README.md's `### Bad input` is out of step with tests/bad_input.rs.\nmissing or different: {missing:#?}\n\
+        "RELIABILITY.md's `## Bad input` is out of step with tests/bad_input.rs.\nmissing or different: {missing:#?}\n\
          not in the table: {stale:?}\nthe rows as they should read:\n{}",
         table.join("\n")
     )

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::capture;
-use cyrus_sasl::mesos::{CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credentials};
+use cyrus_sasl::mesos::{CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credential, read_credentials};
 
 fn write(path: &Path, text: &[u8], mode: u32) {
     fs::write(path, text).unwrap();
@@ -116,4 +116,52 @@ fn a_device_with_no_end_is_refused_by_the_cap() {
     // /dev/zero reports length 0 and never ends: the reader must stop at the cap.
     let e = read_credentials("/dev/zero").unwrap_err();
     assert_eq!(e.kind, CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE });
+}
+
+/// Mesos's `--credential` flag (frameworks and agents): one object, or one line.
+#[test]
+fn a_single_credential_file_reads_in_json_and_text_and_warns_when_open_to_others() {
+    let _log = capture::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("credential.json");
+    let text = dir.path().join("credential.txt");
+    write(&json, br#"{"principal": "framework-a", "secret": "hunter2\u0021"}"#, 0o600);
+    write(&text, b"\nframework-a hunter2!\r\n\n", 0o604);
+    for path in [json.display().to_string(), format!("file://{}", json.display()), text.display().to_string()] {
+        let credential = read_credential(&path).unwrap();
+        assert_eq!(credential.principal, "framework-a", "{path}");
+        assert_eq!(credential.secret.as_ref().unwrap().expose(), b"hunter2!", "{path}");
+        assert!(!format!("{credential:?}").contains("hunter2"), "{credential:?}");
+    }
+    let lines = capture::lines();
+    assert!(lines.iter().all(|l| !l.contains("hunter2")), "{lines:#?}");
+    let warnings: Vec<_> = lines.iter().filter(|l| l.starts_with("WARN") && l.contains("too open")).collect();
+    assert_eq!(warnings.len(), 1, "only the text file is open to others: {lines:#?}");
+    assert!(warnings[0].contains("credential.txt"), "{warnings:?}");
+}
+
+#[test]
+fn a_single_credential_file_with_zero_or_two_credentials_or_a_bad_field_is_an_error_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credential");
+    let cases: [(&[u8], &str); 7] = [
+        (b"", "exactly one credential"),
+        (b"fw hunter2\nagent hunter2\n", "exactly one credential"),
+        (b"fw hunter2 extra\n", "two fields"),
+        // The master's file is not a framework's credential.
+        (br#"{"credentials": [{"principal": "fw", "secret": "hunter2"}]}"#, "unknown field"),
+        (br#"{"principal": "fw"}"#, "no \"secret\""),
+        (br#"{"principal": "fw", "secret": ""}"#, "empty secret"),
+        (br#"{"principal": "fw", "secret": "hunter2", "role": "x"}"#, "unknown field"),
+    ];
+    for (text, expected) in cases {
+        write(&path, text, 0o600);
+        let err = read_credential(&path).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains(expected), "{:?}: {shown}", String::from_utf8_lossy(text));
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    let err = read_credential(dir.path().join("missing")).unwrap_err();
+    assert!(matches!(err.kind, CredentialsFileErrorKind::Io(std::io::ErrorKind::NotFound, _)), "{err:?}");
 }

@@ -12,13 +12,15 @@
 
 mod common;
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::{REALM, TestDb, sasldb};
 use cyrus_sasl::mesos::{
     AuthenticateMessage, Authenticatee, AuthenticateeError, AuthenticateeState, AuthenticationErrorMessage,
     AuthenticationRetry, AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason,
-    Message, MessageType, Outcome, Outcomes, RetryEvent, ServerOptions, SessionError, SessionState, Verdict,
+    Message, MessageType, Origin, Outcome, Outcomes, PEER_TEXT_UNSUPPORTED_MECHANISM, Registry, RetryEvent,
+    ServerOptions, SessionError, SessionState, Verdict,
 };
 use cyrus_sasl::{Config, CredentialStore, Sasldb, Secret};
 use rand::SeedableRng;
@@ -26,6 +28,17 @@ use rand::rngs::StdRng;
 
 /// The framework's libprocess PID, as its `AuthenticateMessage` carries it.
 const PID: &str = "scheduler-7e1f@127.0.0.1:41234";
+
+/// The UPID of attempt `attempt`'s authenticatee process, as its messages name
+/// their sender, seen from the loopback peer address they arrive from.
+fn authenticatee(attempt: Peer) -> Origin {
+    Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:41234"), Ipv4Addr::LOCALHOST.into())
+}
+
+/// The UPID of the master's session process for `peer`.
+fn session(peer: Peer) -> String {
+    format!("crammd5-authenticator-session({peer})@127.0.0.1:5050")
+}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -142,14 +155,14 @@ fn pump(
             moved = true;
             if !drop(Dir::ToMaster, &message) {
                 delivered.push((Dir::ToMaster, message.message_type()));
-                master.handle_message(now, attempt, wire(message));
+                master.handle_message(now, attempt, &authenticatee(attempt), wire(message));
             }
         }
         while let Some((peer, message)) = master.poll_transmit() {
             moved = true;
             if !drop(Dir::ToClient, &message) {
                 delivered.push((Dir::ToClient, message.message_type()));
-                client.handle_message(now, peer, wire(message));
+                client.handle_message(now, peer, &session(peer), wire(message));
             }
         }
         if !moved {
@@ -182,12 +195,12 @@ fn single_attempt(credential: Credential, master: &mut Master) -> (Authenticatee
         let mut moved = false;
         while let Some(m) = client.poll_transmit() {
             moved = true;
-            master.authenticator.handle_message(now, 1, wire(m));
+            master.authenticator.handle_message(now, 1, &authenticatee(1), wire(m));
         }
         while let Some((_, m)) = master.authenticator.poll_transmit() {
             moved = true;
             to_client.push(m.message_type());
-            client.handle_message(wire(m));
+            client.handle_message(&session(1), wire(m));
         }
         if !moved {
             return (client, to_client);
@@ -215,7 +228,7 @@ fn success_the_master_reports_the_principal_the_client_learns_true() {
     assert_eq!((outcomes[0].peer, outcomes[0].pid.as_str()), (1, PID));
     // The principal as the framework named it, without the realm libsasl2 appended.
     assert_eq!(outcomes[0].result.as_ref().unwrap().as_deref(), Some("benh"));
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
     assert_eq!(master.authenticator.pending(), 0);
 }
 
@@ -224,7 +237,7 @@ fn success_an_agent_authenticates_with_the_same_type_under_its_own_principal() {
     let mut master = master(&[("benh", "secret"), ("agent-1", "agent-secret")]);
     let (client, _) = single_attempt(Credential::new("agent-1", "agent-secret"), &mut master);
     assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
-    assert_eq!(master.authenticator.authenticated(PID), Some("agent-1"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("agent-1"));
 }
 
 #[test]
@@ -236,7 +249,7 @@ fn wrong_secret_is_rejected_on_both_sides() {
     assert_eq!(to_client.last(), Some(&MessageType::Failed));
     let outcomes = outcomes(&master);
     assert!(matches!(outcomes[..], [Outcome { result: Ok(None), .. }]), "{outcomes:?}");
-    assert_eq!(master.authenticator.authenticated(PID), None);
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), None);
 }
 
 #[test]
@@ -300,7 +313,7 @@ fn dropped_authenticate_then_retry_after_the_timeout() {
         ),
         "{events:#?}"
     );
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
 }
 
 #[test]
@@ -332,9 +345,14 @@ fn dropped_intermediate_step_then_retry_supersedes_the_stale_session() {
     );
     assert_eq!(master.authenticator.pending(), 0);
     // Late messages on the stale session's peer are ignored.
-    master.authenticator.handle_message(deadline, 1, AuthenticationStepMessage { data: b"late".to_vec() }.into());
+    master.authenticator.handle_message(
+        deadline,
+        1,
+        &authenticatee(1),
+        AuthenticationStepMessage { data: b"late".to_vec() }.into(),
+    );
     assert_eq!(master.authenticator.poll_transmit(), None);
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
 }
 
 #[test]
@@ -347,22 +365,22 @@ fn dropped_completed_then_retry_then_a_second_completed() {
     let t0 = Instant::now();
     client.start(t0);
     pump(t0, &mut client, &mut master.authenticator, drop_first(Dir::ToClient, MessageType::Completed));
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
     assert_eq!(client.verdict(), None);
     let deadline = client.poll_timeout().unwrap();
     client.handle_timeout(deadline);
     // The new AuthenticateMessage clears the earlier authentication at once.
     let (attempt, authenticate) = client.poll_transmit().unwrap();
     assert_eq!((attempt, authenticate.message_type()), (2, MessageType::Authenticate));
-    master.authenticator.handle_message(deadline, attempt, wire(authenticate));
-    assert_eq!(master.authenticator.authenticated(PID), None);
+    master.authenticator.handle_message(deadline, attempt, &authenticatee(attempt), wire(authenticate));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), None);
     let delivered = pump(deadline, &mut client, &mut master.authenticator, keep_all);
     assert_eq!(delivered.last(), Some(&(Dir::ToClient, MessageType::Completed)));
     assert_eq!(client.verdict(), Some(Verdict::Authenticated));
     let outcomes = outcomes(&master);
     let principals: Vec<_> = outcomes.iter().map(|o| (o.peer, o.result.as_ref().ok().cloned().flatten())).collect();
     assert_eq!(principals, [(1, Some("benh".to_owned())), (2, Some("benh".to_owned()))]);
-    assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+    assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
 }
 
 #[test]
@@ -373,8 +391,8 @@ fn a_duplicate_authenticate_while_pending_supersedes_and_the_client_recovers() {
     let t0 = Instant::now();
     client.start(t0);
     let (attempt, authenticate) = client.poll_transmit().unwrap();
-    master.authenticator.handle_message(t0, attempt, wire(authenticate.clone()));
-    master.authenticator.handle_message(t0, attempt, wire(authenticate));
+    master.authenticator.handle_message(t0, attempt, &authenticatee(attempt), wire(authenticate.clone()));
+    master.authenticator.handle_message(t0, attempt, &authenticatee(attempt), wire(authenticate));
     assert_eq!(master.authenticator.pending(), 1, "one session per peer");
     // The client gets two Mechanisms: it answers the first; the second is out of
     // place, so attempt 1 errs and attempt 2 starts at once, on a new peer.
@@ -421,13 +439,18 @@ fn step_before_start_is_an_error_on_both_sides() {
     let mut master = master(&[("benh", "secret")]);
     let now = Instant::now();
     // Master side: a Step where the Start belongs.
-    master.authenticator.handle_message(now, 1, AuthenticateMessage { pid: PID.into() }.into());
+    master.authenticator.handle_message(now, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
     let (_, mechanisms) = master.authenticator.poll_transmit().unwrap();
     assert_eq!(
         mechanisms,
         Message::Mechanisms(cyrus_sasl::mesos::AuthenticationMechanismsMessage { mechanisms: vec!["CRAM-MD5".into()] })
     );
-    master.authenticator.handle_message(now, 1, AuthenticationStepMessage { data: b"x".to_vec() }.into());
+    master.authenticator.handle_message(
+        now,
+        1,
+        &authenticatee(1),
+        AuthenticationStepMessage { data: b"x".to_vec() }.into(),
+    );
     let (peer, error) = master.authenticator.poll_transmit().unwrap();
     assert_eq!(peer, 1);
     assert_eq!(
@@ -450,7 +473,7 @@ fn step_before_start_is_an_error_on_both_sides() {
     // Client side: a Step before the mechanisms.
     let mut client = Authenticatee::new(Credential::new("benh", "secret"), PID, &ClientOptions::default());
     client.start();
-    client.handle_message(AuthenticationStepMessage { data: b"x".to_vec() }.into());
+    client.handle_message(&session(1), AuthenticationStepMessage { data: b"x".to_vec() }.into());
     assert_eq!(client.state(), AuthenticateeState::Error);
     let error = client.result().unwrap().unwrap_err();
     assert!(matches!(
@@ -466,7 +489,7 @@ fn messages_out_of_place_name_the_message_and_the_state() {
         let mut client = Authenticatee::new(Credential::new("benh", "secret"), PID, &ClientOptions::default());
         client.start();
         for m in messages {
-            client.handle_message(m.clone());
+            client.handle_message(&session(1), m.clone());
         }
         client
     };
@@ -487,7 +510,7 @@ fn messages_out_of_place_name_the_message_and_the_state() {
     ));
     // An Error from the master carries its text; Failed in any live state rejects.
     let client = start(&[AuthenticationErrorMessage { error: Some("boom".into()) }.into()]);
-    assert_eq!(client.result().unwrap().unwrap_err().to_string(), "authentication error from the master: boom");
+    assert_eq!(client.result().unwrap().unwrap_err().to_string(), "authentication error from the master: \"boom\"");
     let client = start(&[Message::Failed(Default::default())]);
     assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)));
     // After the result, later messages change nothing.
@@ -537,17 +560,17 @@ fn reloaded_mid_session(mut master: Master) {
     client.start();
     // Authenticate, Mechanisms, Start, challenge: everything up to the response.
     let authenticate = client.poll_transmit().unwrap();
-    master.authenticator.handle_message(now, 1, wire(authenticate));
-    client.handle_message(wire(master.authenticator.poll_transmit().unwrap().1));
-    master.authenticator.handle_message(now, 1, wire(client.poll_transmit().unwrap()));
-    client.handle_message(wire(master.authenticator.poll_transmit().unwrap().1));
+    master.authenticator.handle_message(now, 1, &authenticatee(1), wire(authenticate));
+    client.handle_message(&session(1), wire(master.authenticator.poll_transmit().unwrap().1));
+    master.authenticator.handle_message(now, 1, &authenticatee(1), wire(client.poll_transmit().unwrap()));
+    client.handle_message(&session(1), wire(master.authenticator.poll_transmit().unwrap().1));
     let response = client.poll_transmit().unwrap();
     assert_eq!(response.message_type(), MessageType::Step);
 
     master.credentials.set_password("benh", "new-secret");
 
-    master.authenticator.handle_message(now, 1, wire(response));
-    client.handle_message(wire(master.authenticator.poll_transmit().unwrap().1));
+    master.authenticator.handle_message(now, 1, &authenticatee(1), wire(response));
+    client.handle_message(&session(1), wire(master.authenticator.poll_transmit().unwrap().1));
     assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)), "the old secret no longer passes");
     let (fresh, _) = single_attempt(Credential::new("benh", "new-secret"), &mut master);
     assert_eq!(fresh.result().map(|r| r.ok()), Some(Some(true)), "the new one does");
@@ -637,7 +660,7 @@ fn an_error_from_the_master_retries_at_once_with_a_fresh_authenticatee() {
     client.start(t0);
     let (attempt, _) = client.poll_transmit().unwrap();
     let error = AuthenticationErrorMessage { error: Some("No authenticator loaded".into()) };
-    client.handle_message(t0, attempt, error.into());
+    client.handle_message(t0, attempt, &session(attempt), error.into());
     assert_eq!(client.attempt(), 2, "no waiting for the timeout");
     let events = events(&mut client);
     assert!(
@@ -645,7 +668,7 @@ fn an_error_from_the_master_retries_at_once_with_a_fresh_authenticatee() {
         "{events:#?}"
     );
     // Late messages for attempt 1 are ignored; attempt 2 goes through.
-    client.handle_message(t0, 1, Message::Completed(Default::default()));
+    client.handle_message(t0, 1, &session(1), Message::Completed(Default::default()));
     assert_eq!(client.verdict(), None);
     pump(t0, &mut client, &mut master.authenticator, keep_all);
     assert_eq!(client.verdict(), Some(Verdict::Authenticated));
@@ -684,7 +707,7 @@ fn a_client_that_cannot_start_waits_out_its_timeout_instead_of_spinning() {
 fn session_timeout_discards_the_session_without_telling_the_peer() {
     let mut master = master_with_timeout(&[("benh", "secret")], secs(15));
     let t0 = Instant::now();
-    master.authenticator.handle_message(t0, 1, AuthenticateMessage { pid: PID.into() }.into());
+    master.authenticator.handle_message(t0, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
     master.authenticator.poll_transmit().unwrap();
     assert_eq!(master.authenticator.poll_timeout(), Some(t0 + secs(15)));
     master.authenticator.handle_timeout(t0 + secs(14));
@@ -703,25 +726,34 @@ fn session_timeout_discards_the_session_without_telling_the_peer() {
 fn a_peer_that_goes_away_fails_its_session() {
     let mut master = master(&[("benh", "secret")]);
     let t0 = Instant::now();
-    master.authenticator.handle_message(t0, 1, AuthenticateMessage { pid: PID.into() }.into());
-    master.authenticator.handle_message(t0, 2, AuthenticateMessage { pid: "agent@127.0.0.1:5051".into() }.into());
+    master.authenticator.handle_message(t0, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
+    master.authenticator.handle_message(
+        t0,
+        2,
+        &authenticatee(2),
+        AuthenticateMessage { pid: "agent@127.0.0.1:5051".into() }.into(),
+    );
     master.authenticator.handle_peer_exited(&1);
     assert_eq!(master.authenticator.pending(), 1, "only peer 1's session ends");
     assert!(matches!(outcomes(&master)[..], [Outcome { peer: 1, result: Err(SessionError::PeerExited), .. }]));
 }
 
 #[test]
-fn a_mechanism_the_master_does_not_offer_is_an_error_sent_to_the_peer() {
+fn a_mechanism_the_master_does_not_offer_is_an_error_sent_to_the_peer_with_a_fixed_text() {
     let mut master = master(&[("benh", "secret")]);
     let t0 = Instant::now();
-    master.authenticator.handle_message(t0, 1, AuthenticateMessage { pid: PID.into() }.into());
+    master.authenticator.handle_message(t0, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
     master.authenticator.poll_transmit().unwrap();
     let start = cyrus_sasl::mesos::AuthenticationStartMessage { mechanism: "PLAIN".into(), data: Some(vec![]) };
-    master.authenticator.handle_message(t0, 1, start.into());
+    master.authenticator.handle_message(t0, 1, &authenticatee(1), start.into());
     let (_, reply) = master.authenticator.poll_transmit().unwrap();
     let Message::Error(AuthenticationErrorMessage { error: Some(text) }) = reply else { panic!("{reply:?}") };
-    assert!(text.contains("PLAIN"), "{text}");
-    assert!(matches!(outcomes(&master)[..], [Outcome { result: Err(SessionError::Sasl(_)), .. }]));
+    // Not the master's mech_list (nor anything else about its setup): that
+    // stays in the master's log and in the outcome.
+    assert_eq!(text, PEER_TEXT_UNSUPPORTED_MECHANISM);
+    let outcomes = outcomes(&master);
+    let [Outcome { result: Err(SessionError::Sasl(e)), .. }] = &outcomes[..] else { panic!("{outcomes:?}") };
+    assert!(e.to_string().contains("CRAM-MD5"), "{e}");
 }
 
 #[test]
@@ -738,7 +770,7 @@ fn without_a_realm_secrets_are_looked_up_under_the_fqdn_and_the_principal_is_bar
         let mut master = Master { authenticator, outcomes, credentials };
         let (client, _) = single_attempt(Credential::new("benh", "secret"), &mut master);
         assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
-        assert_eq!(master.authenticator.authenticated(PID), Some("benh"));
+        assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
     }
 }
 
@@ -750,4 +782,37 @@ fn the_state_machines_can_move_to_another_thread() {
     sent::<Authenticatee>();
     sent::<AuthenticationRetry<StdRng>>();
     sent::<Message>();
+}
+
+/// Issue 13: a stale session's end must never erase a newer success. Two
+/// authenticators (say, two master threads) share one registry. A session for
+/// PID stalls on the first; the same PID then authenticates on the second; the
+/// stale session times out afterwards. The registry keeps the newer success.
+/// (The old drivers' shared map removed the PID at the stale timeout.)
+#[test]
+fn a_stale_session_ending_after_a_newer_success_never_erases_it() {
+    let credentials = Credentials::memory(&[("benh", "secret")]);
+    let registry = Registry::default();
+    let options = || ServerOptions { realm: Some(REALM.into()), session_timeout: secs(5), ..ServerOptions::default() };
+    let (mut stale, stale_outcomes) =
+        Authenticator::<Peer>::with_registry(&credentials.config(), options(), registry.clone());
+    let (mut fresh, _fresh_outcomes) =
+        Authenticator::<Peer>::with_registry(&credentials.config(), options(), registry.clone());
+    let t0 = Instant::now();
+    stale.handle_message(t0, 1, &authenticatee(1), AuthenticateMessage { pid: PID.into() }.into());
+    assert!(matches!(stale.poll_transmit(), Some((1, Message::Mechanisms(_)))));
+
+    let mut client = retry(Credential::new("benh", "secret"), 7);
+    client.start(t0);
+    pump(t0, &mut client, &mut fresh, keep_all);
+    assert_eq!(client.verdict(), Some(Verdict::Authenticated));
+    assert_eq!(registry.authenticated(PID).as_deref(), Some("benh"));
+
+    stale.handle_timeout(t0 + secs(5));
+    assert!(matches!(
+        stale_outcomes.try_next(),
+        Some(Outcome { result: Err(SessionError::Discarded(DiscardReason::TimedOut)), .. })
+    ));
+    assert_eq!(registry.authenticated(PID).as_deref(), Some("benh"), "the stale timeout erased the newer success");
+    assert_eq!(stale.authenticated(PID).as_deref(), Some("benh"));
 }

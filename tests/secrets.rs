@@ -7,7 +7,7 @@
 //! maximum): every mechanism we support on the in-memory store and on a sasldb,
 //! right and wrong secrets, sasldb provisioning, config errors, Mesos
 //! credentials files good and bad, the Mesos state machines in process and the
-//! blocking driver over loopback. It collects the `Debug` output of every public
+//! libprocess master and client over loopback. It collects the `Debug` output of every public
 //! value involved and every error's `Display` and `Debug`, then looks for each
 //! secret in every line and exhibit: as text, in hex, in base64 (at any
 //! alignment in a longer base64 stream), and as the decimal byte list a derived
@@ -16,15 +16,15 @@
 mod common;
 
 use std::fmt::Debug;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{REALM, capture, handshake};
-use cyrus_sasl::mesos::blocking::{self, Master};
-use cyrus_sasl::mesos::driver::{AuthenticateOptions, MasterOptions};
+use cyrus_sasl::mesos::libprocess::{
+    AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterOptions, authenticate,
+};
 use cyrus_sasl::mesos::{
-    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, ServerOptions,
-    read_credentials,
+    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, Origin,
+    ServerOptions, read_credentials,
 };
 use cyrus_sasl::{Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, Server, ServerStep};
 
@@ -172,11 +172,13 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
         while let Some((attempt, message)) = framework.poll_transmit() {
             seen.debug(&format!("{label}: Message to master"), &message);
             let decoded = Message::decode(message.tag(), &message.encode()).unwrap();
-            master.handle_message(now, attempt, decoded);
+            let origin =
+                Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:40123"), [127, 0, 0, 1].into());
+            master.handle_message(now, attempt, &origin, decoded);
         }
         while let Some((peer, message)) = master.poll_transmit() {
             seen.debug(&format!("{label}: Message to framework"), &message);
-            framework.handle_message(now, peer, message);
+            framework.handle_message(now, peer, "crammd5-authenticator-session(1)@127.0.0.1:5050", message);
         }
         seen.debug(&format!("{label}: Authenticator"), &master);
         seen.debug(&format!("{label}: AuthenticationRetry"), &framework);
@@ -192,36 +194,32 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
 }
 
 fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
-    let master = Master::bind("127.0.0.1:0", config, MasterOptions::default()).unwrap().spawn().unwrap();
-    seen.debug("blocking master", &master);
-    let options = AuthenticateOptions::default();
-    seen.debug("AuthenticateOptions", &options);
-    for (secret, accepted) in [(MESOS, true), (WRONG, false)] {
-        let verdict = blocking::authenticate(master.local_addr(), Credential::new("framework-a", secret), &options);
-        seen.debug("blocking verdict", &verdict);
-        let verdict = verdict.unwrap();
-        assert_eq!(verdict == cyrus_sasl::mesos::Verdict::Authenticated, accepted, "{verdict:?}");
-    }
-    while let Some(event) = master.try_next_event() {
-        seen.debug("MasterEvent", &event);
-    }
-    master.shutdown();
-    // A master that is gone: the error after the retries.
-    let gone: SocketAddr = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
-    // The driver waits out an attempt's timeout after a refused connect, as
-    // Mesos does: keep it short.
-    let short = Duration::from_millis(50);
-    let options = AuthenticateOptions {
-        max_attempts: 1,
-        connect_timeout: Duration::from_secs(1),
-        backoff: Backoff::new(short, short, short).unwrap(),
-        ..options
-    };
-    let error = blocking::authenticate(gone, Credential::new("framework-a", MESOS), &options).unwrap_err();
-    seen.error("blocking ClientError", &error);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut master = Master::spawn(config, MasterOptions::default()).await.unwrap();
+        seen.debug("libprocess master", &master);
+        let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
+        let pid = endpoint.upid("scheduler-1").unwrap();
+        let options = AuthenticateOptions::default();
+        seen.debug("AuthenticateOptions", &options);
+        for (secret, accepted) in [(MESOS, true), (WRONG, false)] {
+            let credential = Credential::new("framework-a", secret);
+            let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await;
+            seen.debug("libprocess verdict", &verdict);
+            let verdict = verdict.unwrap();
+            assert_eq!(verdict == cyrus_sasl::mesos::Verdict::Authenticated, accepted, "{verdict:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        while let Some(event) = master.try_next_event() {
+            seen.debug("MasterEvent", &event);
+        }
+        let gone = master.upid().clone();
+        master.shutdown().await;
+        // A master that is gone: the error, after one failed delivery.
+        let options = AuthenticateOptions { max_delivery_failures: Some(1), ..options };
+        let error = authenticate(&endpoint, &gone, &pid, Credential::new("framework-a", MESOS), &options).await;
+        seen.error("libprocess AuthenticateError", &error.unwrap_err());
+    });
 }
 
 fn credentials_files(seen: &mut Exhibits, dir: &std::path::Path) -> std::path::PathBuf {

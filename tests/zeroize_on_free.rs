@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use cyrus_sasl::mesos::{
-    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, Message, ServerOptions, read_credentials,
+    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, Message, Origin, ServerOptions,
+    read_credentials,
 };
 use cyrus_sasl::{Client, ClientStep, Config, CredentialStore, Credentials, Secret, Server, ServerStep};
 use zeroize::Zeroizing;
@@ -209,10 +210,16 @@ fn secrets_are_wiped_before_their_memory_is_freed() {
         framework.start(now);
         while framework.verdict().is_none() {
             while let Some((attempt, message)) = framework.poll_transmit() {
-                master.handle_message(now, attempt, Message::decode(message.tag(), &message.encode()).unwrap());
+                let origin = Origin::new("framework@127.0.0.1:1", [127, 0, 0, 1].into());
+                master.handle_message(
+                    now,
+                    attempt,
+                    &origin,
+                    Message::decode(message.tag(), &message.encode()).unwrap(),
+                );
             }
             while let Some((peer, message)) = master.poll_transmit() {
-                framework.handle_message(now, peer, message);
+                framework.handle_message(now, peer, "master@127.0.0.1:5050", message);
             }
         }
         assert_eq!(framework.verdict(), Some(cyrus_sasl::mesos::Verdict::Authenticated));

@@ -1,6 +1,6 @@
 //! Writes the committed seed corpus, `fuzz/corpus/<target>/`, from real inputs:
 //! genuine client messages of real libsasl2 exchanges, real config and
-//! credentials files, real Mesos frames, and operation lists for the
+//! credentials files, real Mesos messages, and operation lists for the
 //! `SecureStream` target.
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus -- fuzz/corpus`
@@ -12,7 +12,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cyrus_sasl::mesos::framing::{FrameLimits, encode_frame};
 use cyrus_sasl::mesos::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
     AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message,
@@ -24,7 +23,7 @@ fn main() {
     server_step(&root.join("server_step"));
     config_parse(&root.join("config_parse"));
     credentials_file(&root.join("credentials_file"));
-    mesos_frame(&root.join("mesos_frame"));
+    mesos_message(&root.join("mesos_message"));
     secure_stream(&root.join("secure_stream"));
 }
 
@@ -120,7 +119,7 @@ fn credentials_file(dir: &Path) {
     }
 }
 
-fn mesos_frame(dir: &Path) {
+fn mesos_message(dir: &Path) {
     let exchange: Vec<Message> = vec![
         AuthenticateMessage { pid: "scheduler-1@127.0.0.1:40123".into() }.into(),
         AuthenticationMechanismsMessage { mechanisms: vec!["CRAM-MD5".into()] }.into(),
@@ -131,18 +130,12 @@ fn mesos_frame(dir: &Path) {
         AuthenticationFailedMessage {}.into(),
         AuthenticationErrorMessage { error: Some("Authentication session timed out".into()) }.into(),
     ];
-    let limits = FrameLimits::default();
-    // Selector bytes: byte 0 picks the default limit (index 5), byte 1 whole reads.
-    let header = [5u8, 6];
-    let mut whole = header.to_vec();
+    // Byte 0 selects the type: tag - 1 (the target takes it modulo 7).
     for (i, message) in exchange.iter().enumerate() {
-        let frame = encode_frame(message, limits).unwrap();
-        let mut seed = header.to_vec();
-        seed.extend_from_slice(&frame);
+        let mut seed = vec![message.tag() - 1];
+        seed.extend_from_slice(&message.encode());
         write(dir, &format!("{i}-{}", message.message_type().short_name()), &seed);
-        whole.extend_from_slice(&frame);
     }
-    write(dir, "exchange", &whole);
 }
 
 fn secure_stream(dir: &Path) {

@@ -37,18 +37,25 @@ pub struct ClientOptions {
     /// The master's host name, as the client names it to libsasl2 (CRAM-MD5
     /// ignores it; GSSAPI needs it to match the master's service principal).
     pub server_fqdn: String,
-    /// Options for the client connection, e.g. `mech_list` to restrict which of
-    /// the offered mechanisms the client may pick.
+    /// Options for the client connection (e.g. a `keytab` for GSSAPI).
     pub config: Config,
+    /// The mechanisms this client may use, in no particular order: of the
+    /// master's offer, only these are considered (libsasl2 picks among them).
+    /// Default: `CRAM-MD5` alone, as Mesos's authenticatee. A master (or a
+    /// machine in the middle) that offers only `PLAIN` then gets no answer but an
+    /// error, instead of the secret in clear; allowing another mechanism is this
+    /// explicit choice.
+    pub mechanisms: Vec<String>,
 }
 
 impl Default for ClientOptions {
-    /// Service `mesos`, server `localhost`, an empty config.
+    /// Service `mesos`, server `localhost`, an empty config, `CRAM-MD5` only.
     fn default() -> Self {
         ClientOptions {
             service: super::DEFAULT_SERVICE.to_owned(),
             server_fqdn: "localhost".to_owned(),
             config: Config::new(),
+            mechanisms: vec![super::DEFAULT_MECH_LIST.to_owned()],
         }
     }
 }
@@ -94,8 +101,9 @@ pub enum AuthenticateeError {
         /// The state it arrived in.
         state: AuthenticateeState,
     },
-    /// The master sent an `AuthenticationErrorMessage`.
-    #[error("authentication error from the master: {}", error.as_deref().unwrap_or("(no detail)"))]
+    /// The master sent an `AuthenticationErrorMessage` (its text is the
+    /// master's, shown escaped).
+    #[error("authentication error from the master: {}", error.as_ref().map_or_else(|| "(no detail)".to_owned(), |e| format!("{e:?}")))]
     Remote {
         /// Its text, if it had one.
         error: Option<String>,
@@ -104,6 +112,15 @@ pub enum AuthenticateeError {
     /// mechanisms is usable, or a step failed.
     #[error("SASL client: {0}")]
     Sasl(#[from] crate::Error),
+    /// None of the mechanisms the master offered is in
+    /// [`ClientOptions::mechanisms`]; nothing was sent.
+    #[error("the master offered none of the allowed mechanisms (offered {offered:?}, allowed {allowed:?})")]
+    NoAllowedMechanism {
+        /// What the master offered.
+        offered: Vec<String>,
+        /// What this client allows.
+        allowed: Vec<String>,
+    },
     /// [`Authenticatee::discard`] was called before a verdict (a timeout, the
     /// master changed).
     #[error("authentication discarded")]
@@ -138,12 +155,23 @@ enum Phase {
 ///
 /// It wraps a [`Client`], created by `start` from the [`ClientOptions`].
 /// Messages that arrive after the result is in are ignored (logged at debug).
+///
+/// **Pinning.** Every message comes with its sender's UPID (`from`, what
+/// libprocess's `Libprocess-From` says). The first message after `start`
+/// fixes the sender (the master's session process,
+/// `crammd5-authenticator-session(N)@...`); from then on, messages from any
+/// other sender are ignored and logged (the UPID escaped), and do not change
+/// the state. Apache Mesos's own authenticatee answers whoever sent the last
+/// message; this one does not. The driver should deliver to it only messages
+/// addressed to its own process.
 pub struct Authenticatee {
     principal: String,
     secret: Option<Secret>,
     pid: String,
     options: ClientOptions,
     phase: Phase,
+    /// The sender of the first answer, once there is one.
+    peer: Option<String>,
     outbox: VecDeque<Message>,
 }
 
@@ -157,6 +185,7 @@ impl Authenticatee {
             pid: pid.into(),
             options: options.clone(),
             phase: Phase::Ready,
+            peer: None,
             outbox: VecDeque::new(),
         }
     }
@@ -172,7 +201,7 @@ impl Authenticatee {
             return;
         }
         let Some(secret) = self.secret.take() else {
-            log::warn!("authentication failed: principal '{}' has no secret, which CRAM-MD5 needs", self.principal);
+            log::warn!("authentication failed: principal {:?} has no secret, which CRAM-MD5 needs", self.principal);
             self.phase = Phase::Failed;
             return;
         };
@@ -187,50 +216,82 @@ impl Authenticatee {
         };
     }
 
-    /// Consumes one message from the master.
+    /// Consumes one message from the master, sent by the UPID `from`.
     ///
-    /// - `Mechanisms` in `Starting`: picks one, sends `Start`, moves to `Stepping`.
+    /// - From a sender other than the one that answered first: ignored (see
+    ///   *Pinning* in the [type docs](Self)).
+    /// - `Mechanisms` in `Starting`: picks one of those allowed by
+    ///   [`ClientOptions::mechanisms`], sends `Start`, moves to `Stepping`; if
+    ///   none is allowed, `Error` with [`AuthenticateeError::NoAllowedMechanism`].
     /// - `Step` in `Stepping`: answers with a `Step`.
     /// - `Completed` in `Stepping`: `Completed`.
     /// - `Failed` in any live state: `Failed`. `Error` in any live state: `Error`.
     /// - Anything else: `Error` with [`AuthenticateeError::Unexpected`] naming the
     ///   message and the state (a `Step` before the mechanisms, a `Completed`
     ///   before any step, a master-bound message).
-    pub fn handle_message(&mut self, message: Message) {
+    pub fn handle_message(&mut self, from: &str, message: Message) {
         let state = self.state();
         if state.is_terminal() {
             log::debug!(
-                "ignoring authentication '{}' received after the attempt ended ({state:?})",
+                "ignoring authentication '{}' from {from:?} received after the attempt ended ({state:?})",
                 message.message_type()
             );
             return;
+        }
+        match &self.peer {
+            Some(peer) if peer != from => {
+                log::warn!(
+                    "ignoring authentication '{}' from {from:?}: this attempt talks only to {peer:?}",
+                    message.message_type()
+                );
+                return;
+            }
+            Some(_) => {}
+            None => {
+                log::debug!("principal {:?}: the master answered from {from:?}", self.principal);
+                self.peer = Some(from.to_owned());
+            }
         }
         self.phase = match (std::mem::replace(&mut self.phase, Phase::Ready), message) {
             (Phase::Starting(client), Message::Mechanisms(m)) => self.mechanisms(client, &m.mechanisms),
             (Phase::Stepping(client), Message::Step(m)) => self.step(client, &m.data),
             (Phase::Stepping(_), Message::Completed(_)) => {
-                log::info!("authentication of principal '{}' succeeded", self.principal);
+                log::info!("authentication of principal {:?} succeeded", self.principal);
                 Phase::Completed
             }
             (_, Message::Failed(_)) => {
-                log::warn!("the master rejected principal '{}'", self.principal);
+                log::warn!("the master rejected principal {:?}", self.principal);
                 Phase::Failed
             }
             (_, Message::Error(m)) => Phase::Error(AuthenticateeError::Remote { error: m.error }),
             (_, other) => Phase::Error(AuthenticateeError::Unexpected { message: other.message_type(), state }),
         };
         if let Phase::Error(e) = &self.phase {
-            log::warn!("authentication of principal '{}' broke down: {e}", self.principal);
+            log::warn!("authentication of principal {:?} broke down: {e}", self.principal);
         }
     }
 
     fn mechanisms(&mut self, mut client: Client, mechanisms: &[String]) -> Phase {
-        log::debug!("received SASL authentication mechanisms: {}", mechanisms.join(","));
-        let start = match client.start(&mechanisms.join(" ")) {
+        log::debug!("received SASL authentication mechanisms: {mechanisms:?}");
+        let allowed = &self.options.mechanisms;
+        let usable: Vec<&str> = mechanisms
+            .iter()
+            .filter(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m)))
+            // A name with a space would smuggle a second name into the list.
+            .filter(|m| !m.is_empty() && !m.contains(char::is_whitespace))
+            .map(String::as_str)
+            .collect();
+        if usable.is_empty() {
+            return Phase::Error(AuthenticateeError::NoAllowedMechanism {
+                offered: mechanisms.to_vec(),
+                allowed: allowed.clone(),
+            });
+        }
+        let start = match client.start(&usable.join(" ")) {
             Ok(start) => start,
             Err(e) => return Phase::Error(e.into()),
         };
-        log::debug!("attempting to authenticate with mechanism '{}'", start.mechanism);
+        log::debug!("attempting to authenticate with mechanism {:?}", start.mechanism);
         // Mesos always sets `data`, empty when the mechanism has no initial response.
         let data = Some(start.initial_response.unwrap_or_default().to_vec());
         self.outbox.push_back(AuthenticationStartMessage { mechanism: start.mechanism.to_owned(), data }.into());
@@ -307,6 +368,11 @@ impl Authenticatee {
     pub fn pid(&self) -> &str {
         &self.pid
     }
+
+    /// The UPID it is pinned to: the sender of the first answer, once there is one.
+    pub fn peer(&self) -> Option<&str> {
+        self.peer.as_deref()
+    }
 }
 
 impl fmt::Debug for Authenticatee {
@@ -315,6 +381,7 @@ impl fmt::Debug for Authenticatee {
             .field("principal", &self.principal)
             .field("pid", &self.pid)
             .field("state", &self.state())
+            .field("peer", &self.peer)
             .field("queued", &self.outbox.len())
             .finish_non_exhaustive()
     }

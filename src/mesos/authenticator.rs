@@ -7,6 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use crate::mesos::messages::{
     AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
     AuthenticationMechanismsMessage, AuthenticationStepMessage, Message, MessageType,
 };
+use crate::mesos::registry::{Generation, Registry};
 use crate::{Config, Identity, Server, ServerStep};
 
 /// How long a session may last before it is discarded: Mesos's
@@ -33,18 +35,82 @@ pub struct ServerOptions {
     pub realm: Option<String>,
     /// How long a session may last, from its `AuthenticateMessage` to the verdict.
     pub session_timeout: Duration,
+    /// What a claimed UPID must match: by default its IP must be the TCP peer's.
+    pub peer_binding: PeerBinding,
 }
 
 impl Default for ServerOptions {
-    /// Service `mesos`, host `localhost`, no realm, a 15 s session timeout.
+    /// Service `mesos`, host `localhost`, no realm, a 15 s session timeout,
+    /// [`PeerBinding::RequireIpMatch`].
     fn default() -> Self {
         ServerOptions {
             service: super::DEFAULT_SERVICE.to_owned(),
             fqdn: "localhost".to_owned(),
             realm: None,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
+            peer_binding: PeerBinding::RequireIpMatch,
         }
     }
+}
+
+/// How far the master trusts the UPIDs a peer claims.
+///
+/// libprocess names the sender of a message only by what the sender writes in
+/// its `Libprocess-From` header, and `AuthenticateMessage.pid` (the UPID the
+/// master records as authenticated, and later matches registrations against)
+/// is just as much a claim. Apache Mesos trusts both unless
+/// `LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH` is set. Here the check is the
+/// default.
+///
+/// What stays trusted even with [`RequireIpMatch`](Self::RequireIpMatch): the
+/// **port** and the **process id** of a UPID. Any process on the same host as
+/// a framework (same IP) can claim that framework's UPID, send an
+/// `AuthenticateMessage` for it (which, as in Mesos, clears its current
+/// authentication) and authenticate it under a principal whose secret it
+/// knows. Binding stops peers on *other* hosts; isolating the processes of one
+/// host is the host's business (or TLS's, which libprocess does not do here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerBinding {
+    /// The IP in the sender's `Libprocess-From` UPID and the IP in
+    /// `AuthenticateMessage.pid` must both equal the IP address of the TCP peer
+    /// the message arrived from ([`Origin::peer_ip`]); a message that fails is
+    /// dropped with [`SessionError::PeerAddressMismatch`] and nothing is sent
+    /// (the claimed sender is not to be believed, so neither is its address).
+    /// IPv4-mapped IPv6 addresses count as their IPv4 address.
+    #[default]
+    RequireIpMatch,
+    /// Believe the claimed UPIDs, as Apache Mesos does by default: needed behind
+    /// NAT, or with `LIBPROCESS_ADVERTISE_IP`, where a peer's advertised address
+    /// is not the one its connections come from. Logged as a warning when the
+    /// [`Authenticator`] is created, and at each message that would have failed.
+    TrustClaimedAddress,
+}
+
+/// Who sent a message to the master, as the transport saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The sender's UPID as it claims it (libprocess's `Libprocess-From`, or the
+    /// `User-Agent: libprocess/...` header), e.g.
+    /// `crammd5-authenticatee(1)@10.0.0.7:40123`. A session answers only this
+    /// UPID, and takes later messages only from it.
+    pub from: String,
+    /// The IP address of the TCP peer the message arrived from: the one fact
+    /// about the sender the master has verified.
+    pub peer_ip: IpAddr,
+}
+
+impl Origin {
+    /// An origin from its parts.
+    pub fn new(from: impl Into<String>, peer_ip: IpAddr) -> Self {
+        Origin { from: from.into(), peer_ip }
+    }
+}
+
+/// The IP address of a UPID (`id@ip:port`), canonical (IPv4-mapped IPv6 as IPv4).
+fn upid_ip(upid: &str) -> Option<IpAddr> {
+    let (_, address) = upid.rsplit_once('@')?;
+    Some(address.parse::<SocketAddr>().ok()?.ip().to_canonical())
 }
 
 /// Where a live session is (Mesos's session states before the terminal ones).
@@ -97,21 +163,38 @@ pub enum SessionError {
     /// The session was dropped before a verdict.
     #[error("authentication discarded ({0:?})")]
     Discarded(DiscardReason),
+    /// An `AuthenticateMessage` whose sender UPID or `pid` does not have the IP
+    /// address of the TCP peer it came from ([`PeerBinding::RequireIpMatch`]).
+    /// No session was started and nothing was sent.
+    #[error("claimed UPID {claimed:?} does not match the peer address {peer_ip}")]
+    PeerAddressMismatch {
+        /// The UPID (sender or `pid`) that failed the check.
+        claimed: String,
+        /// The TCP peer's address.
+        peer_ip: IpAddr,
+    },
 }
 
+/// What a peer is told in an `AuthenticationErrorMessage` when its chosen
+/// mechanism is not offered or not installed.
+pub const PEER_TEXT_UNSUPPORTED_MECHANISM: &str = "Unsupported authentication mechanism";
+/// What a peer is told in an `AuthenticationErrorMessage` for any other failure
+/// of the master's SASL server.
+pub const PEER_TEXT_AUTHENTICATION_ERROR: &str = "Authentication error (see the master's log)";
+
 impl SessionError {
-    /// The text sent to the peer in an `AuthenticationErrorMessage`: Mesos's own
-    /// wording for protocol errors and libsasl2's detail for SASL failures, but
-    /// nothing about the master's own setup (paths, config), which stays in its log.
+    /// The text sent to the peer in an `AuthenticationErrorMessage`: one of a
+    /// few fixed texts (Mesos's own wording for a message out of place). An
+    /// unauthenticated peer learns nothing about the master's setup (its
+    /// installed mechanisms, packages, paths, libsasl2's details): the full
+    /// error goes to the master's log only.
     fn peer_text(&self) -> String {
         match self {
             SessionError::Unexpected { message, .. } => format!("Unexpected authentication '{message}' received"),
-            SessionError::Sasl(crate::Error::Sasl { detail, .. }) => detail.clone(),
             SessionError::Sasl(
-                e @ (crate::Error::MechanismNotOffered { .. } | crate::Error::MechanismUnavailable { .. }),
-            ) => e.to_string(),
-            SessionError::Sasl(_) => "the master failed to run the authentication (see its log)".to_owned(),
-            other => other.to_string(),
+                crate::Error::MechanismNotOffered { .. } | crate::Error::MechanismUnavailable { .. },
+            ) => PEER_TEXT_UNSUPPORTED_MECHANISM.to_owned(),
+            _ => PEER_TEXT_AUTHENTICATION_ERROR.to_owned(),
         }
     }
 }
@@ -167,6 +250,10 @@ impl<P> Outcomes<P> {
 
 struct Session {
     pid: String,
+    generation: Generation,
+    /// The sender of the `AuthenticateMessage`: the only UPID this session
+    /// answers, and the only one it takes messages from.
+    from: String,
     server: Server,
     state: SessionState,
     deadline: Instant,
@@ -174,56 +261,80 @@ struct Session {
 
 /// The master's side: one SASL [`Server`] session per peer.
 ///
-/// Sans-IO: pass each message from a peer to
+/// Sans-IO: pass each message from a peer, with its [`Origin`], to
 /// [`handle_message`](Self::handle_message), send what
 /// [`poll_transmit`](Self::poll_transmit) returns, call
 /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
 /// is due, and read verdicts from the [`Outcomes`] returned by
-/// [`new`](Self::new).
+/// [`new`](Self::new). Who is authenticated is kept in the [`Registry`]
+/// ([`registry`](Self::registry)).
 ///
-/// `P` names a transport peer: a connection id, a socket address. Mesos gives
-/// every authentication attempt its own libprocess process, so messages of a
-/// stale attempt never reach a new one; a driver gets the same by using a fresh
-/// peer (a new connection) per attempt, as
-/// [`AuthenticationRetry`](super::AuthenticationRetry) numbers its attempts.
+/// `P` names a session for the transport. Over libprocess it is the session
+/// process (`crammd5-authenticator-session(N)`) the driver gives each
+/// `AuthenticateMessage`; every message from `P` is sent back to the
+/// session's [`Origin::from`]. Mesos gives every authentication attempt its own
+/// libprocess process, so messages of a stale attempt never reach a new one.
 ///
 /// Sessions, as Mesos's master keeps them:
-/// - An `AuthenticateMessage` starts a session on its peer: a new [`Server`] from
-///   the config, whose mechanisms are sent back. It also clears any earlier
-///   authentication of its PID (see [`authenticated`](Self::authenticated)).
+/// - An `AuthenticateMessage` first passes the [`PeerBinding`] check; one that
+///   fails changes nothing (no session, no registry change, nothing sent) and
+///   ends with `Err(PeerAddressMismatch)`.
+/// - It then starts a session on its peer: a new [`Server`] from the config,
+///   whose mechanisms are sent back. It also begins a new [`Generation`] of its
+///   PID in the registry, which clears any earlier authentication of that PID.
 /// - A new `AuthenticateMessage` for a PID that has a pending session, or on a
 ///   peer that has one, supersedes it: the old session ends with
 ///   `Err(Discarded(Superseded))`, and anything later from its peer is ignored.
+/// - A session takes messages only from the UPID that sent its
+///   `AuthenticateMessage` (and, under [`PeerBinding::RequireIpMatch`], only
+///   from that UPID's IP address); others are ignored and logged.
 /// - A session ends when libsasl2 decides: `Completed` to the peer and
 ///   `Ok(Some(principal))`, or `Failed` and `Ok(None)` for a rejection. Any
-///   other failure sends `AuthenticationErrorMessage` and ends with `Err`.
+///   other failure sends `AuthenticationErrorMessage` (with a fixed text, see
+///   [`PEER_TEXT_AUTHENTICATION_ERROR`]) and ends with `Err`.
 /// - A message out of place (a `Step` before `Start`, a second `Start`) ends the
 ///   session with an error, sent to the peer too.
 /// - A session that lasts longer than [`ServerOptions::session_timeout`] is
 ///   discarded; nothing is sent (the peer has its own timeout).
 /// - Messages from a peer without a session are ignored, as libprocess drops
 ///   messages for a process that no longer exists.
+///
+/// Peer-controlled text (UPIDs, principals, mechanism names) is logged with
+/// `{:?}`, escaped, so a peer cannot forge log lines.
 pub struct Authenticator<P> {
     config: Config,
     options: ServerOptions,
     sessions: HashMap<P, Session>,
     by_pid: HashMap<String, P>,
-    authenticated: HashMap<String, String>,
+    registry: Registry,
     outbox: VecDeque<(P, Message)>,
     outcomes: mpsc::Sender<Outcome<P>>,
 }
 
 impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// An authenticator whose sessions run [`Server`]s made from `config` (the
-    /// credential store, e.g. `Config::with_credential_store`, or a sasldb).
+    /// credential store, e.g. `Config::with_credential_store`, or a sasldb), with
+    /// a registry of its own ([`Registry::default`]).
     ///
     /// A config without `mech_list` gets `mech_list: CRAM-MD5`, the only
     /// mechanism Mesos's authenticator offers; set `mech_list` to offer others.
     pub fn new(config: &Config, options: ServerOptions) -> (Self, Outcomes<P>) {
+        Self::with_registry(config, options, Registry::default())
+    }
+
+    /// The same, recording into `registry` (a handle the caller keeps, e.g. to
+    /// check registrations).
+    pub fn with_registry(config: &Config, options: ServerOptions, registry: Registry) -> (Self, Outcomes<P>) {
+        if options.peer_binding == PeerBinding::TrustClaimedAddress {
+            log::warn!(
+                "peer binding is off (PeerBinding::TrustClaimedAddress): the master believes the UPIDs peers \
+                 claim, as Apache Mesos does by default; any host can authenticate in another's name"
+            );
+        }
         let mut config = config.clone();
         if config.get("mech_list").is_none() {
             // A constant without NUL bytes: `set` cannot fail.
-            let _ = config.set("mech_list", "CRAM-MD5");
+            let _ = config.set("mech_list", super::DEFAULT_MECH_LIST);
         }
         let (tx, rx) = mpsc::channel();
         let authenticator = Authenticator {
@@ -231,27 +342,58 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             options,
             sessions: HashMap::new(),
             by_pid: HashMap::new(),
-            authenticated: HashMap::new(),
+            registry,
             outbox: VecDeque::new(),
             outcomes: tx,
         };
         (authenticator, Outcomes { rx })
     }
 
-    /// Consumes one message from `peer`. `now` starts the session clock of an
-    /// `AuthenticateMessage`.
-    pub fn handle_message(&mut self, now: Instant, peer: P, message: Message) {
+    /// Checks a claimed UPID against the TCP peer's address, per [`PeerBinding`].
+    fn check_binding(&self, claimed: &str, origin: &Origin) -> Result<(), SessionError> {
+        let peer_ip = origin.peer_ip.to_canonical();
+        if upid_ip(claimed) == Some(peer_ip) {
+            return Ok(());
+        }
+        let error = SessionError::PeerAddressMismatch { claimed: claimed.to_owned(), peer_ip };
+        match self.options.peer_binding {
+            PeerBinding::RequireIpMatch => Err(error),
+            PeerBinding::TrustClaimedAddress => {
+                log::warn!("believing a claimed UPID (peer binding is off): {error}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Consumes one message for session `peer`, sent by `origin`. `now` starts
+    /// the session clock of an `AuthenticateMessage`.
+    pub fn handle_message(&mut self, now: Instant, peer: P, origin: &Origin, message: Message) {
         let message = match message {
-            Message::Authenticate(m) => return self.authenticate(now, peer, m.pid),
+            Message::Authenticate(m) => return self.authenticate(now, peer, origin, m.pid),
             other => other,
         };
+        let binding = self.check_binding(&origin.from, origin);
         let Some(session) = self.sessions.get_mut(&peer) else {
-            log::debug!("ignoring authentication '{}' from {peer:?}: no session in progress", message.message_type());
+            log::debug!(
+                "ignoring authentication '{}' from {:?} for {peer:?}: no session in progress",
+                message.message_type(),
+                origin.from
+            );
             return;
         };
+        if session.from != origin.from || binding.is_err() {
+            log::warn!(
+                "ignoring authentication '{}' for {peer:?} from {:?} (peer {}): the session talks only to {:?}",
+                message.message_type(),
+                origin.from,
+                origin.peer_ip,
+                session.from
+            );
+            return;
+        }
         let step = match (session.state, message) {
             (SessionState::Starting, Message::Start(m)) => {
-                log::debug!("received SASL authentication start ({}) from {peer:?}", m.mechanism);
+                log::debug!("received SASL authentication start ({:?}) from {peer:?}", m.mechanism);
                 // As Mesos: an empty initial response is no initial response.
                 let initial = m.data.filter(|d| !d.is_empty());
                 session.server.start(&m.mechanism, initial.as_deref())
@@ -277,31 +419,46 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         self.finish(peer, next);
     }
 
-    fn authenticate(&mut self, now: Instant, peer: P, pid: String) {
-        if self.authenticated.remove(&pid).is_some() {
-            log::info!("authenticating {pid} from {peer:?}; clearing its previous authentication");
+    fn authenticate(&mut self, now: Instant, peer: P, origin: &Origin, pid: String) {
+        if let Err(error) = self.check_binding(&origin.from, origin).and_then(|()| self.check_binding(&pid, origin)) {
+            // Nothing changes: no session, no registry entry cleared, no answer
+            // to an address that is not to be believed.
+            log::warn!("refusing to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
+            self.emit(Outcome { peer, pid, result: Err(error) });
+            return;
         }
         if let Some(old_peer) = self.by_pid.get(&pid).cloned() {
-            log::info!("re-authenticating {pid} from {peer:?}; discarding the outstanding authentication");
+            log::info!("re-authenticating {pid:?} from {peer:?}; discarding the outstanding authentication");
             self.discard(&old_peer, DiscardReason::Superseded);
         }
         if self.sessions.contains_key(&peer) {
             log::info!("new authentication on {peer:?}; discarding the outstanding one");
             self.discard(&peer, DiscardReason::Superseded);
         }
+        if self.registry.authenticated(&pid).is_some() {
+            log::info!("authenticating {pid:?} from {peer:?}; clearing its previous authentication");
+        }
+        let generation = self.registry.begin(&pid);
         let o = &self.options;
         let server = Server::new(&o.service, &o.fqdn, o.realm.as_deref(), &self.config);
         match server.and_then(|server| Ok((server.mechanisms()?, server))) {
             Ok((mechanisms, server)) => {
-                log::debug!("authenticating {pid} from {peer:?}, offering {}", mechanisms.join(","));
+                log::debug!(
+                    "authenticating {pid:?} from {:?} ({peer:?}), offering {}",
+                    origin.from,
+                    mechanisms.join(",")
+                );
                 self.outbox.push_back((peer.clone(), AuthenticationMechanismsMessage { mechanisms }.into()));
                 self.by_pid.insert(pid.clone(), peer.clone());
                 let deadline = now + self.options.session_timeout;
-                self.sessions.insert(peer, Session { pid, server, state: SessionState::Starting, deadline });
+                let from = origin.from.clone();
+                let state = SessionState::Starting;
+                self.sessions.insert(peer, Session { pid, generation, from, server, state, deadline });
             }
             Err(e) => {
                 let error = SessionError::Sasl(e);
-                log::error!("cannot authenticate {pid} from {peer:?}: {error}");
+                log::error!("cannot authenticate {pid:?} from {peer:?}: {error}");
+                self.registry.finish(&pid, generation, None);
                 let text = Some(error.peer_text());
                 self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
                 self.emit(Outcome { peer, pid, result: Err(error) });
@@ -315,21 +472,24 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         let pid = session.pid;
         let message: Message = match &result {
             Ok(Some(principal)) => {
-                log::info!("authenticated principal '{principal}' at {pid} ({peer:?})");
-                self.authenticated.insert(pid.clone(), principal.clone());
+                log::info!("authenticated principal {principal:?} at {pid:?} ({peer:?})");
                 AuthenticationCompletedMessage {}.into()
             }
             Ok(None) => {
                 // The reason (unknown user or wrong secret) is in libsasl2's log
                 // line from the server, never sent to the peer.
-                log::info!("authentication of {pid} ({peer:?}) was unsuccessful: invalid credentials");
+                log::info!("authentication of {pid:?} ({peer:?}) was unsuccessful: invalid credentials");
                 AuthenticationFailedMessage {}.into()
             }
             Err(e) => {
-                log::warn!("an error occurred while authenticating {pid} ({peer:?}): {e}");
+                log::warn!("an error occurred while authenticating {pid:?} ({peer:?}): {e}");
                 AuthenticationErrorMessage { error: Some(e.peer_text()) }.into()
             }
         };
+        let principal = result.as_ref().ok().and_then(Option::as_deref);
+        if !self.registry.finish(&pid, session.generation, principal) && principal.is_some() {
+            log::info!("not recording {pid:?}: a newer attempt of it began, or it was forgotten");
+        }
         self.outbox.push_back((peer.clone(), message));
         self.emit(Outcome { peer, pid, result });
     }
@@ -337,6 +497,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// Drops `peer`'s session without telling the peer.
     fn discard(&mut self, peer: &P, reason: DiscardReason) {
         if let Some(session) = self.remove(peer) {
+            self.registry.finish(&session.pid, session.generation, None);
             self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::Discarded(reason)) });
         }
     }
@@ -373,7 +534,8 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// `Err(PeerExited)` (Mesos's session links to its peer and fails the same way).
     pub fn handle_peer_exited(&mut self, peer: &P) {
         if let Some(session) = self.remove(peer) {
-            log::info!("authentication of {} failed: {peer:?} went away", session.pid);
+            log::info!("authentication of {:?} failed: {peer:?} went away", session.pid);
+            self.registry.finish(&session.pid, session.generation, None);
             self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::PeerExited) });
         }
     }
@@ -394,22 +556,36 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         self.sessions.values().map(|s| s.deadline).min()
     }
 
-    /// The next message to send, and the peer to send it to.
+    /// The next message to send, and the session it is from. It goes to that
+    /// session's [`Origin::from`] ([`reply_to`](Self::reply_to) while the
+    /// session lasts; a driver keeps it from the `AuthenticateMessage` for the
+    /// last message, which ends the session).
     pub fn poll_transmit(&mut self) -> Option<(P, Message)> {
         self.outbox.pop_front()
     }
 
+    /// The UPID `peer`'s session answers, while it lasts.
+    pub fn reply_to(&self, peer: &P) -> Option<&str> {
+        self.sessions.get(peer).map(|s| s.from.as_str())
+    }
+
     /// The principal `pid` authenticated as, if its latest session succeeded and
     /// no `AuthenticateMessage` for it arrived since (Mesos's `authenticated` map,
-    /// which the master checks when a framework or agent registers).
-    pub fn authenticated(&self, pid: &str) -> Option<&str> {
-        self.authenticated.get(pid).map(String::as_str)
+    /// which the master checks when a framework or agent registers). The same
+    /// as `self.registry().authenticated(pid)`.
+    pub fn authenticated(&self, pid: &str) -> Option<String> {
+        self.registry.authenticated(pid)
     }
 
     /// Forgets that `pid` authenticated (it disconnected, or was removed),
     /// returning the principal it had.
     pub fn forget(&mut self, pid: &str) -> Option<String> {
-        self.authenticated.remove(pid)
+        self.registry.forget(pid)
+    }
+
+    /// The registry this authenticator records into.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// How many sessions are pending.
@@ -428,6 +604,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
 impl<P> Drop for Authenticator<P> {
     fn drop(&mut self) {
         for (peer, session) in self.sessions.drain() {
+            self.registry.finish(&session.pid, session.generation, None);
             let result = Err(SessionError::Discarded(DiscardReason::AuthenticatorDropped));
             let _ = self.outcomes.send(Outcome { peer, pid: session.pid, result });
         }
@@ -439,7 +616,7 @@ impl<P: fmt::Debug> fmt::Debug for Authenticator<P> {
         f.debug_struct("Authenticator")
             .field("options", &self.options)
             .field("pending", &self.sessions.len())
-            .field("authenticated", &self.authenticated)
+            .field("registry", &self.registry)
             .finish_non_exhaustive()
     }
 }

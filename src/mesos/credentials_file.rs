@@ -1,4 +1,5 @@
-//! Mesos credentials files: see [`read_credentials`].
+//! Mesos credentials files: the master's list ([`read_credentials`]) and a
+//! framework's or agent's own credential ([`read_credential`]).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -12,6 +13,7 @@ use serde_json::value::RawValue;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::Secret;
+use crate::mesos::authenticatee::Credential;
 
 /// The largest credentials file read: 1 MiB. A credential takes about 50 bytes,
 /// so this is room for some 20,000; anything bigger is a mistake (a wrong path, a
@@ -80,19 +82,9 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<(String, Secret)>, CredentialsFileError> {
-    let path = path.as_ref();
-    let path = path.to_str().and_then(|p| p.strip_prefix("file://")).map_or(path, Path::new);
-    let error = |kind| CredentialsFileError { path: Some(path.to_owned()), line: 0, kind };
-    let io = |e: std::io::Error| error(CredentialsFileErrorKind::Io(e.kind(), e.to_string()));
-
-    let mut file = File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    warn_if_open_to_others(path, &meta);
-    let bytes = read_capped(&mut file, meta.len())
-        .map_err(io)?
-        .ok_or_else(|| error(CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }))?;
+    let (path, bytes) = read_file(path.as_ref())?;
     let credentials = parse_credentials(&bytes).map_err(|mut e| {
-        e.path = Some(path.to_owned());
+        e.path = Some(path.clone());
         e
     })?;
     if credentials.is_empty() {
@@ -106,9 +98,95 @@ pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<(String, Secret)>,
     Ok(credentials)
 }
 
+/// Reads the credential of a framework or agent: the file Mesos's
+/// `--credential` flag takes (singular; [`read_credentials`] reads the master's
+/// list). Either one JSON object, Mesos's `Credential` protobuf in JSON, or the
+/// legacy text, one line `principal secret`:
+///
+/// ```text
+/// {"principal": "framework-a", "secret": "s3cret"}
+/// ```
+///
+/// ```text
+/// framework-a s3cret
+/// ```
+///
+/// The same care as [`read_credentials`]: `file://` allowed, at most
+/// [`MAX_CREDENTIALS_FILE_SIZE`] bytes read into memory wiped on drop, the secret
+/// unescaped into wiped memory, a warning when others may read the file, errors
+/// naming file and line but never holding the secret. The file must hold exactly
+/// one credential (blank lines aside), with a non-empty secret, and only the keys
+/// `principal` and `secret`; the format is chosen by the first non-blank
+/// character, `{` for JSON (Mesos tries JSON first and falls back to text).
+///
+/// ```
+/// use cyrus_sasl::mesos::read_credential;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("credential.json");
+/// std::fs::write(&path, r#"{"principal": "framework-a", "secret": "s3cret"}"#)?;
+/// let credential = read_credential(&path)?;
+/// assert_eq!(credential.principal, "framework-a");
+/// assert_eq!(credential.secret.unwrap().expose(), b"s3cret");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_credential(path: impl AsRef<Path>) -> Result<Credential, CredentialsFileError> {
+    let (path, bytes) = read_file(path.as_ref())?;
+    parse_credential(&bytes).map_err(|mut e| {
+        e.path = Some(path);
+        e
+    })
+}
+
+/// Parses the contents of a `--credential` file (see [`read_credential`]). The
+/// error names the line but no file.
+pub fn parse_credential(bytes: &[u8]) -> Result<Credential, CredentialsFileError> {
+    let error = |line, kind| CredentialsFileError { path: None, line, kind };
+    let text = checked_text(bytes)?;
+    let (principal, secret) = if text.trim_start().starts_with('{') {
+        parse_json_with(text, |stash, de| CredentialVisitor { stash }.deserialize(de)).map_err(|(l, k)| error(l, k))?
+    } else {
+        let mut credentials = parse_text(text).map_err(|(l, k)| error(l, k))?;
+        if credentials.len() != 1 {
+            let found = credentials.len();
+            return Err(error(0, CredentialsFileErrorKind::NotOneCredential { found }));
+        }
+        credentials.remove(0)
+    };
+    Ok(Credential { principal, secret: Some(secret) })
+}
+
+/// Opens `path` (`file://` allowed), warns if others may use it, and reads it
+/// into wiped memory; returns the path without `file://`.
+fn read_file(path: &Path) -> Result<(PathBuf, Zeroizing<Vec<u8>>), CredentialsFileError> {
+    let path = path.to_str().and_then(|p| p.strip_prefix("file://")).map_or(path, Path::new);
+    let error = |kind| CredentialsFileError { path: Some(path.to_owned()), line: 0, kind };
+    let io = |e: std::io::Error| error(CredentialsFileErrorKind::Io(e.kind(), e.to_string()));
+
+    let mut file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    warn_if_open_to_others(path, &meta);
+    let bytes = read_capped(&mut file, meta.len())
+        .map_err(io)?
+        .ok_or_else(|| error(CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }))?;
+    Ok((path.to_owned(), bytes))
+}
+
 /// Parses the contents of a credentials file (see [`read_credentials`]). The
 /// error names the line but no file.
 pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<(String, Secret)>, CredentialsFileError> {
+    let error = |line, kind| CredentialsFileError { path: None, line, kind };
+    let text = checked_text(bytes)?;
+    let parsed = if text.trim_start().starts_with('{') {
+        parse_json_with(text, |stash, de| FileVisitor { stash }.deserialize(de))
+    } else {
+        parse_text(text)
+    };
+    parsed.map_err(|(line, kind)| error(line, kind))
+}
+
+/// The file as UTF-8 text without a byte-order mark, free of control
+/// characters other than tab, CR and LF.
+fn checked_text(bytes: &[u8]) -> Result<&str, CredentialsFileError> {
     let error = |line, kind| CredentialsFileError { path: None, line, kind };
     let text = std::str::from_utf8(bytes)
         .map_err(|e| error(line_of(bytes, e.valid_up_to()), CredentialsFileErrorKind::NotUtf8))?;
@@ -116,8 +194,7 @@ pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<(String, Secret)>, Credenti
     if let Some(at) = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
         return Err(error(line_of(text.as_bytes(), at), CredentialsFileErrorKind::ControlCharacter));
     }
-    let parsed = if text.trim_start().starts_with('{') { parse_json(text) } else { parse_text(text) };
-    parsed.map_err(|(line, kind)| error(line, kind))
+    Ok(text)
 }
 
 /// The 1-based line holding byte `offset`.
@@ -213,10 +290,14 @@ fn fail<E: de::Error>(stash: &Stash, kind: CredentialsFileErrorKind) -> E {
     error
 }
 
-fn parse_json(text: &str) -> Result<Vec<(String, Secret)>, (usize, CredentialsFileErrorKind)> {
+/// Runs `visit` (one of the visitors below) over the whole of `text`.
+fn parse_json_with<'de, T>(
+    text: &'de str,
+    visit: impl FnOnce(&Stash, &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>) -> serde_json::Result<T>,
+) -> Result<T, (usize, CredentialsFileErrorKind)> {
     let stash = Stash::default();
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = FileVisitor { stash: &stash }.deserialize(&mut de).and_then(|credentials| {
+    let parsed = visit(&stash, &mut de).and_then(|credentials| {
         de.end()?;
         Ok(credentials)
     });
@@ -638,6 +719,13 @@ pub enum CredentialsFileErrorKind {
         principal: String,
         /// The line of its first entry, in the text format.
         first_line: Option<usize>,
+    },
+    /// A `--credential` file ([`read_credential`]) that does not hold exactly
+    /// one credential.
+    #[error("expected exactly one credential, \"principal secret\", found {found}")]
+    NotOneCredential {
+        /// How many it holds.
+        found: usize,
     },
     /// A text line without exactly two fields.
     #[error("expected two fields, \"principal secret\", found {found}")]

@@ -1,5 +1,6 @@
-//! The seven messages of Mesos's `authentication.proto`, and [`Message`], the
-//! enum a transport frames with a one-byte type tag.
+//! The seven messages of Mesos's `authentication.proto`, and [`Message`], any
+//! one of them. On the libprocess wire a message is named by its full protobuf
+//! name ([`MessageType::proto_name`]) and carries its protobuf bytes.
 //!
 //! Each struct has the field numbers, proto2 labels and types of Mesos's
 //! `include/mesos/authentication/authentication.proto` (package
@@ -112,10 +113,9 @@ impl fmt::Debug for Redacted {
     }
 }
 
-/// The type of a [`Message`], with its stable one-byte tag for framing.
-///
-/// The tags are part of the wire format of this crate's transports and never
-/// change. Tag 0 is never used, so a zeroed frame header is always invalid.
+/// The type of a [`Message`], with a stable one-byte tag (an index for
+/// [`Message::decode`]; the wire names a message by its
+/// [`proto_name`](Self::proto_name)). The tags never change; tag 0 is never used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum MessageType {
@@ -171,6 +171,12 @@ impl MessageType {
         }
     }
 
+    /// The type whose [`proto_name`](Self::proto_name) is `name`, if any (the
+    /// message name a libprocess request carries).
+    pub fn from_proto_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.proto_name() == name)
+    }
+
     /// The name Mesos's own log and error messages use, e.g. `'step'` in
     /// "Unexpected authentication 'step' received".
     pub fn short_name(self) -> &'static str {
@@ -194,8 +200,9 @@ impl fmt::Display for MessageType {
 
 /// Any of the seven authentication messages.
 ///
-/// A transport frames each one as its [`tag`](Message::tag) plus its
-/// [`encode`](Message::encode)d bytes, and rebuilds it with [`Message::decode`]:
+/// A driver sends each one under its [`MessageType::proto_name`] with its
+/// [`encode`](Message::encode)d bytes, and rebuilds it with [`Message::decode`]
+/// from the type the name gives ([`MessageType::from_proto_name`]):
 ///
 /// ```
 /// use cyrus_sasl::mesos::{AuthenticationStepMessage, Message};
@@ -237,7 +244,7 @@ impl Message {
         }
     }
 
-    /// Its one-byte type tag, for framing.
+    /// Its one-byte type tag (see [`MessageType`]).
     pub fn tag(&self) -> u8 {
         self.message_type().tag()
     }
@@ -304,6 +311,26 @@ impl Message {
             MessageType::Error => Message::Error(AuthenticationErrorMessage::decode(bytes).map_err(bad)?),
         })
     }
+}
+
+/// Each message's protobuf name, for libprocess (`prost::Name::full_name`).
+macro_rules! proto_names {
+    ($($ty:ident,)*) => {$(
+        impl prost::Name for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const PACKAGE: &'static str = "mesos.internal";
+        }
+    )*};
+}
+
+proto_names! {
+    AuthenticateMessage,
+    AuthenticationMechanismsMessage,
+    AuthenticationStartMessage,
+    AuthenticationStepMessage,
+    AuthenticationCompletedMessage,
+    AuthenticationFailedMessage,
+    AuthenticationErrorMessage,
 }
 
 macro_rules! from_message {
@@ -516,5 +543,12 @@ mod tests {
         assert_eq!(MessageType::Authenticate.proto_name(), "mesos.internal.AuthenticateMessage");
         assert_eq!(MessageType::Error.proto_name(), "mesos.internal.AuthenticationErrorMessage");
         assert_eq!(MessageType::Step.to_string(), "step");
+        use prost::Name;
+        assert_eq!(AuthenticationStepMessage::full_name(), MessageType::Step.proto_name());
+        assert_eq!(AuthenticateMessage::full_name(), MessageType::Authenticate.proto_name());
+        for t in MessageType::ALL {
+            assert_eq!(MessageType::from_proto_name(t.proto_name()), Some(t));
+        }
+        assert_eq!(MessageType::from_proto_name("mesos.scheduler.Call"), None);
     }
 }

@@ -68,10 +68,10 @@ struct Attempt {
 /// (a seeded one makes the timeouts reproducible).
 ///
 /// ```text
-/// start(now)                      -> transmit (1, Authenticate)
-/// handle_message(now, 1, Mechanisms) -> transmit (1, Start)
-/// handle_message(now, 1, Step)    -> transmit (1, Step)
-/// handle_message(now, 1, Completed) -> verdict() == Some(Authenticated)
+/// start(now)                               -> transmit (1, Authenticate)
+/// handle_message(now, 1, from, Mechanisms) -> transmit (1, Start)
+/// handle_message(now, 1, from, Step)       -> transmit (1, Step)
+/// handle_message(now, 1, from, Completed)  -> verdict() == Some(Authenticated)
 /// ```
 pub struct AuthenticationRetry<R> {
     credential: Credential,
@@ -178,9 +178,11 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         self.events.push_back(RetryEvent::Finished(verdict));
     }
 
-    /// Consumes a message from the master that arrived for attempt `attempt`.
+    /// Consumes a message from the master that arrived for attempt `attempt`,
+    /// sent by the UPID `from` (see [`Authenticatee::handle_message`]: each
+    /// attempt is pinned to the first sender that answers it).
     /// Messages for any other attempt, or after the verdict, are ignored.
-    pub fn handle_message(&mut self, now: Instant, attempt: u32, message: Message) {
+    pub fn handle_message(&mut self, now: Instant, attempt: u32, from: &str, message: Message) {
         if attempt != self.attempt || self.current.is_none() {
             log::debug!(
                 "ignoring authentication '{}' for attempt {attempt} (current attempt {}, {})",
@@ -191,7 +193,7 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
             return;
         }
         if let Some(mut current) = self.current.take() {
-            current.authenticatee.handle_message(message);
+            current.authenticatee.handle_message(from, message);
             self.settle(now, current);
         }
     }

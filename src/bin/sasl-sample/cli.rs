@@ -49,6 +49,14 @@ pub enum Command {
     /// variable, never from the command line.
     #[command(after_long_help = PROTOCOL)]
     Client(ClientArgs),
+    /// Run a Mesos master (libprocess) that authenticates frameworks and agents,
+    /// printing one line per attempt, until stopped.
+    MesosMaster(crate::mesos_master::MesosMasterArgs),
+    /// Authenticate once to a Mesos master over libprocess (as a framework or
+    /// agent does) and print `authenticated` (exit 0), `refused` (exit 1) or
+    /// `error: ...` (exit 2). Honours LIBPROCESS_IP, LIBPROCESS_PORT,
+    /// LIBPROCESS_ADVERTISE_IP and LIBPROCESS_ADVERTISE_PORT.
+    MesosAuthenticate(crate::mesos_authenticate::MesosAuthenticateArgs),
 }
 
 /// Options both sides take.

@@ -54,7 +54,7 @@ pub fn run(args: &ClientArgs) -> Result<(), Failure> {
 
 /// The password from `file` (one trailing newline stripped), else from
 /// [`PASSWORD_VAR`], else none.
-fn read_password(file: Option<&Path>) -> Result<Option<Secret>, Failure> {
+pub(crate) fn read_password(file: Option<&Path>) -> Result<Option<Secret>, Failure> {
     if let Some(path) = file {
         let mut bytes = std::fs::read(path)
             .map_err(|e| Failure::Error(format!("cannot read the password file {}: {e}", path.display())))?;

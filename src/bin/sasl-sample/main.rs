@@ -27,6 +27,8 @@ mod cli;
 mod client;
 mod lines;
 mod logging;
+mod mesos_authenticate;
+mod mesos_master;
 mod net;
 mod outcome;
 mod server;
@@ -51,6 +53,8 @@ fn main() -> ExitCode {
     let result = cyrus_sasl::init(APP_NAME).map_err(Failure::from).and_then(|()| match &cli.command {
         Command::Server(args) => server::run(args),
         Command::Client(args) => client::run(args),
+        Command::MesosMaster(args) => mesos_master::run(args),
+        Command::MesosAuthenticate(args) => mesos_authenticate::run(args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,109 @@
+//! `sasl-sample mesos-master`: the operator's libprocess master, driven as a
+//! child process. One line per attempt on stdout, peer text escaped; the real
+//! Mesos 1.11 scheduler driver authenticates to it when `../shared/mesos-peer`
+//! is prepared (skipped with one line otherwise).
+
+mod libprocess_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cyrus_sasl::mesos::AuthenticateMessage;
+use cyrus_sasl::mesos::libprocess::{Endpoint, EndpointOptions, Upid};
+
+/// A running `sasl-sample mesos-master`, killed by its PID when dropped.
+struct SampleMaster {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    upid: Upid,
+    _dir: tempfile::TempDir,
+}
+
+impl SampleMaster {
+    fn start(credentials: &str) -> SampleMaster {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, credentials).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sasl-sample"))
+            .args(["mesos-master", "--listen", "127.0.0.1:0", "--credentials"])
+            .arg(&path)
+            .env_remove("LIBPROCESS_IP")
+            .env_remove("LIBPROCESS_PORT")
+            .env_remove("LIBPROCESS_ADVERTISE_IP")
+            .env_remove("LIBPROCESS_ADVERTISE_PORT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(20)).expect("a listening line");
+        let upid = first.strip_prefix("listening: ").unwrap_or_else(|| panic!("{first}")).parse().unwrap();
+        SampleMaster { child, lines, upid, _dir: dir }
+    }
+
+    fn line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(30)).expect("a line within 30 s")
+    }
+}
+
+impl Drop for SampleMaster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_forged_pid_is_one_escaped_error_line_and_the_master_keeps_serving() {
+    let master = SampleMaster::start("framework-a s3cret\n");
+    assert_eq!(master.upid.id(), "master");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
+        let process = endpoint.spawn_process("crammd5-authenticatee").unwrap();
+        for _ in 0..2 {
+            let forged = AuthenticateMessage { pid: "scheduler\nauthenticated: root pid=x@10.0.0.1:1".into() };
+            process.send_message(&master.upid, &forged).await.unwrap();
+        }
+    });
+    for _ in 0..2 {
+        let line = master.line();
+        assert!(line.starts_with("error: pid=scheduler\\nauthenticated: root pid=x@10.0.0.1:1 ("), "{line}");
+        assert!(line.contains("does not match the peer address 127.0.0.1"), "{line}");
+    }
+}
+
+#[test]
+fn the_real_mesos_scheduler_driver_authenticates_to_sasl_sample_mesos_master() {
+    let Some(peer) = libprocess_support::mesos_peer("the_real_mesos_scheduler_driver_authenticates_to_sasl_sample")
+    else {
+        return;
+    };
+    let master = SampleMaster::start("framework-a s3cret\n");
+    let run = |principal: &str, secret: &str| {
+        let output = Command::new(peer.join("real-framework"))
+            .args([master.upid.addr().to_string().as_str(), principal, secret, "20"])
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), stdout.lines().last().unwrap_or_default().to_owned())
+    };
+    assert_eq!(run("framework-a", "s3cret"), (Some(0), "AUTHENTICATED".to_owned()));
+    let line = master.line();
+    assert!(line.starts_with("authenticated: framework-a pid=scheduler-"), "{line}");
+    assert_eq!(run("framework-a", "wrong"), (Some(1), "REFUSED".to_owned()));
+    let line = master.line();
+    assert!(line.starts_with("refused: pid=scheduler-"), "{line}");
+}
