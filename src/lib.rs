@@ -120,14 +120,14 @@ pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
-pub use ffi::{CanonUserFn, LOG_TARGET};
+pub use ffi::{CanonUserFn, LOG_TARGET, ProxyPolicyFn};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
-pub use server::{Identity, Server, ServerStep};
+pub use server::{Identity, ProxyRequest, Server, ServerStep};
 
 /// The raw bindings, for what this crate does not wrap.
 pub use sasl_sys as sys;

@@ -6,7 +6,7 @@ use sasl_sys as sys;
 
 use crate::config::Config;
 use crate::error::{Code, Error, KerberosProblem, Result};
-use crate::ffi::{CallbackSet, CanonUserFn, Conn, Out};
+use crate::ffi::{CallbackSet, CanonUserFn, Conn, Out, ProxyPolicyFn};
 use crate::gss;
 use crate::kerberos;
 use crate::library;
@@ -97,6 +97,23 @@ pub struct Identity {
     pub ssf: u32,
 }
 
+/// What a proxy policy ([`Server::with_proxy_policy`]) is asked: may `authid`,
+/// whose credentials were just checked, act as `authzid`?
+///
+/// Both names are as libsasl2 canonicalised them (a realm appended where the
+/// connection has one, as in [`Identity`]). The policy is asked only when the
+/// client asked for an authzid other than its authid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProxyRequest<'a> {
+    /// Who authenticated.
+    pub authid: &'a str,
+    /// Whom it asks to act as.
+    pub authzid: &'a str,
+    /// The connection's user realm, if any.
+    pub realm: Option<&'a str>,
+}
+
 impl Identity {
     /// The identity the peer acts as: the authzid if any, else the authid.
     pub fn user(&self) -> &str {
@@ -133,7 +150,7 @@ impl Server {
     ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
-        Self::build(service, fqdn, realm, config, None)
+        Self::build(service, fqdn, realm, config, None, None)
     }
 
     /// Like [`Server::new`], with a hook that canonicalises user names
@@ -148,7 +165,42 @@ impl Server {
         config: &Config,
         hook: impl Fn(&str, Option<&str>) -> Option<String> + Send + 'static,
     ) -> Result<Self> {
-        Self::build(service, fqdn, realm, config, Some(Box::new(hook)))
+        Self::build(service, fqdn, realm, config, Some(Box::new(hook)), None)
+    }
+
+    /// Like [`Server::new`], with a proxy policy (`SASL_CB_PROXY_POLICY`)
+    /// deciding whether a client that authenticated as one identity may act as
+    /// another (its authzid).
+    ///
+    /// - Without it ([`Server::new`]), libsasl2's own rule holds: the authzid
+    ///   must equal the authid.
+    /// - The policy is asked only when the client asks for an authzid other
+    ///   than its authid; acting as oneself is always allowed.
+    /// - Allowed: [`Identity::authzid`] is the authzid. Refused: the exchange
+    ///   ends as [`ServerStep::Rejected`], exactly as for a wrong password, and
+    ///   the reason (both names) is logged at info (`cyrus_sasl::server`).
+    /// - A name that is not UTF-8 is refused without asking the policy. If the
+    ///   policy panics, the panic is caught at the C boundary and resumed from
+    ///   the `start`/`step` call that triggered it.
+    ///
+    /// ```
+    /// use cyrus_sasl::{Config, Server};
+    /// let config = Config::new().with("mech_list", "PLAIN")?;
+    /// // Operators may act as anyone; nobody else as anyone else.
+    /// let server = Server::with_proxy_policy("svc", "localhost", None, &config, |r| {
+    ///     r.authid.starts_with("operator")
+    /// })?;
+    /// # drop(server);
+    /// # Ok::<(), cyrus_sasl::Error>(())
+    /// ```
+    pub fn with_proxy_policy(
+        service: &str,
+        fqdn: &str,
+        realm: Option<&str>,
+        config: &Config,
+        policy: impl Fn(&ProxyRequest<'_>) -> bool + Send + 'static,
+    ) -> Result<Self> {
+        Self::build(service, fqdn, realm, config, None, Some(Box::new(policy)))
     }
 
     fn build(
@@ -157,10 +209,11 @@ impl Server {
         realm: Option<&str>,
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
+        proxy: Option<Box<ProxyPolicyFn>>,
     ) -> Result<Self> {
         check_mech_list(config)?;
         library::ensure()?;
-        let callbacks = CallbackSet::server(config.clone(), canon);
+        let callbacks = CallbackSet::server(config.clone(), canon, proxy);
         let mut conn = Conn::server(service, fqdn, realm, callbacks, config.security())?;
         gss::server(&mut conn, service, fqdn, config)?;
         Ok(Server { conn, state: State::New })

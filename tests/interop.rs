@@ -27,9 +27,9 @@ mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, ExitCode, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 
 use base64::Engine;
@@ -37,7 +37,7 @@ use base64::engine::general_purpose::STANDARD;
 use common::REALM;
 use common::child::{DEADLINE, Proc};
 use common::kdc::{self, HOST, SERVICE, kdc};
-use cyrus_sasl::{Client, ClientStep, Config, Credentials, Identity, Server, ServerStep};
+use cyrus_sasl::{Client, ClientStep, Config, Credentials, Identity, ProxyRequest, Server, ServerStep};
 use libtest_mimic::{Failed, Trial};
 
 const SAMPLE: &str = env!("CARGO_BIN_EXE_sasl-sample");
@@ -646,6 +646,122 @@ fn sample_client_vs_sample_server_gssapi_alice_acting_as_bob_is_rejected() -> Re
 }
 
 // ---------------------------------------------------------------------------
+// Proxy policy: alice asks to act as bob (an authzid)
+// ---------------------------------------------------------------------------
+
+const PLAIN: &str = "PLAIN";
+
+/// Our server for `mech` whose proxy policy answers `allow`, and a count of the
+/// times it was asked.
+fn policy_server(mech: &str, allow: bool) -> (Server, Arc<AtomicUsize>) {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let policy = move |request: &ProxyRequest<'_>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        assert!(request.authid.starts_with("alice") && request.authzid.starts_with("bob"), "{request:?}");
+        allow
+    };
+    let server = match mech {
+        GSSAPI => Server::with_proxy_policy(SERVICE, HOST, None, &config(mech), policy),
+        _ => Server::with_proxy_policy(PASSWORD_SERVICE, HOST, Some(REALM), &config(mech), policy),
+    };
+    (server.expect("Server::with_proxy_policy"), asked)
+}
+
+/// The identity our server reports for alice acting as bob: libsasl2
+/// canonicalises the authzid as it does the authid (the user realm appended).
+fn alice_as_bob(mech: &str) -> Identity {
+    let (authid, authzid) = match mech {
+        GSSAPI => ("alice".to_owned(), kdc::OTHER_USER.to_owned()),
+        _ => (format!("alice@{REALM}"), format!("bob@{REALM}")),
+    };
+    Identity { authid, authzid: Some(authzid), mechanism: mech.to_owned(), ssf: 0 }
+}
+
+/// `gsasl --client -z bob` as alice; the policy allows or refuses. CRAM-MD5
+/// has no authzid on the wire: gsasl's `-z` is not sent, the server sees
+/// plain alice and the policy is never asked, whatever it would answer.
+fn server_vs_gsasl_client_authzid(mech: &'static str, allow: bool) -> Result<(), Failed> {
+    let (server, asked) = policy_server(mech, allow);
+    let mut args = if mech == GSSAPI { GSASL_GSSAPI_CLIENT.to_vec() } else { gsasl_password_args(mech, SECRET) };
+    args.extend(["-z", "bob"]);
+    let run = serve(server, gsasl_client(mech, &args), mech)?;
+    if mech == CRAM {
+        assert_eq!(run.verdict, Some(alice(mech)), "gsasl stderr: {}", run.peer_stderr);
+        assert_eq!(asked.load(Ordering::SeqCst), 0, "no authzid reached the server");
+        return Ok(());
+    }
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "the policy decided once");
+    if allow {
+        let mut expected = alice_as_bob(mech);
+        // gsasl's GSSAPI client never asks for a security layer.
+        expected.ssf = 0;
+        assert_eq!(run.verdict, Some(expected), "gsasl stderr: {}", run.peer_stderr);
+        assert_eq!(run.peer_status.code(), Some(0), "gsasl stderr: {}", run.peer_stderr);
+    } else {
+        assert_eq!(run.verdict, None, "a refused authzid is ServerStep::Rejected");
+        assert_eq!(run.peer_status.code(), Some(1), "gsasl stderr: {}", run.peer_stderr);
+    }
+    Ok(())
+}
+
+/// Our client with authzid bob, in process against `server`.
+fn our_client_as_bob(mech: &str) -> Client {
+    let config = Config::new().with("mech_list", mech).expect("a valid mech_list");
+    let credentials = match mech {
+        GSSAPI => Credentials { authzid: Some(kdc::OTHER_USER.to_owned()), ..Credentials::kerberos() },
+        _ => Credentials { authzid: Some("bob".to_owned()), ..Credentials::new("alice", SECRET) },
+    };
+    let service = if mech == GSSAPI { SERVICE } else { PASSWORD_SERVICE };
+    Client::new(service, HOST, credentials, &config).expect("Client::new")
+}
+
+/// Our client asking for authzid bob: allowed, refused by the policy, and
+/// refused by libsasl2's default rule (no policy: authzid must equal authid).
+fn client_authzid(mech: &'static str) -> Result<(), Failed> {
+    let (mut server, asked) = policy_server(mech, true);
+    let outcome = common::handshake(&mut our_client_as_bob(mech), &mut server)?;
+    if mech == CRAM {
+        assert_eq!(outcome, common::Outcome::Authenticated(alice(mech)), "CRAM-MD5 carries no authzid");
+        assert_eq!(asked.load(Ordering::SeqCst), 0);
+        return Ok(());
+    }
+    let common::Outcome::Authenticated(identity) = outcome else { return Err(format!("{outcome:?}").into()) };
+    let expected = alice_as_bob(mech);
+    assert_eq!((&identity.authid, &identity.authzid), (&expected.authid, &expected.authzid));
+    assert_eq!(identity.user(), expected.authzid.as_deref().unwrap());
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    let (mut server, asked) = policy_server(mech, false);
+    let outcome = common::handshake(&mut our_client_as_bob(mech), &mut server)?;
+    assert_eq!(outcome, common::Outcome::Rejected, "refused by the policy");
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    let mut server = match mech {
+        GSSAPI => our_server(GSSAPI),
+        _ => Server::new(PASSWORD_SERVICE, HOST, Some(REALM), &config(mech))?,
+    };
+    let outcome = common::handshake(&mut our_client_as_bob(mech), &mut server)?;
+    assert_eq!(outcome, common::Outcome::Rejected, "refused by libsasl2's default rule");
+    Ok(())
+}
+
+/// A policy that panics: the panic is caught at the C boundary and resumed
+/// from the server step that called it, never unwound through libsasl2; the
+/// next exchange in this process works.
+fn a_panicking_proxy_policy_resumes_from_the_server_step() -> Result<(), Failed> {
+    let mut server =
+        Server::with_proxy_policy(PASSWORD_SERVICE, HOST, Some(REALM), &config(PLAIN), |_: &ProxyRequest<'_>| {
+            panic!("policy exploded")
+        })?;
+    let mut client = our_client_as_bob(PLAIN);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| common::handshake(&mut client, &mut server)));
+    let payload = caught.expect_err("the policy's panic reaches the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"policy exploded"));
+    client_authzid(PLAIN)
+}
+
+// ---------------------------------------------------------------------------
 
 /// One trial per cell and secret; the names say the row, the mechanism and the
 /// outcome.
@@ -676,6 +792,21 @@ fn trials() -> Vec<Trial> {
             client_vs_gsasl_server_wrong_secret_is_rejected(mech)
         }));
     }
+    for mech in [CRAM, DIGEST, SCRAM, PLAIN, GSSAPI] {
+        for allow in [true, false] {
+            let verdict = if allow { "allowed" } else { "refused" };
+            trials.push(Trial::test(name("server_vs_gsasl_client_authzid", mech, verdict), move || {
+                server_vs_gsasl_client_authzid(mech, allow)
+            }));
+        }
+        trials.push(Trial::test(name("client_authzid", mech, "allowed_refused_and_default_rule"), move || {
+            client_authzid(mech)
+        }));
+    }
+    trials.push(Trial::test(
+        "a_panicking_proxy_policy_resumes_from_the_server_step",
+        a_panicking_proxy_policy_resumes_from_the_server_step,
+    ));
     trials.extend([
         Trial::test("server_vs_gsasl_client_gssapi_authenticates_alice", server_vs_gsasl_client_gssapi_accepts_alice),
         Trial::test(

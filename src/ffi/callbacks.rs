@@ -162,6 +162,11 @@ pub(crate) fn global_callbacks() -> *const sys::sasl_callback_t {
 /// `None` to refuse the user (the peer sees [`Rejected`](crate::ServerStep::Rejected)).
 pub type CanonUserFn = dyn Fn(&str, Option<&str>) -> Option<String> + Send + 'static;
 
+/// A proxy policy on the server (`SASL_CB_PROXY_POLICY`): may the
+/// authenticated identity act as the one it asked for? See
+/// [`Server::with_proxy_policy`](crate::Server::with_proxy_policy).
+pub type ProxyPolicyFn = dyn Fn(&crate::server::ProxyRequest<'_>) -> bool + Send + 'static;
+
 /// What the client callbacks hand out.
 pub(crate) struct ClientCredentials {
     /// The authname, the authzid and the realm, each NUL-terminated, in one
@@ -226,6 +231,7 @@ pub(crate) struct CallbackSet {
     list: [sys::sasl_callback_t; 8],
     config: Config,
     canon: Option<Box<CanonUserFn>>,
+    proxy: Option<Box<ProxyPolicyFn>>,
     /// Whether this server needs to know what the client typed: its config
     /// serves a [`CredentialStore`](crate::CredentialStore) (see `auxprop.rs`).
     track_names: bool,
@@ -255,12 +261,18 @@ fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::
 }
 
 impl CallbackSet {
-    fn new(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
+    fn new(
+        config: Config,
+        canon: Option<Box<CanonUserFn>>,
+        proxy: Option<Box<ProxyPolicyFn>>,
+        client: Option<ClientCredentials>,
+    ) -> Box<Self> {
         let track_names = client.is_none() && config.credential_store().is_some();
         Box::new(CallbackSet {
             list: [END; 8],
             config,
             canon,
+            proxy,
             track_names,
             realm_appended: Cell::new(0),
             client,
@@ -268,14 +280,19 @@ impl CallbackSet {
         })
     }
 
-    /// Callbacks for a server connection.
-    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Box<Self> {
-        Self::new(config, canon, None)
+    /// Callbacks for a server connection. Without `proxy`, libsasl2's own
+    /// policy holds (the authzid must equal the authid).
+    pub(crate) fn server(
+        config: Config,
+        canon: Option<Box<CanonUserFn>>,
+        proxy: Option<Box<ProxyPolicyFn>>,
+    ) -> Box<Self> {
+        Self::new(config, canon, proxy, None)
     }
 
     /// Callbacks for a client connection.
     pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
-        Self::new(config, None, Some(credentials))
+        Self::new(config, None, None, Some(credentials))
     }
 
     /// Turns the boxed set into a raw pointer, once (`Box::into_raw`), and fills
@@ -303,6 +320,9 @@ impl CallbackSet {
         }
         if set.canon.is_some() || set.track_names {
             push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
+        }
+        if set.proxy.is_some() {
+            push(entry(sys::SASL_CB_PROXY_POLICY, cast_proxy(proxy_policy), ctx));
         }
         if let Some(client) = &set.client {
             push(entry(sys::SASL_CB_AUTHNAME, cast_simple(get_simple), ctx));
@@ -637,6 +657,72 @@ unsafe extern "C" fn canon_user(
     })
 }
 
+/// `SASL_CB_PROXY_POLICY` for the server: libsasl2 calls it after every
+/// successful authentication, with the canonical authzid (`requested_user`;
+/// the authid itself when the client asked for none) and authid. Acting as
+/// oneself is always allowed without asking the hook; otherwise the hook
+/// decides, and a refusal is `SASL_NOAUTHZ` with a detail naming both
+/// identities (the server logs it and reports `Rejected`).
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn proxy_policy(
+    conn: *mut sys::sasl_conn_t,
+    context: *mut c_void,
+    requested_user: *const c_char,
+    rlen: c_uint,
+    auth_identity: *const c_char,
+    alen: c_uint,
+    def_realm: *const c_char,
+    urlen: c_uint,
+    _propctx: *mut sys::propctx,
+) -> c_int {
+    guard(sys::SASL_FAIL, || {
+        failpoint!("sasl_cb_proxy_policy");
+        if auth_identity.is_null() {
+            return sys::SASL_BADPARAM;
+        }
+        // SAFETY: libsasl2 passes alen readable bytes at auth_identity, rlen at
+        // a non-NULL requested_user and urlen at a non-NULL def_realm, all valid
+        // for this call; the slices do not outlive it.
+        let (authid, authzid, realm) = unsafe {
+            (
+                std::slice::from_raw_parts(auth_identity.cast::<u8>(), alen as usize),
+                if requested_user.is_null() {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(requested_user.cast::<u8>(), rlen as usize)
+                },
+                if def_realm.is_null() {
+                    None
+                } else {
+                    Some(std::slice::from_raw_parts(def_realm.cast::<u8>(), urlen as usize))
+                },
+            )
+        };
+        if authzid.is_empty() || authzid == authid {
+            return sys::SASL_OK;
+        }
+        // SAFETY: see `set`.
+        let set = unsafe { set(context) };
+        let Some(hook) = set.proxy.as_ref() else { return sys::SASL_OK };
+        let (Ok(authid), Ok(authzid)) = (std::str::from_utf8(authid), std::str::from_utf8(authzid)) else {
+            // SAFETY: conn is NULL or the live connection this callback serves.
+            unsafe { set_error(conn, c"proxy policy: an identity is not UTF-8; refused") };
+            return sys::SASL_NOAUTHZ;
+        };
+        let realm = realm.and_then(|r| std::str::from_utf8(r).ok());
+        let request = crate::server::ProxyRequest { authid, authzid, realm };
+        if hook(&request) {
+            return sys::SASL_OK;
+        }
+        // The detail is logged escaped by the server (it quotes peer text).
+        let detail = format!("proxy policy: {authid:?} may not act as {authzid:?}");
+        let detail = std::ffi::CString::new(detail).expect("{:?} escapes NUL");
+        // SAFETY: conn is NULL or the live connection this callback serves.
+        unsafe { set_error(conn, &detail) };
+        sys::SASL_NOAUTHZ
+    })
+}
+
 /// Sets a connection's error detail to `text`, without logging it.
 ///
 /// # Safety
@@ -704,6 +790,17 @@ type GetoptFn =
 type SimpleFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut c_uint) -> c_int;
 type SecretFn = unsafe extern "C" fn(*mut sys::sasl_conn_t, *mut c_void, c_int, *mut *mut sys::sasl_secret_t) -> c_int;
 type RealmFn = unsafe extern "C" fn(*mut c_void, c_int, *mut *const c_char, *mut *const c_char) -> c_int;
+type ProxyFn = unsafe extern "C" fn(
+    *mut sys::sasl_conn_t,
+    *mut c_void,
+    *const c_char,
+    c_uint,
+    *const c_char,
+    c_uint,
+    *const c_char,
+    c_uint,
+    *mut sys::propctx,
+) -> c_int;
 type CanonFn = unsafe extern "C" fn(
     *mut sys::sasl_conn_t,
     *mut c_void,
@@ -734,6 +831,7 @@ casts! {
     cast_secret: SecretFn,
     cast_realm: RealmFn,
     cast_canon: CanonFn,
+    cast_proxy: ProxyFn,
 }
 
 #[cfg(test)]
@@ -766,7 +864,7 @@ mod tests {
 
         struct Owner(NonNull<CallbackSet>);
         let config = Config::new().with("mech_list", "CRAM-MD5").unwrap();
-        let owner = Owner(CallbackSet::into_raw(CallbackSet::server(config, None)));
+        let owner = Owner(CallbackSet::into_raw(CallbackSet::server(config, None, None)));
         // SAFETY: the list is alive and starts with the GETOPT entry.
         let context = unsafe { (*CallbackSet::list(owner.0)).context };
         let ask = |context| {
