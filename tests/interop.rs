@@ -733,9 +733,19 @@ fn client_authzid(mech: &'static str) -> Result<(), Failed> {
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 
     let (mut server, asked) = policy_server(mech, false);
+    let log = common::capture::start();
     let outcome = common::handshake(&mut our_client_as_bob(mech), &mut server)?;
     assert_eq!(outcome, common::Outcome::Rejected, "refused by the policy");
     assert_eq!(asked.load(Ordering::SeqCst), 1);
+    // The reason, with both names, is in the server's log.
+    let authzid = expected.authzid.as_deref().unwrap();
+    let reason = format!("proxy policy: \\\"{}\\\" may not act as \\\"{authzid}\\\"", expected.authid);
+    let lines = common::capture::lines();
+    assert!(
+        lines.iter().any(|l| l.contains("cyrus_sasl::server authentication rejected (SASL_NOAUTHZ)") && l.contains(&reason)),
+        "{reason} in {lines:#?}"
+    );
+    drop(log);
 
     let mut server = match mech {
         GSSAPI => our_server(GSSAPI),
