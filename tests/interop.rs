@@ -742,7 +742,9 @@ fn client_authzid(mech: &'static str) -> Result<(), Failed> {
     let reason = format!("proxy policy: \\\"{}\\\" may not act as \\\"{authzid}\\\"", expected.authid);
     let lines = common::capture::lines();
     assert!(
-        lines.iter().any(|l| l.contains("cyrus_sasl::server authentication rejected (SASL_NOAUTHZ)") && l.contains(&reason)),
+        lines
+            .iter()
+            .any(|l| l.contains("cyrus_sasl::server authentication rejected (SASL_NOAUTHZ)") && l.contains(&reason)),
         "{reason} in {lines:#?}"
     );
     drop(log);
