@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use crate::options;
 use crate::security::SecurityProperties;
 
 /// Options for one or more connections.
@@ -76,16 +77,36 @@ impl Config {
 
     /// Reads a file in Cyrus's own format (the one of `/etc/sasl2/APP.conf`):
     /// one `key: value` per line; blank lines and lines starting with `#` are
-    /// ignored. A malformed line, a duplicate key, an invalid wrapper value or
-    /// non-UTF-8 text is an error naming the file and the line.
+    /// ignored. A malformed line, a duplicate key, an invalid wrapper value,
+    /// non-UTF-8 text or an unknown key is an error naming the file and the line.
+    ///
+    /// Known keys are the options libsasl2 and its bundled plugins read
+    /// ([`CYRUS_OPTIONS`](crate::options::CYRUS_OPTIONS)) and this crate's own
+    /// ([`CRATE_OPTIONS`](crate::options::CRATE_OPTIONS)). An unknown key names
+    /// the nearest known one (`did you mean mech_list?`), because libsasl2 would
+    /// silently ignore it. A file that configures a plugin this crate does not
+    /// know declares that plugin's keys first:
+    ///
+    /// ```text
+    /// extra_options: my_plugin_path
+    /// my_plugin_path: /var/lib/my_plugin
+    /// ```
+    ///
+    /// [`Config::set`] takes any key: code that sets a key means it.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::from_file_with(path, &[])
+    }
+
+    /// [`Config::from_file`] for a layer that reads keys of its own from the
+    /// same file (the Mesos master's `credentials`): `extra` are accepted too.
+    pub fn from_file_with(path: impl AsRef<Path>, extra: &[&str]) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| ConfigError {
             path: Some(path.to_owned()),
             line: 0,
             kind: ConfigErrorKind::Io(e.kind(), e.to_string()),
         })?;
-        Self::parse_bytes(&bytes).map_err(|mut e| {
+        Self::parse_bytes_with(&bytes, extra).map_err(|mut e| {
             e.path = Some(path.to_owned());
             e
         })
@@ -93,8 +114,14 @@ impl Config {
 
     /// Parses the file format of [`Config::from_file`] from memory.
     pub fn parse_bytes(text: &[u8]) -> Result<Self, ConfigError> {
-        let mut config = Config::new();
-        let mut first_seen: BTreeMap<&[u8], usize> = BTreeMap::new();
+        Self::parse_bytes_with(text, &[])
+    }
+
+    /// [`Config::parse_bytes`] accepting the keys in `extra` too, as
+    /// [`Config::from_file_with`] does.
+    pub fn parse_bytes_with(text: &[u8], extra: &[&str]) -> Result<Self, ConfigError> {
+        let mut lines = Vec::new();
+        let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line_no = index + 1;
             let err = |kind| ConfigError { path: None, line: line_no, kind };
@@ -110,10 +137,27 @@ impl Config {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
                 return Err(err(ConfigErrorKind::BadKey(key.to_owned())));
             }
-            if let Some(first) = first_seen.insert(key.as_bytes(), line_no) {
+            if let Some(first) = first_seen.insert(key, line_no) {
                 return Err(err(ConfigErrorKind::Duplicate { key: key.to_owned(), first }));
             }
-            config.set(key, value.trim_start()).map_err(|e| err(e.kind))?;
+            lines.push((line_no, key, value.trim_start()));
+        }
+        // The file's own declarations count wherever they stand in it.
+        let declared = lines.iter().filter(|(_, key, _)| *key == options::EXTRA_OPTIONS_KEY);
+        let extra: Vec<&str> =
+            extra.iter().copied().chain(declared.flat_map(|(_, _, v)| v.split_whitespace())).collect();
+        let mut config = Config::new();
+        for (line_no, key, value) in lines {
+            let err = |kind| ConfigError { path: None, line: line_no, kind };
+            if !options::is_known(key, &extra) {
+                let suggestion = options::nearest(key, &extra).map(str::to_owned);
+                return Err(err(ConfigErrorKind::UnknownOption { key: key.to_owned(), suggestion }));
+            }
+            if key == options::EXTRA_OPTIONS_KEY {
+                log::info!(target: "cyrus_sasl::config", "config declares options of its own: {value:?}");
+                continue;
+            }
+            config.set(key, value).map_err(|e| err(e.kind))?;
         }
         Ok(config)
     }
@@ -331,6 +375,19 @@ pub enum ConfigErrorKind {
     /// A key or value contains a NUL byte.
     #[error("contains a NUL byte")]
     Nul,
+    /// The key is not an option libsasl2, its bundled plugins or this crate
+    /// know, and the file did not declare it with `extra_options`.
+    #[error(
+        "unknown option `{key}`{}; a key for another plugin must be declared first with \
+         `extra_options: {key}`",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownOption {
+        /// The key as written.
+        key: String,
+        /// The nearest known key, when one is close.
+        suggestion: Option<String>,
+    },
     /// The option needs a cargo feature of this crate that is not enabled.
     /// (`keytab` and `ccache` name per-connection Kerberos credentials, which
     /// libsasl2 itself ignores per connection.)
@@ -374,14 +431,14 @@ mod tests {
 
     #[test]
     fn duplicate_keys_bad_numbers_bad_keys_and_non_utf8_are_errors() {
-        let dup = "a: 1\nb: 2\na: 3\n".parse::<Config>().unwrap_err();
-        assert_eq!(dup.kind, ConfigErrorKind::Duplicate { key: "a".into(), first: 1 });
+        let dup = "log_level: 1\nmech_list: PLAIN\nlog_level: 3\n".parse::<Config>().unwrap_err();
+        assert_eq!(dup.kind, ConfigErrorKind::Duplicate { key: "log_level".into(), first: 1 });
         assert_eq!(dup.line, 3);
         let num = "min_ssf: lots\n".parse::<Config>().unwrap_err();
         assert!(matches!(num.kind, ConfigErrorKind::BadNumber { .. }), "{num}");
         let key = "bad key: x\n".parse::<Config>().unwrap_err();
         assert_eq!(key.kind, ConfigErrorKind::BadKey("bad key".into()));
-        let utf = Config::parse_bytes(b"ok: 1\nk: \xff\xfe\n").unwrap_err();
+        let utf = Config::parse_bytes(b"log_level: 1\nmech_list: \xff\xfe\n").unwrap_err();
         assert_eq!((utf.line, utf.kind), (2, ConfigErrorKind::NotUtf8));
     }
 
@@ -394,6 +451,30 @@ mod tests {
         assert_eq!(e.to_string(), format!("{}:3: expected `key: value`", path.display()));
         let missing = Config::from_file(dir.path().join("nope.conf")).unwrap_err();
         assert!(matches!(missing.kind, ConfigErrorKind::Io(std::io::ErrorKind::NotFound, _)));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_the_line_and_the_nearest_key() {
+        let e = "mech_lsit: CRAM-MD5\n".parse::<Config>().unwrap_err();
+        assert_eq!(e.line, 1);
+        assert_eq!(
+            e.kind,
+            ConfigErrorKind::UnknownOption { key: "mech_lsit".into(), suggestion: Some("mech_list".into()) }
+        );
+        assert!(e.to_string().contains("did you mean `mech_list`?"), "{e}");
+        let far = "colour: blue\n".parse::<Config>().unwrap_err();
+        assert_eq!(far.kind, ConfigErrorKind::UnknownOption { key: "colour".into(), suggestion: None });
+    }
+
+    #[test]
+    fn declared_and_layer_keys_are_accepted_but_not_served_as_declarations() {
+        let c: Config = "my_opt: 1\nextra_options: my_opt other\n".parse().unwrap();
+        assert_eq!(c.get("my_opt"), Some("1"));
+        assert_eq!(c.get("extra_options"), None, "a declaration is not a libsasl2 option");
+        let c = Config::parse_bytes_with(b"credentials: /x\n", &["credentials"]).unwrap();
+        assert_eq!(c.get("credentials"), Some("/x"));
+        let e = Config::parse_bytes_with(b"credentails: /x\n", &["credentials"]).unwrap_err();
+        assert!(e.to_string().contains("did you mean `credentials`?"), "{e}");
     }
 
     #[test]

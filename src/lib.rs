@@ -14,6 +14,7 @@ mod kerberos;
 mod library;
 #[cfg(feature = "mesos")]
 pub mod mesos;
+pub mod options;
 mod sasldb;
 mod secret;
 mod secure_framing;

@@ -18,7 +18,7 @@
 //! started with [`CHILD_CASE`] set and the environment changed, which runs
 //! only that case, prints its outcome, and exits.
 //!
-//! `README.md`'s `### Bad input` subsection lists every row; a test here keeps
+//! `RELIABILITY.md`'s `## Bad input` section lists every row; a test here keeps
 //! the two in step.
 
 mod common;
@@ -55,7 +55,7 @@ const CHILD_CASE: &str = "BAD_INPUT_CHILD_CASE";
 // ---------------------------------------------------------------------------
 // The table.
 
-/// One row: its name (the function's), the expected outcome as the README
+/// One row: its name (the function's), the expected outcome as RELIABILITY.md
 /// shows it, and the function that feeds the bad input and checks the outcome.
 struct Row {
     name: &'static str,
@@ -1119,16 +1119,17 @@ fn fresh_handshakes_succeed() -> Result<(), Failed> {
     Ok(())
 }
 
-/// The README's `### Bad input` subsection.
+/// The `## Bad input` section of RELIABILITY.md.
 fn readme_subsection() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README.md");
-    let start = readme.find("\n### Bad input\n").expect("README.md has a `### Bad input` subsection");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("RELIABILITY.md")).expect("RELIABILITY.md");
+    let start = readme.find("\n## Bad input\n").expect("RELIABILITY.md has a `## Bad input` section");
     let rest = &readme[start + 1..];
     let end = rest[1..].find("\n#").map_or(rest.len(), |i| i + 2);
     rest[..end].to_owned()
 }
 
-/// The README row for `row`.
+/// The RELIABILITY.md row for `row`.
 fn readme_line(row: &Row) -> String {
     format!("| `{}` | {} |", row.name, row.expected)
 }
@@ -1148,7 +1149,7 @@ fn readme_lists_every_row_of_the_table() -> Result<(), Failed> {
     }
     let table: Vec<String> = ROWS.iter().map(readme_line).collect();
     Err(format!(
-        "README.md's `### Bad input` is out of step with tests/bad_input.rs.\nmissing or different: {missing:#?}\n\
+        "RELIABILITY.md's `## Bad input` is out of step with tests/bad_input.rs.\nmissing or different: {missing:#?}\n\
          not in the table: {stale:?}\nthe rows as they should read:\n{}",
         table.join("\n")
     )

@@ -10,7 +10,7 @@
 //!
 //! When our side is the server, a trial asserts the exact [`Identity`] or
 //! [`ServerStep::Rejected`]. When the peer is the server, it asserts the peer's
-//! verdict: its exit status and what it printed. The README's "Interop matrix"
+//! verdict: its exit status and what it printed. RELIABILITY.md's "Interop matrix"
 //! lists the same cells; keep the two in step.
 //!
 //! Passwords live in one sasldb made by the real `saslpasswd2` (alice, realm

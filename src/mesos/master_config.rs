@@ -88,7 +88,7 @@ impl MasterConfig {
     /// credentials it names.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref();
-        let config = Config::from_file(path)?;
+        let config = Config::from_file_with(path, &[CREDENTIALS_KEY])?;
         Self::build(config, path.parent())
     }
 
@@ -295,7 +295,8 @@ mod tests {
         let creds = write(dir.path(), "creds", "fw s1\n");
         for extra in ["auxprop_plugin: sasldb", "sasldb_path: /tmp/x"] {
             let text = format!("credentials: {}\n{extra}\n", creds.display());
-            let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
+            let config = Config::parse_bytes_with(text.as_bytes(), &[CREDENTIALS_KEY]).unwrap();
+            let err = MasterConfig::from_config(config).unwrap_err();
             assert!(matches!(err, MasterConfigError::Conflict { .. }), "{extra}: {err:?}");
         }
     }

@@ -144,6 +144,7 @@ mod messages;
 mod registry;
 mod retry;
 
+pub mod authorization;
 pub mod libprocess;
 mod master_config;
 

@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod child;
 pub mod kdc;
+pub mod ldap;
 
 use std::io::Write;
 use std::path::PathBuf;
