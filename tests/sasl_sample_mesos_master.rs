@@ -23,20 +23,21 @@ struct SampleMaster {
 
 impl SampleMaster {
     fn start(credentials: &str) -> SampleMaster {
+        Self::start_with(credentials, &["--listen", "127.0.0.1:0"], &[])
+    }
+
+    /// With extra arguments and `LIBPROCESS_*` variables (the others unset).
+    fn start_with(credentials: &str, args: &[&str], vars: &[(&str, &str)]) -> SampleMaster {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("credentials");
         std::fs::write(&path, credentials).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sasl-sample"))
-            .args(["mesos-master", "--listen", "127.0.0.1:0", "--credentials"])
-            .arg(&path)
-            .env_remove("LIBPROCESS_IP")
-            .env_remove("LIBPROCESS_PORT")
-            .env_remove("LIBPROCESS_ADVERTISE_IP")
-            .env_remove("LIBPROCESS_ADVERTISE_PORT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+        command.arg("mesos-master").args(args).arg("--credentials").arg(&path);
+        for var in ["LIBPROCESS_IP", "LIBPROCESS_PORT", "LIBPROCESS_ADVERTISE_IP", "LIBPROCESS_ADVERTISE_PORT"] {
+            command.env_remove(var);
+        }
+        command.envs(vars.iter().copied());
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -81,6 +82,24 @@ fn a_forged_pid_is_one_escaped_error_line_and_the_master_keeps_serving() {
         assert!(line.starts_with("error: pid=scheduler\\nauthenticated: root pid=x@10.0.0.1:1 ("), "{line}");
         assert!(line.contains("does not match the peer address 127.0.0.1"), "{line}");
     }
+}
+
+#[test]
+fn the_libprocess_variables_choose_the_bound_and_the_advertised_address() {
+    let port = libprocess_support::free_port();
+    let master = SampleMaster::start_with(
+        "fw s\n",
+        &[],
+        &[("LIBPROCESS_IP", "127.0.0.1"), ("LIBPROCESS_PORT", &port.to_string())],
+    );
+    assert_eq!(master.upid.to_string(), format!("master@127.0.0.1:{port}"));
+    // Advertised elsewhere (behind NAT): the UPID says so, the socket is still local.
+    let master = SampleMaster::start_with(
+        "fw s\n",
+        &["--listen", "127.0.0.1:0"],
+        &[("LIBPROCESS_ADVERTISE_IP", "192.0.2.7"), ("LIBPROCESS_ADVERTISE_PORT", "5050")],
+    );
+    assert_eq!(master.upid.to_string(), "master@192.0.2.7:5050");
 }
 
 #[test]
