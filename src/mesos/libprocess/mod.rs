@@ -57,6 +57,7 @@ mod blocking;
 mod codec;
 mod endpoint;
 mod master;
+mod tls;
 mod upid;
 
 pub use authenticatee::{
@@ -68,4 +69,5 @@ pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Pr
 pub use master::{
     AuthenticationRecord, MASTER_PROCESS_ID, Master, MasterEvent, MasterHandle, MasterOptions, SESSION_PREFIX,
 };
+pub use tls::{FirstBytes, HostnameValidation, TlsOptions, classify_first_bytes};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};
