@@ -14,8 +14,7 @@ use std::time::Duration;
 use cyrus_sasl::mesos::Credential;
 use cyrus_sasl::mesos::Verdict;
 use cyrus_sasl::mesos::libprocess::{
-    AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterEvent, MasterOptions, TlsOptions, Upid,
-    authenticate,
+    AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterEvent, MasterOptions, TlsOptions, Upid, authenticate,
 };
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,7 +43,8 @@ impl Certs {
 
     /// TLS with certificate NAME (`NAME.pem`, `NAME.key`), trusting `ca.pem`.
     fn tls(&self, name: &str) -> TlsOptions {
-        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key"))).ca_file(self.path("ca.pem"))
+        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")))
+            .ca_file(self.path("ca.pem"))
     }
 }
 
@@ -150,7 +150,11 @@ async fn openssl_s_client_sends_a_libprocess_message_over_tls() {
         "no answer: {:?}",
         String::from_utf8_lossy(&seen)
     );
-    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 202 Accepted\r\n"), "{:?}", String::from_utf8_lossy(&seen));
+    assert!(
+        String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 202 Accepted\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&seen)
+    );
     let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
     assert_eq!((envelope.from.to_string().as_str(), envelope.name.as_str()), ("s-client@127.0.0.1:9", "test.Ping"));
     assert_eq!(envelope.body, b"hello");
@@ -185,7 +189,8 @@ async fn our_endpoint_sends_a_libprocess_message_to_openssl_s_server() {
     let sender = bind(Some(certs.tls("client"))).await;
     let from = sender.upid("scheduler-1").unwrap();
     let to = Upid::new("master", SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
-    let send = tokio::spawn(async move { sender.send(&from, &to, "test.Ping", b"over-tls-body").await.map(|()| sender) });
+    let send =
+        tokio::spawn(async move { sender.send(&from, &to, "test.Ping", b"over-tls-body").await.map(|()| sender) });
     // The request, decrypted by s_server.
     let mut request = Vec::new();
     assert!(
@@ -238,7 +243,8 @@ async fn a_client_certificate_from_another_ca_is_refused() {
         .stderr(Stdio::null())
         .spawn()
         .and_then(|mut child| {
-            let request = "POST /master/test.Ping HTTP/1.1\r\nLibprocess-From: s@127.0.0.1:9\r\nContent-Length: 1\r\n\r\nz";
+            let request =
+                "POST /master/test.Ping HTTP/1.1\r\nLibprocess-From: s@127.0.0.1:9\r\nContent-Length: 1\r\n\r\nz";
             child.stdin.take().unwrap().write_all(request.as_bytes())?;
             child.wait_with_output()
         })
@@ -271,7 +277,8 @@ async fn a_server_certificate_for_another_host_is_refused_when_verifying() {
 async fn verification_needs_a_ca_and_legacy_names_are_refused() {
     let certs = Certs::new();
     let no_ca = TlsOptions::new(certs.path("server.pem"), certs.path("server.key"));
-    let err = Endpoint::bind(EndpointOptions { tls: Some(no_ca.clone()), ..EndpointOptions::default() }).await.unwrap_err();
+    let err =
+        Endpoint::bind(EndpointOptions { tls: Some(no_ca.clone()), ..EndpointOptions::default() }).await.unwrap_err();
     assert!(err.to_string().contains("LIBPROCESS_SSL_CA_FILE"), "{err}");
     Endpoint::bind(EndpointOptions { tls: Some(no_ca.verify_server_cert(false)), ..EndpointOptions::default() })
         .await
@@ -290,7 +297,8 @@ async fn verification_needs_a_ca_and_legacy_names_are_refused() {
 /// endpoint closed the connection.
 async fn plaintext_post(addr: SocketAddr) -> String {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
-    let request = "POST /master/test.Ping HTTP/1.1\r\nLibprocess-From: plain@127.0.0.1:9\r\nContent-Length: 5\r\n\r\nclear";
+    let request =
+        "POST /master/test.Ping HTTP/1.1\r\nLibprocess-From: plain@127.0.0.1:9\r\nContent-Length: 5\r\n\r\nclear";
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 256];
     let n = timeout(WAIT, tcp.read(&mut answer)).await.expect("an answer or a close in time").unwrap_or(0);

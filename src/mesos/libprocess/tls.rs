@@ -78,8 +78,9 @@ pub enum HostnameValidation {
 /// };
 /// ```
 ///
-/// Files are read when the endpoint binds. See the [module](self) for how its
-/// defaults compare with Mesos's.
+/// Files are read when the endpoint binds. How its semantics and defaults
+/// compare with Mesos's: the notes atop `src/mesos/libprocess/tls.rs` (and the
+/// README's "Encryption" section).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsOptions {
     /// PEM certificate chain, leaf first (`LIBPROCESS_SSL_CERT_FILE`): the
@@ -176,7 +177,9 @@ impl TlsOptions {
             return Ok(None);
         }
         let path = |name: &'static str| -> Result<PathBuf, EnvError> {
-            get(name).map(PathBuf::from).ok_or_else(|| EnvError::new(name, "", "a file (LIBPROCESS_SSL_ENABLED needs it)"))
+            get(name)
+                .map(PathBuf::from)
+                .ok_or_else(|| EnvError::new(name, "", "a file (LIBPROCESS_SSL_ENABLED needs it)"))
         };
         let mut tls = TlsOptions::new(path("LIBPROCESS_SSL_CERT_FILE")?, path("LIBPROCESS_SSL_KEY_FILE")?);
         tls.ca_file = get("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
@@ -326,9 +329,8 @@ impl TlsContext {
             Some(roots) if verify_server => client.with_root_certificates(roots),
             _ => client.dangerous().with_custom_certificate_verifier(Arc::new(AnyServerCert(provider))),
         };
-        let client = client
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| invalid(format!("bad certificate or key: {e}")))?;
+        let client =
+            client.with_client_auth_cert(chain, key).map_err(|e| invalid(format!("bad certificate or key: {e}")))?;
 
         if options.support_downgrade {
             log::warn!(
@@ -500,7 +502,8 @@ mod tests {
         assert_eq!(err.var, "LIBPROCESS_SSL_ENABLED");
         let err = TlsOptions::from_vars(&vars(&[("LIBPROCESS_SSL_ENABLED", "1")])).unwrap_err();
         assert_eq!(err.var, "LIBPROCESS_SSL_CERT_FILE");
-        const BASE: [(&str, &str); 3] = [("LIBPROCESS_SSL_ENABLED", "true"), ("LIBPROCESS_SSL_CERT_FILE", "c"), ("LIBPROCESS_SSL_KEY_FILE", "k")];
+        const BASE: [(&str, &str); 3] =
+            [("LIBPROCESS_SSL_ENABLED", "true"), ("LIBPROCESS_SSL_CERT_FILE", "c"), ("LIBPROCESS_SSL_KEY_FILE", "k")];
         let tls = TlsOptions::from_vars(&vars(&BASE)).unwrap().unwrap();
         assert_eq!(tls, TlsOptions::new("c", "k"));
         assert!(tls.verify_server_cert && !tls.require_client_cert && !tls.support_downgrade);
@@ -515,7 +518,14 @@ mod tests {
             ("LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME", "openssl"),
         ];
         let tls = TlsOptions::from_vars(&vars(&MORE)).unwrap().unwrap();
-        assert_eq!(tls, TlsOptions::new("c", "k").ca_dir("d").verify_server_cert(false).require_client_cert(true).support_downgrade(true));
+        assert_eq!(
+            tls,
+            TlsOptions::new("c", "k")
+                .ca_dir("d")
+                .verify_server_cert(false)
+                .require_client_cert(true)
+                .support_downgrade(true)
+        );
         const LEGACY: [(&str, &str); 4] = [
             ("LIBPROCESS_SSL_ENABLED", "true"),
             ("LIBPROCESS_SSL_CERT_FILE", "c"),
