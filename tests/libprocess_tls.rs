@@ -108,6 +108,7 @@ async fn master_and_authenticatee_authenticate_over_tls_with_client_certificates
     loop {
         match timeout(WAIT, master.next_event()).await.unwrap().unwrap() {
             MasterEvent::Authentication(record) => {
+                assert_eq!((record.mechanism.as_deref(), record.tls), (Some("CRAM-MD5"), true));
                 assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
                 break;
             }
@@ -347,4 +348,61 @@ async fn a_kept_tls_connection_carries_every_message_to_a_destination() {
         sources.push(timeout(WAIT, master.recv()).await.unwrap().unwrap().peer_addr);
     }
     assert!(sources.iter().all(|s| *s == sources[0]), "{sources:?}");
+}
+
+/// `sasl-sample mesos-master` with `mech_list` from its `--config` and TLS from
+/// `LIBPROCESS_SSL_*`, and `sasl-sample mesos-authenticate --mechanism` against
+/// it: the master's line names the mechanism and whether TLS carried it.
+#[test]
+fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
+    let certs = Certs::new();
+    let dir = certs.dir.path();
+    std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
+    std::fs::write(dir.join("master.conf"), "mech_list: SCRAM-SHA-256 CRAM-MD5\ncredentials: credentials\n").unwrap();
+    std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
+    let tls_env = |cmd: &mut Command, name: &str, enabled: bool| {
+        cmd.env("LIBPROCESS_SSL_ENABLED", if enabled { "true" } else { "false" })
+            .env("LIBPROCESS_SSL_CERT_FILE", certs.path(&format!("{name}.pem")))
+            .env("LIBPROCESS_SSL_KEY_FILE", certs.path(&format!("{name}.key")))
+            .env("LIBPROCESS_SSL_CA_FILE", certs.path("ca.pem"))
+            .env("LIBPROCESS_SSL_REQUIRE_CLIENT_CERT", "true")
+            .env_remove("LIBPROCESS_IP")
+            .env_remove("LIBPROCESS_PORT")
+            .env_remove("LIBPROCESS_ADVERTISE_IP")
+            .env_remove("LIBPROCESS_ADVERTISE_PORT");
+    };
+    let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+    master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
+    tls_env(&mut master, "server", true);
+    let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let out = collect(master.0.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    assert!(wait_for(&out, &mut seen, "\n"), "no listening line");
+    let listening = String::from_utf8_lossy(&seen).into_owned();
+    let addr =
+        listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
+
+    let authenticate = |mechanism: &str, tls: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+        cmd.args(["mesos-authenticate", "--master", &addr, "--timeout", "20", "--mechanism", mechanism])
+            .arg("--credential")
+            .arg(dir.join("credential"));
+        tls_env(&mut cmd, "client", tls);
+        let output = cmd.stderr(Stdio::null()).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
+    };
+    assert_eq!(authenticate("SCRAM-SHA-256", true), "authenticated");
+    seen.clear();
+    assert!(wait_for(&out, &mut seen, "\n"), "no line");
+    let line = String::from_utf8_lossy(&seen).into_owned();
+    assert!(line.starts_with("authenticated: framework-a pid=sasl-sample@127.0.0.1:"), "{line}");
+    assert!(line.trim_end().ends_with(" mech=SCRAM-SHA-256 tls=yes"), "{line}");
+
+    assert_eq!(authenticate("CRAM-MD5", true), "authenticated");
+    seen.clear();
+    assert!(wait_for(&out, &mut seen, "\n"), "no line");
+    assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=CRAM-MD5 tls=yes"), "{seen:?}");
+
+    // A plaintext client gets nowhere with this TLS master.
+    assert!(authenticate("CRAM-MD5", false).starts_with("error: "));
 }
