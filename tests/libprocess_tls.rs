@@ -406,3 +406,88 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     // A plaintext client gets nowhere with this TLS master.
     assert!(authenticate("CRAM-MD5", false).starts_with("error: "));
 }
+
+/// `tls-server-end-point` of a certificate equals OpenSSL's hash of its DER:
+/// SHA-256 for ecdsa-with-SHA256, SHA-384 for sha384WithRSAEncryption.
+#[test]
+fn tls_server_end_point_matches_openssl_dgst() {
+    use cyrus_sasl::mesos::libprocess::tls_server_end_point;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs = Certs::new();
+    let rsa = certs.path("rsa384.pem");
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-sha384", "-nodes", "-days", "1", "-subj", "/CN=rsa384"])
+        .arg("-keyout")
+        .arg(certs.path("rsa384.key"))
+        .arg("-out")
+        .arg(&rsa)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (pem, digest) in [(certs.path("server.pem"), "-sha256"), (rsa, "-sha384")] {
+        let der = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&pem).output().unwrap().stdout;
+        let mut dgst = Command::new("openssl")
+            .args(["dgst", digest, "-binary"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        dgst.stdin.take().unwrap().write_all(&der).unwrap();
+        let expected = dgst.wait_with_output().unwrap().stdout;
+        let cert = CertificateDer::from_pem_file(&pem).unwrap();
+        assert_eq!(tls_server_end_point(&cert), Some(expected), "{digest}");
+    }
+}
+
+/// `tls-exporter` computed on our (rustls) server side of a TLS 1.3 session
+/// equals what OpenSSL's `s_client -keymatexport` exports on the client side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exporter_matches_openssl_s_client() {
+    use cyrus_sasl::mesos::libprocess::tls_exporter;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = Certs::new();
+    let chain = vec![CertificateDer::from_pem_file(certs.path("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(certs.path("server.key")).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        let exported = tls_exporter(tls.get_ref().1).unwrap();
+        let mut rest = Vec::new();
+        let _ = timeout(WAIT, tls.read_to_end(&mut rest)).await;
+        exported
+    });
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("openssl")
+            .args(["s_client", "-connect", &addr.to_string(), "-tls1_3", "-keymatexport", "EXPORTER-Channel-Binding"])
+            .args(["-keymatexportlen", "32"])
+            .arg("-CAfile")
+            .arg(certs.path("ca.pem"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let hex = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Keying material: "))
+        .unwrap_or_else(|| panic!("no keying material in {stdout}"));
+    let ours = timeout(WAIT, server).await.unwrap().unwrap();
+    let ours_hex: String = ours.iter().map(|b| format!("{b:02X}")).collect();
+    assert_eq!(hex.to_ascii_uppercase(), ours_hex);
+}

@@ -54,6 +54,7 @@
 
 mod authenticatee;
 mod blocking;
+mod channel_binding;
 mod codec;
 mod endpoint;
 mod master;
@@ -64,6 +65,7 @@ pub use authenticatee::{
     AUTHENTICATEE_PREFIX, AuthenticateError, AuthenticateOptions, authenticate, authenticate_blocking,
 };
 pub use blocking::{BlockingEndpoint, BlockingProcess};
+pub use channel_binding::{TLS_EXPORTER, TLS_SERVER_END_POINT, tls_exporter, tls_server_end_point};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
 pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Process, RegisterError, SendError};
 pub use master::{
