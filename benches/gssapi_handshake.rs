@@ -1,9 +1,8 @@
 //! GSSAPI handshakes against the test KDC: `cyrus_sasl` versus C calling
 //! libsasl2 directly, in the same run.
 //!
-//! Run with `cargo bench --bench gssapi_handshake` (add `--features kerberos`
-//! to build with per-connection credentials; the handshakes here use the
-//! environment's keytab and ticket cache either way).
+//! Run with `cargo bench --bench gssapi_handshake`. The handshakes here use
+//! the environment's keytab and ticket cache, not the `keytab`/`ccache` options.
 //!
 //! One run:
 //! 1. starts a throwaway KDC with `ci/kdc` (tests/common/kdc.rs), with alice's

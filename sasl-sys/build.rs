@@ -9,8 +9,15 @@
 //! `<sasl/sasl.h>` really is (Debian's pkg-config file has empty cflags) and the
 //! version macros it defines. Only after that check passes are link flags emitted.
 //!
-//! Bindings come from bindgen when libclang can be loaded, otherwise from the
-//! committed `src/bindings.rs` (with a `cargo:warning`).
+//! Bindings come from bindgen when libclang can be loaded (and
+//! `SASL2_NO_BINDGEN` is unset), otherwise from the committed `src/bindings.rs`.
+//! Those were generated for one target and one header version
+//! ([`PREGENERATED_TARGET`], [`PREGENERATED_VERSION`]), and the safe crate reads
+//! struct fields through them, so the build refuses them for any other target
+//! or header version, and says how to generate matching ones.
+//!
+//! On docs.rs (`DOCS_RS` set) nothing is probed or linked: the committed
+//! bindings are used as they are, for documentation only.
 
 use std::env;
 use std::ffi::OsString;
@@ -18,6 +25,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 const MIN_VERSION: (u32, u32, u32) = (2, 1, 26);
+
+/// The target the committed `src/bindings.rs` were generated for.
+const PREGENERATED_TARGET: &str = "x86_64-unknown-linux-gnu";
+/// The libsasl2 header version the committed `src/bindings.rs` were generated from.
+const PREGENERATED_VERSION: (u32, u32, u32) = (2, 1, 28);
 
 /// Every environment variable the build reads goes through here, so Cargo reruns
 /// the script when one of them changes.
@@ -35,7 +47,17 @@ struct Found {
 fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=src/bindings.rs");
+    let target = env::var("TARGET").expect("cargo sets TARGET");
+    if env("DOCS_RS").is_some() {
+        return docs_rs(&target);
+    }
     let statik = env("SASL2_STATIC").is_some();
+    // Decided first: committed bindings for another target must be refused
+    // before anything is probed with that target's compiler.
+    let use_bindgen = env("SASL2_NO_BINDGEN").is_none() && clang_sys::load().is_ok();
+    if !use_bindgen && target != PREGENERATED_TARGET {
+        refuse_pregenerated(&format!("the target is {target}, not {PREGENERATED_TARGET}"));
+    }
 
     let found = from_env_dirs().or_else(|| from_pkg_config(statik)).unwrap_or_else(|| {
         fail(
@@ -51,6 +73,18 @@ fn main() {
             &format!("libsasl2 {}.{}.{} at {} is too old", version.0, version.1, version.2, header.sasl_h.display()),
             "sasl-sys needs libsasl2 2.1.26 or newer",
         );
+    }
+    if !use_bindgen && version != PREGENERATED_VERSION {
+        refuse_pregenerated(&format!(
+            "the headers at {} are libsasl2 {}.{}.{}, not {}.{}.{}",
+            header.sasl_h.display(),
+            version.0,
+            version.1,
+            version.2,
+            PREGENERATED_VERSION.0,
+            PREGENERATED_VERSION.1,
+            PREGENERATED_VERSION.2
+        ));
     }
 
     // The library was checked; now, and only now, tell Cargo to link it.
@@ -69,9 +103,9 @@ fn main() {
     println!("cargo:version_number={:x}", (version.0 << 16) | (version.1 << 8) | version.2);
     println!("cargo:rustc-env=SASL_SYS_HEADER_VERSION={}.{}.{}", version.0, version.1, version.2);
     println!("cargo:rustc-env=SASL_SYS_INCLUDE_DIR={}", include_dir.display());
-    println!("cargo:rustc-env=SASL_SYS_TARGET={}", env::var("TARGET").expect("cargo sets TARGET"));
+    println!("cargo:rustc-env=SASL_SYS_TARGET={target}");
 
-    write_bindings(&include_dir);
+    write_bindings(&include_dir, use_bindgen);
     write_abi_lists(&found.lib_dirs);
 }
 
@@ -168,12 +202,12 @@ fn show(dirs: &[PathBuf]) -> String {
     dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Generates bindings with bindgen, or falls back to the committed ones when
-/// libclang cannot be loaded. `regen-bindings.sh` and the drift test rely on the
-/// generated file being written to `$OUT_DIR/bindings.rs` either way.
-fn write_bindings(include_dir: &Path) {
+/// Generates bindings with bindgen, or uses the committed ones (checked by
+/// `main` to match this target and header version). `regen-bindings.sh` and the
+/// drift test rely on the file being written to `$OUT_DIR/bindings.rs` either way.
+fn write_bindings(include_dir: &Path, use_bindgen: bool) {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("bindings.rs");
-    let source = if clang_sys::load().is_ok() {
+    let source = if use_bindgen {
         let bindings = builder(include_dir)
             .generate()
             .unwrap_or_else(|e| fail("bindgen failed on the libsasl2 headers", &e.to_string()));
@@ -181,9 +215,8 @@ fn write_bindings(include_dir: &Path) {
         "bindgen"
     } else {
         println!(
-            "cargo:warning=libclang not found: using the pre-generated bindings in \
-             sasl-sys/src/bindings.rs (made for x86_64 Linux, libsasl2 2.1.28). Install \
-             libclang-dev (Debian/Ubuntu) or clang-devel (Fedora) to generate them for this system."
+            "cargo:warning=libclang not found (or SASL2_NO_BINDGEN set): using the pre-generated \
+             bindings in sasl-sys/src/bindings.rs, which match this target and libsasl2 version"
         );
         std::fs::copy("src/bindings.rs", &out).expect("copy pre-generated bindings");
         "pregenerated"
@@ -360,6 +393,40 @@ fn c_field_name(rust_name: &str) -> &str {
     }
 }
 
+/// The docs.rs build: no libsasl2 is installed there, and nothing is linked
+/// or run, so the committed bindings serve as they are.
+fn docs_rs(target: &str) {
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::copy("src/bindings.rs", out_dir.join("bindings.rs")).expect("copy pre-generated bindings");
+    let (major, minor, step) = PREGENERATED_VERSION;
+    println!("cargo:version_number={:x}", (major << 16) | (minor << 8) | step);
+    println!("cargo:rustc-env=SASL_SYS_HEADER_VERSION={major}.{minor}.{step}");
+    println!("cargo:rustc-env=SASL_SYS_INCLUDE_DIR=");
+    println!("cargo:rustc-env=SASL_SYS_TARGET={target}");
+    println!("cargo:rustc-env=SASL_SYS_BINDINGS_SOURCE=pregenerated");
+    write_abi_lists(&[]);
+}
+
+/// Refuses the committed bindings where they do not match, saying how to get
+/// matching ones.
+fn refuse_pregenerated(why: &str) -> ! {
+    let (major, minor, step) = PREGENERATED_VERSION;
+    panic!(
+        "
+
+sasl-sys: cannot use the pre-generated bindings: {why}.
+  sasl-sys/src/bindings.rs was generated for {PREGENERATED_TARGET} with libsasl2 {major}.{minor}.{step}
+  headers; struct layouts and constants may differ elsewhere, and the safe crate reads
+  libsasl2's structs through them. Generate bindings for this system instead:
+  - install libclang so the build runs bindgen (Debian/Ubuntu: apt-get install libclang-dev;
+    Fedora/RHEL: dnf install clang-devel; or point LIBCLANG_PATH at libclang.so), and unset
+    SASL2_NO_BINDGEN; or
+  - on a machine with libclang and the target's headers, run sasl-sys/regen-bindings.sh and
+    build with the sasl-sys/src/bindings.rs it writes.
+"
+    );
+}
+
 fn fail(what: &str, why: &str) -> ! {
     let mut msg = String::new();
     let _ = writeln!(msg, "\n\nsasl-sys: {what}.");
@@ -380,6 +447,7 @@ Or point the build at an installation with these variables:
   SASL2_INCLUDE_DIR   directory holding sasl/sasl.h
   SASL2_STATIC        link libsasl2 statically
   SASL2_NO_PKG_CONFIG skip pkg-config
+  SASL2_NO_BINDGEN    use the committed bindings even where libclang is present
 "
     );
     panic!("{msg}");

@@ -1,20 +1,19 @@
 //! [`Client`]: the side that proves an identity.
 
 use std::borrow::Borrow;
-use std::ffi::{CStr, c_char, c_uint, c_void};
 use std::fmt;
-use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::callbacks::{CallbackSet, ClientCredentials};
 use crate::config::Config;
-use crate::connection::{CArg, Conn, c_len, out_slice, utf8};
-use crate::error::{Code, Error, Result, check};
+use crate::error::{Code, Error, Result};
+use crate::ffi::{CallbackSet, ClientCredentials, Conn};
 use crate::gss;
 use crate::kerberos;
-use crate::secret::{Secret, SecretBuf};
+use crate::library;
+use crate::secret::Secret;
 use crate::security_layer::SecurityLayer;
+use crate::too_weak;
 
 /// Who the client is, and how it proves it.
 #[derive(Clone, Debug, Default)]
@@ -71,14 +70,13 @@ impl Credentials {
 /// sent::<cyrus_sasl::Client>();
 /// ```
 pub struct Client {
+    /// The one owner of the libsasl2 connection and of everything it points
+    /// into: the credential strings, the secret buffer, the `ccache` credential.
     conn: Conn,
     started: bool,
     complete: bool,
     /// The config's `min_ssf`, for explaining a failed choice of mechanism.
     min_ssf: u32,
-    /// The credential from the config's `ccache`, attached to `conn`; declared
-    /// after it, so it is released only after the connection is disposed.
-    _ccache: Option<gss::Credential>,
     /// True when a GSS-API mechanism would use krb5's default credential cache
     /// (no `ccache` credential is attached).
     default_ccache: bool,
@@ -121,8 +119,9 @@ impl Client {
     /// For GSSAPI, `server_fqdn` must be the host part of the service principal
     /// (`service/server_fqdn@REALM`): an IP address fails with
     /// [`KerberosProblem::UnknownServicePrincipal`](crate::KerberosProblem).
-    /// The ticket comes from the config's `ccache` with the `kerberos` feature
-    /// (checked here: an empty or missing cache is an [`Error::Kerberos`] now),
+    /// The ticket comes from the config's `ccache` (checked here: an empty or
+    /// missing cache is an [`Error::Kerberos`] now; it needs MIT's
+    /// `libgssapi_krb5.so.2` at run time, else [`Error::GssApiUnavailable`]),
     /// otherwise from `KRB5CCNAME` or krb5's default cache, read by `start`.
     /// Use [`Credentials::kerberos`].
     ///
@@ -148,12 +147,10 @@ impl Client {
     /// every new connection, and no argument turns that off. It calls
     /// `gethostname`. When the name has no dot, it also calls `getaddrinfo`
     /// with `AI_CANONNAME`, which reads `/etc/nsswitch.conf`, `/etc/hosts` and
-    /// `/etc/resolv.conf`, and may ask DNS. On the VM behind BENCHMARKS.md
-    /// that took 8 of the 13 system calls of a whole in-memory CRAM-MD5
-    /// exchange (client and server in one process). With the host name set to
-    /// `vm.example.test` instead of `vm`, a handshake went from 18–24 µs to
-    /// 10 µs. A host that opens many client connections gains the most from a
-    /// fully qualified host name.
+    /// `/etc/resolv.conf`, and may ask DNS: most of the system calls of an
+    /// in-memory exchange, and about half its time (BENCHMARKS.md has the
+    /// figures). A host that opens many client connections gains the most from
+    /// a fully qualified host name.
     #[doc(alias = "sasl_client_new")]
     pub fn new(
         service: &str,
@@ -165,28 +162,22 @@ impl Client {
     }
 
     fn with_credentials(service: &str, server_fqdn: &str, credentials: &Credentials, config: &Config) -> Result<Self> {
-        let service = CArg::new(service, "service")?;
-        let fqdn = CArg::new(server_fqdn, "server FQDN")?;
         let creds = ClientCredentials::new(
             &credentials.authname,
             credentials.authzid.as_deref().unwrap_or(""),
             credentials.realm.as_deref(),
-            credentials.password.as_ref().map(SecretBuf::new),
+            credentials.password.as_ref(),
         )?;
+        library::ensure()?;
         let callbacks = CallbackSet::client(config.clone(), creds);
-        let conn = Conn::new("sasl_client_new", callbacks, config.security(), |cbs, out| {
-            // SAFETY: strings are NUL-terminated and copied by libsasl2; cbs points
-            // into the box the Conn will own.
-            unsafe { sys::sasl_client_new(service.as_ptr(), fqdn.as_ptr(), ptr::null(), ptr::null(), cbs, 0, out) }
-        })?;
-        let ccache = gss::client(&conn, config)?;
+        let mut conn = Conn::client(service, server_fqdn, callbacks, config.security())?;
+        let ccache = gss::client(&mut conn, config)?;
         Ok(Client {
             conn,
             started: false,
             complete: false,
             min_ssf: config.security().min_ssf,
-            default_ccache: ccache.is_none(),
-            _ccache: ccache,
+            default_ccache: !ccache,
         })
     }
 
@@ -203,20 +194,14 @@ impl Client {
                 return Err(e);
             }
         }
-        let list = CArg::new(mechanisms, "mechanism list")?;
-        let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        let mut mech: *const c_char = ptr::null();
-        // SAFETY: conn is live; list is NUL-terminated; the rest are out-pointers.
-        let rc = unsafe {
-            sys::sasl_client_start(self.conn.as_ptr(), list.as_ptr(), &mut prompts, &mut out, &mut out_len, &mut mech)
-        };
-        let code = match self.checked("sasl_client_start", rc, prompts) {
-            Ok(code) => code,
+        // Nothing reads a client's logged failures: its errdetail has the reason.
+        let started = self.conn.client_start(mechanisms);
+        drop(self.conn.take_logged_failures());
+        let (code, out, mechanism) = match started.map_err(kerberos::refine) {
+            Ok(started) => started,
             Err(e @ Error::Sasl { code: Code::NOMECH, .. }) => {
                 // When min_ssf alone excluded what the server offered, say so.
-                let detail = match crate::security::too_weak(&self.conn, e, Some(mechanisms)) {
+                let detail = match too_weak::explain(&self.conn, e, Some(mechanisms)) {
                     Error::Sasl { detail, .. } => detail,
                     too_weak => return Err(too_weak),
                 };
@@ -225,17 +210,9 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        if mech.is_null() {
-            return Err(Error::Sasl { call: "sasl_client_start", code, detail: "no mechanism chosen".into() });
-        }
-        // SAFETY: the mechanism name is a NUL-terminated string owned by the plugin.
-        let Some(mechanism) = utf8(unsafe { CStr::from_ptr(mech) }.to_bytes()) else {
-            return Err(Error::NotUtf8 { what: "mechanism name" });
-        };
         self.complete = code == Code::OK;
-        // SAFETY: libsasl2 keeps the buffer until the next call on the connection,
-        // which the borrow of self prevents. A NULL buffer means "no initial response".
-        let initial_response = (!out.is_null()).then(|| unsafe { out_slice(out, out_len) });
+        // A NULL buffer means "no initial response".
+        let initial_response = (!out.is_null()).then(|| self.conn.output(out));
         Ok(ClientStart { mechanism, initial_response })
     }
 
@@ -253,31 +230,17 @@ impl Client {
             // and a stale detail ("Unable to find a callback: 32775").
             return Err(Error::State { call: "Client::step", state: "after the exchange completed" });
         }
-        let len = c_len(challenge, "challenge")?;
-        let mut prompts: *mut sys::sasl_interact_t = ptr::null_mut();
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        // SAFETY: conn is live; challenge has len readable bytes; the rest are out-pointers.
-        let rc = unsafe {
-            sys::sasl_client_step(
-                self.conn.as_ptr(),
-                challenge.as_ptr().cast(),
-                len,
-                &mut prompts,
-                &mut out,
-                &mut out_len,
-            )
+        let stepped = self.conn.client_step(challenge);
+        drop(self.conn.take_logged_failures());
+        let (code, out) = match stepped.map_err(kerberos::refine) {
+            Ok(stepped) => stepped,
+            Err(e) => return Err(too_weak::explain(&self.conn, e, None)),
         };
-        let code = self
-            .checked("sasl_client_step", rc, prompts)
-            .map_err(|e| crate::security::too_weak(&self.conn, e, None))?;
-        // SAFETY: as in `start`.
-        let data = unsafe { out_slice(out, out_len) };
         if code == Code::CONTINUE {
-            return Ok(ClientStep::Continue(data));
+            return Ok(ClientStep::Continue(self.conn.output(out)));
         }
         self.complete = true;
-        Ok(ClientStep::Complete((!out.is_null()).then_some(data)))
+        Ok(ClientStep::Complete((!out.is_null()).then(|| self.conn.output(out))))
     }
 
     /// True once the client side has computed its last message.
@@ -287,7 +250,7 @@ impl Client {
 
     /// The negotiated security strength factor (`SASL_SSF`).
     pub fn ssf(&self) -> Result<u32> {
-        self.conn.prop_uint(sys::SASL_SSF as _)
+        self.conn.prop_uint(sys::SASL_SSF)
     }
 
     /// Hands the connection over to its security layer, for
@@ -310,50 +273,6 @@ impl Client {
     /// the `Client`; do not dispose it.
     pub fn as_ptr(&self) -> *mut sys::sasl_conn_t {
         self.conn.as_ptr()
-    }
-
-    /// Converts `SASL_INTERACT` into [`Error::MissingCredential`] (this crate
-    /// never prompts), and a GSSAPI failure into [`Error::Kerberos`].
-    ///
-    /// On `SASL_INTERACT` it also frees the prompt array. The mechanism allocated
-    /// it (`_plug_make_prompts`, with libsasl2's `malloc`) and frees it only at
-    /// the start of its next step; a client that gives up instead, as this one
-    /// does, must free it or leak it (valgrind: 96 bytes per CRAM-MD5 client
-    /// without a password, "definitely lost").
-    fn checked(&self, call: &'static str, rc: i32, prompts: *mut sys::sasl_interact_t) -> Result<Code> {
-        // Nothing reads a client's logged failures: its errdetail has the reason.
-        drop(self.conn.take_logged_failures());
-        let code = check(self.conn.as_ptr(), call, rc).map_err(kerberos::refine)?;
-        if code != Code::INTERACT {
-            return Ok(code);
-        }
-        let mut missing = Vec::new();
-        let mut p = prompts;
-        // SAFETY: libsasl2 returns an array of prompts ending with SASL_CB_LIST_END.
-        while !p.is_null() && unsafe { (*p).id } != sys::SASL_CB_LIST_END as std::ffi::c_ulong {
-            // SAFETY: p is within the array (checked against the terminator above).
-            let id = unsafe { (*p).id } as i32;
-            missing.push(
-                match id {
-                    sys::SASL_CB_AUTHNAME => "authentication name (SASL_CB_AUTHNAME)",
-                    sys::SASL_CB_USER => "authorization id (SASL_CB_USER)",
-                    sys::SASL_CB_PASS => "password (SASL_CB_PASS)",
-                    sys::SASL_CB_GETREALM => "realm (SASL_CB_GETREALM)",
-                    sys::SASL_CB_ECHOPROMPT | sys::SASL_CB_NOECHOPROMPT => "an answer to a challenge prompt",
-                    _ => "an unknown interaction",
-                }
-                .to_owned(),
-            );
-            // SAFETY: the terminator has not been reached, so the next entry exists.
-            p = unsafe { p.add(1) };
-        }
-        // SAFETY: the array is one block from the plugin's `utils->malloc`, which
-        // is the C library's malloc: this crate never calls `sasl_set_alloc`. Its
-        // strings are the plugin's static text, not separate blocks. Nothing
-        // reads the array again: the next step would free it itself, and no
-        // step follows an error. free(NULL) does nothing.
-        unsafe { free(prompts.cast()) };
-        Err(Error::MissingCredential { missing })
     }
 }
 
@@ -382,11 +301,6 @@ impl fmt::Debug for ClientStep<'_> {
             ClientStep::Complete(r) => f.debug_tuple("Complete").field(&r.map(|r| Redacted(r.len()))).finish(),
         }
     }
-}
-
-unsafe extern "C" {
-    /// The C library's `free`, for the prompt array libsasl2's plugins allocate.
-    fn free(ptr: *mut c_void);
 }
 
 impl fmt::Debug for Client {

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+pub use crate::error::{ConfigError, ConfigErrorKind};
 use crate::options;
 use crate::security::SecurityProperties;
 
@@ -24,12 +25,12 @@ use crate::security::SecurityProperties;
 /// On a client, `mech_list` also restricts the mechanisms the client will pick
 /// (it is served as Cyrus's `client_mech_list` unless that is set too).
 ///
-/// Kerberos credentials per connection (feature `kerberos`): `keytab` names a
-/// server's keytab and `ccache` a client's credential cache. libsasl2 2.1.28
-/// reads Cyrus's `keytab` only from its process-wide options, once, and has no
-/// client option, so without the feature these two keys are refused for a
-/// GSSAPI connection; `KRB5_KTNAME` and `KRB5CCNAME` name them for the whole
-/// process instead.
+/// Kerberos credentials per connection: `keytab` names a server's keytab and
+/// `ccache` a client's credential cache, as Cyrus users write them. libsasl2
+/// 2.1.28 reads Cyrus's `keytab` only from its process-wide options, once, and
+/// has no client option, so this crate acquires the credential itself through
+/// MIT's GSS-API library (`libgssapi_krb5.so.2`, loaded at run time, the one the
+/// GSSAPI plugin uses) and hands it to the connection.
 ///
 /// Cloning is cheap: the options are shared until one clone is modified.
 ///
@@ -274,6 +275,26 @@ impl Config {
         self.inner.missing_mechanism.get_or_init(|| self.mech_list()?.into_iter().find(|m| !is_installed(m))).as_deref()
     }
 
+    /// Checks the sasldb this config points a server at, when it uses one: the
+    /// file must exist and be a regular file. libsasl2 reports a missing file as
+    /// an unknown user (`SASL_NOUSER`), indistinguishable from a wrong login, so
+    /// the server runs this check when it is about to answer "unknown user"
+    /// (only then: unreadable or corrupt files need no check, libsasl2 fails
+    /// them loudly with `SASL_FAIL` "Unable to open DB").
+    pub(crate) fn check_sasldb(&self) -> crate::Result<()> {
+        let Some(path) = self.get("sasldb_path") else { return Ok(()) };
+        let uses_sasldb = self.get("auxprop_plugin").is_none_or(|p| p.split_whitespace().any(|p| p == "sasldb"));
+        if !uses_sasldb {
+            return Ok(());
+        }
+        let error = |source| crate::Error::Sasldb { path: path.into(), source };
+        let meta = std::fs::metadata(path).map_err(error)?;
+        if !meta.is_file() {
+            return Err(error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
+        }
+        Ok(())
+    }
+
     fn find(&self, key: &[u8]) -> Option<&CStr> {
         self.inner.options.iter().find(|(k, _)| k.to_bytes() == key).map(|(_, v)| v.as_c_str())
     }
@@ -317,93 +338,6 @@ impl fmt::Debug for Config {
             .field("credential_store", &self.inner.store)
             .finish()
     }
-}
-
-/// A configuration error, naming the file and line when there are any.
-#[derive(Debug, thiserror::Error)]
-#[error("{}{kind}", location(path.as_deref(), *line))]
-pub struct ConfigError {
-    /// The file, when the config came from one.
-    pub path: Option<PathBuf>,
-    /// The 1-based line, or 0 when not about a line.
-    pub line: usize,
-    /// What is wrong.
-    pub kind: ConfigErrorKind,
-}
-
-fn location(path: Option<&Path>, line: usize) -> String {
-    match (path, line) {
-        (Some(p), 0) => format!("{}: ", p.display()),
-        (Some(p), n) => format!("{}:{n}: ", p.display()),
-        (None, 0) => String::new(),
-        (None, n) => format!("line {n}: "),
-    }
-}
-
-/// What is wrong with a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigErrorKind {
-    /// The file could not be read.
-    #[error("cannot read: {1}")]
-    Io(std::io::ErrorKind, String),
-    /// The line is not UTF-8.
-    #[error("not UTF-8 text")]
-    NotUtf8,
-    /// The line has no `:` separating key and value.
-    #[error("expected `key: value`")]
-    MissingColon,
-    /// The key is empty or has characters other than letters, digits, `_` and `-`.
-    #[error("invalid option name {0:?}")]
-    BadKey(String),
-    /// The key appeared before.
-    #[error("duplicate option {key:?} (first set on line {first})")]
-    Duplicate {
-        /// The key.
-        key: String,
-        /// Where it was first set.
-        first: usize,
-    },
-    /// A wrapper option is not an unsigned integer.
-    #[error("{key} must be an unsigned integer, got {value:?}")]
-    BadNumber {
-        /// The key.
-        key: String,
-        /// The value found.
-        value: String,
-    },
-    /// A key or value contains a NUL byte.
-    #[error("contains a NUL byte")]
-    Nul,
-    /// The key is not an option libsasl2, its bundled plugins or this crate
-    /// know, and the file did not declare it with `extra_options`.
-    #[error(
-        "unknown option `{key}`{}; a key for another plugin must be declared first with \
-         `extra_options: {key}`",
-        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
-    )]
-    UnknownOption {
-        /// The key as written.
-        key: String,
-        /// The nearest known key, when one is close.
-        suggestion: Option<String>,
-    },
-    /// The option needs a cargo feature of this crate that is not enabled.
-    /// (`keytab` and `ccache` name per-connection Kerberos credentials, which
-    /// libsasl2 itself ignores per connection.)
-    #[error(
-        "the `{key}` option names a per-connection Kerberos credential, which needs the `{feature}` \
-         feature of the cyrus-sasl crate (libsasl2 ignores it per connection); enable the feature, or \
-         remove the option and set {instead} for the whole process"
-    )]
-    NeedsFeature {
-        /// The option.
-        key: &'static str,
-        /// The cargo feature it needs.
-        feature: &'static str,
-        /// The process-wide alternative, e.g. the `KRB5_KTNAME` environment variable.
-        instead: &'static str,
-    },
 }
 
 #[cfg(test)]

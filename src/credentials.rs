@@ -16,6 +16,14 @@ use crate::secret::Secret;
 /// selects it with `auxprop_plugin`.
 pub const MEMORY_AUXPROP_PLUGIN: &str = "in-memory";
 
+/// The longest secret a [`CredentialStore`] accepts, in bytes.
+///
+/// libsasl2 takes a property's length as a C `int` (`prop_set`), so a secret
+/// must at least fit one; and every handshake copies the secret into the
+/// connection, so a few kilobytes is already far beyond any real password or
+/// shared secret.
+pub const MAX_SECRET_LEN: usize = 64 * 1024;
+
 type Table = HashMap<String, Secret>;
 
 /// Principals and their secrets, in memory, for servers to check passwords
@@ -31,12 +39,15 @@ type Table = HashMap<String, Secret>;
 /// never a mix. Cloning a store is cheap and gives another handle to the same
 /// table, so a reload through any clone is seen by every server using it.
 ///
-/// Principals are matched exactly (case-sensitive). libsasl2 appends the
-/// server's realm to a bare user name (`alice` arrives as `alice@REALM`, or as
+/// An identity is the store key, exactly (case-sensitive, nothing stripped
+/// from what the client sent). libsasl2 appends the server's realm to a bare
+/// user name before the lookup (`alice` arrives as `alice@REALM`, or as
 /// `alice@host.example` when the server has no realm, see
-/// [`Server::new`](crate::Server::new)); the plugin removes that suffix again, so
-/// store plain principals such as `alice`. A client that names another realm
-/// explicitly (`alice@OTHER`) is looked up under that full name.
+/// [`Server::new`](crate::Server::new)); the plugin removes exactly that suffix
+/// again, and only when libsasl2 appended it, so store plain principals such as
+/// `alice`. A client that types a realm itself (`alice@REALM`,
+/// `alice@host.example`, `alice@OTHER`) is looked up under that full name, so
+/// one secret never answers to several names.
 ///
 /// ```
 /// use cyrus_sasl::{Config, CredentialStore, Secret};
@@ -67,7 +78,7 @@ impl CredentialStore {
     /// A store holding `credentials`.
     ///
     /// Fails with [`Error::InvalidCredential`] on an empty principal, a principal
-    /// containing a NUL byte, an empty secret (libsasl2's CRAM-MD5 would fail
+    /// containing a NUL byte, a secret longer than [`MAX_SECRET_LEN`], an empty secret (libsasl2's CRAM-MD5 would fail
     /// with `SASL_FAIL` mid-handshake rather than reject), a secret containing a
     /// NUL byte (libsasl2 reads stored secrets as C strings, so only the part
     /// before the NUL would count), or a principal given twice (one of the two
@@ -120,6 +131,9 @@ fn build(credentials: impl IntoIterator<Item = (String, Secret)>) -> Result<Tabl
         if secret.is_empty() {
             return invalid("the secret is empty");
         }
+        if secret.len() > MAX_SECRET_LEN {
+            return invalid("the secret is longer than MAX_SECRET_LEN (65536 bytes)");
+        }
         if secret.expose().contains(&0) {
             // libsasl2's mechanisms read `userPassword` as a C string: measured
             // with CRAM-MD5, "pw\0tail" would accept the password "pw".
@@ -160,6 +174,18 @@ mod tests {
         let err = CredentialStore::from_credentials(creds(&[("alice", "a"), ("bob", "")])).unwrap_err();
         assert!(matches!(&err, Error::InvalidCredential { principal, .. } if principal == "bob"), "{err:?}");
         assert!(err.to_string().contains("secret is empty"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_over_the_cap_is_refused_at_load_and_one_at_the_cap_is_kept() {
+        let at_cap = Secret::new(vec![b'x'; MAX_SECRET_LEN]);
+        let over = Secret::new(vec![b'x'; MAX_SECRET_LEN + 1]);
+        let store = CredentialStore::from_credentials([("alice".to_owned(), at_cap)]).unwrap();
+        assert!(store.contains("alice"));
+        let err = CredentialStore::from_credentials([("bob".to_owned(), over.clone())]).unwrap_err();
+        assert!(matches!(&err, Error::InvalidCredential { principal, .. } if principal == "bob"), "{err:?}");
+        assert!(err.to_string().contains("longer than"), "{err}");
+        assert!(store.replace([("bob".to_owned(), over)]).is_err(), "replace refuses it too");
     }
 
     #[test]

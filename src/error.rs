@@ -1,12 +1,11 @@
-//! Errors, result codes, and the one funnel that turns a libsasl2 return code into
-//! a `Result`.
+//! Errors and result codes: plain data at the bottom of the crate. The funnel
+//! that turns a libsasl2 return code into a `Result` is `ffi::call`.
 
-use std::ffi::{CStr, c_int};
+use std::ffi::c_int;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use sasl_sys as sys;
-
-use crate::config::ConfigError;
 
 /// A libsasl2 result code (`SASL_OK`, `SASL_BADAUTH`, ...).
 ///
@@ -68,17 +67,6 @@ codes! {
     CONSTRAINT_VIOLAT = SASL_CONSTRAINT_VIOLAT,
     BADBINDING = SASL_BADBINDING,
     CONFIGERR = SASL_CONFIGERR,
-}
-
-impl Code {
-    /// libsasl2's own one-line description (`sasl_errstring`).
-    #[doc(alias = "sasl_errstring")]
-    pub fn description(self) -> &'static str {
-        // SAFETY: sasl_errstring accepts any code and NULL language arguments, and
-        // returns a pointer to a static, NUL-terminated string.
-        let s = unsafe { CStr::from_ptr(sys::sasl_errstring(self.0, std::ptr::null(), std::ptr::null_mut())) };
-        s.to_str().unwrap_or("undescribed SASL error")
-    }
 }
 
 impl fmt::Debug for Code {
@@ -236,7 +224,7 @@ pub enum Error {
         /// Its result code (`SASL_FAIL` for most Kerberos failures).
         code: Code,
         /// The usual cause, recognised from the GSS-API text.
-        problem: crate::kerberos::KerberosProblem,
+        problem: KerberosProblem,
         /// libsasl2's detail (or, for a failed `gss_accept_sec_context`, the
         /// GSS-API text it logged), read right after the call.
         detail: String,
@@ -318,6 +306,24 @@ pub enum Error {
         received: usize,
     },
 
+    /// A config names a per-connection Kerberos credential (`keytab` or
+    /// `ccache`), and MIT's GSS-API library, which this crate loads at run time
+    /// to acquire it, cannot be loaded.
+    #[error(
+        "the `{option}` option needs MIT's GSS-API library {library}, which could not be loaded ({reason}); \
+         install {package}"
+    )]
+    GssApiUnavailable {
+        /// The option that needs it.
+        option: &'static str,
+        /// The library file, `libgssapi_krb5.so.2`.
+        library: &'static str,
+        /// The package that provides it, e.g. `libgssapi-krb5-2` on Debian/Ubuntu.
+        package: &'static str,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+
     /// The config points the server at a sasldb file that does not exist (or is
     /// not a file). libsasl2 itself treats a missing database as "no such user",
     /// so every login would be rejected with no hint why; the server turns that
@@ -361,35 +367,127 @@ fn too_weak_message(min_ssf: u32, max_ssf: u32, mechanisms: &[String], code: Cod
     )
 }
 
+/// The usual causes of a Kerberos (GSSAPI) failure, recognised from the GSS-API
+/// messages libsasl2 reports. Carried by [`Error::Kerberos`].
+///
+/// `Display` explains the cause and the usual fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KerberosProblem {
+    /// Client: no usable ticket-granting ticket. The credential cache is
+    /// missing, empty, or holds only expired tickets.
+    NoTicket,
+    /// Client: the KDC knows no principal `SERVICE/FQDN@REALM` for the service
+    /// name and server FQDN the client was given (e.g. an IP address instead of
+    /// the host name, or a typo in the service).
+    UnknownServicePrincipal,
+    /// Client: no KDC of the realm answered when a service ticket was needed.
+    KdcUnreachable,
+    /// Server: the keytab file does not exist (or cannot be read).
+    KeytabMissing,
+    /// Server: the keytab holds no key for `SERVICE/FQDN@REALM`, this server's
+    /// service principal.
+    KeytabLacksKey,
+    /// Server: the keytab's key for the service principal is not the one the
+    /// KDC encrypted the ticket with (an older key version, or no key of the
+    /// ticket's encryption type): the principal was re-keyed and the keytab not
+    /// exported again. A crafted client token can cause the same report.
+    KeytabOutdated,
+    /// The clocks of the client, the server and the KDC differ by more than the
+    /// allowed skew (5 minutes by default).
+    ClockSkew,
+    /// Any other GSS-API failure; the error's detail has GSS-API's own words.
+    Other,
+}
+
 /// Shorthand for `Result<T, cyrus_sasl::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The funnel every libsasl2 call goes through.
-///
-/// First it re-raises a panic that a callback caught during the call. Then
-/// `SASL_OK`, `SASL_CONTINUE` and `SASL_INTERACT` pass through as states; any other
-/// code becomes [`Error::Sasl`] with the detail read at once, before any other call
-/// on `conn` can replace it.
-#[inline]
-pub(crate) fn check(conn: *mut sys::sasl_conn_t, call: &'static str, rc: c_int) -> Result<Code> {
-    crate::callbacks::resume_pending_panic();
-    match rc {
-        sys::SASL_OK | sys::SASL_CONTINUE | sys::SASL_INTERACT => Ok(Code(rc)),
-        _ => Err(Error::Sasl { call, code: Code(rc), detail: detail(conn, Code(rc)) }),
+/// A configuration error, naming the file and line when there are any.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{kind}", location(path.as_deref(), *line))]
+pub struct ConfigError {
+    /// The file, when the config came from one.
+    pub path: Option<PathBuf>,
+    /// The 1-based line, or 0 when not about a line.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ConfigErrorKind,
+}
+
+fn location(path: Option<&Path>, line: usize) -> String {
+    match (path, line) {
+        (Some(p), 0) => format!("{}: ", p.display()),
+        (Some(p), n) => format!("{}:{n}: ", p.display()),
+        (None, 0) => String::new(),
+        (None, n) => format!("line {n}: "),
     }
 }
 
-/// `sasl_errdetail` for a connection, or the code's description without one.
-pub(crate) fn detail(conn: *mut sys::sasl_conn_t, code: Code) -> String {
-    if conn.is_null() {
-        return code.description().to_owned();
-    }
-    // SAFETY: conn is a live connection (callers pass the one they just used);
-    // sasl_errdetail returns a NUL-terminated string owned by it, copied at once.
-    let s = unsafe { sys::sasl_errdetail(conn) };
-    if s.is_null() {
-        return code.description().to_owned();
-    }
-    // SAFETY: non-null, NUL-terminated, valid until the next call on conn.
-    unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+/// What is wrong with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The file could not be read.
+    #[error("cannot read: {1}")]
+    Io(std::io::ErrorKind, String),
+    /// The line is not UTF-8.
+    #[error("not UTF-8 text")]
+    NotUtf8,
+    /// The line has no `:` separating key and value.
+    #[error("expected `key: value`")]
+    MissingColon,
+    /// The key is empty or has characters other than letters, digits, `_` and `-`.
+    #[error("invalid option name {0:?}")]
+    BadKey(String),
+    /// The key appeared before.
+    #[error("duplicate option {key:?} (first set on line {first})")]
+    Duplicate {
+        /// The key.
+        key: String,
+        /// Where it was first set.
+        first: usize,
+    },
+    /// A wrapper option is not an unsigned integer.
+    #[error("{key} must be an unsigned integer, got {value:?}")]
+    BadNumber {
+        /// The key.
+        key: String,
+        /// The value found.
+        value: String,
+    },
+    /// A key or value contains a NUL byte.
+    #[error("contains a NUL byte")]
+    Nul,
+    /// The key is not an option libsasl2, its bundled plugins or this crate
+    /// know, and the file did not declare it with `extra_options`.
+    #[error(
+        "unknown option `{key}`{}; a key for another plugin must be declared first with \
+         `extra_options: {key}`",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownOption {
+        /// The key as written.
+        key: String,
+        /// The nearest known key, when one is close.
+        suggestion: Option<String>,
+    },
+    /// The option needs a cargo feature of this crate that is not enabled.
+    ///
+    /// No option needs one any more: `keytab` and `ccache` work in every build
+    /// (MIT's GSS-API library is loaded at run time). Kept so that code matching
+    /// on it still compiles; it is never produced.
+    #[error(
+        "the `{key}` option names a per-connection Kerberos credential, which needs the `{feature}` \
+         feature of the cyrus-sasl crate (libsasl2 ignores it per connection); enable the feature, or \
+         remove the option and set {instead} for the whole process"
+    )]
+    NeedsFeature {
+        /// The option.
+        key: &'static str,
+        /// The cargo feature it needs.
+        feature: &'static str,
+        /// The process-wide alternative, e.g. the `KRB5_KTNAME` environment variable.
+        instead: &'static str,
+    },
 }

@@ -18,40 +18,7 @@
 
 use std::fmt;
 
-use crate::error::{Code, Error};
-
-/// The usual causes of a Kerberos (GSSAPI) failure, recognised from the GSS-API
-/// messages libsasl2 reports. Carried by [`Error::Kerberos`].
-///
-/// `Display` explains the cause and the usual fix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KerberosProblem {
-    /// Client: no usable ticket-granting ticket. The credential cache is
-    /// missing, empty, or holds only expired tickets.
-    NoTicket,
-    /// Client: the KDC knows no principal `SERVICE/FQDN@REALM` for the service
-    /// name and server FQDN the client was given (e.g. an IP address instead of
-    /// the host name, or a typo in the service).
-    UnknownServicePrincipal,
-    /// Client: no KDC of the realm answered when a service ticket was needed.
-    KdcUnreachable,
-    /// Server: the keytab file does not exist (or cannot be read).
-    KeytabMissing,
-    /// Server: the keytab holds no key for `SERVICE/FQDN@REALM`, this server's
-    /// service principal.
-    KeytabLacksKey,
-    /// Server: the keytab's key for the service principal is not the one the
-    /// KDC encrypted the ticket with (an older key version, or no key of the
-    /// ticket's encryption type): the principal was re-keyed and the keytab not
-    /// exported again. A crafted client token can cause the same report.
-    KeytabOutdated,
-    /// The clocks of the client, the server and the KDC differ by more than the
-    /// allowed skew (5 minutes by default).
-    ClockSkew,
-    /// Any other GSS-API failure; the error's detail has GSS-API's own words.
-    Other,
-}
+use crate::error::{Code, Error, KerberosProblem};
 
 impl KerberosProblem {
     /// The cause and the usual fix, in one sentence.

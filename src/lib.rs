@@ -1,20 +1,110 @@
-#![doc = include_str!("../README.md")]
+//! Safe bindings to Cyrus SASL (`libsasl2`): SASL servers and clients with the
+//! mechanism chosen by configuration (CRAM-MD5, SCRAM, DIGEST-MD5, PLAIN, GSSAPI),
+//! a security layer, credential stores, and Apache Mesos's authentication on
+//! Mesos's own libprocess wire.
+//!
+//! # A complete exchange
+//!
+//! A server checks CRAM-MD5 against a sasldb; the client picks a mechanism from
+//! what the server offers. Over a network each message is one frame of your
+//! protocol; here they are passed directly.
+//!
+//! ```
+//! use cyrus_sasl::{Client, ClientStep, Config, Credentials, Sasldb, Secret, Server, ServerStep};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Sasldb::new(dir.path().join("sasldb2"), "EXAMPLE.COM")?;
+//! db.set_password("alice", &Secret::from("s3cret"))?;
+//!
+//! let config = db.config().with("mech_list", "CRAM-MD5")?;
+//! let mut server = Server::new("myservice", "host.example.com", Some("EXAMPLE.COM"), &config)?;
+//! let mut client = Client::new("myservice", "host.example.com", Credentials::new("alice", "s3cret"), &Config::new())?;
+//!
+//! let start = client.start(&server.mechanisms()?.join(" "))?;
+//! let (mechanism, initial) = (start.mechanism.to_owned(), start.initial_response.map(<[u8]>::to_vec));
+//! let mut step = server.start(&mechanism, initial.as_deref())?;
+//! let identity = loop {
+//!     match step {
+//!         ServerStep::Continue(challenge) => {
+//!             let challenge = challenge.to_vec();
+//!             let response = match client.step(&challenge)? {
+//!                 ClientStep::Continue(r) => r.to_vec(),
+//!                 ClientStep::Complete(r) => r.unwrap_or_default().to_vec(),
+//!             };
+//!             step = server.step(&response)?;
+//!         }
+//!         ServerStep::Authenticated { identity, .. } => break identity,
+//!         ServerStep::Rejected => panic!("wrong user or password"),
+//!     }
+//! };
+//! assert_eq!(identity.user(), "alice@EXAMPLE.COM");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Where things are
+//!
+//! | You want | Use |
+//! |---|---|
+//! | to verify a peer | [`Server`]: [`Server::start`] and [`Server::step`] give a [`ServerStep`]; a wrong password and an unknown user are the same [`ServerStep::Rejected`] |
+//! | to prove who you are | [`Client`] with [`Credentials`] (or [`Credentials::kerberos`]) |
+//! | to choose mechanisms and stores by configuration | [`Config`], Cyrus's own `key: value` format ([`Config::from_file`]); unknown keys are errors ([`options`]) |
+//! | users in a sasldb | [`Sasldb`] (what `saslpasswd2` writes) |
+//! | users in memory | [`CredentialStore`], attached with [`Config::with_credential_store`] |
+//! | an encrypted channel after GSSAPI or DIGEST-MD5 | [`SecurityLayer`], [`SecureStream`] |
+//! | a Mesos framework, agent or master | the `mesos` module (feature `mesos`): the libprocess endpoint, the CRAM-MD5 authenticatee and authenticator, the master registry, Mesos ACLs |
+//! | what this crate does not wrap | [`sys`], the raw bindings |
+//!
+//! Every failure that is not a verdict is an [`Error`], carrying libsasl2's code
+//! and the detail it gave for that call. A panic in a callback you supplied is
+//! caught before it reaches C and resumed from the call that ran it.
+//!
+//! # Features
+//!
+//! | Feature | Default | What it adds | Dependencies it brings |
+//! |---|---|---|---|
+//! | `mesos` | yes | the `mesos` module: Mesos messages, state machines, the libprocess endpoint (HTTP/1.1 between UPIDs) | prost, serde, serde_json, rand, tokio, httparse |
+//! | `sample` | yes | the `sasl-sample` operator tool (implies `mesos`) | clap, base64 |
+//! | `tokio` | no | `AsyncSecureStream` | tokio |
+//! | `ldap` | no | `ldap-group:` principals in Mesos ACLs, looked up with ldap3 (implies `mesos`) | ldap3 |
+//! | `failpoints` | no | test-only fault injection in every callback; never in production | fail |
+//!
+//! A service that needs only [`Server`] and [`Client`] depends on
+//! `cyrus-sasl = { version = "0.1", default-features = false }` and compiles none
+//! of the Mesos or tool dependencies.
+//!
+//! # Building
+//!
+//! `sasl-sys` finds libsasl2 (2.1.26 or newer) with pkg-config and generates the
+//! bindings with bindgen; without libclang it uses the committed bindings, for
+//! the target and header version they were made for only. `SASL2_DIR`,
+//! `SASL2_LIB_DIR`, `SASL2_INCLUDE_DIR`, `SASL2_STATIC`, `SASL2_NO_PKG_CONFIG`
+//! and `SASL2_NO_BINDGEN` change discovery. At run time, mechanisms are plugins:
+//! Debian's `libsasl2-modules` (CRAM-MD5, DIGEST-MD5, SCRAM, PLAIN),
+//! `libsasl2-modules-db` (sasldb) and `libsasl2-modules-gssapi-mit` (GSSAPI).
+//!
+//! The README is the user's guide: configuration, realms, Kerberos in five
+//! minutes, the Mesos endpoint, authorization and the operator tool.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The README's examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(feature = "tokio")]
 mod async_secure_stream;
-mod auxprop;
-mod callbacks;
 mod client;
 mod config;
-mod connection;
 mod credentials;
 mod error;
+mod ffi;
 mod gss;
 mod kerberos;
 mod library;
 #[cfg(feature = "mesos")]
 pub mod mesos;
 pub mod options;
+mod panic;
 mod sasldb;
 mod secret;
 mod secure_framing;
@@ -22,15 +112,15 @@ mod secure_stream;
 mod security;
 mod security_layer;
 mod server;
+mod too_weak;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
-pub use callbacks::{CanonUserFn, LOG_TARGET};
 pub use client::{Client, ClientStart, ClientStep, Credentials};
-pub use config::{Config, ConfigError, ConfigErrorKind};
-pub use credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
-pub use error::{Code, Error, Result};
-pub use kerberos::KerberosProblem;
+pub use config::Config;
+pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
+pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
+pub use ffi::{CanonUserFn, LOG_TARGET};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;

@@ -21,20 +21,18 @@
 //! hold connections), and calling it without a matching init has crashed other
 //! programs. The few kilobytes libsasl2 holds are released when the process exits.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::CStr;
 use std::sync::OnceLock;
 
-use sasl_sys as sys;
-
-use crate::callbacks;
-use crate::error::{Code, Error, Result, check};
+use crate::error::{Error, Result};
+use crate::ffi::{self, InitFailure};
 
 /// The application name used when [`init`] is not called explicitly.
 pub const DEFAULT_APP_NAME: &CStr = c"cyrus-sasl-rs";
 
 struct Initialised {
     app_name: &'static CStr,
-    result: std::result::Result<(), (&'static str, Code, String)>,
+    result: std::result::Result<(), InitFailure>,
 }
 
 static INIT: OnceLock<Initialised> = OnceLock::new();
@@ -77,44 +75,11 @@ fn cached(state: &Initialised) -> Result<()> {
     state.result.clone().map_err(|(call, code, detail)| Error::Init { call, code, detail })
 }
 
-/// The one real initialisation. Runs inside `OnceLock::get_or_init`, so it must
-/// not unwind: a callback that panicked during init (the log, a mutex function,
-/// the auxprop plugin's init) is turned into an error instead, or the lock would
-/// be left empty and a second init could run.
-fn initialise(app_name: &'static CStr) -> std::result::Result<(), (&'static str, Code, String)> {
-    let global = callbacks::global_callbacks();
-    // SAFETY: called once, before any other libsasl2 call; the mutex functions
-    // are valid for the life of the process.
-    unsafe {
-        sys::sasl_set_mutex(
-            Some(callbacks::mutex_alloc),
-            Some(callbacks::mutex_lock),
-            Some(callbacks::mutex_unlock),
-            Some(callbacks::mutex_free),
-        )
-    };
-    // SAFETY: `global` and `app_name` are 'static, as libsasl2 keeps both pointers.
-    let rc = unsafe { sys::sasl_server_init(global, app_name.as_ptr()) };
-    finish("sasl_server_init", rc)?;
-    finish("sasl_auxprop_add_plugin", crate::auxprop::register())?;
-    // SAFETY: as above.
-    let rc = unsafe { sys::sasl_client_init(global) };
-    finish("sasl_client_init", rc)
-}
-
-fn finish(call: &'static str, rc: i32) -> std::result::Result<(), (&'static str, Code, String)> {
-    if let Some(payload) = callbacks::take_pending_panic() {
-        let what = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a non-string payload");
-        return Err((call, Code::FAIL, format!("a callback panicked during initialisation: {what}")));
-    }
-    match check(std::ptr::null_mut(), call, rc) {
-        Ok(_) => Ok(()),
-        Err(e) => Err((call, e.code().unwrap_or(Code::FAIL), e.to_string())),
-    }
+/// The one real initialisation, in the FFI layer. It runs inside
+/// `OnceLock::get_or_init`, so it does not unwind: a callback that panicked
+/// during init is turned into the cached error instead.
+fn initialise(app_name: &'static CStr) -> std::result::Result<(), InitFailure> {
+    ffi::initialise(app_name)
 }
 
 /// The version of the libsasl2 loaded at run time, e.g. `(2, 1, 28)`
@@ -122,19 +87,7 @@ fn finish(call: &'static str, rc: i32) -> std::result::Result<(), (&'static str,
 /// against ([`sys::HEADER_VERSION`](crate::sys::HEADER_VERSION)).
 #[doc(alias = "sasl_version_info")]
 pub fn runtime_version() -> (u32, u32, u32) {
-    let (mut major, mut minor, mut step, mut patch) = (0, 0, 0, 0);
-    // SAFETY: sasl_version_info needs no init; NULL string out-pointers are
-    // allowed, and the others point at live locals.
-    unsafe {
-        sys::sasl_version_info(
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut major,
-            &mut minor,
-            &mut step,
-            &mut patch,
-        )
-    };
+    let (major, minor, step) = ffi::version_info();
     let part = |n: i32| u32::try_from(n).unwrap_or(0);
     (part(major), part(minor), part(step))
 }
@@ -144,19 +97,7 @@ pub fn runtime_version() -> (u32, u32, u32) {
 pub fn installed_mechanisms() -> Result<&'static [String]> {
     static LIST: OnceLock<Vec<String>> = OnceLock::new();
     ensure()?;
-    Ok(LIST.get_or_init(|| {
-        let mut list = Vec::new();
-        // SAFETY: init succeeded; the array and its strings are owned by libsasl2
-        // and never freed while the process runs. It ends with a NULL entry.
-        unsafe {
-            let mut p: *mut *const c_char = sys::sasl_global_listmech();
-            while !p.is_null() && !(*p).is_null() {
-                list.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
-                p = p.add(1);
-            }
-        }
-        list
-    }))
+    Ok(LIST.get_or_init(ffi::global_mechanisms))
 }
 
 /// The package that provides a mechanism's plugin on Debian/Ubuntu (with the

@@ -2,13 +2,11 @@
 //! change and remove users without shelling out to `saslpasswd2`.
 
 use std::path::{Path, PathBuf};
-use std::ptr;
 
 use sasl_sys as sys;
 
 use crate::config::Config;
-use crate::connection::{CArg, c_len};
-use crate::error::{Result, check};
+use crate::error::Result;
 use crate::secret::Secret;
 use crate::server::Server;
 
@@ -107,35 +105,6 @@ impl Sasldb {
 
     fn setpass(&self, user: &str, password: Option<&Secret>, flags: u32) -> Result<()> {
         let server = Server::new("sasldb", &self.realm, Some(&self.realm), &self.config)?;
-        let user = CArg::new(user, "user")?;
-        let (pass, len) = match password {
-            Some(p) => (p.expose().as_ptr().cast(), c_len(p.expose(), "password")?),
-            None => (ptr::null(), 0),
-        };
-        // SAFETY: the connection is live for the call; user is NUL-terminated; pass
-        // points at len readable bytes (libsasl2 takes the length, not a NUL).
-        let rc = unsafe { sys::sasl_setpass(server.as_ptr(), user.as_ptr(), pass, len, ptr::null(), 0, flags) };
-        check(server.as_ptr(), "sasl_setpass", rc).map(drop)
+        server.set_password(user, password.map(Secret::expose), flags)
     }
-}
-
-/// Checks the sasldb a server config points at, when it uses one: the file must
-/// exist and be a regular file. libsasl2 reports a missing file as an unknown
-/// user (`SASL_NOUSER`), indistinguishable from a wrong login, so the server runs
-/// this check when it is about to answer "unknown user". (Only then: a `stat` on
-/// every connection would cost about 2% of a CRAM-MD5 handshake. Unreadable or
-/// corrupt files need no check: libsasl2 fails them loudly, with `SASL_FAIL`
-/// "Unable to open DB".)
-pub(crate) fn check_configured(config: &Config) -> Result<()> {
-    let Some(path) = config.get("sasldb_path") else { return Ok(()) };
-    let uses_sasldb = config.get("auxprop_plugin").is_none_or(|p| p.split_whitespace().any(|p| p == "sasldb"));
-    if !uses_sasldb {
-        return Ok(());
-    }
-    let error = |source| crate::Error::Sasldb { path: path.into(), source };
-    let meta = std::fs::metadata(path).map_err(error)?;
-    if !meta.is_file() {
-        return Err(error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file")));
-    }
-    Ok(())
 }

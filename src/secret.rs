@@ -1,12 +1,9 @@
-//! Secrets: zeroized on drop, redacted in `Debug`, and turned into libsasl2's
-//! `sasl_secret_t` only at the FFI edge.
+//! Secrets: zeroized on drop, redacted in `Debug`. They become libsasl2's
+//! `sasl_secret_t` only at the FFI edge (`ffi/callbacks.rs`).
 
-use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::fmt;
-use std::ptr::NonNull;
 
-use sasl_sys as sys;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// A password or shared secret.
 ///
@@ -72,49 +69,3 @@ impl From<&[u8]> for Secret {
         Secret::new(s.to_vec())
     }
 }
-
-/// A heap `sasl_secret_t` (a length followed by a flexible array of bytes) holding a
-/// copy of a [`Secret`], NUL-terminated for plugins that treat it as a C string.
-/// Wiped and freed on drop.
-pub(crate) struct SecretBuf {
-    ptr: NonNull<sys::sasl_secret_t>,
-    layout: Layout,
-}
-
-impl SecretBuf {
-    pub(crate) fn new(secret: &Secret) -> Self {
-        let bytes = secret.expose();
-        let data = std::mem::offset_of!(sys::sasl_secret_t, data);
-        let size = (data + bytes.len() + 1).max(size_of::<sys::sasl_secret_t>());
-        let layout =
-            Layout::from_size_align(size, align_of::<sys::sasl_secret_t>()).expect("a secret's size fits a Layout");
-        // SAFETY: layout has a non-zero size.
-        let raw = unsafe { alloc_zeroed(layout) }.cast::<sys::sasl_secret_t>();
-        let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
-        // SAFETY: the allocation holds the header plus len + 1 data bytes; it is
-        // zeroed, so the byte after the copy is already the terminating NUL.
-        unsafe {
-            (*ptr.as_ptr()).len = bytes.len() as _;
-            let dst = ptr.as_ptr().cast::<u8>().add(data);
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
-        }
-        SecretBuf { ptr, layout }
-    }
-
-    pub(crate) fn as_ptr(&self) -> *mut sys::sasl_secret_t {
-        self.ptr.as_ptr()
-    }
-}
-
-impl Drop for SecretBuf {
-    fn drop(&mut self) {
-        // SAFETY: ptr/layout are the allocation made in `new`, freed only here.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<u8>(), self.layout.size()).zeroize();
-            dealloc(self.ptr.as_ptr().cast(), self.layout);
-        }
-    }
-}
-
-// SAFETY: SecretBuf exclusively owns its allocation; nothing else aliases it.
-unsafe impl Send for SecretBuf {}

@@ -1,13 +1,11 @@
 //! [`SecurityLayer`]: `sasl_encode`/`sasl_decode` on an authenticated connection.
 
-use std::ffi::{c_char, c_uint};
 use std::fmt;
-use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::connection::{Conn, c_len, out_slice};
-use crate::error::{Code, Error, Result, check};
+use crate::error::{Code, Error, Result};
+use crate::ffi::Conn;
 
 /// The largest frame length any libsasl2 mechanism can announce: GSSAPI (RFC
 /// 4752) and DIGEST-MD5 (RFC 2831) carry the peer's buffer size in 24 bits.
@@ -82,6 +80,8 @@ const MAX_FRAME_LEN: u32 = 0x00FF_FFFF;
 /// sent::<cyrus_sasl::SecurityLayer>();
 /// ```
 pub struct SecurityLayer {
+    /// The connection owner moved here whole from the `Server` or `Client`,
+    /// with everything libsasl2 points into (a GSS-API credential included).
     conn: Conn,
     ssf: u32,
     max_outbuf: u32,
@@ -95,7 +95,7 @@ impl SecurityLayer {
     /// Takes over an authenticated connection, or refuses one without a layer.
     pub(crate) fn new(conn: Conn) -> Result<Self> {
         let ssf = conn.prop_uint(sys::SASL_SSF)?;
-        let mechanism = conn.prop_str(sys::SASL_MECHNAME as _, "mechanism name")?.unwrap_or_default();
+        let mechanism = conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
         if ssf == 0 {
             return Err(Error::NoSecurityLayer { mechanism });
         }
@@ -107,13 +107,13 @@ impl SecurityLayer {
                 detail: "libsasl2 reports a security layer that accepts no input".into(),
             });
         }
-        let max_frame_len = crate::security::properties(&conn)?.maxbufsize.min(MAX_FRAME_LEN);
+        let max_frame_len = conn.security()?.maxbufsize.min(MAX_FRAME_LEN);
         // libsasl2 does not set a detail for most encode/decode failures, and
         // sasl_errdetail then repeats whatever the handshake left behind (seen:
         // "Unable to find a callback: 32775" after GSSAPI, "property
         // cmusaslsecretDIGEST-MD5 not found in sasldb" after DIGEST-MD5). Start
         // from an empty detail so a failure reports only its own.
-        clear_detail(&conn);
+        conn.clear_detail();
         Ok(SecurityLayer {
             conn,
             ssf,
@@ -171,20 +171,15 @@ impl SecurityLayer {
         if plaintext.is_empty() {
             return Ok(&[]);
         }
-        let len = c_len(plaintext, "plaintext")?;
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        // SAFETY: the connection is live; plaintext has len readable bytes;
-        // out/out_len are out-pointers.
-        let rc =
-            unsafe { sys::sasl_encode(self.conn.as_ptr(), plaintext.as_ptr().cast(), len, &mut out, &mut out_len) };
-        if let Err(e) = self.check("sasl_encode", rc) {
-            self.encode_failed = true;
-            return Err(e);
+        match self.conn.encode(plaintext) {
+            Ok(out) => Ok(self.conn.output(out)),
+            // Refused before libsasl2 saw it: the layer is still in step.
+            Err(e @ Error::TooLong { .. }) => Err(e),
+            Err(e) => {
+                self.encode_failed = true;
+                Err(self.explain(e))
+            }
         }
-        // SAFETY: libsasl2 wrote out_len bytes at out, owned by the connection
-        // until the next call on it, which the borrow of self prevents.
-        Ok(unsafe { out_slice(out, out_len) })
     }
 
     /// Checks and unprotects bytes received from the peer (`sasl_decode`).
@@ -205,18 +200,15 @@ impl SecurityLayer {
         if input.is_empty() {
             return Ok(&[]);
         }
-        let len = c_len(input, "input")?;
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        // SAFETY: the connection is live; input has len readable bytes;
-        // out/out_len are out-pointers.
-        let rc = unsafe { sys::sasl_decode(self.conn.as_ptr(), input.as_ptr().cast(), len, &mut out, &mut out_len) };
-        if let Err(e) = self.check("sasl_decode", rc) {
-            self.decode_failed = true;
-            return Err(e);
+        match self.conn.decode(input) {
+            Ok(out) => Ok(self.conn.output(out)),
+            // Refused before libsasl2 saw it: the layer is still in step.
+            Err(e @ Error::TooLong { .. }) => Err(e),
+            Err(e) => {
+                self.decode_failed = true;
+                Err(self.explain(e))
+            }
         }
-        // SAFETY: as in `encode`.
-        Ok(unsafe { out_slice(out, out_len) })
     }
 
     /// The raw connection, for calls this crate does not wrap. It stays owned by
@@ -225,12 +217,11 @@ impl SecurityLayer {
         self.conn.as_ptr()
     }
 
-    /// [`check`], with a detail that belongs to this call: libsasl2 leaves most
-    /// encode/decode failures without one.
-    fn check(&self, call: &'static str, rc: i32) -> Result<()> {
-        match check(self.conn.as_ptr(), call, rc) {
-            Ok(_) => Ok(()),
-            Err(Error::Sasl { call, code, detail }) => {
+    /// Gives an encode/decode failure a detail that belongs to it: libsasl2
+    /// leaves most of them without one.
+    fn explain(&self, error: Error) -> Error {
+        match error {
+            Error::Sasl { call, code, detail } => {
                 let detail = if detail.ends_with(": ") {
                     // "SASL(-1): generic failure: " and nothing after it.
                     match call {
@@ -244,10 +235,10 @@ impl SecurityLayer {
                 } else {
                     detail
                 };
-                clear_detail(&self.conn);
-                Err(Error::Sasl { call, code, detail })
+                self.conn.clear_detail();
+                Error::Sasl { call, code, detail }
             }
-            Err(e) => Err(e),
+            e => e,
         }
     }
 }
@@ -261,11 +252,4 @@ impl fmt::Debug for SecurityLayer {
             .field("max_frame_len", &self.max_frame_len)
             .finish_non_exhaustive()
     }
-}
-
-/// Empties the connection's error detail.
-fn clear_detail(conn: &Conn) {
-    // SAFETY: the connection is live; an empty format string takes no
-    // arguments; SASL_NOLOG keeps it out of the log.
-    unsafe { sys::sasl_seterror(conn.as_ptr(), sys::SASL_NOLOG as c_uint, c"".as_ptr()) };
 }

@@ -1,19 +1,17 @@
 //! [`Server`]: the side that verifies a peer.
 
-use std::ffi::{c_char, c_uint};
 use std::fmt;
-use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::callbacks::{CallbackSet, CanonUserFn};
 use crate::config::Config;
-use crate::connection::{CArg, Conn, c_len, out_slice, utf8};
-use crate::error::{Code, Error, Result, check};
+use crate::error::{Code, Error, KerberosProblem, Result};
+use crate::ffi::{CallbackSet, CanonUserFn, Conn, Out};
 use crate::gss;
-use crate::kerberos::{self, KerberosProblem};
+use crate::kerberos;
 use crate::library;
 use crate::security_layer::SecurityLayer;
+use crate::too_weak;
 
 /// A server-side SASL connection: one authentication exchange with one peer.
 ///
@@ -37,11 +35,10 @@ use crate::security_layer::SecurityLayer;
 /// sent::<cyrus_sasl::Server>();
 /// ```
 pub struct Server {
+    /// The one owner of the libsasl2 connection and of everything it points
+    /// into, the `keytab` credential included.
     conn: Conn,
     state: State,
-    /// The credential from the config's `keytab`, attached to `conn`; declared
-    /// after it, so it is released only after the connection is disposed.
-    _keytab: Option<gss::Credential>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,10 +121,11 @@ impl Server {
     /// For GSSAPI (Kerberos):
     /// - `service` and `fqdn` name the service principal `service/fqdn@REALM`
     ///   whose key the server needs in its keytab.
-    /// - The keytab is the config's `keytab` with the `kerberos` feature (checked
-    ///   here, so a missing keytab or key is an [`Error::Kerberos`] now);
-    ///   otherwise `KRB5_KTNAME` or krb5's default, checked only when a client
-    ///   starts. libsasl2 itself ignores a per-connection `keytab`.
+    /// - The keytab is the config's `keytab` (checked here, so a missing keytab
+    ///   or key is an [`Error::Kerberos`] now; it needs MIT's
+    ///   `libgssapi_krb5.so.2` at run time, else [`Error::GssApiUnavailable`]);
+    ///   without the option, `KRB5_KTNAME` or krb5's default, checked only when
+    ///   a client starts. libsasl2 itself ignores a per-connection `keytab`.
     /// - The identity is the client principal with krb5's default realm
     ///   stripped and `realm`, if any, appended: with `None`, `alice@EXAMPLE.TEST`
     ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
@@ -160,39 +158,19 @@ impl Server {
         config: &Config,
         canon: Option<Box<CanonUserFn>>,
     ) -> Result<Self> {
-        let (service_name, fqdn_name) = (service, fqdn);
-        let service = CArg::new(service, "service")?;
-        let fqdn = CArg::new(fqdn, "server FQDN")?;
-        let realm = realm.map(|r| CArg::new(r, "user realm")).transpose()?;
         check_mech_list(config)?;
+        library::ensure()?;
         let callbacks = CallbackSet::server(config.clone(), canon);
-        let conn = Conn::new("sasl_server_new", callbacks, config.security(), |cbs, out| {
-            // SAFETY: all strings are NUL-terminated and outlive the call (libsasl2
-            // copies them); cbs points into the box the Conn will own.
-            unsafe {
-                sys::sasl_server_new(
-                    service.as_ptr(),
-                    fqdn.as_ptr(),
-                    realm.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
-                    ptr::null(),
-                    ptr::null(),
-                    cbs,
-                    0,
-                    out,
-                )
-            }
-        })?;
-        let keytab = gss::server(&conn, service_name, fqdn_name, config)?;
-        Ok(Server { conn, state: State::New, _keytab: keytab })
+        let mut conn = Conn::server(service, fqdn, realm, callbacks, config.security())?;
+        gss::server(&mut conn, service, fqdn, config)?;
+        Ok(Server { conn, state: State::New })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
     /// properties have filtered what is installed (`sasl_listmech`).
     #[doc(alias = "sasl_listmech")]
     pub fn mechanisms(&self) -> Result<Vec<String>> {
-        // SAFETY: the text is copied out before anything else is called on conn.
-        let text = unsafe { self.list_mechanisms() }?;
-        Ok(text.split_whitespace().map(str::to_owned).collect())
+        self.conn.mechanisms()
     }
 
     /// The same list as [`Server::mechanisms`], space-separated, borrowed from
@@ -208,48 +186,7 @@ impl Server {
     /// ```
     #[doc(alias = "sasl_listmech")]
     pub fn mechanism_list(&mut self) -> Result<&str> {
-        // SAFETY: the text borrows self mutably, so no other call on conn (which
-        // would replace libsasl2's buffer) can happen while it lives.
-        unsafe { self.list_mechanisms() }
-    }
-
-    /// `sasl_listmech` with the separator `" "` and no prefix or suffix.
-    ///
-    /// # Safety
-    /// The text lives in a buffer of the connection that the next
-    /// `sasl_listmech` on it replaces: the caller must not let it outlive the
-    /// next call on `self.conn`.
-    unsafe fn list_mechanisms<'a>(&self) -> Result<&'a str> {
-        let mut out: *const c_char = ptr::null();
-        let mut len: c_uint = 0;
-        let mut count = 0;
-        // SAFETY: conn is live; the separators are NUL-terminated; out/len/count
-        // are out-pointers.
-        let rc = unsafe {
-            sys::sasl_listmech(
-                self.conn.as_ptr(),
-                ptr::null(),
-                c"".as_ptr(),
-                c" ".as_ptr(),
-                c"".as_ptr(),
-                &mut out,
-                &mut len,
-                &mut count,
-            )
-        };
-        match check(self.conn.as_ptr(), "sasl_listmech", rc) {
-            Ok(_) => {}
-            // No mechanism survives mech_list and the security properties.
-            Err(Error::Sasl { code: Code::NOMECH, .. }) => return Ok(""),
-            Err(e) => return Err(e),
-        }
-        // SAFETY: libsasl2 wrote len bytes at out, valid until the next call,
-        // which the caller guarantees is not before the text's last use.
-        let bytes = unsafe { out_slice(out, len) };
-        match utf8(bytes) {
-            Some(text) => Ok(text),
-            None => Err(Error::NotUtf8 { what: "mechanism list" }),
-        }
+        Ok(self.conn.mechanism_list()?.unwrap_or(""))
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
@@ -262,33 +199,20 @@ impl Server {
         if self.state != State::New {
             return Err(Error::State { call: "Server::start", state: "twice on one connection" });
         }
-        let mech = CArg::new(mechanism, "mechanism")?;
-        let (input, input_len) = match initial_response {
-            Some(data) => (data.as_ptr().cast::<c_char>(), c_len(data, "initial response")?),
-            None => (ptr::null(), 0),
-        };
         self.state = State::Stepping;
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        // SAFETY: conn is live; input points at input_len readable bytes (or is
-        // NULL); out/out_len are out-pointers.
-        let rc = unsafe {
-            sys::sasl_server_start(self.conn.as_ptr(), mech.as_ptr(), input, input_len, &mut out, &mut out_len)
-        };
-        if rc == sys::SASL_TOOWEAK {
+        let started = self.conn.server_start(mechanism, initial_response);
+        match started {
             // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
-            self.state = State::Done;
-            let Err(error) = check(self.conn.as_ptr(), "sasl_server_start", rc) else {
-                unreachable!("SASL_TOOWEAK is an error code")
-            };
-            return Err(crate::security::too_weak(&self.conn, error, Some(mechanism)));
+            Err(error @ Error::Sasl { code: Code::TOOWEAK, .. }) => {
+                self.state = State::Done;
+                Err(too_weak::explain(&self.conn, error, Some(mechanism)))
+            }
+            Err(Error::Sasl { code: Code::NOMECH, .. }) => {
+                self.state = State::Done;
+                Err(self.explain_nomech(mechanism))
+            }
+            started => self.finish("sasl_server_start", started),
         }
-        if rc == sys::SASL_NOMECH {
-            crate::callbacks::resume_pending_panic();
-            self.state = State::Done;
-            return Err(self.explain_nomech(mechanism));
-        }
-        self.finish("sasl_server_start", rc, out, out_len)
     }
 
     /// Continues with the client's next response (`sasl_server_step`).
@@ -301,26 +225,20 @@ impl Server {
             }
             State::Stepping => {}
         }
-        let len = c_len(response, "response")?;
-        let mut out: *const c_char = ptr::null();
-        let mut out_len: c_uint = 0;
-        // SAFETY: conn is live; response has len readable bytes; out/out_len are
-        // out-pointers.
-        let rc =
-            unsafe { sys::sasl_server_step(self.conn.as_ptr(), response.as_ptr().cast(), len, &mut out, &mut out_len) };
-        self.finish("sasl_server_step", rc, out, out_len)
+        let stepped = self.conn.server_step(response);
+        self.finish("sasl_server_step", stepped)
     }
 
-    fn finish(&mut self, call: &'static str, rc: i32, out: *const c_char, out_len: c_uint) -> Result<ServerStep<'_>> {
+    fn finish(&mut self, call: &'static str, stepped: Result<(Code, Out)>) -> Result<ServerStep<'_>> {
         // Until proven otherwise the exchange is over: an error ends it too.
         self.state = State::Done;
         let logged = self.conn.take_logged_failures();
-        let code = match check(self.conn.as_ptr(), call, rc) {
-            Ok(code) => code,
+        let (code, out) = match stepped {
+            Ok(stepped) => stepped,
             Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
                 if code == Code::NOUSER {
                     // libsasl2 reports a missing sasldb file as an unknown user.
-                    crate::sasldb::check_configured(self.conn.config())?;
+                    self.conn.config().check_sasldb()?;
                 }
                 // The GSSAPI plugin reports any failed gss_accept_sec_context as
                 // BADAUTH, and puts the reason only in its log: an outdated keytab
@@ -329,39 +247,35 @@ impl Server {
                 if let Some(error) = kerberos::server_side_badauth(call, code, gss.map(String::as_str)) {
                     return Err(error);
                 }
+                // The detail can quote the peer's user name: logged escaped.
                 match gss {
                     Some(reason) => {
-                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}: {reason}")
+                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}: {reason:?}")
                     }
-                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail}"),
+                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}"),
                 }
                 return Ok(ServerStep::Rejected);
             }
-            Err(e) => return Err(kerberos::refine(crate::security::too_weak(&self.conn, e, None))),
+            Err(e) => return Err(kerberos::refine(too_weak::explain(&self.conn, e, None))),
         };
         if code == Code::CONTINUE {
             self.state = State::Stepping;
-            // SAFETY: libsasl2 wrote out_len bytes at out; they stay valid until the
-            // next call on the connection, which needs &mut self, which the
-            // returned borrow prevents.
-            return Ok(ServerStep::Continue(unsafe { out_slice(out, out_len) }));
+            return Ok(ServerStep::Continue(self.conn.output(out)));
         }
         if code != Code::OK {
             return Err(Error::Sasl { call, code, detail: "unexpected result code for a server step".into() });
         }
         let identity = self.identity()?;
         self.state = State::Authenticated;
-        // SAFETY: as above.
-        let additional = unsafe { out_slice(out, out_len) };
-        Ok(ServerStep::Authenticated { identity, additional })
+        Ok(ServerStep::Authenticated { identity, additional: self.conn.output(out) })
     }
 
     fn identity(&self) -> Result<Identity> {
         // Borrowed first, so the authid is copied only when it differs.
-        let user = self.conn.prop_utf8(sys::SASL_USERNAME as _, "user name")?.unwrap_or_default();
-        let authid = self.conn.prop_utf8(sys::SASL_AUTHUSER as _, "authentication id")?;
-        let mechanism = self.conn.prop_str(sys::SASL_MECHNAME as _, "mechanism name")?.unwrap_or_default();
-        let ssf = self.conn.prop_uint(sys::SASL_SSF as _)?;
+        let user = self.conn.prop_utf8(sys::SASL_USERNAME, "user name")?.unwrap_or_default();
+        let authid = self.conn.prop_utf8(sys::SASL_AUTHUSER, "authentication id")?;
+        let mechanism = self.conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
+        let ssf = self.conn.prop_uint(sys::SASL_SSF)?;
         Ok(match authid {
             Some(authid) if authid != user => {
                 Identity { authid: authid.to_owned(), authzid: Some(user.to_owned()), mechanism, ssf }
@@ -402,6 +316,11 @@ impl Server {
     /// The configuration this connection was made with.
     pub fn config(&self) -> &Config {
         self.conn.config()
+    }
+
+    /// `sasl_setpass` on this connection (for [`Sasldb`](crate::Sasldb)).
+    pub(crate) fn set_password(&self, user: &str, password: Option<&[u8]>, flags: u32) -> Result<()> {
+        self.conn.set_password(user, password, flags)
     }
 
     /// The raw connection, for calls this crate does not wrap. It stays owned by

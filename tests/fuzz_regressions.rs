@@ -212,7 +212,12 @@ fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
     let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let store = store();
     let config = |mech: &str| Config::new().with("mech_list", mech).unwrap().with_credential_store(&store);
-    let (cram, scram) = (config("CRAM-MD5"), config("SCRAM-SHA-256"));
+    let (cram, scram_memory) = (config("CRAM-MD5"), config("SCRAM-SHA-256"));
+    // A server with an in-memory store runs this crate's canon_user callback
+    // (it tells the store which @realm libsasl2 appended), which refuses a name
+    // that cannot fit libsasl2's 1024-byte buffer before libsasl2 copies it. A
+    // server without one shows libsasl2's own behaviour.
+    let scram = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap().with("auxprop_plugin", "sasldb").unwrap();
     // With realm EXAMPLE.TEST, a 1011-byte name just fits: 1011 + 1 + 12 = 1024.
     let cram_response = |name_len: usize| format!("{} 00000000000", "a".repeat(name_len));
     let scram_first = |name_len: usize| format!("n,,n={},r=0123456789abcdef", "a".repeat(name_len));
@@ -224,8 +229,8 @@ fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
             other => panic!("{} bytes: {other:?}", response.len()),
         }
     };
-    let scram_attempt = |first: &str| {
-        let mut server = Server::new(SERVICE, HOST, Some(REALM), &scram).unwrap();
+    let scram_attempt_with = |config: &Config, first: &str| {
+        let mut server = Server::new(SERVICE, HOST, Some(REALM), config).unwrap();
         match server.start("SCRAM-SHA-256", Some(first.as_bytes())) {
             Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected) => {}
             other => panic!("{} bytes: {other:?}", first.len()),
@@ -243,12 +248,14 @@ fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
     };
     let fits = growth(10_000, &|| cram_attempt(&cram_response(1011)));
     let too_long = growth(10_000, &|| cram_attempt(&cram_response(1012)));
-    let scram_too_long = growth(5_000, &|| scram_attempt(&scram_first(2000)));
+    let scram_too_long = growth(5_000, &|| scram_attempt_with(&scram, &scram_first(2000)));
+    let scram_memory_too_long = growth(5_000, &|| scram_attempt_with(&scram_memory, &scram_first(2000)));
     println!(
         "RSS growth: 10000 CRAM-MD5 names of 1011 bytes {fits}, of 1012 bytes {too_long}; \
-         5000 SCRAM names of 2000 bytes {scram_too_long}"
+         5000 SCRAM names of 2000 bytes {scram_too_long}, {scram_memory_too_long} with an in-memory store"
     );
     assert!(fits < 2 << 20, "a name that fits grew RSS by {fits} bytes");
+    assert!(scram_memory_too_long < 2 << 20, "refused by canon_user first, yet RSS grew by {scram_memory_too_long}");
     // About 1 KiB per attempt, 10 MB in all; 2 KiB per SCRAM attempt, 10 MB.
     for (what, grown) in [("CRAM-MD5", too_long), ("SCRAM", scram_too_long)] {
         assert!(

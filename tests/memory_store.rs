@@ -41,7 +41,7 @@ fn cram_md5_authenticates_against_the_store_without_any_sasldb() {
 }
 
 /// Names from libsasl2 take an ASCII fast path before the full UTF-8 check
-/// (`connection::utf8`); a name with multi-byte characters takes the full check
+/// (`ffi::utf8`); a name with multi-byte characters takes the full check
 /// and must come through intact, in the store lookup and in the identity.
 #[test]
 fn a_non_ascii_utf8_principal_authenticates_and_comes_back_intact() {
@@ -82,24 +82,44 @@ fn other_mechanisms_needing_the_plaintext_secret_use_it_too() {
     }
 }
 
+/// Issue 13: an identity is the store key, exactly. A client that types the
+/// server's realm itself (`alice@EXAMPLE.TEST`) names another principal than
+/// `alice`, although libsasl2 hands the lookup `alice@EXAMPLE.TEST` for both.
 #[test]
-fn a_user_naming_the_server_realm_explicitly_is_the_same_principal() {
-    let store = store(&[("alice", "pw")]);
-    let config = server_config("CRAM-MD5", &store);
-    assert_eq!(authenticated_as(attempt(&config, "CRAM-MD5", "alice@EXAMPLE.TEST", "pw")), "alice@EXAMPLE.TEST");
-    // Another realm is looked up under the full name, which the store lacks.
-    assert_eq!(attempt(&config, "CRAM-MD5", "alice@OTHER.TEST", "pw"), Outcome::Rejected);
+fn a_user_naming_the_server_realm_explicitly_is_another_principal() {
+    let store = store(&[("alice", "pw"), ("bob@EXAMPLE.TEST", "pw-b")]);
+    for mech in ["CRAM-MD5", "PLAIN", "SCRAM-SHA-256", "DIGEST-MD5"] {
+        let config = server_config(mech, &store);
+        assert_eq!(authenticated_as(attempt(&config, mech, "alice", "pw")), "alice@EXAMPLE.TEST", "{mech}");
+        assert_eq!(attempt(&config, mech, "alice@EXAMPLE.TEST", "pw"), Outcome::Rejected, "{mech}");
+        assert_eq!(attempt(&config, mech, "alice@OTHER.TEST", "pw"), Outcome::Rejected, "{mech}");
+        // A key with a realm is found only under that whole name.
+        assert_eq!(attempt(&config, mech, "bob", "pw-b"), Outcome::Rejected, "{mech}");
+        assert_eq!(authenticated_as(attempt(&config, mech, "bob@EXAMPLE.TEST", "pw-b")), "bob@EXAMPLE.TEST", "{mech}");
+    }
 }
 
+/// Issue 13: without a realm libsasl2 appends the server FQDN, lower-cased,
+/// and that suffix alone is removed; `alice@<fqdn>` typed by the client, in
+/// any case, is not `alice`.
 #[test]
-fn without_a_realm_the_fqdn_libsasl2_appends_is_removed() {
+fn without_a_realm_the_fqdn_libsasl2_appends_is_removed_and_a_typed_one_is_not() {
     let store = store(&[("alice", "pw")]);
-    let config = server_config("CRAM-MD5", &store);
-    let mut server = Server::new("mesos", "master.example", None, &config).unwrap();
-    let client_config = Config::new().with("mech_list", "CRAM-MD5").unwrap();
-    let mut client = Client::new("mesos", "master.example", Credentials::new("alice", "pw"), &client_config).unwrap();
-    let Outcome::Authenticated(identity) = handshake(&mut client, &mut server).unwrap() else { panic!("rejected") };
-    assert_eq!(identity.authid, "alice");
+    for mech in ["CRAM-MD5", "PLAIN", "SCRAM-SHA-256"] {
+        let config = server_config(mech, &store);
+        let client_config = Config::new().with("mech_list", mech).unwrap();
+        let login = |user: &str| {
+            let mut server = Server::new("mesos", "Master.Example", None, &config).unwrap();
+            let mut client =
+                Client::new("mesos", "Master.Example", Credentials::new(user, "pw"), &client_config).unwrap();
+            handshake(&mut client, &mut server).unwrap()
+        };
+        let Outcome::Authenticated(identity) = login("alice") else { panic!("{mech}: alice rejected") };
+        assert_eq!(identity.authid, "alice", "{mech}");
+        for alias in ["alice@master.example", "alice@Master.Example", "alice@MASTER.EXAMPLE", "ALICE"] {
+            assert_eq!(login(alias), Outcome::Rejected, "{mech}: {alias}");
+        }
+    }
 }
 
 #[test]

@@ -64,9 +64,9 @@ pub enum Command {
 pub struct Common {
     /// Cyrus options, one `key: value` per line, e.g. `mech_list: CRAM-MD5`,
     /// `pwcheck_method: auxprop`, `auxprop_plugin: sasldb`, `sasldb_path: FILE`.
-    /// For Kerberos: `mech_list: GSSAPI`, `max_ssf: 256`, and (built with the
-    /// `kerberos` feature) `keytab: FILE` on the server and `ccache: FILE:PATH`
-    /// on the client; otherwise KRB5_KTNAME and KRB5CCNAME name them.
+    /// For Kerberos: `mech_list: GSSAPI`, `max_ssf: 256`, and `keytab: FILE` on
+    /// the server and `ccache: FILE:PATH` on the client (without them,
+    /// KRB5_KTNAME and KRB5CCNAME name them).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

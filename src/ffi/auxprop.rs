@@ -18,7 +18,17 @@
 //! - A property that already has a value is left alone unless the
 //!   `SASL_AUXPROP_OVERRIDE` flag is set, in which case it is replaced.
 //! - The user name arrives canonicalised: libsasl2 appended `@realm` (the
-//!   server's user realm, or its FQDN without one).
+//!   server's user realm, or its FQDN, lower-cased, without one) unless the
+//!   client's name already had an `@`. So `alice@host.example` here may be
+//!   `alice` as typed or `alice@host.example` as typed; only the canon_user
+//!   callback sees which (`CallbackSet::realm_was_appended`). An identity is the
+//!   store key exactly: the suffix is removed only when libsasl2 appended it.
+//!   Measured on 2.1.28: CRAM-MD5, SCRAM and PLAIN hand canon_user the name as
+//!   the client sent it; DIGEST-MD5 hands it the `username` field alone (its
+//!   `realm` field, here the server's realm, is not joined to it); and for
+//!   PLAIN, `sasl_checkpass` hands canon_user libsasl2's own canonical authid
+//!   (`alice@REALM`) a second time, which is recognised by comparing it with
+//!   `SASL_AUTHUSER`.
 //! - For an unknown user nothing is set and the plugin answers `SASL_NOUSER`; it
 //!   must call `sasl_seterror` itself, or `sasl_errdetail` keeps an older,
 //!   unrelated message ("Unable to find a callback: 32775").
@@ -28,8 +38,9 @@ use std::ptr;
 
 use sasl_sys as sys;
 
-use crate::callbacks::{self, failpoint, guard};
+use super::callbacks::{self, AUTHID, AUTHZID, CallbackSet, failpoint};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use crate::panic::guard;
 
 /// The plugin's name, NUL-terminated for libsasl2.
 const NAME: &CStr = c"in-memory";
@@ -103,11 +114,11 @@ unsafe extern "C" fn lookup(
         // SAFETY: libsasl2 passes the live connection's parameters for this call.
         let sparams = unsafe { &*sparams };
         // SAFETY: `callbacks` is the list given to sasl_server_new; see
-        // `callbacks::server_config`.
-        let Some(config) = (unsafe { callbacks::server_config(sparams.callbacks) }) else {
+        // `callbacks::server_set`.
+        let Some(set) = (unsafe { callbacks::server_set(sparams.callbacks) }) else {
             return sys::SASL_NOMECH;
         };
-        let Some(store) = config.credential_store() else {
+        let Some(store) = set.config().credential_store() else {
             return sys::SASL_NOMECH;
         };
         if sparams.propctx.is_null() || sparams.utils.is_null() {
@@ -117,11 +128,12 @@ unsafe extern "C" fn lookup(
         let user = unsafe { std::slice::from_raw_parts(user.cast::<u8>(), ulen as usize) };
         // The principal is worked out only if this pass wants a password: the
         // pass that asks for nothing of ours costs no realm stripping or UTF-8 check.
+        let kind = if flags & sys::SASL_AUXPROP_AUTHZID as c_uint != 0 { AUTHZID } else { AUTHID };
         let principal = || {
             // SAFETY: the realm and FQDN are NULL or NUL-terminated strings owned
             // by the connection.
             let (realm, fqdn) = unsafe { (opt_cstr(sparams.user_realm), opt_cstr(sparams.serverFQDN)) };
-            crate::connection::utf8(strip_realm(user, realm, fqdn))
+            super::utf8(store_key(user, set, kind, realm, fqdn))
         };
         // SAFETY: utils is the connection's utility table, alive for this call.
         let conn = unsafe { (*sparams.utils).conn };
@@ -166,9 +178,14 @@ unsafe fn fill<'a>(
                 unsafe { sys::prop_erase(ctx, val.name) };
             }
             result = store.with_secret(principal().unwrap_or_default(), |secret| match secret {
-                // SAFETY: prop_set copies `len` bytes of the secret into ctx.
-                Some(secret) => unsafe {
-                    sys::prop_set(ctx, val.name, secret.expose().as_ptr().cast(), secret.len() as c_int)
+                // The store caps secrets far below c_int::MAX (MAX_SECRET_LEN);
+                // a length that does not fit must never reach prop_set, which
+                // would take a negative one as "NUL-terminated" and run strlen
+                // past the buffer.
+                Some(secret) => match c_int::try_from(secret.len()) {
+                    // SAFETY: prop_set copies `len` bytes of the secret into ctx.
+                    Ok(len) => unsafe { sys::prop_set(ctx, val.name, secret.expose().as_ptr().cast(), len) },
+                    Err(_) => sys::SASL_BADPARAM,
                 },
                 None => {
                     // SAFETY: conn is live; "%s" consumes exactly the one string.
@@ -207,14 +224,25 @@ unsafe fn opt_cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
-/// Removes the `@realm` libsasl2 appended: the server's user realm exactly, or
-/// its FQDN (host names compare without regard to case).
+/// The store key for the name libsasl2 looks up: the name with the `@realm`
+/// that libsasl2 appended removed, and only that; a name the client typed with
+/// an `@` is the key as it stands.
+fn store_key<'u>(user: &'u [u8], set: &CallbackSet, kind: u8, realm: Option<&[u8]>, fqdn: Option<&[u8]>) -> &'u [u8] {
+    if !set.realm_was_appended(kind) {
+        return user;
+    }
+    strip_realm(user, realm, fqdn)
+}
+
+/// Removes an `@realm` suffix equal to what libsasl2 appends: the server's
+/// user realm, or without one its FQDN, which libsasl2 lower-cases; both
+/// compared exactly.
 fn strip_realm<'u>(user: &'u [u8], realm: Option<&[u8]>, fqdn: Option<&[u8]>) -> &'u [u8] {
     let Some(at) = user.iter().rposition(|&b| b == b'@') else { return user };
     let (name, suffix) = (&user[..at], &user[at + 1..]);
     let appended = match realm {
         Some(realm) if !realm.is_empty() => suffix == realm,
-        _ => fqdn.is_some_and(|fqdn| suffix.eq_ignore_ascii_case(fqdn)),
+        _ => fqdn.is_some_and(|fqdn| suffix.iter().copied().eq(fqdn.iter().map(u8::to_ascii_lowercase))),
     };
     if appended { name } else { user }
 }
@@ -229,6 +257,7 @@ mod tests {
         assert_eq!(strip_realm(b"alice@OTHER", Some(b"EXAMPLE.TEST"), Some(b"h")), b"alice@OTHER");
         assert_eq!(strip_realm(b"alice@example.test", Some(b"EXAMPLE.TEST"), None), b"alice@example.test");
         assert_eq!(strip_realm(b"alice@host.example", None, Some(b"Host.Example")), b"alice");
+        assert_eq!(strip_realm(b"alice@HOST.EXAMPLE", None, Some(b"host.example")), b"alice@HOST.EXAMPLE");
         assert_eq!(strip_realm(b"a@b@host", None, Some(b"host")), b"a@b");
         assert_eq!(strip_realm(b"alice", Some(b"R"), Some(b"h")), b"alice");
     }
@@ -244,7 +273,7 @@ mod failpoint_tests {
         // SAFETY: plugin_free ignores both pointers.
         unsafe { super::plugin_free(std::ptr::null_mut(), std::ptr::null()) };
         fail::remove("auxprop_free");
-        let payload = crate::callbacks::take_pending_panic().expect("the failpoint's panic is parked");
+        let payload = crate::panic::take().expect("the failpoint's panic is parked");
         assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("auxprop_free exploded"));
     }
 }

@@ -1,16 +1,13 @@
-//! The only `extern "C"` functions of the crate: the callbacks libsasl2 calls.
+//! The `extern "C"` callbacks libsasl2 calls, and the per-connection state
+//! they read.
 //!
-//! Every trampoline runs its body through [`guard`], which catches a panic, parks it
-//! in a thread-local slot, and returns a failure code to C. A panic therefore never
-//! unwinds into libsasl2. Once a panic is parked, later callbacks in the same C call
-//! fail at once without running user code. When the C call returns, the
-//! [`check`](crate::error::check) funnel re-raises the panic on the caller's thread.
-//! libsasl2 has no threads of its own: a callback always runs on the thread that
-//! made the C call, so a thread-local slot is enough.
+//! Every trampoline runs its body through [`guard`](crate::panic::guard),
+//! which parks a panic and returns a failure code to C (see `crate::panic`).
 //!
-//! Per-connection state lives in a [`CallbackSet`], boxed and owned by the
-//! connection, so the context pointers handed to libsasl2 stay valid until
-//! `sasl_dispose`.
+//! Per-connection state lives in a [`CallbackSet`]. The connection owner
+//! (`ffi::Conn`) hands it to C once, as a raw pointer from `Box::into_raw`,
+//! and frees it after `sasl_dispose`; every context pointer in its callback
+//! list is that same pointer.
 //!
 //! Fault injection (test-only feature `failpoints`): every trampoline here and
 //! in `auxprop.rs` holds a [`failpoint!`] named after the callback, so a test can
@@ -21,17 +18,18 @@
 //! `auxprop_lookup`, `auxprop_free`. Without the feature a failpoint expands to
 //! nothing.
 
-use std::any::Any;
+use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::cell::Cell;
 use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use lock_api::RawMutex as _;
 use sasl_sys as sys;
+use zeroize::Zeroize;
 
 use crate::config::Config;
-use crate::secret::SecretBuf;
+use crate::panic::guard;
+use crate::secret::Secret;
 
 /// A fault-injection point (feature `failpoints`, for tests only); expands to
 /// nothing without the feature.
@@ -42,47 +40,6 @@ macro_rules! failpoint {
     }};
 }
 pub(crate) use failpoint;
-
-thread_local! {
-    static PENDING_PANIC: Cell<Option<Box<dyn Any + Send>>> = const { Cell::new(None) };
-    /// Whether `PENDING_PANIC` holds a payload. Every callback and every C call
-    /// tests this; a `bool` has no destructor, so testing it is a plain
-    /// thread-local read, where the slot's first touch on each access checks
-    /// the registration of its destructor.
-    static PANIC_PENDING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs a callback body, turning a panic into `on_panic` and parking the payload.
-pub(crate) fn guard<R>(on_panic: R, body: impl FnOnce() -> R) -> R {
-    if PANIC_PENDING.get() {
-        return on_panic;
-    }
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(r) => r,
-        Err(payload) => {
-            PENDING_PANIC.set(Some(payload));
-            PANIC_PENDING.set(true);
-            on_panic
-        }
-    }
-}
-
-/// Takes the panic a callback parked on this thread, if any.
-pub(crate) fn take_pending_panic() -> Option<Box<dyn Any + Send>> {
-    if !PANIC_PENDING.get() {
-        return None;
-    }
-    PANIC_PENDING.set(false);
-    PENDING_PANIC.take()
-}
-
-/// Re-raises, on the caller's thread, a panic that a callback parked during the last
-/// C call.
-pub(crate) fn resume_pending_panic() {
-    if let Some(payload) = take_pending_panic() {
-        resume_unwind(payload);
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Mutexes handed to libsasl2 with sasl_set_mutex. Its defaults do nothing.
@@ -212,7 +169,7 @@ pub(crate) struct ClientCredentials {
     names: Box<[u8]>,
     authzid_at: usize,
     realm_at: Option<usize>,
-    pub password: Option<SecretBuf>,
+    password: Option<SecretBuf>,
 }
 
 impl ClientCredentials {
@@ -222,8 +179,9 @@ impl ClientCredentials {
         authname: &str,
         authzid: &str,
         realm: Option<&str>,
-        password: Option<SecretBuf>,
+        password: Option<&Secret>,
     ) -> crate::Result<Self> {
+        let password = password.map(SecretBuf::new);
         let mut names = Vec::with_capacity(authname.len() + authzid.len() + realm.map_or(0, |r| r.len() + 1) + 2);
         let mut push = |value: &str, what: &'static str| {
             if value.as_bytes().contains(&0) {
@@ -258,16 +216,33 @@ impl ClientCredentials {
 }
 
 /// Per-connection callback state plus the `sasl_callback_t` list pointing into it.
-/// Boxed by the constructors below, so the addresses in `list` stay valid.
+///
+/// Built in a `Box`, then turned into a raw pointer once by [`into_raw`](Self::into_raw),
+/// which fills the list with that pointer as every entry's context. From then
+/// on it is only reached through that pointer, by shared references (its
+/// mutable parts are `Cell`s), until [`from_raw`](Self::from_raw) frees it after
+/// `sasl_dispose`.
 pub(crate) struct CallbackSet {
     list: [sys::sasl_callback_t; 8],
     config: Config,
     canon: Option<Box<CanonUserFn>>,
+    /// Whether this server needs to know what the client typed: its config
+    /// serves a [`CredentialStore`](crate::CredentialStore) (see `auxprop.rs`).
+    track_names: bool,
+    /// Per name kind ([`AUTHID`], [`AUTHZID`]), set when the last name of that
+    /// kind given to canon_user had no `@`, so the `@realm` the auxprop lookup
+    /// sees was appended by libsasl2, not typed by the client.
+    realm_appended: Cell<u8>,
     client: Option<ClientCredentials>,
     /// Failure messages libsasl2 logged for this connection since they were
     /// last taken (at most [`MAX_FAILURES`]).
     failures: Cell<Vec<String>>,
 }
+
+/// Bits of [`CallbackSet::realm_appended`].
+pub(crate) const AUTHID: u8 = 1;
+/// See [`AUTHID`].
+pub(crate) const AUTHZID: u8 = 2;
 
 /// How many failure messages a connection keeps between two takes.
 const MAX_FAILURES: usize = 8;
@@ -280,9 +255,40 @@ fn entry(id: c_int, proc_: sys::sasl_callback_ft, context: *mut c_void) -> sys::
 }
 
 impl CallbackSet {
-    fn boxed(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
-        let mut set = Box::new(CallbackSet { list: [END; 8], config, canon, client, failures: Cell::default() });
-        let ctx: *mut c_void = ptr::addr_of_mut!(*set).cast();
+    fn new(config: Config, canon: Option<Box<CanonUserFn>>, client: Option<ClientCredentials>) -> Box<Self> {
+        let track_names = client.is_none() && config.credential_store().is_some();
+        Box::new(CallbackSet {
+            list: [END; 8],
+            config,
+            canon,
+            track_names,
+            realm_appended: Cell::new(0),
+            client,
+            failures: Cell::default(),
+        })
+    }
+
+    /// Callbacks for a server connection.
+    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Box<Self> {
+        Self::new(config, canon, None)
+    }
+
+    /// Callbacks for a client connection.
+    pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
+        Self::new(config, None, Some(credentials))
+    }
+
+    /// Turns the boxed set into a raw pointer, once (`Box::into_raw`), and fills
+    /// its callback list with that pointer as every context. Free it with
+    /// [`from_raw`](Self::from_raw).
+    pub(crate) fn into_raw(set: Box<Self>) -> NonNull<Self> {
+        // SAFETY: Box::into_raw never returns NULL.
+        let raw = unsafe { NonNull::new_unchecked(Box::into_raw(set)) };
+        let ctx: *mut c_void = raw.as_ptr().cast();
+        // SAFETY: `raw` is the only pointer to the fresh allocation; this is the
+        // one mutable access before C sees the set, and `ctx` keeps the
+        // provenance of `raw` itself, not of a temporary reference.
+        let set = unsafe { &mut *raw.as_ptr() };
         let mut n = 0;
         let mut push = |e| {
             set.list[n] = e;
@@ -292,10 +298,10 @@ impl CallbackSet {
         push(entry(sys::SASL_CB_LOG, cast_log(log), ctx));
         if set.client.is_none() {
             // libsasl2 never asks for an id it does not know; the entry only lets
-            // the in-memory auxprop plugin find this connection's config.
+            // the in-memory auxprop plugin find this connection's state.
             push(entry(SERVER_MARKER, None, ctx));
         }
-        if set.canon.is_some() {
+        if set.canon.is_some() || set.track_names {
             push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
         }
         if let Some(client) = &set.client {
@@ -313,17 +319,24 @@ impl CallbackSet {
             }
         }
         debug_assert!(n < set.list.len(), "the list must end with SASL_CB_LIST_END");
-        set
+        raw
     }
 
-    /// Callbacks for a server connection.
-    pub(crate) fn server(config: Config, canon: Option<Box<CanonUserFn>>) -> Box<Self> {
-        Self::boxed(config, canon, None)
+    /// The callback list of a set made by [`into_raw`](Self::into_raw), for
+    /// `sasl_server_new`/`sasl_client_new`.
+    pub(crate) fn list(set: NonNull<Self>) -> *const sys::sasl_callback_t {
+        // SAFETY: a raw place projection: no reference to the set is made.
+        unsafe { ptr::addr_of!((*set.as_ptr()).list) }.cast()
     }
 
-    /// Callbacks for a client connection.
-    pub(crate) fn client(config: Config, credentials: ClientCredentials) -> Box<Self> {
-        Self::boxed(config, None, Some(credentials))
+    /// Takes back a set made by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    /// `set` came from `into_raw`, is taken back once, and nothing (no libsasl2
+    /// connection) points into it any more.
+    pub(crate) unsafe fn from_raw(set: NonNull<Self>) -> Box<Self> {
+        // SAFETY: guaranteed by the caller.
+        unsafe { Box::from_raw(set.as_ptr()) }
     }
 
     fn record_failure(&self, message: String) {
@@ -345,9 +358,28 @@ impl CallbackSet {
         &self.config
     }
 
-    /// The list to pass to `sasl_server_new`/`sasl_client_new`.
-    pub(crate) fn as_ptr(&self) -> *const sys::sasl_callback_t {
-        self.list.as_ptr()
+    /// Whether `name` is libsasl2's own canonical authid handed to canon_user
+    /// again (`sasl_checkpass` does this for PLAIN), in a connection where that
+    /// authid got its `@realm` from libsasl2.
+    ///
+    /// # Safety
+    /// `conn` must be NULL or a live connection.
+    unsafe fn is_recanonicalised(&self, conn: *mut sys::sasl_conn_t, name: &[u8]) -> bool {
+        if conn.is_null() || !self.realm_was_appended(AUTHID) {
+            return false;
+        }
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: conn is live; value is an out-pointer. sasl_getprop calls no
+        // callback.
+        let rc = unsafe { sys::sasl_getprop(conn, sys::SASL_AUTHUSER, &mut value) };
+        // SAFETY: a non-NULL SASL_AUTHUSER is the connection's NUL-terminated authid.
+        rc == sys::SASL_OK && !value.is_null() && unsafe { CStr::from_ptr(value.cast::<c_char>()) }.to_bytes() == name
+    }
+
+    /// Whether the `@realm` on the last name of `kind` ([`AUTHID`] or
+    /// [`AUTHZID`]) is libsasl2's own: canon_user saw that name without an `@`.
+    pub(crate) fn realm_was_appended(&self, kind: u8) -> bool {
+        self.realm_appended.get() & kind != 0
     }
 }
 
@@ -355,23 +387,25 @@ impl CallbackSet {
 /// (which are below 0x10000): its context is the connection's [`CallbackSet`].
 const SERVER_MARKER: c_int = 0x5255_5354;
 
-/// The config of the server connection whose callback list is `list`, found
-/// through the private marker entry; `None` for a list this crate did not make.
+/// The callback set of the server connection whose callback list is `list`,
+/// found through the private marker entry; `None` for a list this crate did not
+/// make.
 ///
 /// # Safety
 /// `list` must be NULL or a callback list ended by `SASL_CB_LIST_END` that is
 /// still alive; libsasl2's `sparams->callbacks` is the list given to
 /// `sasl_server_new`, which for this crate's servers lives in the connection's
-/// callback box until after `sasl_dispose`.
-pub(crate) unsafe fn server_config<'a>(list: *const sys::sasl_callback_t) -> Option<&'a Config> {
+/// callback set until after `sasl_dispose`.
+pub(crate) unsafe fn server_set<'a>(list: *const sys::sasl_callback_t) -> Option<&'a CallbackSet> {
     let mut p = list;
     while !p.is_null() {
         // SAFETY: p is within the list, which ends with SASL_CB_LIST_END.
         let e = unsafe { &*p };
         match e.id as c_int {
             sys::SASL_CB_LIST_END => return None,
-            // SAFETY: only CallbackSet::boxed makes marker entries, with the box's address.
-            SERVER_MARKER => return Some(unsafe { &set(e.context).config }),
+            // SAFETY: only CallbackSet::into_raw makes marker entries, with the
+            // set's own pointer.
+            SERVER_MARKER => return Some(unsafe { set(e.context) }),
             // SAFETY: not past the end entry.
             _ => p = unsafe { p.add(1) },
         }
@@ -382,8 +416,9 @@ pub(crate) unsafe fn server_config<'a>(list: *const sys::sasl_callback_t) -> Opt
 /// Recovers the callback set from a context pointer.
 ///
 /// # Safety
-/// `context` must be a pointer made by [`CallbackSet::boxed`] whose box is alive,
-/// which holds while libsasl2 can call back: the box outlives `sasl_dispose`.
+/// `context` must be a pointer made by [`CallbackSet::into_raw`] and not yet
+/// freed, which holds while libsasl2 can call back: the connection owner frees
+/// the set only after `sasl_dispose`.
 unsafe fn set<'a>(context: *mut c_void) -> &'a CallbackSet {
     // SAFETY: guaranteed by the caller.
     unsafe { &*context.cast::<CallbackSet>() }
@@ -514,15 +549,19 @@ unsafe extern "C" fn get_realm(
     })
 }
 
-/// `SASL_CB_CANON_USER` for the server: runs the user's hook. libsasl2's own
-/// canonicaliser (which appends the realm) still runs on our output.
+/// `SASL_CB_CANON_USER` for the server: runs the user's hook, if any, and
+/// notes whether each name came with an `@` (see [`CallbackSet::realm_was_appended`]).
+/// libsasl2's own canonicaliser still runs on our output: it appends
+/// `@user_realm` (the server FQDN, lower-cased, without a realm) to a name
+/// without an `@`. That suffix is indistinguishable, at the auxprop lookup,
+/// from the same suffix typed by the client; only here is the typed name seen.
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn canon_user(
     conn: *mut sys::sasl_conn_t,
     context: *mut c_void,
     input: *const c_char,
     input_len: c_uint,
-    _flags: c_uint,
+    flags: c_uint,
     user_realm: *const c_char,
     out: *mut c_char,
     out_max: c_uint,
@@ -534,50 +573,128 @@ unsafe extern "C" fn canon_user(
             return sys::SASL_BADPARAM;
         }
         // SAFETY: see `set`.
-        let Some(hook) = unsafe { set(context) }.canon.as_ref() else {
-            return sys::SASL_FAIL;
-        };
-        // SAFETY: libsasl2 passes input_len readable bytes at input.
-        let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
-        let Ok(name) = std::str::from_utf8(bytes) else {
-            // libsasl2 checks no encoding: a PLAIN client can send any bytes.
-            // Without a detail of our own, errdetail would be empty.
-            if !conn.is_null() {
-                // SAFETY: conn is the live connection this callback serves; the
-                // format consumes exactly one C string, which libsasl2 copies.
-                unsafe {
-                    sys::sasl_seterror(
-                        conn,
-                        sys::SASL_NOLOG as c_uint,
-                        c"%s".as_ptr(),
-                        c"the user name is not UTF-8; the canon_user hook takes only UTF-8 names".as_ptr(),
-                    )
-                };
+        let set = unsafe { set(context) };
+        let hooked;
+        let (src, len, has_at) = match set.canon.as_ref() {
+            None => {
+                // SAFETY: libsasl2 passes input_len readable bytes at input; the
+                // slice is not used after this statement, so the copy below may
+                // write over the same bytes.
+                let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
+                (input.cast::<u8>(), bytes.len(), bytes.contains(&b'@'))
             }
-            return sys::SASL_BADPROT;
+            Some(hook) => {
+                // SAFETY: as above; `name` is not used after the hook returns.
+                let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
+                let Ok(name) = std::str::from_utf8(bytes) else {
+                    // libsasl2 checks no encoding: a PLAIN client can send any bytes.
+                    // Without a detail of our own, errdetail would be empty.
+                    // SAFETY: conn is NULL or the live connection this callback
+                    // serves.
+                    unsafe {
+                        set_error(conn, c"the user name is not UTF-8; the canon_user hook takes only UTF-8 names")
+                    };
+                    return sys::SASL_BADPROT;
+                };
+                let realm = if user_realm.is_null() {
+                    None
+                } else {
+                    // SAFETY: a non-null realm is NUL-terminated and valid for this call.
+                    unsafe { CStr::from_ptr(user_realm) }.to_str().ok()
+                };
+                let Some(name) = hook(name, realm) else {
+                    return sys::SASL_BADAUTH;
+                };
+                if name.contains('\0') {
+                    return sys::SASL_BUFOVER;
+                }
+                hooked = name;
+                (hooked.as_ptr(), hooked.len(), hooked.contains('@'))
+            }
         };
-        let realm = if user_realm.is_null() {
-            None
-        } else {
-            // SAFETY: a non-null realm is NUL-terminated and valid for this call.
-            unsafe { CStr::from_ptr(user_realm) }.to_str().ok()
-        };
-        let Some(canonical) = hook(name, realm) else {
-            return sys::SASL_BADAUTH;
-        };
-        if canonical.len() >= out_max as usize || canonical.contains('\0') {
+        if len >= out_max as usize {
             return sys::SASL_BUFOVER;
         }
-        // SAFETY: out has room for out_max bytes and canonical is shorter. The input
-        // and output may be the same buffer; `canonical` is our own copy.
+        let kinds = (if flags & sys::SASL_CU_AUTHID as c_uint != 0 { AUTHID } else { 0 })
+            | (if flags & sys::SASL_CU_AUTHZID as c_uint != 0 { AUTHZID } else { 0 });
+        if set.track_names {
+            // SAFETY: src holds len readable bytes (the input or the hook's
+            // output); the slice is gone before the copy below. conn is NULL
+            // or the live connection this callback serves.
+            let own = !has_at || unsafe { set.is_recanonicalised(conn, std::slice::from_raw_parts(src, len)) };
+            let appended = set.realm_appended.get() & !kinds;
+            set.realm_appended.set(if own { appended | kinds } else { appended });
+        }
+        // SAFETY: out has room for out_max bytes and len is less. The input and
+        // output may be the same buffer, so the copy allows overlap; no Rust
+        // reference to either is alive here.
         unsafe {
-            ptr::copy_nonoverlapping(canonical.as_ptr(), out.cast::<u8>(), canonical.len());
-            *out.add(canonical.len()) = 0;
-            *out_len = canonical.len() as c_uint;
+            ptr::copy(src, out.cast::<u8>(), len);
+            *out.add(len) = 0;
+            *out_len = len as c_uint;
         }
         sys::SASL_OK
     })
 }
+
+/// Sets a connection's error detail to `text`, without logging it.
+///
+/// # Safety
+/// `conn` must be NULL or a live connection.
+pub(crate) unsafe fn set_error(conn: *mut sys::sasl_conn_t, text: &CStr) {
+    if conn.is_null() {
+        return;
+    }
+    // SAFETY: conn is live; the format consumes exactly one C string, `text`,
+    // which libsasl2 copies.
+    unsafe { sys::sasl_seterror(conn, sys::SASL_NOLOG as c_uint, c"%s".as_ptr(), text.as_ptr()) };
+}
+
+/// A heap `sasl_secret_t` (a length followed by a flexible array of bytes) holding a
+/// copy of a [`Secret`], NUL-terminated for plugins that treat it as a C string.
+/// Wiped and freed on drop.
+pub(crate) struct SecretBuf {
+    ptr: NonNull<sys::sasl_secret_t>,
+    layout: Layout,
+}
+
+impl SecretBuf {
+    pub(crate) fn new(secret: &Secret) -> Self {
+        let bytes = secret.expose();
+        let data = std::mem::offset_of!(sys::sasl_secret_t, data);
+        let size = (data + bytes.len() + 1).max(size_of::<sys::sasl_secret_t>());
+        let layout =
+            Layout::from_size_align(size, align_of::<sys::sasl_secret_t>()).expect("a secret's size fits a Layout");
+        // SAFETY: layout has a non-zero size.
+        let raw = unsafe { alloc_zeroed(layout) }.cast::<sys::sasl_secret_t>();
+        let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+        // SAFETY: the allocation holds the header plus len + 1 data bytes; it is
+        // zeroed, so the byte after the copy is already the terminating NUL.
+        unsafe {
+            (*ptr.as_ptr()).len = bytes.len() as _;
+            let dst = ptr.as_ptr().cast::<u8>().add(data);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+        }
+        SecretBuf { ptr, layout }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut sys::sasl_secret_t {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for SecretBuf {
+    fn drop(&mut self) {
+        // SAFETY: ptr/layout are the allocation made in `new`, freed only here.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<u8>(), self.layout.size()).zeroize();
+            dealloc(self.ptr.as_ptr().cast(), self.layout);
+        }
+    }
+}
+
+// SAFETY: SecretBuf exclusively owns its allocation; nothing else aliases it.
+unsafe impl Send for SecretBuf {}
 
 // libsasl2 stores every callback as `int (*)(void)` and casts it back by id.
 
@@ -634,6 +751,41 @@ mod tests {
         assert!(creds.realm().is_none());
     }
 
+    /// Finding 2 of issue 12: the context pointer libsasl2 holds stays valid
+    /// while the owner of the callback set moves, and while the owner reads the
+    /// set itself. The aliasing rules this guards are only checked by Miri:
+    /// `cargo +nightly miri test --lib --no-default-features -- context_pointer`
+    /// (no libsasl2 call is made, so Miri can run it).
+    #[test]
+    fn the_context_pointer_given_to_c_stays_valid_while_its_owner_moves() {
+        use std::ffi::{CStr, c_char, c_uint};
+        use std::ptr::{self, NonNull};
+
+        use super::{CallbackSet, getopt};
+        use crate::config::Config;
+
+        struct Owner(NonNull<CallbackSet>);
+        let config = Config::new().with("mech_list", "CRAM-MD5").unwrap();
+        let owner = Owner(CallbackSet::into_raw(CallbackSet::server(config, None)));
+        // SAFETY: the list is alive and starts with the GETOPT entry.
+        let context = unsafe { (*CallbackSet::list(owner.0)).context };
+        let ask = |context| {
+            let (mut value, mut len): (*const c_char, c_uint) = (ptr::null(), 0);
+            // SAFETY: called as libsasl2 calls it, with the set's own context.
+            let rc = unsafe { getopt(context, ptr::null(), c"mech_list".as_ptr(), &mut value, &mut len) };
+            assert_eq!(rc, sasl_sys::SASL_OK);
+            // SAFETY: getopt answered with the config's NUL-terminated value.
+            unsafe { CStr::from_ptr(value) }.to_bytes().to_vec()
+        };
+        assert_eq!(ask(context), b"CRAM-MD5");
+        let moved = [Box::new(owner)];
+        // SAFETY: the set is alive; only shared references are made.
+        assert_eq!(unsafe { moved[0].0.as_ref() }.config().get("mech_list"), Some("CRAM-MD5"));
+        assert_eq!(ask(context), b"CRAM-MD5", "C's pointer still works after the owner moved");
+        // SAFETY: from into_raw, taken back once, nothing points into it any more.
+        drop(unsafe { CallbackSet::from_raw(moved[0].0) });
+    }
+
     #[test]
     fn a_nul_in_a_client_name_is_an_error_naming_that_name() {
         for (authname, authzid, realm, what) in
@@ -657,7 +809,7 @@ mod failpoint_tests {
         // SAFETY: a mutex from mutex_alloc, freed once.
         unsafe { mutex_free(mutex_alloc()) };
         fail::remove("sasl_mutex_free");
-        let payload = take_pending_panic().expect("the failpoint's panic is parked");
+        let payload = crate::panic::take().expect("the failpoint's panic is parked");
         assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("sasl_mutex_free exploded"));
     }
 }
