@@ -74,6 +74,10 @@ pub struct Client {
     /// into: the credential strings, the secret buffer, the `ccache` credential.
     conn: Conn,
     started: bool,
+    /// A channel binding was set.
+    bound: bool,
+    /// The `-PLUS` name of the mechanism chosen, when the client bound it.
+    plus_mechanism: Option<String>,
     complete: bool,
     /// The config's `min_ssf`, for explaining a failed choice of mechanism.
     min_ssf: u32,
@@ -175,6 +179,8 @@ impl Client {
         Ok(Client {
             conn,
             started: false,
+            bound: false,
+            plus_mechanism: None,
             complete: false,
             min_ssf: config.security().min_ssf,
             default_ccache: !ccache,
@@ -213,6 +219,15 @@ impl Client {
         self.complete = code == Code::OK;
         // A NULL buffer means "no initial response".
         let initial_response = (!out.is_null()).then(|| self.conn.output(out));
+        // libsasl2 (2.1.28) names the plugin (`SCRAM-SHA-256`) even when it runs
+        // the bound variant; the GS2 header of the first message (RFC 5801,
+        // SCRAM's and GS2's, the only binding mechanisms) says which: `p=TYPE`
+        // is bound, and the server must be started with the `-PLUS` name.
+        let mechanism = if self.bound && initial_response.is_some_and(|r| r.starts_with(b"p=")) {
+            self.plus_mechanism.insert(format!("{mechanism}-PLUS")).as_str()
+        } else {
+            mechanism
+        };
         Ok(ClientStart { mechanism, initial_response })
     }
 
@@ -241,6 +256,20 @@ impl Client {
         }
         self.complete = true;
         Ok(ClientStep::Complete((!out.is_null()).then(|| self.conn.output(out))))
+    }
+
+    /// Binds the exchange to the channel under it (`SASL_CHANNEL_BINDING`): see
+    /// [`ChannelBinding`](crate::ChannelBinding). Call it before
+    /// [`start`](Self::start): a `-PLUS` mechanism the server offers is then
+    /// chosen and bound. The connection keeps its own copy of the bytes.
+    #[doc(alias = "SASL_CHANNEL_BINDING")]
+    pub fn set_channel_binding(&mut self, binding: &crate::ChannelBinding) -> Result<()> {
+        if self.started {
+            return Err(Error::State { call: "Client::set_channel_binding", state: "after start" });
+        }
+        self.conn.set_channel_binding(binding)?;
+        self.bound = true;
+        Ok(())
     }
 
     /// True once the client side has computed its last message.

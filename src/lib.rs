@@ -93,6 +93,7 @@ struct ReadmeDoctests;
 
 #[cfg(feature = "tokio")]
 mod async_secure_stream;
+mod channel_binding;
 mod client;
 mod config;
 mod credentials;
@@ -116,6 +117,7 @@ mod too_weak;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
+pub use channel_binding::ChannelBinding;
 pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};

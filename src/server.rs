@@ -371,6 +371,19 @@ impl Server {
         self.conn.config()
     }
 
+    /// Binds the exchange to the channel under it (`SASL_CHANNEL_BINDING`): see
+    /// [`ChannelBinding`](crate::ChannelBinding). Call it before
+    /// [`mechanisms`](Self::mechanisms) and [`start`](Self::start): only then
+    /// are `-PLUS` mechanisms offered and bound. The connection keeps its own
+    /// copy of the bytes.
+    #[doc(alias = "SASL_CHANNEL_BINDING")]
+    pub fn set_channel_binding(&mut self, binding: &crate::ChannelBinding) -> Result<()> {
+        if self.state != State::New {
+            return Err(Error::State { call: "Server::set_channel_binding", state: "after the exchange began" });
+        }
+        self.conn.set_channel_binding(binding)
+    }
+
     /// `sasl_setpass` on this connection (for [`Sasldb`](crate::Sasldb)).
     pub(crate) fn set_password(&self, user: &str, password: Option<&[u8]>, flags: u32) -> Result<()> {
         self.conn.set_password(user, password, flags)

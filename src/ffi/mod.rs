@@ -259,6 +259,17 @@ pub(crate) struct Conn {
     /// The credential handed to the connection; released after `sasl_dispose`
     /// because fields drop after `Drop::drop` runs.
     gss: Option<gss::Credential>,
+    /// The channel binding libsasl2 points at (`SASL_CHANNEL_BINDING` stores the
+    /// pointer, it copies nothing); freed after `sasl_dispose`, as `gss`.
+    cbinding: Option<Box<OwnedChannelBinding>>,
+}
+
+/// A `sasl_channel_binding_t` and the bytes its pointers point into, in one
+/// box: moving the box moves neither.
+struct OwnedChannelBinding {
+    raw: sys::sasl_channel_binding_t,
+    _name: CString,
+    _data: Box<[u8]>,
 }
 
 // SAFETY: a sasl_conn_t has no thread affinity: libsasl2's shared state is
@@ -335,7 +346,7 @@ impl Conn {
             return Err(Error::Sasl { call: name, code: Code::NOMEM, detail: "no connection returned".into() });
         };
         // From here on `Drop` disposes the connection and frees the set.
-        let conn = Conn { ptr, callbacks: set, generation: 0, gss: None };
+        let conn = Conn { ptr, callbacks: set, generation: 0, gss: None, cbinding: None };
         call(conn.as_ptr(), name, || rc)?;
         conn.set_security(security)?;
         Ok(conn)
@@ -376,6 +387,33 @@ impl Conn {
             sys::sasl_setprop(self.as_ptr(), sys::SASL_GSS_CREDS, handle.cast_const())
         })
         .map(drop)
+    }
+
+    /// Sets the channel binding (`SASL_CHANNEL_BINDING`), which the connection
+    /// then owns until after `sasl_dispose`. A later call replaces it.
+    pub(crate) fn set_channel_binding(&mut self, binding: &crate::ChannelBinding) -> Result<()> {
+        let name = CString::new(binding.name()).map_err(|_| Error::Nul { what: "channel binding name" })?;
+        let data: Box<[u8]> = binding.data().into();
+        let len = std::ffi::c_ulong::try_from(data.len())
+            .map_err(|_| Error::TooLong { what: "channel binding data", len: data.len() })?;
+        let raw = sys::sasl_channel_binding_t {
+            name: name.as_ptr(),
+            critical: c_int::from(binding.critical()),
+            len,
+            data: data.as_ptr(),
+        };
+        let owned = Box::new(OwnedChannelBinding { raw, _name: name, _data: data });
+        let value: *const sys::sasl_channel_binding_t = &owned.raw;
+        // SAFETY: the connection is live; libsasl2 keeps `value` as it is and its
+        // mechanisms only read through it. It points into `owned`'s heap
+        // allocations (the struct, the name, the bytes), which do not move when
+        // the box moves into `self.cbinding` below and stay there until after
+        // sasl_dispose (or until a later call has pointed libsasl2 elsewhere).
+        call(self.as_ptr(), "sasl_setprop(SASL_CHANNEL_BINDING)", || unsafe {
+            sys::sasl_setprop(self.as_ptr(), sys::SASL_CHANNEL_BINDING, value.cast())
+        })?;
+        self.cbinding = Some(owned);
+        Ok(())
     }
 
     /// Sets the security properties (`SASL_SEC_PROPS`; libsasl2 copies them).

@@ -18,7 +18,10 @@ use crate::outcome::Failure;
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("who").required(true).args(["principal", "credential"])))]
 pub struct MesosAuthenticateArgs {
-    /// The master's libprocess address; its UPID is `master@IP:PORT`.
+    /// The master's libprocess address; its UPID is `master@IP:PORT`. TLS as in
+    /// Mesos: LIBPROCESS_SSL_ENABLED, LIBPROCESS_SSL_CERT_FILE, ... (the master's
+    /// certificate is verified against LIBPROCESS_SSL_CA_FILE unless
+    /// LIBPROCESS_SSL_VERIFY_SERVER_CERT=false).
     #[arg(long, value_name = "IP:PORT")]
     pub master: SocketAddr,
 
@@ -34,6 +37,11 @@ pub struct MesosAuthenticateArgs {
     /// `{"principal": .., "secret": ..}` object, or one `principal secret` line.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "secret_file"])]
     pub credential: Option<PathBuf>,
+
+    /// A mechanism this client may use (repeat it, or separate with commas);
+    /// default CRAM-MD5 alone, as Mesos's authenticatee.
+    #[arg(long, value_name = "MECH", value_delimiter = ',')]
+    pub mechanism: Vec<String>,
 
     /// Seconds to wait for a verdict, retries included.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
@@ -83,7 +91,12 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
     // The UPID the master records as authenticated: a process of this endpoint.
     let me = endpoint.register("sasl-sample").map_err(Failure::error)?;
     let master = Upid::new("master", args.master).map_err(Failure::error)?;
+    let mut client = cyrus_sasl::mesos::ClientOptions::default();
+    if !args.mechanism.is_empty() {
+        client.mechanisms = args.mechanism.clone();
+    }
     let options = AuthenticateOptions {
+        client,
         timeout,
         max_delivery_failures: Some(MAX_DELIVERY_FAILURES),
         ..AuthenticateOptions::default()

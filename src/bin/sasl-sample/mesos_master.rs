@@ -18,7 +18,8 @@ pub struct MesosMasterArgs {
     /// Bind the libprocess endpoint here (e.g. `127.0.0.1:5050`; port 0 picks a
     /// free one). Without it, LIBPROCESS_IP and LIBPROCESS_PORT (default
     /// 127.0.0.1, a free port). LIBPROCESS_ADVERTISE_IP/PORT set the address in
-    /// the master's UPID.
+    /// the master's UPID. TLS as in Mesos: LIBPROCESS_SSL_ENABLED,
+    /// LIBPROCESS_SSL_CERT_FILE, LIBPROCESS_SSL_KEY_FILE, LIBPROCESS_SSL_CA_FILE, ...
     #[arg(long, value_name = "IP:PORT")]
     pub listen: Option<SocketAddr>,
 
@@ -60,9 +61,10 @@ pub struct MesosMasterArgs {
 }
 
 /// Runs until killed: `listening: master@IP:PORT`, then one line per attempt on
-/// stdout, flushed: `authenticated: PRINCIPAL pid=UPID`, `refused: pid=UPID`, or
-/// `error: pid=UPID (WHY)` for an attempt without a verdict; with ACLs, one line
-/// per registration (see [`crate::mesos_registration::line`]). Peer text escaped.
+/// stdout, flushed: `authenticated: PRINCIPAL pid=UPID mech=MECH tls=yes|no`,
+/// `refused: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
+/// verdict; with ACLs, one line per registration (see
+/// [`crate::mesos_registration::line`]). Peer text escaped.
 pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     let master_config = match (&args.credentials, &args.config) {
         (Some(path), _) => MasterConfig::from_credentials_file(path),
@@ -117,7 +119,12 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
             };
             let pid = escape(&record.pid);
             say(&match &record.result {
-                Ok(Some(principal)) => format!("authenticated: {} pid={pid}", escape(principal)),
+                Ok(Some(principal)) => format!(
+                    "authenticated: {} pid={pid} mech={} tls={}",
+                    escape(principal),
+                    escape(record.mechanism.as_deref().unwrap_or("-")),
+                    if record.tls { "yes" } else { "no" }
+                ),
                 Ok(None) => format!("refused: pid={pid}"),
                 Err(e) => format!("error: pid={pid} ({})", escape(&e.to_string())),
             });

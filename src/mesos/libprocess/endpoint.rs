@@ -6,16 +6,19 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::codec::{Limits, Request, RequestDecoder, encode_request, encode_response, parse_response, valid_name};
+use super::tls::{Stream, TlsContext, TlsOptions};
 use super::upid::{Upid, UpidError};
 
 /// The `log` target of the endpoint's lines.
@@ -56,6 +59,9 @@ pub struct EndpointOptions {
     pub connect_timeout: Duration,
     /// The time to write a message and read its answer (default 5 s).
     pub response_timeout: Duration,
+    /// TLS on every connection (`LIBPROCESS_SSL_*`); `None`, the default:
+    /// plaintext, as Mesos without `LIBPROCESS_SSL_ENABLED`.
+    pub tls: Option<TlsOptions>,
 }
 
 impl Default for EndpointOptions {
@@ -72,6 +78,7 @@ impl Default for EndpointOptions {
             queue_capacity: 1024,
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -88,11 +95,19 @@ pub struct EnvError {
     pub expected: &'static str,
 }
 
+impl EnvError {
+    pub(crate) fn new(var: &'static str, value: &str, expected: &'static str) -> Self {
+        EnvError { var, value: value.chars().take(64).collect(), expected }
+    }
+}
+
 impl EndpointOptions {
     /// The defaults, with the addresses from `LIBPROCESS_IP`, `LIBPROCESS_PORT`,
     /// `LIBPROCESS_ADVERTISE_IP` and `LIBPROCESS_ADVERTISE_PORT` where they are
-    /// set and non-empty. None is required; a value that is not an IP literal or
-    /// a port number is an [`EnvError`].
+    /// set and non-empty, and [TLS](TlsOptions) when `LIBPROCESS_SSL_ENABLED` is
+    /// true (with `LIBPROCESS_SSL_CERT_FILE`, `LIBPROCESS_SSL_KEY_FILE`, ...). A
+    /// value that is not an IP literal, a port number or a boolean is an
+    /// [`EnvError`].
     pub fn from_env() -> Result<Self, EnvError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -123,6 +138,7 @@ impl EndpointOptions {
         }
         options.advertise_ip = get(&var, "LIBPROCESS_ADVERTISE_IP", "an IP address")?;
         options.advertise_port = get(&var, "LIBPROCESS_ADVERTISE_PORT", "a port number")?;
+        options.tls = TlsOptions::from_vars(&var)?;
         Ok(options)
     }
 }
@@ -141,6 +157,9 @@ pub struct Envelope {
     pub body: Vec<u8>,
     /// The TCP peer the request came from (what the network, not the peer, says).
     pub peer_addr: SocketAddr,
+    /// Whether it came over TLS (with downgrade on, a plaintext connection is
+    /// possible on a TLS endpoint).
+    pub tls: bool,
 }
 
 impl fmt::Debug for Envelope {
@@ -152,6 +171,7 @@ impl fmt::Debug for Envelope {
             .field("name", &self.name)
             .field("body_len", &self.body.len())
             .field("peer_addr", &self.peer_addr)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -227,7 +247,7 @@ pub enum RegisterError {
 
 /// A kept outbound connection to one destination address.
 struct Outbound {
-    stream: TcpStream,
+    stream: Stream,
     /// Answer bytes read but not yet consumed.
     buf: Vec<u8>,
 }
@@ -244,6 +264,7 @@ struct Inner {
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
+    tls: Option<TlsContext>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -290,7 +311,10 @@ impl fmt::Debug for Endpoint {
 impl Endpoint {
     /// Binds the listener and starts accepting. Fails if the address cannot be
     /// bound, or if it is unspecified (`0.0.0.0`) and no advertise IP is given.
+    /// With [`tls`](EndpointOptions::tls), also fails if its files cannot be
+    /// read or do not make a valid configuration.
     pub async fn bind(options: EndpointOptions) -> io::Result<Endpoint> {
+        let tls = options.tls.as_ref().map(TlsContext::new).transpose()?;
         let listener = TcpListener::bind(SocketAddr::new(options.bind_ip, options.bind_port)).await?;
         let local_addr = listener.local_addr()?;
         let advertise_ip = match options.advertise_ip {
@@ -314,6 +338,7 @@ impl Endpoint {
             registrations: std::sync::atomic::AtomicU64::new(0),
             counters: Mutex::new(HashMap::new()),
             outbound: Mutex::new(HashMap::new()),
+            tls,
             shutdown,
         });
         tokio::spawn(accept_loop(listener, Arc::downgrade(&inner), shutdown_rx, connections));
@@ -456,12 +481,11 @@ impl Endpoint {
             }
             let reused = conn.is_some();
             if conn.is_none() {
-                let stream = match timeout(options.connect_timeout, TcpStream::connect(addr)).await {
+                let stream = match timeout(options.connect_timeout, connect(self.inner.tls.as_ref(), addr)).await {
                     Err(_) => return Err(SendError::Timeout { addr }),
                     Ok(Err(source)) => return Err(SendError::Connect { addr, source }),
                     Ok(Ok(stream)) => stream,
                 };
-                let _ = stream.set_nodelay(true);
                 log::debug!(target: LOG_TARGET, "opened a connection to {addr}");
                 *conn = Some(Outbound { stream, buf: Vec::new() });
             }
@@ -488,6 +512,16 @@ impl Endpoint {
     }
 }
 
+/// Opens a connection to `addr` (TCP, then TLS if configured).
+async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> io::Result<Stream> {
+    let tcp = TcpStream::connect(addr).await?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Stream::Plain(tcp)),
+        Some(tls) => tls.connect(addr.ip(), tcp).await,
+    }
+}
+
 enum Failure {
     Io(io::Error),
     Closed { answered: bool },
@@ -497,14 +531,18 @@ enum Failure {
 /// Whether the peer has closed a kept connection (a pending EOF or error).
 fn peer_closed(out: &mut Outbound) -> bool {
     let mut probe = [0u8; 512];
-    match out.stream.try_read(&mut probe) {
-        Ok(0) => true,
+    let mut probe = ReadBuf::new(&mut probe);
+    // One poll without waiting (through TLS too, which may consume records
+    // such as session tickets without producing bytes: then Pending).
+    match Pin::new(&mut out.stream).poll_read(&mut Context::from_waker(Waker::noop()), &mut probe) {
+        Poll::Pending => false,
+        Poll::Ready(Ok(())) if probe.filled().is_empty() => true,
         // Unsolicited bytes: keep them for the next answer.
-        Ok(n) => {
-            out.buf.extend_from_slice(&probe[..n]);
+        Poll::Ready(Ok(())) => {
+            out.buf.extend_from_slice(probe.filled());
             false
         }
-        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        Poll::Ready(Err(_)) => true,
     }
 }
 
@@ -616,11 +654,28 @@ async fn accept_loop(
             drop(stream);
             continue;
         };
-        let Some(options) = inner.upgrade().map(|inner| inner.options.clone()) else {
+        let Some((options, tls)) = inner.upgrade().map(|inner| (inner.options.clone(), inner.tls.clone())) else {
             return;
         };
         let (inner, shutdown) = (inner.clone(), shutdown.clone());
         tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let stream = match tls {
+                None => Stream::Plain(stream),
+                // The handshake (and downgrade's look at the first bytes) within
+                // the deadline of one request.
+                Some(tls) => match timeout(options.request_deadline, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} took over {:?}", options.request_deadline);
+                        return;
+                    }
+                },
+            };
             serve_connection(stream, peer, inner, shutdown, options).await;
             drop(permit);
         });
@@ -630,13 +685,13 @@ async fn accept_loop(
 /// One inbound connection: requests in, answers out, until it closes, breaks a
 /// limit or a deadline, or the endpoint stops.
 async fn serve_connection(
-    mut stream: TcpStream,
+    mut stream: Stream,
     peer: SocketAddr,
     inner: Weak<Inner>,
     mut shutdown: watch::Receiver<bool>,
     options: EndpointOptions,
 ) {
-    let _ = stream.set_nodelay(true);
+    let tls = stream.is_tls();
     let mut decoder = RequestDecoder::new(options.limits);
     let mut chunk = vec![0u8; 8192];
     let mut request_deadline: Option<Instant> = None;
@@ -648,7 +703,7 @@ async fn serve_connection(
                 Ok(Some(request)) => {
                     request_deadline = None;
                     let close = !request.keep_alive;
-                    (deliver(&inner, request, peer), close)
+                    (deliver(&inner, request, peer, tls), close)
                 }
                 Err(e) => {
                     log::debug!(target: LOG_TARGET, "refusing a request from {peer}: {e}");
@@ -702,7 +757,7 @@ async fn serve_connection(
 }
 
 /// Hands a request to its process; the status to answer.
-fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr) -> u16 {
+fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: bool) -> u16 {
     let Some(inner) = inner.upgrade() else {
         return 503;
     };
@@ -711,7 +766,7 @@ fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr) -> u16 
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };
-    match queue.try_send(Envelope { from, to, name, body, peer_addr }) {
+    match queue.try_send(Envelope { from, to, name, body, peer_addr, tls }) {
         Ok(()) => 202,
         Err(mpsc::error::TrySendError::Full(envelope)) => {
             log::warn!(

@@ -82,6 +82,11 @@ pub struct AuthenticationRecord {
     pub peer_addr: SocketAddr,
     /// Its session process.
     pub session: Upid,
+    /// The SASL mechanism its `AuthenticationStartMessage` named, if one came.
+    pub mechanism: Option<String>,
+    /// Whether every message of the attempt came over TLS (see
+    /// [`EndpointOptions::tls`]).
+    pub tls: bool,
     /// `Ok(Some(principal))` authenticated, `Ok(None)` refused (wrong secret or
     /// unknown principal alike), `Err` no verdict (timed out, superseded, peer
     /// address mismatch, a protocol or SASL error).
@@ -139,6 +144,8 @@ struct SessionSlot {
     reply_to: Upid,
     peer_addr: SocketAddr,
     forwarder: JoinHandle<()>,
+    mechanism: Option<String>,
+    tls: bool,
 }
 
 /// A running libprocess master that authenticates frameworks and agents.
@@ -353,7 +360,14 @@ impl Loop {
         let upid = process.upid().clone();
         let forwarder = tokio::spawn(forward(process, key, session_tx.clone()));
         let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
-        let slot = SessionSlot { upid, reply_to: envelope.from, peer_addr: envelope.peer_addr, forwarder };
+        let slot = SessionSlot {
+            upid,
+            reply_to: envelope.from,
+            peer_addr: envelope.peer_addr,
+            forwarder,
+            mechanism: None,
+            tls: envelope.tls,
+        };
         self.sessions.insert(key, slot);
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
@@ -428,6 +442,14 @@ impl Loop {
             Ok(message) => message,
             Err(e) => return self.malformed(&envelope, e.to_string()),
         };
+        // For the record: only what the session's own peer sent (the
+        // authenticator ignores the rest).
+        if let Some(slot) = self.sessions.get_mut(&key).filter(|slot| slot.reply_to == envelope.from) {
+            slot.tls &= envelope.tls;
+            if let Message::Start(start) = &message {
+                slot.mechanism.get_or_insert_with(|| start.mechanism.clone());
+            }
+        }
         let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
@@ -474,6 +496,8 @@ fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
         from: slot.reply_to,
         peer_addr: slot.peer_addr,
         session: slot.upid,
+        mechanism: slot.mechanism,
+        tls: slot.tls,
         result: outcome.result,
     }
 }

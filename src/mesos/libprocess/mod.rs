@@ -54,19 +54,23 @@
 
 mod authenticatee;
 mod blocking;
+mod channel_binding;
 mod codec;
 mod endpoint;
 mod master;
+mod tls;
 mod upid;
 
 pub use authenticatee::{
     AUTHENTICATEE_PREFIX, AuthenticateError, AuthenticateOptions, authenticate, authenticate_blocking,
 };
 pub use blocking::{BlockingEndpoint, BlockingProcess};
+pub use channel_binding::{TLS_EXPORTER, TLS_SERVER_END_POINT, tls_exporter, tls_server_end_point};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
 pub use endpoint::{Endpoint, EndpointOptions, EnvError, Envelope, LOG_TARGET, Process, RegisterError, SendError};
 pub use master::{
     AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
     MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
+pub use tls::{FirstBytes, HostnameValidation, TlsOptions, classify_first_bytes};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};

@@ -1,0 +1,56 @@
+//! [`ChannelBinding`]: the data that ties a SASL exchange to the secure channel
+//! under it (RFC 5056), for the `*-PLUS` mechanisms (`SCRAM-SHA-256-PLUS`).
+
+use std::fmt;
+
+/// Channel-binding data for a [`Server`](crate::Server) or
+/// [`Client`](crate::Client) (`SASL_CHANNEL_BINDING`): the binding type's name
+/// (`tls-exporter`, `tls-server-end-point`, `tls-unique`), its bytes for this
+/// channel, and whether it is critical.
+///
+/// With it set, a server offers the `-PLUS` variants of mechanisms that support
+/// binding, and a client picks one when the server offers it; both sides mix the
+/// bytes into the exchange, so it fails unless both computed the same bytes, as
+/// the two ends of one TLS session do and the two sessions of a relay do not.
+/// Critical: a client refuses any mechanism without binding, and a server
+/// refuses clients that do not bind.
+///
+/// `Debug` shows the name, the flag and the length, never the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChannelBinding {
+    name: String,
+    data: Vec<u8>,
+    critical: bool,
+}
+
+impl ChannelBinding {
+    /// Binding `name` with `data`; `critical`: binding is required.
+    pub fn new(name: impl Into<String>, data: impl Into<Vec<u8>>, critical: bool) -> Self {
+        ChannelBinding { name: name.into(), data: data.into(), critical }
+    }
+
+    /// The binding type's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The binding bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Whether binding is required.
+    pub fn critical(&self) -> bool {
+        self.critical
+    }
+}
+
+impl fmt::Debug for ChannelBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelBinding")
+            .field("name", &self.name)
+            .field("len", &self.data.len())
+            .field("critical", &self.critical)
+            .finish()
+    }
+}
