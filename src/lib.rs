@@ -113,6 +113,7 @@ mod security;
 mod security_layer;
 mod server;
 mod too_weak;
+mod warning;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
@@ -128,6 +129,7 @@ pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
 pub use server::{Identity, Server, ServerStep};
+pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.
 pub use sasl_sys as sys;

@@ -179,9 +179,9 @@ impl Server {
     ///
     /// ```
     /// use cyrus_sasl::{Config, Server};
-    /// let config = Config::new().with("mech_list", "CRAM-MD5 PLAIN")?;
+    /// let config = Config::new().with("mech_list", "CRAM-MD5 SCRAM-SHA-256")?;
     /// let mut server = Server::new("myservice", "host.example.com", None, &config)?;
-    /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 PLAIN");
+    /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 SCRAM-SHA-256");
     /// # Ok::<(), cyrus_sasl::Error>(())
     /// ```
     #[doc(alias = "sasl_listmech")]
@@ -207,7 +207,8 @@ impl Server {
                 self.state = State::Done;
                 Err(too_weak::explain(&self.conn, error, Some(mechanism)))
             }
-            Err(Error::Sasl { code: Code::NOMECH, .. }) => {
+            // SASL_ENCRYPT: the mechanism is plaintext and NOPLAINTEXT is set.
+            Err(Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
                 self.state = State::Done;
                 Err(self.explain_nomech(mechanism))
             }

@@ -14,6 +14,7 @@ use crate::outcome::Failure;
 /// Runs the server subcommand.
 pub fn run(args: &ServerArgs) -> Result<(), Failure> {
     let config = crate::load_config(args.common.config.as_deref())?;
+    crate::print_warnings(&config.warnings());
     // A first connection checks mech_list and the sasldb now, before any client
     // arrives, so a broken setup fails at start-up.
     new_server(&args.common, &config)?;
