@@ -26,7 +26,7 @@ pub enum Warning {
     #[error("the credential store is empty: every login will be refused")]
     EmptyStore,
     /// A credentials file holds no credentials: every login is refused.
-    #[error("credentials file '{}' holds no credentials: every login will be refused", path.display())]
+    #[error("credentials file '{}' holds no credentials: every authentication attempt will be rejected", path.display())]
     EmptyCredentialsFile {
         /// The file.
         path: PathBuf,
