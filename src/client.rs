@@ -84,6 +84,24 @@ pub struct Client {
     /// True when a GSS-API mechanism would use krb5's default credential cache
     /// (no `ccache` credential is attached).
     default_ccache: bool,
+    /// True when the credentials' `authname` is empty or blank.
+    blank_authname: bool,
+}
+
+/// A mechanism that needs a user name and was given a blank one fails inside
+/// libsasl2's name canonicalisation (`lib/canonusr.c`) with `SASL_FAIL` and
+/// "All-whitespace username" (CRAM-MD5 at its step, SCRAM and PLAIN at start;
+/// GSSAPI takes the name from the ticket and never asks). That is turned into
+/// [`Error::MissingCredential`] naming the authentication name.
+fn explain_blank_authname(blank_authname: bool, error: Error) -> Error {
+    match &error {
+        Error::Sasl { code: Code::FAIL, detail, .. }
+            if blank_authname && detail.contains("All-whitespace username") =>
+        {
+            Error::MissingCredential { missing: vec!["authentication name (SASL_CB_AUTHNAME)".to_owned()] }
+        }
+        _ => error,
+    }
 }
 
 /// Whether libsasl2 may pick a GSS-API mechanism from `mechanisms`.
@@ -184,6 +202,7 @@ impl Client {
             complete: false,
             min_ssf: config.security().min_ssf,
             default_ccache: !ccache,
+            blank_authname: credentials.authname.trim().is_empty(),
         })
     }
 
@@ -214,7 +233,7 @@ impl Client {
                 let offered = mechanisms.split([' ', ',']).filter(|m| !m.is_empty()).map(str::to_owned).collect();
                 return Err(Error::NoMechanism { offered, min_ssf: self.min_ssf, detail });
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(explain_blank_authname(self.blank_authname, e)),
         };
         self.complete = code == Code::OK;
         // A NULL buffer means "no initial response".
@@ -249,7 +268,7 @@ impl Client {
         drop(self.conn.take_logged_failures());
         let (code, out) = match stepped.map_err(kerberos::refine) {
             Ok(stepped) => stepped,
-            Err(e) => return Err(too_weak::explain(&self.conn, e, None)),
+            Err(e) => return Err(explain_blank_authname(self.blank_authname, too_weak::explain(&self.conn, e, None))),
         };
         if code == Code::CONTINUE {
             return Ok(ClientStep::Continue(self.conn.output(out)));

@@ -11,6 +11,7 @@ use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 pub use crate::error::{ConfigError, ConfigErrorKind};
 use crate::options;
 use crate::security::SecurityProperties;
+use crate::warning::Warning;
 
 /// Options for one or more connections.
 ///
@@ -19,8 +20,12 @@ use crate::security::SecurityProperties;
 ///   `sasldb_path`, `keytab`, ... any key at all) are handed to libsasl2 verbatim
 ///   whenever a plugin asks for them, for this connection only. A key the config
 ///   does not hold falls back to libsasl2's process-wide options.
-/// - **Wrapper options** `min_ssf`, `max_ssf` and `maxbufsize` set the connection's
-///   [`SecurityProperties`].
+/// - **Wrapper options** `min_ssf`, `max_ssf`, `maxbufsize` and `security_flags`
+///   set the connection's [`SecurityProperties`]. `security_flags` takes Cyrus's
+///   flag names (`security_flags: noanonymous noplaintext mutual_auth`) and
+///   replaces the default flags, `noanonymous noplaintext`: a config that leaves
+///   either out opens up, which is logged at `warn` (target
+///   `cyrus_sasl::config`) and reported by [`Config::warnings`].
 ///
 /// On a client, `mech_list` also restricts the mechanisms the client will pick
 /// (it is served as Cyrus's `client_mech_list` unless that is set too).
@@ -68,10 +73,11 @@ struct Inner {
 }
 
 /// Keys that configure this crate rather than libsasl2.
-const WRAPPER_KEYS: [&str; 3] = ["min_ssf", "max_ssf", "maxbufsize"];
+const WRAPPER_KEYS: [&str; 4] = ["min_ssf", "max_ssf", "maxbufsize", "security_flags"];
 
 impl Config {
-    /// An empty config: libsasl2's defaults, no security layer.
+    /// An empty config: libsasl2's defaults, no security layer, no anonymous
+    /// and no plaintext logins ([`SecurityProperties::default`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -163,10 +169,21 @@ impl Config {
         Ok(config)
     }
 
-    /// Sets one option. Wrapper keys (`min_ssf`, `max_ssf`, `maxbufsize`) must be
-    /// unsigned integers; other values are passed to libsasl2 as they are.
+    /// Sets one option. Wrapper keys `min_ssf`, `max_ssf` and `maxbufsize` must
+    /// be unsigned integers, `security_flags` flag names
+    /// ([`SecurityProperties::parse_flags`]); other values are passed to
+    /// libsasl2 as they are.
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, ConfigError> {
         let err = |kind| ConfigError { path: None, line: 0, kind };
+        if key == "security_flags" {
+            let flags = SecurityProperties::parse_flags(value)
+                .map_err(|name| err(ConfigErrorKind::UnknownSecurityFlag { name }))?;
+            self.inner_mut().security.flags = flags;
+            for warning in self.security_warnings() {
+                log::warn!(target: "cyrus_sasl::config", "{warning}");
+            }
+            return Ok(self);
+        }
         if WRAPPER_KEYS.contains(&key) {
             let n: u32 = value
                 .parse()
@@ -261,6 +278,31 @@ impl Config {
     /// The store attached with [`Config::with_credential_store`], if any.
     pub fn credential_store(&self) -> Option<&CredentialStore> {
         self.inner.store.as_ref()
+    }
+
+    /// Setups that work but probably not as meant: `security_flags` without
+    /// `noanonymous` or `noplaintext` ([`Warning::AllowsAnonymous`],
+    /// [`Warning::AllowsPlaintext`]), an attached credential store that is
+    /// empty ([`Warning::EmptyStore`]). Each is also logged at `warn` when it
+    /// arises. A program with no logger should print these at start-up.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut warnings = self.security_warnings();
+        if self.inner.store.as_ref().is_some_and(CredentialStore::is_empty) {
+            warnings.push(Warning::EmptyStore);
+        }
+        warnings
+    }
+
+    fn security_warnings(&self) -> Vec<Warning> {
+        let flags = self.inner.security.flags;
+        let mut warnings = Vec::new();
+        if flags & SecurityProperties::NOANONYMOUS == 0 {
+            warnings.push(Warning::AllowsAnonymous);
+        }
+        if flags & SecurityProperties::NOPLAINTEXT == 0 {
+            warnings.push(Warning::AllowsPlaintext);
+        }
+        warnings
     }
 
     fn inner_mut(&mut self) -> &mut Inner {

@@ -155,7 +155,8 @@ pub enum Error {
     /// `mech_list` or the security properties.
     #[error(
         "SASL mechanism {mechanism} is not offered by this connection \
-         (mech_list and security properties allow: {})",
+         (mech_list and security properties allow: {}; by default security_flags refuses ANONYMOUS, \
+         and PLAIN and LOGIN without a TLS layer)",
         offered.join(" ")
     )]
     MechanismNotOffered {
@@ -236,7 +237,8 @@ pub enum Error {
     /// (`SASL_NOMECH` from `sasl_client_start`).
     #[error(
         "no SASL mechanism the server offered ({}) is usable by this client: each is not installed, \
-         excluded by the client's mech_list, unable to reach its min_ssf of {min_ssf}, or lacks a \
+         excluded by the client's mech_list, unable to reach its min_ssf of {min_ssf}, refused by its \
+         security_flags (by default no ANONYMOUS, and no PLAIN or LOGIN without a TLS layer), or lacks a \
          credential it needs [{detail}]",
         if offered.is_empty() { "none".to_owned() } else { offered.join(" ") }
     )]
@@ -471,6 +473,15 @@ pub enum ConfigErrorKind {
         key: String,
         /// The nearest known key, when one is close.
         suggestion: Option<String>,
+    },
+    /// A word of `security_flags` is not a `SASL_SEC_*` flag name.
+    #[error(
+        "unknown security flag {name:?} in security_flags (known: noanonymous noplaintext noactive \
+         nodictionary forward_secrecy pass_credentials mutual_auth)"
+    )]
+    UnknownSecurityFlag {
+        /// The word as written.
+        name: String,
     },
     /// The option needs a cargo feature of this crate that is not enabled.
     ///

@@ -114,6 +114,7 @@ mod security;
 mod security_layer;
 mod server;
 mod too_weak;
+mod warning;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
@@ -130,6 +131,7 @@ pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
 pub use server::{Identity, ProxyRequest, Server, ServerStep};
+pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.
 pub use sasl_sys as sys;

@@ -68,6 +68,8 @@ pub const CRATE_OPTIONS: &[&str] = &[
     "min_ssf",
     "max_ssf",
     "maxbufsize",
+    // `SASL_SEC_*` flag names (`SecurityProperties::parse_flags`).
+    "security_flags",
     // A client's Kerberos credential cache, per connection.
     "ccache",
     // Declares keys this list does not know (see `Config::from_file`).

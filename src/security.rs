@@ -13,6 +13,16 @@ use sasl_sys as sys;
 /// The default is `min_ssf` 0 and `max_ssf` 0: authentication only, no security
 /// layer is negotiated, so nothing must wrap the stream afterwards. Raise
 /// `max_ssf` (e.g. to 256) to let GSSAPI or DIGEST-MD5 protect the channel.
+///
+/// The default flags are [`NOANONYMOUS`](Self::NOANONYMOUS) `|`
+/// [`NOPLAINTEXT`](Self::NOPLAINTEXT), on servers and clients alike: a server
+/// refuses ANONYMOUS even when `mech_list` is unset or misspelt, and neither
+/// side uses PLAIN or LOGIN, so a default never sends a password in the clear.
+/// libsasl2 lifts `NOPLAINTEXT` by itself on a connection whose external
+/// security layer (`SASL_SSF_EXTERNAL`, e.g. TLS) has an SSF above 1 and at
+/// least `min_ssf` (`lib/server.c` `mech_permitted`, `lib/client.c`
+/// `sasl_client_start`, 2.1.28). A config opens up explicitly with the
+/// `security_flags` option (see [`SecurityProperties::parse_flags`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SecurityProperties {
     /// The weakest acceptable SSF. A mechanism that cannot reach it is not offered.
@@ -41,6 +51,38 @@ impl SecurityProperties {
     /// Require mutual authentication.
     pub const MUTUAL_AUTH: u32 = sys::SASL_SEC_MUTUAL_AUTH as u32;
 
+    /// The flags as Cyrus names them (its `secflag_map` in `lib/server.c`),
+    /// lower case: the words of the `security_flags` option.
+    pub const FLAG_NAMES: [(&'static str, u32); 7] = [
+        ("noplaintext", Self::NOPLAINTEXT),
+        ("noactive", Self::NOACTIVE),
+        ("nodictionary", Self::NODICTIONARY),
+        ("forward_secrecy", Self::FORWARD_SECRECY),
+        ("noanonymous", Self::NOANONYMOUS),
+        ("pass_credentials", Self::PASS_CREDENTIALS),
+        ("mutual_auth", Self::MUTUAL_AUTH),
+    ];
+
+    /// The default flags: refuse anonymous logins and plaintext mechanisms.
+    pub const DEFAULT_FLAGS: u32 = Self::NOANONYMOUS | Self::NOPLAINTEXT;
+
+    /// Parses the value of the `security_flags` option: flag names from
+    /// [`SecurityProperties::FLAG_NAMES`], separated by spaces or commas, case
+    /// ignored. The value replaces the default flags, so
+    /// `security_flags: noanonymous` allows PLAIN and LOGIN, and an empty value
+    /// allows anonymous and plaintext logins too. An unknown name is returned
+    /// as the error.
+    pub fn parse_flags(value: &str) -> Result<u32, String> {
+        let mut flags = 0;
+        for word in value.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+            match Self::FLAG_NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(word)) {
+                Some((_, flag)) => flags |= flag,
+                None => return Err(word.to_owned()),
+            }
+        }
+        Ok(flags)
+    }
+
     pub(crate) fn to_sys(self) -> sys::sasl_security_properties_t {
         sys::sasl_security_properties_t {
             min_ssf: self.min_ssf,
@@ -55,6 +97,31 @@ impl SecurityProperties {
 
 impl Default for SecurityProperties {
     fn default() -> Self {
-        SecurityProperties { min_ssf: 0, max_ssf: 0, maxbufsize: 65536, flags: 0 }
+        SecurityProperties { min_ssf: 0, max_ssf: 0, maxbufsize: 65536, flags: Self::DEFAULT_FLAGS }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_refuse_anonymous_and_plaintext() {
+        assert_eq!(
+            SecurityProperties::default().flags,
+            SecurityProperties::NOANONYMOUS | SecurityProperties::NOPLAINTEXT
+        );
+    }
+
+    #[test]
+    fn flag_names_parse_and_unknown_names_are_returned() {
+        let p = SecurityProperties::parse_flags;
+        assert_eq!(p("noanonymous noplaintext"), Ok(SecurityProperties::DEFAULT_FLAGS));
+        assert_eq!(
+            p("NoAnonymous, mutual_auth"),
+            Ok(SecurityProperties::NOANONYMOUS | SecurityProperties::MUTUAL_AUTH)
+        );
+        assert_eq!(p(""), Ok(0));
+        assert_eq!(p("noanonymous noplaintxt"), Err("noplaintxt".to_owned()));
     }
 }

@@ -153,6 +153,31 @@ impl Server {
         Self::build(service, fqdn, realm, config, None, None)
     }
 
+    /// Checks a server configuration before serving, so that a broken setup
+    /// fails at start-up rather than at the first client. It checks what
+    /// [`Server::new`] does (every `mech_list` mechanism installed, and for
+    /// GSSAPI with a `keytab` option that the keytab is readable and holds
+    /// `service/fqdn`), and also:
+    /// - that each mechanism of `mech_list` is offered, not excluded by the
+    ///   security properties (PLAIN under the default `noplaintext`):
+    ///   [`Error::MechanismNotOffered`];
+    /// - that the sasldb named by `sasldb_path` exists when `auxprop_plugin`
+    ///   uses sasldb ([`Error::Sasldb`]); libsasl2 would report it as an
+    ///   unknown user at the first login.
+    ///
+    /// Returns the config's [`warnings`](Config::warnings) (an empty credential
+    /// store, anonymous or plaintext logins allowed): things that work but
+    /// probably not as meant, for the caller to show.
+    pub fn check(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Vec<crate::Warning>> {
+        let server = Self::new(service, fqdn, realm, config)?;
+        config.check_sasldb()?;
+        let offered = server.mechanisms()?;
+        if let Some(missing) = config.mech_list().unwrap_or_default().into_iter().find(|m| !offered.contains(m)) {
+            return Err(Error::MechanismNotOffered { mechanism: missing, offered });
+        }
+        Ok(config.warnings())
+    }
+
     /// Like [`Server::new`], with a hook that canonicalises user names
     /// (`SASL_CB_CANON_USER`). If the hook panics, the panic is caught at the C
     /// boundary and resumed from the `start`/`step` call that triggered it.
@@ -232,9 +257,9 @@ impl Server {
     ///
     /// ```
     /// use cyrus_sasl::{Config, Server};
-    /// let config = Config::new().with("mech_list", "CRAM-MD5 PLAIN")?;
+    /// let config = Config::new().with("mech_list", "CRAM-MD5 SCRAM-SHA-256")?;
     /// let mut server = Server::new("myservice", "host.example.com", None, &config)?;
-    /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 PLAIN");
+    /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 SCRAM-SHA-256");
     /// # Ok::<(), cyrus_sasl::Error>(())
     /// ```
     #[doc(alias = "sasl_listmech")]
@@ -260,7 +285,8 @@ impl Server {
                 self.state = State::Done;
                 Err(too_weak::explain(&self.conn, error, Some(mechanism)))
             }
-            Err(Error::Sasl { code: Code::NOMECH, .. }) => {
+            // SASL_ENCRYPT: the mechanism is plaintext and NOPLAINTEXT is set.
+            Err(Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
                 self.state = State::Done;
                 Err(self.explain_nomech(mechanism))
             }

@@ -36,6 +36,10 @@ fn master_with(mech_list: Option<&str>, binding: PeerBinding) -> (Authenticator<
     let mut config = Config::new().with_credential_store(&store);
     if let Some(list) = mech_list {
         config.set("mech_list", list).unwrap();
+        if list.contains("PLAIN") {
+            // Refused by default: a master that offers PLAIN says so explicitly.
+            config.set("security_flags", "noanonymous").unwrap();
+        }
     }
     let options = ServerOptions { peer_binding: binding, ..ServerOptions::default() };
     let (authenticator, outcomes) = Authenticator::new(&config, options);
@@ -95,7 +99,11 @@ fn a_default_client_never_sends_its_secret_to_a_master_that_offers_only_plain() 
 #[test]
 fn plain_is_an_explicit_choice_on_both_sides() {
     let (mut master, _outcomes, _store) = master_with(Some("PLAIN"), PeerBinding::RequireIpMatch);
-    let options = ClientOptions { mechanisms: vec!["PLAIN".into()], ..ClientOptions::default() };
+    let options = ClientOptions {
+        mechanisms: vec!["PLAIN".into()],
+        config: Config::new().with("security_flags", "noanonymous").unwrap(),
+        ..ClientOptions::default()
+    };
     let mut client = Authenticatee::new(Credential::new("benh", "hunter2"), PID, &options);
     exchange(&mut client, &mut master, &origin());
     assert!(matches!(client.result(), Some(Ok(true))), "{:?}", client.result());

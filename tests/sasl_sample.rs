@@ -207,12 +207,42 @@ fn server_exits_2_when_the_configured_sasldb_is_missing() {
     let text = format!("mech_list: CRAM-MD5\nauxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
     std::fs::write(&config, text).unwrap();
     // libsasl2 only notices the missing file when it looks the user up, and then
-    // calls it an unknown user; the server must report the file instead.
+    // calls it an unknown user; the server checks it at start-up instead
+    // (`Server::check`), before reading a line.
     // The response is base64 of "alice <32 hex digits>".
     let input = b"CRAM-MD5\n\nYWxpY2UgMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
     let (status, out, err) = server_on_input(&config, input);
     assert_eq!(status.code(), Some(2), "stderr: {err}");
-    assert_eq!(out.lines().count(), 1, "only the challenge was sent: {out}");
+    assert_eq!(out, "", "nothing was sent: the start-up check failed first");
     assert!(err.contains(&missing.display().to_string()), "stderr: {err}");
     assert!(!err.contains("rejected"), "stderr: {err}");
+}
+
+#[test]
+fn server_with_a_missing_sasldb_fails_at_start_up_without_listening() {
+    let (db, _) = cram_md5_setup();
+    let config = db.dir.path().join("missing-db.conf");
+    let missing = db.dir.path().join("no-such-sasldb");
+    let text = format!("mech_list: CRAM-MD5\nauxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
+    std::fs::write(&config, text).unwrap();
+    let mut server = Proc::spawn(
+        "sasl-sample server --listen",
+        server_command(&config).args(["--listen", "127.0.0.1:0"]).stdin(Stdio::null()).stdout(Stdio::null()),
+    );
+    let (status, err) = server.finish();
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("listening on"), "stderr: {err}");
+    assert!(err.contains(&missing.display().to_string()), "the reason names the file: {err}");
+}
+
+#[test]
+fn server_with_a_mechanism_the_security_flags_exclude_fails_at_start_up() {
+    let (db, _) = cram_md5_setup();
+    let config = db.dir.path().join("plain.conf");
+    let text = format!("mech_list: PLAIN\nauxprop_plugin: sasldb\nsasldb_path: {}\n", db.path.display());
+    std::fs::write(&config, text).unwrap();
+    let (status, out, err) = server_on_input(&config, b"PLAIN\n\n");
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(out, "");
+    assert!(err.contains("PLAIN is not offered") && err.contains("security_flags"), "stderr: {err}");
 }

@@ -26,7 +26,9 @@ use cyrus_sasl::mesos::{
     AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, Origin,
     ServerOptions, read_credentials,
 };
-use cyrus_sasl::{Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, Server, ServerStep};
+use cyrus_sasl::{
+    Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, SecurityProperties, Server, ServerStep,
+};
 
 /// Distinctive secrets, one per role, so a hit says where it came from.
 const STORED: &str = "Kv8#stored-in-memory-3e1f";
@@ -98,15 +100,19 @@ fn base64(input: &[u8]) -> String {
 }
 
 /// A client for `mech`, as `user`; DIGEST-MD5 also wants the realm.
-fn client(user: &str, password: &str) -> Client {
+/// A client with the server config's security flags (PLAIN is allowed
+/// explicitly on both sides or neither).
+fn client(user: &str, password: &str, server_config: &Config) -> Client {
     let credentials = Credentials { realm: Some(REALM.into()), ..Credentials::new(user, password) };
-    Client::new("test", "localhost", credentials, &Config::new()).unwrap()
+    let mut config = Config::new();
+    config.set_security(SecurityProperties { flags: server_config.security().flags, ..*config.security() });
+    Client::new("test", "localhost", credentials, &config).unwrap()
 }
 
 /// A complete login, recording every public value on the way.
 fn login(seen: &mut Exhibits, label: &str, config: &Config, user: &str, password: &str, accepted: bool) {
     let mut server = Server::new("test", "localhost", Some(REALM), config).unwrap();
-    let mut client = client(user, password);
+    let mut client = client(user, password, config);
     seen.debug(&format!("{label}: Server"), &server);
     seen.debug(&format!("{label}: Client"), &client);
     seen.debug(&format!("{label}: Credentials"), &Credentials::new(user, password));
@@ -145,7 +151,11 @@ fn login(seen: &mut Exhibits, label: &str, config: &Config, user: &str, password
 /// Right and wrong secrets with every mechanism, and an unknown user.
 fn every_mechanism(seen: &mut Exhibits, what: &str, base: &Config, right: &str) {
     for mech in MECHANISMS {
-        let config = base.clone().with("mech_list", mech).unwrap();
+        let mut config = base.clone().with("mech_list", mech).unwrap();
+        if mech == "PLAIN" {
+            // Refused by default on both sides: allowed explicitly.
+            config.set("security_flags", "noanonymous").unwrap();
+        }
         seen.debug(&format!("{what} {mech}: Config"), &config);
         login(seen, &format!("{what} {mech} right"), &config, "alice", right, true);
         login(seen, &format!("{what} {mech} wrong"), &config, "alice", WRONG, false);
@@ -349,7 +359,7 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
     // The handshakes of `common::handshake` too, for its errors.
     let mut server =
         Server::new("test", "localhost", Some(REALM), &Config::new().with_credential_store(&store)).unwrap();
-    let mut c = client("alice", STORED);
+    let mut c = client("alice", STORED, &Config::new());
     drop(handshake(&mut c, &mut server));
 
     let lines = capture::lines();

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use common::child::{Proc, collect};
 use common::{Outcome, REALM, handshake, sasldb};
-use cyrus_sasl::{Client, Config, CredentialStore, Credentials, Sasldb, Secret, Server};
+use cyrus_sasl::{Client, Config, CredentialStore, Credentials, Sasldb, Secret, SecurityProperties, Server};
 
 /// Child processes run by the parent test (`CYRUS_SASL_STRESS_RUNS` overrides it).
 const RUNS: usize = 300;
@@ -66,6 +66,8 @@ struct Lane {
 fn lanes(db: &Sasldb, reloaded: &CredentialStore, fixed: &CredentialStore) -> Vec<Lane> {
     let memory = |mechs: &str| Config::new().with("mech_list", mechs).unwrap().with_credential_store(reloaded);
     let on_disk = |mechs: &str| db.config().with("mech_list", mechs).unwrap();
+    // PLAIN is refused by default on both sides: allowed explicitly.
+    let plain = |config: Config| config.with("security_flags", "noanonymous").unwrap();
     let lane = |name, config, realm, user, secret, authid, mechanism| Lane {
         name,
         config,
@@ -83,7 +85,7 @@ fn lanes(db: &Sasldb, reloaded: &CredentialStore, fixed: &CredentialStore) -> Ve
         lane("digest-memory", memory("DIGEST-MD5"), Some(REALM), "alice", ALICE, "alice@EXAMPLE.TEST", "DIGEST-MD5"),
         // No realm: the store is asked for bob@localhost (libsasl2 appends the
         // FQDN, the plugin strips it), and the identity stays the bare name.
-        lane("plain-memory-no-realm", memory("PLAIN"), None, "bob", BOB, "bob", "PLAIN"),
+        lane("plain-memory-no-realm", plain(memory("PLAIN")), None, "bob", BOB, "bob", "PLAIN"),
         // Another store and realm, and a mech_list of three: the client picks.
         lane(
             "three-mechs-other-store",
@@ -102,7 +104,10 @@ fn lanes(db: &Sasldb, reloaded: &CredentialStore, fixed: &CredentialStore) -> Ve
 fn login(lane: &Lane, user: &str, secret: &str) -> cyrus_sasl::Result<Outcome> {
     let mut server = Server::new("test", "localhost", lane.realm, &lane.config)?;
     let credentials = Credentials { realm: lane.client_realm.map(str::to_owned), ..Credentials::new(user, secret) };
-    let mut client = Client::new("test", "localhost", credentials, &Config::new())?;
+    // The server config's security flags: PLAIN is allowed on both sides or neither.
+    let mut config = Config::new();
+    config.set_security(SecurityProperties { flags: lane.config.security().flags, ..*config.security() });
+    let mut client = Client::new("test", "localhost", credentials, &config)?;
     handshake(&mut client, &mut server)
 }
 

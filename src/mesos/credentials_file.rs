@@ -12,8 +12,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::Secret;
 use crate::mesos::authenticatee::Credential;
+use crate::{Secret, Warning};
 
 /// The largest credentials file read: 1 MiB. A credential takes about 50 bytes,
 /// so this is room for some 20,000; anything bigger is a mistake (a wrong path, a
@@ -82,20 +82,28 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<(String, Secret)>, CredentialsFileError> {
-    let (path, bytes) = read_file(path.as_ref())?;
+    read_credentials_warned(path.as_ref()).map(|(credentials, _)| credentials)
+}
+
+/// Principals and their secrets.
+type Credentials = Vec<(String, Secret)>;
+
+/// [`read_credentials`], also returning its warnings (a file open to others,
+/// a file with no credentials), each logged too.
+pub(crate) fn read_credentials_warned(path: &Path) -> Result<(Credentials, Vec<Warning>), CredentialsFileError> {
+    let (path, bytes, mut warnings) = read_file(path)?;
     let credentials = parse_credentials(&bytes).map_err(|mut e| {
         e.path = Some(path.clone());
         e
     })?;
     if credentials.is_empty() {
-        log::warn!(
-            "credentials file '{}' holds no credentials: every authentication attempt will be rejected",
-            path.display()
-        );
+        let warning = Warning::EmptyCredentialsFile { path: path.clone() };
+        log::warn!("{warning}");
+        warnings.push(warning);
     } else {
         log::info!("loaded {} credentials from '{}'", credentials.len(), path.display());
     }
-    Ok(credentials)
+    Ok((credentials, warnings))
 }
 
 /// Reads the credential of a framework or agent: the file Mesos's
@@ -130,7 +138,7 @@ pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<(String, Secret)>,
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_credential(path: impl AsRef<Path>) -> Result<Credential, CredentialsFileError> {
-    let (path, bytes) = read_file(path.as_ref())?;
+    let (path, bytes, _warnings) = read_file(path.as_ref())?;
     parse_credential(&bytes).map_err(|mut e| {
         e.path = Some(path);
         e
@@ -157,18 +165,21 @@ pub fn parse_credential(bytes: &[u8]) -> Result<Credential, CredentialsFileError
 
 /// Opens `path` (`file://` allowed), warns if others may use it, and reads it
 /// into wiped memory; returns the path without `file://`.
-fn read_file(path: &Path) -> Result<(PathBuf, Zeroizing<Vec<u8>>), CredentialsFileError> {
+/// A file's path (without `file://`), its bytes, and its warnings.
+type ReadFile = (PathBuf, Zeroizing<Vec<u8>>, Vec<Warning>);
+
+fn read_file(path: &Path) -> Result<ReadFile, CredentialsFileError> {
     let path = path.to_str().and_then(|p| p.strip_prefix("file://")).map_or(path, Path::new);
     let error = |kind| CredentialsFileError { path: Some(path.to_owned()), line: 0, kind };
     let io = |e: std::io::Error| error(CredentialsFileErrorKind::Io(e.kind(), e.to_string()));
 
     let mut file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
-    warn_if_open_to_others(path, &meta);
+    let warnings = warn_if_open_to_others(path, &meta).into_iter().collect();
     let bytes = read_capped(&mut file, meta.len())
         .map_err(io)?
         .ok_or_else(|| error(CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }))?;
-    Ok((path.to_owned(), bytes))
+    Ok((path.to_owned(), bytes, warnings))
 }
 
 /// Parses the contents of a credentials file (see [`read_credentials`]). The
@@ -203,21 +214,21 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
 }
 
 #[cfg(unix)]
-fn warn_if_open_to_others(path: &Path, meta: &std::fs::Metadata) {
+fn warn_if_open_to_others(path: &Path, meta: &std::fs::Metadata) -> Option<Warning> {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode();
-    if mode & 0o007 != 0 {
-        log::warn!(
-            "permissions on credentials file '{}' are too open (mode {:04o}): others should not be able to \
-             read, write or execute it (chmod o-rwx)",
-            path.display(),
-            mode & 0o7777
-        );
+    if mode & 0o007 == 0 {
+        return None;
     }
+    let warning = Warning::CredentialsFileOpenToOthers { path: path.to_owned(), mode: mode & 0o7777 };
+    log::warn!("{warning}");
+    Some(warning)
 }
 
 #[cfg(not(unix))]
-fn warn_if_open_to_others(_: &Path, _: &std::fs::Metadata) {}
+fn warn_if_open_to_others(_: &Path, _: &std::fs::Metadata) -> Option<Warning> {
+    None
+}
 
 /// Reads at most [`MAX_CREDENTIALS_FILE_SIZE`] bytes into wiped-on-drop memory;
 /// `None` when there is more. The buffer is sized from `size_hint` (the file's

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use crate::mesos::authorization::{AclFile, AclsError};
-use crate::mesos::credentials_file::{CredentialsFileError, read_credentials};
+use crate::mesos::credentials_file::{CredentialsFileError, read_credentials, read_credentials_warned};
 use crate::mesos::registration::RegistrationGate;
 
 /// The config key naming a credentials file: Mesos's `--credentials` flag.
@@ -96,6 +96,8 @@ pub struct MasterConfig {
     source: CredentialSource,
     store: Option<CredentialStore>,
     acls: Option<Arc<AclFile>>,
+    /// What loading the credentials file warned about.
+    file_warnings: Vec<crate::Warning>,
 }
 
 impl MasterConfig {
@@ -147,7 +149,7 @@ impl MasterConfig {
                 Some("ldapdb") => CredentialSource::Ldapdb,
                 _ => CredentialSource::Other,
             };
-            return Ok(MasterConfig { sasl: config, source, store: None, acls });
+            return Ok(MasterConfig { sasl: config, source, store: None, acls, file_warnings: Vec::new() });
         };
         for key in ["sasldb_path", "auxprop_plugin"] {
             let other_store = match config.get(key) {
@@ -159,11 +161,13 @@ impl MasterConfig {
             }
         }
         let path = resolve(&credentials, base);
-        let store = CredentialStore::from_credentials(read_credentials(&path)?)?;
+        let (credentials, file_warnings) = read_credentials_warned(&path)?;
+        let store = CredentialStore::from_credentials(credentials)?;
         // Not a libsasl2 option: keep it out of what the servers are served.
         config.remove(CREDENTIALS_KEY);
         config.set_credential_store(&store);
-        Ok(MasterConfig { sasl: config, source: CredentialSource::CredentialsFile(path), store: Some(store), acls })
+        let source = CredentialSource::CredentialsFile(path);
+        Ok(MasterConfig { sasl: config, source, store: Some(store), acls, file_warnings })
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -182,6 +186,18 @@ impl MasterConfig {
     /// attached when there is one).
     pub fn sasl_config(&self) -> &Config {
         &self.sasl
+    }
+
+    /// What an operator should hear about, also logged at `warn`: the
+    /// credentials file's (open to others, no credentials, as loaded) and the
+    /// SASL config's ([`Config::warnings`]: anonymous or plaintext logins
+    /// allowed, an empty store).
+    pub fn warnings(&self) -> Vec<crate::Warning> {
+        let mut warnings = self.file_warnings.clone();
+        // An empty file already says why the store is empty.
+        let empty_file = warnings.iter().any(|w| matches!(w, crate::Warning::EmptyCredentialsFile { .. }));
+        warnings.extend(self.sasl.warnings().into_iter().filter(|w| !(empty_file && *w == crate::Warning::EmptyStore)));
+        warnings
     }
 
     /// Where the secrets come from.

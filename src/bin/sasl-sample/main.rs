@@ -73,3 +73,11 @@ fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
         None => Ok(Config::new()),
     }
 }
+
+/// Prints the library's warnings about a configuration on stderr, where an
+/// operator sees them without a logger.
+fn print_warnings(warnings: &[cyrus_sasl::Warning]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+}

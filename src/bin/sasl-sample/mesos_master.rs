@@ -74,7 +74,8 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     .map_err(Failure::error)?;
     let config = master_config.sasl_config();
     // Check the mechanisms now, not at the first framework.
-    cyrus_sasl::Server::new(&args.service, &args.fqdn, args.realm.as_deref(), config)?.mechanisms()?;
+    cyrus_sasl::Server::check(&args.service, &args.fqdn, args.realm.as_deref(), config)?;
+    crate::print_warnings(&master_config.warnings());
 
     let mut endpoint = EndpointOptions::from_env().map_err(Failure::error)?;
     if let Some(listen) = args.listen {

@@ -43,6 +43,11 @@ impl From<cyrus_sasl::Error> for Failure {
             // The problem's name first, so scripts (and tests) can tell the
             // usual Kerberos causes apart: `kerberos problem NoTicket: ...`.
             cyrus_sasl::Error::Kerberos { problem, .. } => Failure::Error(format!("kerberos problem {problem:?}: {e}")),
+            // Say which option supplies what the mechanism asked for.
+            cyrus_sasl::Error::MissingCredential { missing } => {
+                let how: Vec<&str> = missing.iter().map(|what| missing_option(what)).collect();
+                Failure::Error(format!("{e}: {}", how.join("; ")))
+            }
             _ => Failure::error(e),
         }
     }
@@ -51,5 +56,20 @@ impl From<cyrus_sasl::Error> for Failure {
 impl From<cyrus_sasl::ConfigError> for Failure {
     fn from(e: cyrus_sasl::ConfigError) -> Self {
         Failure::Error(format!("config {e}"))
+    }
+}
+
+/// The `sasl-sample client` option that supplies a credential libsasl2 asked for.
+fn missing_option(what: &str) -> &'static str {
+    if what.contains("SASL_CB_AUTHNAME") {
+        "pass the user name with --user"
+    } else if what.contains("SASL_CB_PASS") {
+        "give the password with --password-file FILE or the SASL_PASSWORD environment variable"
+    } else if what.contains("SASL_CB_USER") {
+        "pass the identity to act as with --authzid"
+    } else if what.contains("SASL_CB_GETREALM") {
+        "pass the realm with --realm"
+    } else {
+        "this client cannot answer interactive prompts"
     }
 }

@@ -14,9 +14,11 @@ use crate::outcome::Failure;
 /// Runs the server subcommand.
 pub fn run(args: &ServerArgs) -> Result<(), Failure> {
     let config = crate::load_config(args.common.config.as_deref())?;
-    // A first connection checks mech_list and the sasldb now, before any client
-    // arrives, so a broken setup fails at start-up.
-    new_server(&args.common, &config)?;
+    // mech_list, the sasldb, a keytab: checked before any client arrives (and
+    // before `listening on`), so a broken setup fails at start-up.
+    let common = &args.common;
+    let warnings = Server::check(&common.service, &common.fqdn, common.realm.as_deref(), &config)?;
+    crate::print_warnings(&warnings);
     match &args.listen {
         None => exchange(&mut Lines::new(io::stdin().lock(), io::stdout().lock()), &args.common, &config),
         Some(addr) => listen(addr, args.once, &args.common, &config),
