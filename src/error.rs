@@ -218,7 +218,7 @@ pub enum Error {
     /// A server whose own keytab is at fault gets this error, never
     /// [`ServerStep::Rejected`](crate::ServerStep::Rejected); a client token that
     /// is merely invalid is still rejected.
-    #[error("{call} failed: {problem} [{detail}]")]
+    #[error("{call} failed: {} [{detail}]", .problem.explain(.detail))]
     Kerberos {
         /// The C function that failed.
         call: &'static str,

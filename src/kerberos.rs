@@ -113,6 +113,31 @@ impl KerberosProblem {
     }
 }
 
+impl KerberosProblem {
+    /// [`explanation`](Self::explanation) with the placeholder `SERVICE/FQDN@REALM`
+    /// replaced by the principal krb5 named in `detail`, when it named one, so
+    /// the hint speaks of `mesos/localhost@EXAMPLE.TEST` rather than a template.
+    pub(crate) fn explain(self, detail: &str) -> std::borrow::Cow<'static, str> {
+        let text = self.explanation();
+        match named_principal(detail) {
+            Some(principal) if text.contains("SERVICE/FQDN") => {
+                let service_fqdn = principal.split('@').next().unwrap_or(principal);
+                text.replace("SERVICE/FQDN@REALM", principal).replace("SERVICE/FQDN", service_fqdn).into()
+            }
+            _ => text.into(),
+        }
+    }
+}
+
+/// The first `service/host@REALM` word of a GSS-API text. krb5 names the
+/// principal it looked for: `Server mesos/127.0.0.1@EXAMPLE.TEST not found in
+/// Kerberos database`, and for a keytab lookup `No key table entry found
+/// matching mesos/localhost@` (the realm left empty).
+fn named_principal(text: &str) -> Option<&str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | '\'' | '"'))
+        .find(|word| word.find('/').is_some_and(|slash| slash > 0 && word[slash..].contains('@')))
+}
+
 impl fmt::Display for KerberosProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.explanation())
@@ -287,6 +312,24 @@ mod tests {
             assert_eq!(KerberosProblem::recognise(text), Some(expected), "{text}");
         }
         assert_eq!(KerberosProblem::recognise("SASL(-13): authentication failure: incorrect digest response"), None);
+    }
+
+    #[test]
+    fn hints_name_the_principal_krb5_looked_for_not_a_template() {
+        let unknown = "SASL(-1): generic failure: GSSAPI Error: Unspecified GSS failure.  Minor code may provide \
+                       more information (Server mesos/127.0.0.1@EXAMPLE.TEST not found in Kerberos database)";
+        let e = refine(Error::Sasl { call: "sasl_client_start", code: Code::FAIL, detail: unknown.into() });
+        let text = e.to_string();
+        assert!(text.contains("service principal mesos/127.0.0.1@EXAMPLE.TEST for"), "{text}");
+        assert!(!text.contains("SERVICE/FQDN"), "{text}");
+        let lacks = "SASL(-1): generic failure: GSSAPI Error: No credentials were supplied, or the credentials \
+                     were unavailable or inaccessible (No key table entry found matching mesos/localhost@)";
+        let text = refine(Error::Sasl { call: "sasl_server_start", code: Code::FAIL, detail: lacks.into() }).to_string();
+        assert!(text.contains("`kadmin ktadd -k KEYTAB mesos/localhost`"), "{text}");
+        assert!(!text.contains("SERVICE/FQDN"), "{text}");
+        // No principal in the text: the general hint stays.
+        let plain = KerberosProblem::UnknownServicePrincipal.explain("GSSAPI Error: no name here");
+        assert!(plain.contains("SERVICE/FQDN@REALM"), "{plain}");
     }
 
     #[test]
