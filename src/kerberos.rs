@@ -324,7 +324,8 @@ mod tests {
         assert!(!text.contains("SERVICE/FQDN"), "{text}");
         let lacks = "SASL(-1): generic failure: GSSAPI Error: No credentials were supplied, or the credentials \
                      were unavailable or inaccessible (No key table entry found matching mesos/localhost@)";
-        let text = refine(Error::Sasl { call: "sasl_server_start", code: Code::FAIL, detail: lacks.into() }).to_string();
+        let text =
+            refine(Error::Sasl { call: "sasl_server_start", code: Code::FAIL, detail: lacks.into() }).to_string();
         assert!(text.contains("`kadmin ktadd -k KEYTAB mesos/localhost`"), "{text}");
         assert!(!text.contains("SERVICE/FQDN"), "{text}");
         // No principal in the text: the general hint stays.
