@@ -5,7 +5,6 @@
 
 mod libprocess_support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cyrus_sasl::mesos::MasterConfig;
@@ -21,19 +20,13 @@ async fn our_master(dir: &tempfile::TempDir) -> MasterHandle {
     Master::spawn(config.sasl_config(), MasterOptions::default()).await.unwrap()
 }
 
-/// Runs real-framework against `master` (it gives up by itself after 20 s) and
-/// returns its exit code and last stdout line.
+/// Runs real-framework against `master` on a blocking thread.
 async fn real_framework(peer: &std::path::Path, master: &MasterHandle, principal: &str, secret: &str) -> (i32, String) {
-    let mut command = Command::new(peer.join("real-framework"));
-    command
-        .args([master.upid().addr().to_string(), principal.into(), secret.into(), "20".into()])
-        .env("LIBPROCESS_IP", "127.0.0.1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().unwrap_or_default().to_owned();
-    (output.status.code().unwrap_or(-1), last)
+    let (peer, addr, principal, secret) =
+        (peer.to_owned(), master.upid().addr(), principal.to_owned(), secret.to_owned());
+    tokio::task::spawn_blocking(move || libprocess_support::run_real_framework(&peer, addr, &principal, &secret, &[]))
+        .await
+        .unwrap()
 }
 
 /// The first authentication record, skipping other events.

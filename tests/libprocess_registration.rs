@@ -8,7 +8,6 @@
 
 mod libprocess_support;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,8 +44,8 @@ async fn gated_master(dir: &tempfile::TempDir) -> MasterHandle {
     Master::spawn(config.sasl_config(), options).await.unwrap()
 }
 
-/// Runs real-framework, waiting for registration, and returns its exit code and
-/// last stdout line.
+/// Runs real-framework against `master` on a blocking thread, waiting for
+/// registration (`MR_WAIT_REGISTRATION=1`).
 async fn real_framework(
     peer: &std::path::Path,
     master: &MasterHandle,
@@ -54,18 +53,16 @@ async fn real_framework(
     secret: &str,
     env: &[(&str, &str)],
 ) -> (i32, String) {
-    let mut command = Command::new(peer.join("real-framework"));
-    command
-        .args([master.upid().addr().to_string(), principal.into(), secret.into(), "20".into()])
-        .env("LIBPROCESS_IP", "127.0.0.1")
-        .env("MR_WAIT_REGISTRATION", "1")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let last = stdout.lines().last().unwrap_or_default().to_owned();
-    (output.status.code().unwrap_or(-1), last)
+    let (peer, addr) = (peer.to_owned(), master.upid().addr());
+    let (principal, secret) = (principal.to_owned(), secret.to_owned());
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut all: Vec<(&str, &str)> = vec![("MR_WAIT_REGISTRATION", "1")];
+        all.extend(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        libprocess_support::run_real_framework(&peer, addr, &principal, &secret, &all)
+    })
+    .await
+    .unwrap()
 }
 
 /// The next registration record, skipping other events.

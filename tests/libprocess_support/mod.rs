@@ -95,3 +95,27 @@ impl Drop for RealMaster {
         let _ = self.child.wait();
     }
 }
+
+/// Runs the real Mesos scheduler driver (`real-framework`) against the master
+/// at `master` with the extra environment `env`, waiting for it to exit (its
+/// own timeout: 20 s); returns its exit code and the last line it printed, its
+/// verdict.
+pub fn run_real_framework(
+    peer: &std::path::Path,
+    master: std::net::SocketAddr,
+    principal: &str,
+    secret: &str,
+    env: &[(&str, &str)],
+) -> (i32, String) {
+    let output = Command::new(peer.join("real-framework"))
+        .args([master.to_string().as_str(), principal, secret, "20"])
+        .env("LIBPROCESS_IP", "127.0.0.1")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .expect("real-framework runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_owned();
+    (output.status.code().unwrap_or(-1), last)
+}
