@@ -117,7 +117,8 @@ impl KerberosProblem {
     /// [`explanation`](Self::explanation) with the placeholder `SERVICE/FQDN@REALM`
     /// replaced by the principal krb5 named in `detail`, when it named one, so
     /// the hint speaks of `mesos/localhost@EXAMPLE.TEST` rather than a template.
-    pub(crate) fn explain(self, detail: &str) -> std::borrow::Cow<'static, str> {
+    /// [`Error::Kerberos`](crate::Error::Kerberos) displays this text.
+    pub fn explain(self, detail: &str) -> std::borrow::Cow<'static, str> {
         let text = self.explanation();
         match named_principal(detail) {
             Some(principal) if text.contains("SERVICE/FQDN") => {

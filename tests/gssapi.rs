@@ -178,7 +178,11 @@ fn expect_kerberos<T: std::fmt::Debug>(
                 return Err(format!("expected {problem:?} from {call}, got {got:?} from {got_call}: {e}").into());
             }
             let text = e.to_string();
-            assert!(text.contains(problem.explanation()) && text.contains(detail.as_str()), "{text}");
+            assert!(text.contains(problem.explain(detail).as_ref()) && text.contains(detail.as_str()), "{text}");
+            assert!(
+                !text.contains("SERVICE/FQDN") || !detail.contains('@'),
+                "a template where krb5 named the principal: {text}"
+            );
             Ok(e)
         }
         other => Err(format!("expected Error::Kerberos({problem:?}) from {call}, got {other:?}").into()),
