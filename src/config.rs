@@ -127,8 +127,11 @@ impl Config {
     /// [`Config::parse_bytes`] accepting the keys in `extra` too, as
     /// [`Config::from_file_with`] does.
     pub fn parse_bytes_with(text: &[u8], extra: &[&str]) -> Result<Self, ConfigError> {
-        let mut lines = Vec::new();
+        let mut config = Config::new();
+        let mut known: Vec<&str> = extra.to_vec();
         let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        // One pass, so the error reported is always the first bad line: a key
+        // must be declared with `extra_options` before the line that uses it.
         for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line_no = index + 1;
             let err = |kind| ConfigError { path: None, line: line_no, kind };
@@ -140,28 +143,20 @@ impl Config {
             let Some((key, value)) = line.split_once(':') else {
                 return Err(err(ConfigErrorKind::MissingColon));
             };
-            let key = key.trim_end();
+            let (key, value) = (key.trim_end(), value.trim_start());
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
                 return Err(err(ConfigErrorKind::BadKey(key.to_owned())));
             }
             if let Some(first) = first_seen.insert(key, line_no) {
                 return Err(err(ConfigErrorKind::Duplicate { key: key.to_owned(), first }));
             }
-            lines.push((line_no, key, value.trim_start()));
-        }
-        // The file's own declarations count wherever they stand in it.
-        let declared = lines.iter().filter(|(_, key, _)| *key == options::EXTRA_OPTIONS_KEY);
-        let extra: Vec<&str> =
-            extra.iter().copied().chain(declared.flat_map(|(_, _, v)| v.split_whitespace())).collect();
-        let mut config = Config::new();
-        for (line_no, key, value) in lines {
-            let err = |kind| ConfigError { path: None, line: line_no, kind };
-            if !options::is_known(key, &extra) {
-                let suggestion = options::nearest(key, &extra).map(str::to_owned);
+            if !options::is_known(key, &known) {
+                let suggestion = options::nearest(key, &known).map(str::to_owned);
                 return Err(err(ConfigErrorKind::UnknownOption { key: key.to_owned(), suggestion }));
             }
             if key == options::EXTRA_OPTIONS_KEY {
                 log::info!(target: "cyrus_sasl::config", "config declares options of its own: {value:?}");
+                known.extend(value.split_whitespace());
                 continue;
             }
             config.set(key, value).map_err(|e| err(e.kind))?;
@@ -444,7 +439,7 @@ mod tests {
 
     #[test]
     fn declared_and_layer_keys_are_accepted_but_not_served_as_declarations() {
-        let c: Config = "my_opt: 1\nextra_options: my_opt other\n".parse().unwrap();
+        let c: Config = "extra_options: my_opt other\nmy_opt: 1\n".parse().unwrap();
         assert_eq!(c.get("my_opt"), Some("1"));
         assert_eq!(c.get("extra_options"), None, "a declaration is not a libsasl2 option");
         let c = Config::parse_bytes_with(b"credentials: /x\n", &["credentials"]).unwrap();

@@ -8,7 +8,7 @@
 //! - `FromStr` and `parse_bytes` agree on UTF-8 input.
 #![no_main]
 
-use cyrus_sasl::{Config, ConfigErrorKind};
+use cyrus_sasl::{Config, ConfigErrorKind, SecurityProperties};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -37,15 +37,26 @@ fuzz_target!(|data: &[u8]| {
     let _ = config.mech_list();
     let _ = format!("{config:?}");
 
-    // Write it back out: Cyrus options in order, then the wrapper keys.
-    let mut text = String::new();
+    // Write it back out: the keys the input declared (every key, declared
+    // again: known ones may be declared too), Cyrus options in order, then the
+    // wrapper keys and the flags.
+    let keys: Vec<&str> = config.options().map(|(key, _)| key).collect();
+    let mut text = format!("extra_options: {}\n", keys.join(" "));
     for (key, value) in config.options() {
         text.push_str(&format!("{key}: {value}\n"));
     }
     let security = config.security();
+    let flags: Vec<&str> = SecurityProperties::FLAG_NAMES
+        .iter()
+        .filter(|(_, flag)| security.flags & flag != 0)
+        .map(|(name, _)| *name)
+        .collect();
     text.push_str(&format!(
-        "min_ssf: {}\nmax_ssf: {}\nmaxbufsize: {}\n",
-        security.min_ssf, security.max_ssf, security.maxbufsize
+        "min_ssf: {}\nmax_ssf: {}\nmaxbufsize: {}\nsecurity_flags: {}\n",
+        security.min_ssf,
+        security.max_ssf,
+        security.maxbufsize,
+        flags.join(" ")
     ));
     let again: Config = match text.parse() {
         Ok(config) => config,
