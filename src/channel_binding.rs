@@ -16,7 +16,7 @@ use std::fmt;
 /// refuses clients that do not bind.
 ///
 /// `Debug` shows the name, the flag and the length, never the bytes.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ChannelBinding {
     name: String,
     data: Vec<u8>,

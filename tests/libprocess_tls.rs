@@ -159,7 +159,7 @@ async fn openssl_s_client_sends_a_libprocess_message_over_tls() {
     let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
     assert_eq!((envelope.from.to_string().as_str(), envelope.name.as_str()), ("s-client@127.0.0.1:9", "test.Ping"));
     assert_eq!(envelope.body, b"hello");
-    assert!(envelope.tls);
+    assert!(envelope.tls.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,13 +326,13 @@ async fn a_plaintext_peer_is_served_only_with_downgrade() {
     let mut master = lenient.register("master").unwrap();
     assert!(plaintext_post(lenient.local_addr()).await.starts_with("HTTP/1.1 202 Accepted\r\n"));
     let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
-    assert_eq!((envelope.body.as_slice(), envelope.tls), (&b"clear"[..], false));
+    assert_eq!((envelope.body.as_slice(), envelope.tls.is_some()), (&b"clear"[..], false));
     plain.send(&from, master.upid(), "test.Ping", b"p").await.unwrap();
-    assert!(!timeout(WAIT, master.recv()).await.unwrap().unwrap().tls);
+    assert!(timeout(WAIT, master.recv()).await.unwrap().unwrap().tls.is_none());
     let tls = bind(Some(certs.tls("client"))).await;
     tls.send(&from, master.upid(), "test.Ping", b"t").await.unwrap();
     let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
-    assert_eq!((envelope.body.as_slice(), envelope.tls), (&b"t"[..], true));
+    assert_eq!((envelope.body.as_slice(), envelope.tls.is_some()), (&b"t"[..], true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,7 +352,10 @@ async fn a_kept_tls_connection_carries_every_message_to_a_destination() {
 
 /// `sasl-sample mesos-master` with `mech_list` from its `--config` and TLS from
 /// `LIBPROCESS_SSL_*`, and `sasl-sample mesos-authenticate --mechanism` against
-/// it: the master's line names the mechanism and whether TLS carried it.
+/// it: the master's line names the mechanism, whether TLS carried it and
+/// whether the exchange was bound to it (`SCRAM-SHA-256` allowed on both sides
+/// becomes `SCRAM-SHA-256-PLUS` over TLS unless the client says
+/// `--channel-binding off`).
 #[test]
 fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     let certs = Certs::new();
@@ -383,8 +386,10 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
         listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
 
     let authenticate = |mechanism: &str, tls: bool| {
+        let (mechanism, binding) = mechanism.split_once(' ').unwrap_or((mechanism, "prefer"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
         cmd.args(["mesos-authenticate", "--master", &addr, "--timeout", "20", "--mechanism", mechanism])
+            .args(["--channel-binding", binding])
             .arg("--credential")
             .arg(dir.join("credential"));
         tls_env(&mut cmd, "client", tls);
@@ -396,12 +401,17 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     assert!(wait_for(&out, &mut seen, "\n"), "no line");
     let line = String::from_utf8_lossy(&seen).into_owned();
     assert!(line.starts_with("authenticated: framework-a pid=sasl-sample@127.0.0.1:"), "{line}");
-    assert!(line.trim_end().ends_with(" mech=SCRAM-SHA-256 tls=yes"), "{line}");
+    assert!(line.trim_end().ends_with(" mech=SCRAM-SHA-256-PLUS tls=yes bound=yes"), "{line}");
+
+    assert_eq!(authenticate("SCRAM-SHA-256 off", true), "authenticated");
+    seen.clear();
+    assert!(wait_for(&out, &mut seen, "\n"), "no line");
+    assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=SCRAM-SHA-256 tls=yes bound=no"), "{seen:?}");
 
     assert_eq!(authenticate("CRAM-MD5", true), "authenticated");
     seen.clear();
     assert!(wait_for(&out, &mut seen, "\n"), "no line");
-    assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=CRAM-MD5 tls=yes"), "{seen:?}");
+    assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=CRAM-MD5 tls=yes bound=no"), "{seen:?}");
 
     // A plaintext client gets nowhere with this TLS master.
     assert!(authenticate("CRAM-MD5", false).starts_with("error: "));

@@ -5,10 +5,26 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use crate::mesos::ChannelBindingPolicy;
 use crate::mesos::messages::{
     AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message, MessageType,
 };
-use crate::{Client, ClientStep, Config, Credentials, Secret};
+use crate::{ChannelBinding, Client, ClientStep, Config, Credentials, Secret};
+
+/// Whether allowing mechanism `allowed` lets this client use `offered`: the
+/// same name, or with `binding` its `-PLUS` variant (ASCII case ignored).
+fn allows(allowed: &str, offered: &str, binding: bool) -> bool {
+    offered.eq_ignore_ascii_case(allowed)
+        || (binding
+            && offered.len() == allowed.len() + 5
+            && offered.get(..allowed.len()).is_some_and(|m| m.eq_ignore_ascii_case(allowed))
+            && is_plus(offered))
+}
+
+/// Whether a mechanism name is a channel-binding (`-PLUS`) variant.
+fn is_plus(mechanism: &str) -> bool {
+    mechanism.len() > 5 && mechanism.get(mechanism.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("-PLUS"))
+}
 
 /// A principal and its secret, as in Mesos's `Credential` protobuf
 /// (`required string principal = 1; optional string secret = 2;`).
@@ -46,6 +62,12 @@ pub struct ClientOptions {
     /// error, instead of the secret in clear; allowing another mechanism is this
     /// explicit choice.
     pub mechanisms: Vec<String>,
+    /// Whether to bind the exchange to the TLS connection to the master (see
+    /// [`ChannelBindingPolicy`]): with a binding given to the attempt
+    /// ([`Authenticatee::set_channel_binding`]), each allowed mechanism also
+    /// allows its `-PLUS` variant, and a `-PLUS` mechanism the master offers is
+    /// chosen over the others. Default [`ChannelBindingPolicy::Prefer`].
+    pub channel_binding: ChannelBindingPolicy,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +78,7 @@ impl Default for ClientOptions {
             server_fqdn: "localhost".to_owned(),
             config: Config::new(),
             mechanisms: vec![super::DEFAULT_MECH_LIST.to_owned()],
+            channel_binding: ChannelBindingPolicy::Prefer,
         }
     }
 }
@@ -121,6 +144,15 @@ pub enum AuthenticateeError {
         /// What this client allows.
         allowed: Vec<String>,
     },
+    /// [`ClientOptions::channel_binding`] is [`ChannelBindingPolicy::Require`],
+    /// and there is nothing to bind to (the connection to the master is not
+    /// TLS) or the master offered no `-PLUS` mechanism this client allows;
+    /// nothing was sent.
+    #[error("channel binding is required, but {reason}")]
+    ChannelBindingRequired {
+        /// Which of the two.
+        reason: &'static str,
+    },
     /// [`Authenticatee::discard`] was called before a verdict (a timeout, the
     /// master changed).
     #[error("authentication discarded")]
@@ -173,6 +205,7 @@ pub struct Authenticatee {
     /// The sender of the first answer, once there is one.
     peer: Option<String>,
     outbox: VecDeque<Message>,
+    channel_binding: Option<ChannelBinding>,
 }
 
 impl Authenticatee {
@@ -187,6 +220,7 @@ impl Authenticatee {
             phase: Phase::Ready,
             peer: None,
             outbox: VecDeque::new(),
+            channel_binding: None,
         }
     }
 
@@ -214,6 +248,15 @@ impl Authenticatee {
             }
             Err(e) => Phase::Error(e.into()),
         };
+    }
+
+    /// The channel binding of the secure channel this attempt's messages go
+    /// to the master on (its TLS connection's `tls-exporter`), or `None`
+    /// without one. Used when the mechanisms arrive, so set it before: the
+    /// libprocess driver sets it from the connection that carried the
+    /// `AuthenticateMessage`, the one the master binds its session to.
+    pub fn set_channel_binding(&mut self, binding: Option<ChannelBinding>) {
+        self.channel_binding = binding;
     }
 
     /// Consumes one message from the master, sent by the UPID `from`.
@@ -274,18 +317,41 @@ impl Authenticatee {
     fn mechanisms(&mut self, mut client: Client, mechanisms: &[String]) -> Phase {
         log::debug!("received SASL authentication mechanisms: {mechanisms:?}");
         let allowed = &self.options.mechanisms;
-        let usable: Vec<&str> = mechanisms
+        let policy = self.options.channel_binding;
+        let binding = match (policy, self.channel_binding.take()) {
+            (ChannelBindingPolicy::Off, _) => None,
+            (ChannelBindingPolicy::Require, None) => {
+                let reason = "the connection to the master is not TLS";
+                return Phase::Error(AuthenticateeError::ChannelBindingRequired { reason });
+            }
+            (policy, Some(binding)) => {
+                Some(ChannelBinding::new(binding.name(), binding.data(), policy == ChannelBindingPolicy::Require))
+            }
+            (ChannelBindingPolicy::Prefer, None) => None,
+        };
+        let mut usable: Vec<&str> = mechanisms
             .iter()
-            .filter(|m| allowed.iter().any(|a| a.eq_ignore_ascii_case(m)))
+            .filter(|m| allowed.iter().any(|a| allows(a, m, binding.is_some())))
             // A name with a space would smuggle a second name into the list.
             .filter(|m| !m.is_empty() && !m.contains(char::is_whitespace))
             .map(String::as_str)
             .collect();
+        if binding.is_some() && usable.iter().any(|m| is_plus(m)) {
+            usable.retain(|m| is_plus(m));
+        } else if policy == ChannelBindingPolicy::Require && !usable.is_empty() {
+            let reason = "the master offered no -PLUS mechanism this client allows";
+            return Phase::Error(AuthenticateeError::ChannelBindingRequired { reason });
+        }
         if usable.is_empty() {
             return Phase::Error(AuthenticateeError::NoAllowedMechanism {
                 offered: mechanisms.to_vec(),
                 allowed: allowed.clone(),
             });
+        }
+        if let Some(binding) = &binding {
+            if let Err(e) = client.set_channel_binding(binding) {
+                return Phase::Error(e.into());
+            }
         }
         let start = match client.start(&usable.join(" ")) {
             Ok(start) => start,

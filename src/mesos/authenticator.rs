@@ -16,7 +16,7 @@ use crate::mesos::messages::{
     AuthenticationMechanismsMessage, AuthenticationStepMessage, Message, MessageType,
 };
 use crate::mesos::registry::{Generation, Registry};
-use crate::{Config, Identity, Server, ServerStep};
+use crate::{ChannelBinding, Config, Identity, Server, ServerStep};
 
 /// How long a session may last before it is discarded: Mesos's
 /// `--authentication_v0_timeout` default, 15 seconds.
@@ -37,6 +37,11 @@ pub struct ServerOptions {
     pub session_timeout: Duration,
     /// What a claimed UPID must match: by default its IP must be the TCP peer's.
     pub peer_binding: PeerBinding,
+    /// Whether sessions bind SASL to the secure channel their
+    /// `AuthenticateMessage` came over ([`Origin::channel_binding`]), which
+    /// offers the `-PLUS` mechanisms (`SCRAM-SHA-256-PLUS`) of `mech_list`.
+    /// Default [`ChannelBindingPolicy::Prefer`].
+    pub channel_binding: ChannelBindingPolicy,
 }
 
 impl Default for ServerOptions {
@@ -49,8 +54,41 @@ impl Default for ServerOptions {
             realm: None,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             peer_binding: PeerBinding::RequireIpMatch,
+            channel_binding: ChannelBindingPolicy::Prefer,
         }
     }
+}
+
+/// Whether a side binds its SASL exchange to the TLS channel under it (SASL
+/// channel binding, RFC 5056, with the channel's `tls-exporter` bytes).
+///
+/// A relay that terminates TLS toward each side (a machine in the middle
+/// whose certificate one side was made to trust) can pass CRAM-MD5, DIGEST-MD5
+/// or plain SCRAM messages through unchanged, and the exchange succeeds. With
+/// binding, each side mixes its own channel's bytes into a `-PLUS` mechanism's
+/// proof; a relay's two channels differ, so the exchange fails. SCRAM also
+/// catches a relay that strips the `-PLUS` names from the master's offer: the
+/// client then says it could have bound, and a master that binds refuses.
+///
+/// Binding takes a `-PLUS` mechanism on both sides (`SCRAM-SHA-256-PLUS`); the
+/// `mech_list` of a master and the [`ClientOptions::mechanisms`](super::ClientOptions::mechanisms)
+/// of a client name the mechanism (`SCRAM-SHA-256`) and binding adds its
+/// `-PLUS` variant. Without TLS there is nothing to bind to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChannelBindingPolicy {
+    /// Never bind.
+    Off,
+    /// Over TLS, bind when the other side can: a master offers the `-PLUS`
+    /// variants beside the rest, a client picks a `-PLUS` mechanism when the
+    /// master offers one. Without TLS, or with mechanisms that cannot bind
+    /// (CRAM-MD5, the default), nothing changes.
+    #[default]
+    Prefer,
+    /// Bind or refuse: a master offers only `-PLUS` mechanisms and refuses a
+    /// peer that did not come over TLS; a client refuses a master that offers
+    /// none, or a connection that is not TLS.
+    Require,
 }
 
 /// How far the master trusts the UPIDs a peer claims.
@@ -87,6 +125,26 @@ pub enum PeerBinding {
     TrustClaimedAddress,
 }
 
+impl std::str::FromStr for ChannelBindingPolicy {
+    type Err = UnknownChannelBindingPolicy;
+
+    /// `off`, `prefer` or `require` (the words of a master's config key
+    /// `channel_binding` and of `sasl-sample --channel-binding`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(ChannelBindingPolicy::Off),
+            "prefer" => Ok(ChannelBindingPolicy::Prefer),
+            "require" => Ok(ChannelBindingPolicy::Require),
+            other => Err(UnknownChannelBindingPolicy(other.chars().take(64).collect())),
+        }
+    }
+}
+
+/// A [`ChannelBindingPolicy`] word other than `off`, `prefer`, `require`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown channel binding policy {0:?} (expected off, prefer or require)")]
+pub struct UnknownChannelBindingPolicy(String);
+
 /// Who sent a message to the master, as the transport saw it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Origin {
@@ -98,12 +156,22 @@ pub struct Origin {
     /// The IP address of the TCP peer the message arrived from: the one fact
     /// about the sender the master has verified.
     pub peer_ip: IpAddr,
+    /// The channel binding of the secure channel (TLS connection) the message
+    /// came over; `None` in plaintext. An `AuthenticateMessage`'s binding is
+    /// its session's (see [`ChannelBindingPolicy`]).
+    pub channel_binding: Option<ChannelBinding>,
 }
 
 impl Origin {
-    /// An origin from its parts.
+    /// An origin from its parts, not over a secure channel.
     pub fn new(from: impl Into<String>, peer_ip: IpAddr) -> Self {
-        Origin { from: from.into(), peer_ip }
+        Origin { from: from.into(), peer_ip, channel_binding: None }
+    }
+
+    /// The same origin, over a secure channel with this binding.
+    pub fn with_channel_binding(mut self, binding: ChannelBinding) -> Self {
+        self.channel_binding = Some(binding);
+        self
     }
 }
 
@@ -173,6 +241,11 @@ pub enum SessionError {
         /// The TCP peer's address.
         peer_ip: IpAddr,
     },
+    /// [`ChannelBindingPolicy::Require`], and the `AuthenticateMessage` did not
+    /// come over TLS. No session was started; the peer is told only that
+    /// authentication failed.
+    #[error("channel binding is required and the peer did not come over TLS")]
+    ChannelBindingRequired,
 }
 
 /// What a peer is told in an `AuthenticationErrorMessage` when its chosen
@@ -439,8 +512,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             log::info!("authenticating {pid:?} from {peer:?}; clearing its previous authentication");
         }
         let generation = self.registry.begin(&pid);
-        let o = &self.options;
-        let server = Server::new(&o.service, &o.fqdn, o.realm.as_deref(), &self.config);
+        let server = self.new_server(origin);
         match server.and_then(|server| Ok((server.mechanisms()?, server))) {
             Ok((mechanisms, server)) => {
                 log::debug!(
@@ -455,8 +527,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                 let state = SessionState::Starting;
                 self.sessions.insert(peer, Session { pid, generation, from, server, state, deadline });
             }
-            Err(e) => {
-                let error = SessionError::Sasl(e);
+            Err(error) => {
                 log::error!("cannot authenticate {pid:?} from {peer:?}: {error}");
                 self.registry.finish(&pid, generation, None);
                 let text = Some(error.peer_text());
@@ -464,6 +535,24 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                 self.emit(Outcome { peer, pid, result: Err(error) });
             }
         }
+    }
+
+    /// A session's SASL server, bound to `origin`'s channel as
+    /// [`ServerOptions::channel_binding`] says.
+    fn new_server(&self, origin: &Origin) -> Result<Server, SessionError> {
+        let o = &self.options;
+        let binding = match (o.channel_binding, &origin.channel_binding) {
+            (ChannelBindingPolicy::Off, _) | (ChannelBindingPolicy::Prefer, None) => None,
+            (ChannelBindingPolicy::Require, None) => return Err(SessionError::ChannelBindingRequired),
+            (policy, Some(binding)) => {
+                Some(ChannelBinding::new(binding.name(), binding.data(), policy == ChannelBindingPolicy::Require))
+            }
+        };
+        let mut server = Server::new(&o.service, &o.fqdn, o.realm.as_deref(), &self.config)?;
+        if let Some(binding) = &binding {
+            server.set_channel_binding(binding)?;
+        }
+        Ok(server)
     }
 
     /// Ends `peer`'s session with a verdict or an error, telling the peer.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use crate::mesos::ChannelBindingPolicy;
 use crate::mesos::authorization::{AclFile, AclsError};
 use crate::mesos::credentials_file::{CredentialsFileError, read_credentials, read_credentials_warned};
 use crate::mesos::registration::RegistrationGate;
@@ -15,6 +16,10 @@ pub const CREDENTIALS_KEY: &str = "credentials";
 
 /// The config key naming a Mesos ACL file: Mesos's `--acls` flag.
 pub const ACLS_KEY: &str = "acls";
+
+/// The config key choosing whether sessions bind SASL to their TLS channel:
+/// `off`, `prefer` (the default) or `require` ([`ChannelBindingPolicy`]).
+pub const CHANNEL_BINDING_KEY: &str = "channel_binding";
 
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
@@ -49,6 +54,7 @@ pub enum CredentialSource {
 /// |---|---|
 /// | `acls` | Mesos's `--acls` flag: a Mesos ACL JSON file ([`AclFile`]) that decides registrations ([`registration_gate`](Self::registration_gate)). A relative path is taken relative to the config file's directory. Not passed to libsasl2. |
 /// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
+/// | `channel_binding` | `off`, `prefer` (default) or `require`: whether a session over TLS binds SASL to its connection, offering `SCRAM-SHA-256-PLUS` beside `SCRAM-SHA-256` ([`ChannelBindingPolicy`]; read by [`channel_binding`](Self::channel_binding)). Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -96,6 +102,7 @@ pub struct MasterConfig {
     source: CredentialSource,
     store: Option<CredentialStore>,
     acls: Option<Arc<AclFile>>,
+    channel_binding: ChannelBindingPolicy,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -105,7 +112,7 @@ impl MasterConfig {
     /// credentials it names.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref();
-        let config = Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY])?;
+        let config = Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY])?;
         Self::build(config, path.parent())
     }
 
@@ -130,6 +137,13 @@ impl MasterConfig {
             }
             None => None,
         };
+        let channel_binding = match config.get(CHANNEL_BINDING_KEY).map(str::to_owned) {
+            Some(value) => {
+                config.remove(CHANNEL_BINDING_KEY);
+                value.parse()?
+            }
+            None => ChannelBindingPolicy::default(),
+        };
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -149,7 +163,14 @@ impl MasterConfig {
                 Some("ldapdb") => CredentialSource::Ldapdb,
                 _ => CredentialSource::Other,
             };
-            return Ok(MasterConfig { sasl: config, source, store: None, acls, file_warnings: Vec::new() });
+            return Ok(MasterConfig {
+                sasl: config,
+                source,
+                store: None,
+                acls,
+                channel_binding,
+                file_warnings: Vec::new(),
+            });
         };
         for key in ["sasldb_path", "auxprop_plugin"] {
             let other_store = match config.get(key) {
@@ -167,7 +188,14 @@ impl MasterConfig {
         config.remove(CREDENTIALS_KEY);
         config.set_credential_store(&store);
         let source = CredentialSource::CredentialsFile(path);
-        Ok(MasterConfig { sasl: config, source, store: Some(store), acls, file_warnings })
+        Ok(MasterConfig { sasl: config, source, store: Some(store), acls, channel_binding, file_warnings })
+    }
+
+    /// What the `channel_binding` key says (default
+    /// [`ChannelBindingPolicy::Prefer`]), for
+    /// [`ServerOptions::channel_binding`](super::ServerOptions::channel_binding).
+    pub fn channel_binding(&self) -> ChannelBindingPolicy {
+        self.channel_binding
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -265,6 +293,9 @@ pub enum MasterConfigError {
     /// The ACL file the `acls` key names.
     #[error(transparent)]
     Acls(#[from] AclsError),
+    /// `channel_binding` is not `off`, `prefer` or `require`.
+    #[error(transparent)]
+    ChannelBinding(#[from] crate::mesos::UnknownChannelBindingPolicy),
     /// A credentials path that is not UTF-8 (config values are text).
     #[error("path {0:?} is not UTF-8")]
     NonUtf8Path(PathBuf),

@@ -151,8 +151,9 @@ pub mod registration;
 
 pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
 pub use authenticator::{
-    Authenticator, DEFAULT_SESSION_TIMEOUT, DiscardReason, Origin, Outcome, Outcomes, PEER_TEXT_AUTHENTICATION_ERROR,
-    PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, ServerOptions, SessionError, SessionState,
+    Authenticator, ChannelBindingPolicy, DEFAULT_SESSION_TIMEOUT, DiscardReason, Origin, Outcome, Outcomes,
+    PEER_TEXT_AUTHENTICATION_ERROR, PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, ServerOptions, SessionError,
+    SessionState, UnknownChannelBindingPolicy,
 };
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
 pub use credentials_file::{
@@ -168,7 +169,8 @@ pub use registry::{AuthenticatedPid, DEFAULT_REGISTRY_CAPACITY, Generation, Regi
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
 
 pub use master_config::{
-    ACLS_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig, MasterConfigError,
+    ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig,
+    MasterConfigError,
 };
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).

@@ -178,6 +178,15 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         self.events.push_back(RetryEvent::Finished(verdict));
     }
 
+    /// Gives attempt `attempt` the channel binding of the connection its
+    /// messages go to the master on (see [`Authenticatee::set_channel_binding`]).
+    /// Ignored for any other attempt.
+    pub fn set_channel_binding(&mut self, attempt: u32, binding: Option<crate::ChannelBinding>) {
+        if let Some(current) = self.current.as_mut().filter(|_| attempt == self.attempt) {
+            current.authenticatee.set_channel_binding(binding);
+        }
+    }
+
     /// Consumes a message from the master that arrived for attempt `attempt`,
     /// sent by the UPID `from` (see [`Authenticatee::handle_message`]: each
     /// attempt is pinned to the first sender that answers it).

@@ -43,6 +43,13 @@ pub struct MesosAuthenticateArgs {
     #[arg(long, value_name = "MECH", value_delimiter = ',')]
     pub mechanism: Vec<String>,
 
+    /// Over TLS, bind SASL to the connection: `prefer` uses a mechanism's
+    /// `-PLUS` variant when the master offers it (give --mechanism
+    /// SCRAM-SHA-256), `require` refuses a master that does not bind, `off`
+    /// never binds.
+    #[arg(long, value_name = "POLICY", default_value = "prefer")]
+    pub channel_binding: cyrus_sasl::mesos::ChannelBindingPolicy,
+
     /// Seconds to wait for a verdict, retries included.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
@@ -95,6 +102,7 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
     if !args.mechanism.is_empty() {
         client.mechanisms = args.mechanism.clone();
     }
+    client.channel_binding = args.channel_binding;
     let options = AuthenticateOptions {
         client,
         timeout,

@@ -61,7 +61,9 @@ pub struct MesosMasterArgs {
 }
 
 /// Runs until killed: `listening: master@IP:PORT`, then one line per attempt on
-/// stdout, flushed: `authenticated: PRINCIPAL pid=UPID mech=MECH tls=yes|no`,
+/// stdout, flushed: `authenticated: PRINCIPAL pid=UPID mech=MECH tls=yes|no
+/// bound=yes|no` (bound: the exchange was tied to its TLS connection by a
+/// `-PLUS` mechanism),
 /// `refused: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
 /// verdict; with ACLs, one line per registration (see
 /// [`crate::mesos_registration::line`]). Peer text escaped.
@@ -95,6 +97,7 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
         fqdn: args.fqdn.clone(),
         realm: args.realm.clone(),
         peer_binding,
+        channel_binding: master_config.channel_binding(),
         ..ServerOptions::default()
     };
     let registration = crate::mesos_registration::gate(args.acls.as_deref(), &master_config)?;
@@ -121,10 +124,11 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
             let pid = escape(&record.pid);
             say(&match &record.result {
                 Ok(Some(principal)) => format!(
-                    "authenticated: {} pid={pid} mech={} tls={}",
+                    "authenticated: {} pid={pid} mech={} tls={} bound={}",
                     escape(principal),
                     escape(record.mechanism.as_deref().unwrap_or("-")),
-                    if record.tls { "yes" } else { "no" }
+                    if record.tls { "yes" } else { "no" },
+                    if record.channel_bound { "yes" } else { "no" }
                 ),
                 Ok(None) => format!("refused: pid={pid}"),
                 Err(e) => format!("error: pid={pid} ({})", escape(&e.to_string())),

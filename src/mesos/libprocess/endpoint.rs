@@ -18,7 +18,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::codec::{Limits, Request, RequestDecoder, encode_request, encode_response, parse_response, valid_name};
-use super::tls::{Stream, TlsContext, TlsOptions};
+use super::tls::{Stream, TlsContext, TlsOptions, TlsSession};
 use super::upid::{Upid, UpidError};
 
 /// The `log` target of the endpoint's lines.
@@ -157,9 +157,9 @@ pub struct Envelope {
     pub body: Vec<u8>,
     /// The TCP peer the request came from (what the network, not the peer, says).
     pub peer_addr: SocketAddr,
-    /// Whether it came over TLS (with downgrade on, a plaintext connection is
-    /// possible on a TLS endpoint).
-    pub tls: bool,
+    /// The TLS session it came over; `None` for plaintext (with downgrade on, a
+    /// plaintext connection is possible on a TLS endpoint).
+    pub tls: Option<Arc<TlsSession>>,
 }
 
 impl fmt::Debug for Envelope {
@@ -445,6 +445,16 @@ impl Endpoint {
         }
     }
 
+    /// The TLS session of the kept connection to `addr`, if one is open and
+    /// is TLS: what the next message there goes out on, unless that connection
+    /// closes first (a message that then goes on a new connection is on another
+    /// session). Waits while a message is being sent there.
+    pub async fn tls_session_to(&self, addr: SocketAddr) -> Option<Arc<TlsSession>> {
+        let slot = self.inner.outbound.lock().get(&addr).cloned()?;
+        let conn = slot.lock().await;
+        conn.as_ref().and_then(|out| out.stream.tls_session().cloned())
+    }
+
     /// The kept-connection slot for `addr`. Before adding a destination past
     /// [`max_connections`](EndpointOptions::max_connections) of them, drops
     /// the idle ones whose peer has closed, so a long-lived endpoint that talks
@@ -691,7 +701,7 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
     options: EndpointOptions,
 ) {
-    let tls = stream.is_tls();
+    let tls = stream.tls_session().cloned();
     let mut decoder = RequestDecoder::new(options.limits);
     let mut chunk = vec![0u8; 8192];
     let mut request_deadline: Option<Instant> = None;
@@ -703,7 +713,7 @@ async fn serve_connection(
                 Ok(Some(request)) => {
                     request_deadline = None;
                     let close = !request.keep_alive;
-                    (deliver(&inner, request, peer, tls), close)
+                    (deliver(&inner, request, peer, tls.clone()), close)
                 }
                 Err(e) => {
                     log::debug!(target: LOG_TARGET, "refusing a request from {peer}: {e}");
@@ -757,7 +767,7 @@ async fn serve_connection(
 }
 
 /// Hands a request to its process; the status to answer.
-fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: bool) -> u16 {
+fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: Option<Arc<TlsSession>>) -> u16 {
     let Some(inner) = inner.upgrade() else {
         return 503;
     };

@@ -87,6 +87,12 @@ pub struct AuthenticationRecord {
     /// Whether every message of the attempt came over TLS (see
     /// [`EndpointOptions::tls`]).
     pub tls: bool,
+    /// Whether the exchange was bound to its TLS connection: the mechanism was
+    /// a `-PLUS` one, which the SASL server runs only with the binding of the
+    /// connection the `AuthenticateMessage` came over (see
+    /// [`ChannelBindingPolicy`](crate::mesos::ChannelBindingPolicy)), so a
+    /// verdict `Ok(Some(_))` proves the peer is at the other end of it.
+    pub channel_bound: bool,
     /// `Ok(Some(principal))` authenticated, `Ok(None)` refused (wrong secret or
     /// unknown principal alike), `Err` no verdict (timed out, superseded, peer
     /// address mismatch, a protocol or SASL error).
@@ -359,14 +365,14 @@ impl Loop {
         let key = self.next_session;
         let upid = process.upid().clone();
         let forwarder = tokio::spawn(forward(process, key, session_tx.clone()));
-        let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
+        let origin = origin(&envelope);
         let slot = SessionSlot {
             upid,
             reply_to: envelope.from,
             peer_addr: envelope.peer_addr,
             forwarder,
             mechanism: None,
-            tls: envelope.tls,
+            tls: envelope.tls.is_some(),
         };
         self.sessions.insert(key, slot);
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
@@ -445,12 +451,12 @@ impl Loop {
         // For the record: only what the session's own peer sent (the
         // authenticator ignores the rest).
         if let Some(slot) = self.sessions.get_mut(&key).filter(|slot| slot.reply_to == envelope.from) {
-            slot.tls &= envelope.tls;
+            slot.tls &= envelope.tls.is_some();
             if let Message::Start(start) = &message {
                 slot.mechanism.get_or_insert_with(|| start.mechanism.clone());
             }
         }
-        let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
+        let origin = origin(&envelope);
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
 
@@ -490,8 +496,21 @@ impl Loop {
     }
 }
 
+/// Who sent `envelope`, as the sans-IO authenticator takes it: with the
+/// `tls-exporter` binding of the TLS connection it came over.
+fn origin(envelope: &Envelope) -> Origin {
+    let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
+    match &envelope.tls {
+        Some(tls) => origin.with_channel_binding(tls.channel_binding(false)),
+        None => origin,
+    }
+}
+
 fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
+    let channel_bound =
+        slot.tls && slot.mechanism.as_deref().is_some_and(|m| m.len() > 5 && m.get(m.len() - 5..) == Some("-PLUS"));
     AuthenticationRecord {
+        channel_bound,
         pid: outcome.pid,
         from: slot.reply_to,
         peer_addr: slot.peer_addr,

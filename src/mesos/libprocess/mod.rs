@@ -72,5 +72,5 @@ pub use master::{
     AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
     MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
-pub use tls::{FirstBytes, HostnameValidation, TlsOptions, classify_first_bytes};
+pub use tls::{FirstBytes, HostnameValidation, TlsOptions, TlsSession, classify_first_bytes};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};

@@ -53,6 +53,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::endpoint::{EnvError, LOG_TARGET};
+use crate::ChannelBinding;
 
 /// How the server's certificate is matched against the peer it should belong
 /// to (`LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME`).
@@ -360,14 +361,14 @@ impl TlsContext {
             return Ok(Stream::Plain(tcp));
         }
         let tls = self.acceptor.accept(tcp).await?;
-        Ok(Stream::Tls(Box::new(tls.into())))
+        Stream::tls(tls.into())
     }
 
     /// Opens TLS over a connection to `ip`, checking the server's certificate
     /// names it (when verification is on).
     pub(crate) async fn connect(&self, ip: IpAddr, tcp: TcpStream) -> io::Result<Stream> {
         let tls = self.connector.connect(ServerName::from(ip), tcp).await?;
-        Ok(Stream::Tls(Box::new(tls.into())))
+        Stream::tls(tls.into())
     }
 }
 
@@ -428,16 +429,89 @@ impl ServerCertVerifier for AnyServerCert {
     }
 }
 
+/// What one TLS connection established, read once when its handshake ends:
+/// what a message that came over it (an [`Envelope`](super::Envelope)), or that
+/// goes out on it ([`Endpoint::tls_session_to`](super::Endpoint::tls_session_to)),
+/// can be tied to.
+///
+/// `Debug` shows the SSF and whether there is a peer certificate, never the
+/// binding bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsSession {
+    exporter: [u8; 32],
+    peer_certificate: Option<CertificateDer<'static>>,
+    ssf: u32,
+}
+
+impl TlsSession {
+    fn new<D>(conn: &rustls::ConnectionCommon<D>) -> io::Result<TlsSession> {
+        let exporter = super::channel_binding::tls_exporter(conn).map_err(io::Error::other)?;
+        let peer_certificate = conn.peer_certificates().and_then(|chain| chain.first()).map(|c| c.clone().into_owned());
+        // The cipher's key length: every suite rustls offers is an AEAD with a
+        // 128- or 256-bit key.
+        let ssf = match conn.negotiated_cipher_suite().map(|s| s.suite()) {
+            Some(
+                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            ) => 128,
+            _ => 256,
+        };
+        Ok(TlsSession { exporter, peer_certificate, ssf })
+    }
+
+    /// The `tls-exporter` channel binding (RFC 9266) of this connection: the
+    /// same bytes at both of its ends, different on any other connection (a
+    /// relay's two connections among them). `critical`: see [`ChannelBinding`].
+    pub fn channel_binding(&self, critical: bool) -> ChannelBinding {
+        ChannelBinding::new(super::channel_binding::TLS_EXPORTER, self.exporter, critical)
+    }
+
+    /// The peer's leaf certificate, if it presented one. Verified against the
+    /// endpoint's CA: an accepting endpoint asks for client certificates only
+    /// when it has a CA, and verifies every one presented; a connecting one has
+    /// the server's, verified unless `verify_server_cert` is off.
+    pub fn peer_certificate(&self) -> Option<&CertificateDer<'static>> {
+        self.peer_certificate.as_ref()
+    }
+
+    /// The security strength factor to tell SASL (`SASL_SSF_EXTERNAL`): the
+    /// key length in bits of the negotiated cipher (128 or 256).
+    pub fn ssf(&self) -> u32 {
+        self.ssf
+    }
+}
+
+impl fmt::Debug for TlsSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSession")
+            .field("ssf", &self.ssf)
+            .field("peer_certificate", &self.peer_certificate.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A connection of an endpoint: plain TCP, or TLS over it.
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>, Arc<TlsSession>),
 }
 
 impl Stream {
-    /// Whether it is TLS.
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
+    fn tls(tls: tokio_rustls::TlsStream<TcpStream>) -> io::Result<Stream> {
+        let session = match &tls {
+            tokio_rustls::TlsStream::Client(c) => TlsSession::new(c.get_ref().1)?,
+            tokio_rustls::TlsStream::Server(s) => TlsSession::new(s.get_ref().1)?,
+        };
+        Ok(Stream::Tls(Box::new(tls), Arc::new(session)))
+    }
+
+    /// Its TLS session, if it is TLS.
+    pub(crate) fn tls_session(&self) -> Option<&Arc<TlsSession>> {
+        match self {
+            Stream::Plain(_) => None,
+            Stream::Tls(_, session) => Some(session),
+        }
     }
 }
 
@@ -445,7 +519,7 @@ impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+            Stream::Tls(tls, _) => Pin::new(tls.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -454,21 +528,21 @@ impl AsyncWrite for Stream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+            Stream::Tls(tls, _) => Pin::new(tls.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+            Stream::Tls(tls, _) => Pin::new(tls.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+            Stream::Tls(tls, _) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }
 }
