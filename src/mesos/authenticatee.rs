@@ -352,6 +352,15 @@ impl Authenticatee {
             if let Err(e) = client.set_channel_binding(binding) {
                 return Phase::Error(e.into());
             }
+            // libsasl2 (2.1.28 `sasl_client_start`) tells SCRAM's server "I can
+            // bind, and saw you offer no -PLUS" (gs2 flag `y`, which a server
+            // that binds refuses, so a relay that strips -PLUS from the offer
+            // is caught) only when it chooses among more than one name; given
+            // one it takes it as the application's fixed choice and says `n`.
+            // This client did choose from the master's offer: say so.
+            if usable.len() == 1 {
+                usable.push(usable[0]);
+            }
         }
         let start = match client.start(&usable.join(" ")) {
             Ok(start) => start,
