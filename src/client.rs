@@ -291,6 +291,30 @@ impl Client {
         Ok(())
     }
 
+    /// Tells the connection what an external security layer under it (TLS
+    /// with a client certificate) established: its strength `ssf`
+    /// (`SASL_SSF_EXTERNAL`) and the identity this side proved through it,
+    /// `auth_id` (`SASL_AUTH_EXTERNAL`). Call it before [`start`](Self::start).
+    /// The connection keeps its own copy.
+    ///
+    /// libsasl2's EXTERNAL client (2.1.28) is chosen only with an `auth_id`
+    /// (`Some("")` counts as `None`). It sends the
+    /// [`Credentials::authzid`] if one is set (the server then decides whether
+    /// `auth_id` may act as it), else an empty message, which means "act as
+    /// whom the layer authenticated"; the `authname` and password are not
+    /// used. For other mechanisms, `ssf` counts toward `min_ssf`, and an `ssf`
+    /// of 2 or more that reaches `min_ssf` lifts `noplaintext`. A NUL byte in
+    /// `auth_id` is [`Error::Nul`]. See [`Server::set_external`](crate::Server::set_external)
+    /// for an example.
+    #[doc(alias = "SASL_SSF_EXTERNAL")]
+    #[doc(alias = "SASL_AUTH_EXTERNAL")]
+    pub fn set_external(&mut self, ssf: u32, auth_id: Option<&str>) -> Result<()> {
+        if self.started {
+            return Err(Error::State { call: "Client::set_external", state: "after start" });
+        }
+        self.conn.set_external(ssf, auth_id)
+    }
+
     /// True once the client side has computed its last message.
     pub fn is_complete(&self) -> bool {
         self.complete

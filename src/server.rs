@@ -410,6 +410,61 @@ impl Server {
         self.conn.set_channel_binding(binding)
     }
 
+    /// Tells the connection what an external security layer under it (TLS
+    /// with a client certificate, IPsec, a Unix socket's peer credentials)
+    /// established: its strength `ssf` (`SASL_SSF_EXTERNAL`) and the identity
+    /// it authenticated, `auth_id` (`SASL_AUTH_EXTERNAL`). Call it before
+    /// [`mechanisms`](Self::mechanisms) and [`start`](Self::start), which
+    /// decide what is offered from it. The connection keeps its own copy.
+    ///
+    /// What libsasl2 (2.1.28) does with them:
+    ///
+    /// - **The EXTERNAL mechanism** is offered and accepted only with an
+    ///   `auth_id` (`Some("")` counts as `None`), and only when `min_ssf` is at
+    ///   most `ssf`; it needs no `ssf` above 0 when `min_ssf` is 0. The default
+    ///   flags (`noanonymous noplaintext`) do not exclude it, but `mech_list`
+    ///   must name it where a config restricts the list. The identity is
+    ///   `auth_id`, as canonicalised (the server's user realm appended, like any
+    ///   user name); nothing else is checked: the layer below vouched for it.
+    /// - **An authzid** the client asks for is checked like any other: without
+    ///   a proxy policy ([`Server::with_proxy_policy`]) it must equal `auth_id`,
+    ///   else the exchange ends [`ServerStep::Rejected`].
+    /// - An `auth_id` of `anonymous` is refused under `noanonymous` (the
+    ///   default).
+    /// - **Other mechanisms:** `ssf` counts toward `min_ssf`, and an `ssf` of 2
+    ///   or more that reaches `min_ssf` lifts `noplaintext`, so PLAIN and LOGIN
+    ///   are offered over such a layer. Say only what the layer really gives.
+    ///
+    /// A NUL byte in `auth_id` is [`Error::Nul`].
+    ///
+    /// ```
+    /// use cyrus_sasl::{Client, Config, Credentials, Server, ServerStep};
+    /// let config = Config::new().with("mech_list", "EXTERNAL")?;
+    /// let mut server = Server::new("svc", "localhost", None, &config)?;
+    /// assert!(server.mechanisms()?.is_empty(), "nothing vouched for a peer yet");
+    /// // The TLS layer verified a client certificate for `fw1`.
+    /// server.set_external(128, Some("fw1"))?;
+    /// assert_eq!(server.mechanisms()?, ["EXTERNAL"]);
+    ///
+    /// let mut client = Client::new("svc", "localhost", Credentials::default(), &config)?;
+    /// client.set_external(128, Some("fw1"))?;
+    /// let start = client.start("EXTERNAL")?;
+    /// let first = start.initial_response.map(<[u8]>::to_vec);
+    /// match server.start("EXTERNAL", first.as_deref())? {
+    ///     ServerStep::Authenticated { identity, .. } => assert_eq!(identity.user(), "fw1"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), cyrus_sasl::Error>(())
+    /// ```
+    #[doc(alias = "SASL_SSF_EXTERNAL")]
+    #[doc(alias = "SASL_AUTH_EXTERNAL")]
+    pub fn set_external(&mut self, ssf: u32, auth_id: Option<&str>) -> Result<()> {
+        if self.state != State::New {
+            return Err(Error::State { call: "Server::set_external", state: "after the exchange began" });
+        }
+        self.conn.set_external(ssf, auth_id)
+    }
+
     /// `sasl_setpass` on this connection (for [`Sasldb`](crate::Sasldb)).
     pub(crate) fn set_password(&self, user: &str, password: Option<&[u8]>, flags: u32) -> Result<()> {
         self.conn.set_password(user, password, flags)

@@ -416,6 +416,33 @@ impl Conn {
         Ok(())
     }
 
+    /// Tells the connection what an external security layer (TLS) established:
+    /// its strength (`SASL_SSF_EXTERNAL`) and the identity it authenticated
+    /// (`SASL_AUTH_EXTERNAL`; `None` clears it).
+    ///
+    /// Unlike `SASL_CHANNEL_BINDING`, libsasl2 (2.1.28, `lib/common.c`
+    /// `sasl_setprop`) copies both: it reads the `sasl_ssf_t` through the
+    /// pointer once, and duplicates the string (`_sasl_strdup`, freed when the
+    /// connection is disposed or the property set again), so nothing here
+    /// needs to outlive the call. It stores an empty string as no identity.
+    pub(crate) fn set_external(&self, ssf: u32, auth_id: Option<&str>) -> Result<()> {
+        let auth_id = auth_id.map(|id| CArg::new(id, "external authentication id")).transpose()?;
+        let ssf: sys::sasl_ssf_t = ssf;
+        let ssf_ptr: *const sys::sasl_ssf_t = &ssf;
+        // SAFETY: the connection is live; `ssf_ptr` points at a live
+        // sasl_ssf_t, which libsasl2 copies before returning.
+        call(self.as_ptr(), "sasl_setprop(SASL_SSF_EXTERNAL)", || unsafe {
+            sys::sasl_setprop(self.as_ptr(), sys::SASL_SSF_EXTERNAL, ssf_ptr.cast())
+        })?;
+        let id_ptr = auth_id.as_ref().map_or(ptr::null(), CArg::as_ptr);
+        // SAFETY: the connection is live; `id_ptr` is NULL or a NUL-terminated
+        // string that outlives the call, and libsasl2 duplicates it.
+        call(self.as_ptr(), "sasl_setprop(SASL_AUTH_EXTERNAL)", || unsafe {
+            sys::sasl_setprop(self.as_ptr(), sys::SASL_AUTH_EXTERNAL, id_ptr.cast())
+        })
+        .map(drop)
+    }
+
     /// Sets the security properties (`SASL_SEC_PROPS`; libsasl2 copies them).
     pub(crate) fn set_security(&self, security: &SecurityProperties) -> Result<()> {
         self.set_sys_security(&security.to_sys())
