@@ -246,20 +246,22 @@ fn a_relay_that_strips_plus_from_the_offer_is_caught() {
     use cyrus_sasl::ChannelBinding;
     use cyrus_sasl::mesos::{
         Authenticatee, AuthenticateeState, AuthenticationMechanismsMessage, Authenticator, Message, Origin,
+        SecureChannel,
     };
     let run = |strip: bool, client_side: &[u8]| {
         let store = store();
         let config = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap().with_credential_store(&store);
         let (mut master, outcomes) = Authenticator::<u32>::new(&config, ServerOptions::default());
         let origin = Origin::new("crammd5-authenticatee(1)@127.0.0.1:41234", [127, 0, 0, 1].into())
-            .with_channel_binding(ChannelBinding::new("tls-exporter", [1u8; 32], false));
+            .with_channel(SecureChannel::new(ChannelBinding::new("tls-exporter", [1u8; 32], false), 256));
         let client_options = ClientOptions { mechanisms: vec!["SCRAM-SHA-256".to_owned()], ..ClientOptions::default() };
         let mut client = Authenticatee::new(
             Credential::new("framework-a", "s3cret"),
             "scheduler-1@127.0.0.1:41234",
             &client_options,
         );
-        client.set_channel_binding(Some(ChannelBinding::new("tls-exporter", client_side, false)));
+        client
+            .set_secure_channel(Some(SecureChannel::new(ChannelBinding::new("tls-exporter", client_side, false), 256)));
         client.start();
         let now = std::time::Instant::now();
         let mut chosen = None;

@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::mesos::ChannelBindingPolicy;
 use crate::mesos::messages::{
     AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message, MessageType,
 };
+use crate::mesos::{ChannelBindingPolicy, SecureChannel};
 use crate::{ChannelBinding, Client, ClientStep, Config, Credentials, Secret};
 
 /// Whether allowing mechanism `allowed` lets this client use `offered`: the
@@ -20,6 +20,9 @@ fn allows(allowed: &str, offered: &str, binding: bool) -> bool {
             && offered.get(..allowed.len()).is_some_and(|m| m.eq_ignore_ascii_case(allowed))
             && is_plus(offered))
 }
+
+/// The SASL mechanism that takes the client's identity from the TLS layer.
+const EXTERNAL: &str = "EXTERNAL";
 
 /// Whether a mechanism name is a channel-binding (`-PLUS`) variant.
 fn is_plus(mechanism: &str) -> bool {
@@ -34,7 +37,9 @@ pub struct Credential {
     /// Who authenticates, e.g. `my-framework`.
     pub principal: String,
     /// Its secret. `None` makes every attempt fail at once, sending nothing (as
-    /// Mesos's authenticatee does: "secret needed by CRAM-MD5 authenticatee").
+    /// Mesos's authenticatee does: "secret needed by CRAM-MD5 authenticatee"),
+    /// unless `EXTERNAL` is the only mechanism the client allows: the TLS
+    /// client certificate is then the proof (see [`Credential::external`]).
     pub secret: Option<Secret>,
 }
 
@@ -42,6 +47,14 @@ impl Credential {
     /// A principal with a secret.
     pub fn new(principal: impl Into<String>, secret: impl Into<Secret>) -> Self {
         Credential { principal: principal.into(), secret: Some(secret.into()) }
+    }
+
+    /// A principal without a secret, for `EXTERNAL` over TLS
+    /// ([`ClientOptions::mechanisms`] `["EXTERNAL"]`): the client certificate
+    /// proves who the client is, and the master accepts `principal` only if it
+    /// is the one the master takes from that certificate.
+    pub fn external(principal: impl Into<String>) -> Self {
+        Credential { principal: principal.into(), secret: None }
     }
 }
 
@@ -64,7 +77,7 @@ pub struct ClientOptions {
     pub mechanisms: Vec<String>,
     /// Whether to bind the exchange to the TLS connection to the master (see
     /// [`ChannelBindingPolicy`]): with a binding given to the attempt
-    /// ([`Authenticatee::set_channel_binding`]), each allowed mechanism also
+    /// ([`Authenticatee::set_secure_channel`]), each allowed mechanism also
     /// allows its `-PLUS` variant, and a `-PLUS` mechanism the master offers is
     /// chosen over the others. Default [`ChannelBindingPolicy::Prefer`].
     pub channel_binding: ChannelBindingPolicy,
@@ -205,7 +218,7 @@ pub struct Authenticatee {
     /// The sender of the first answer, once there is one.
     peer: Option<String>,
     outbox: VecDeque<Message>,
-    channel_binding: Option<ChannelBinding>,
+    channel: Option<SecureChannel>,
 }
 
 impl Authenticatee {
@@ -220,7 +233,7 @@ impl Authenticatee {
             phase: Phase::Ready,
             peer: None,
             outbox: VecDeque::new(),
-            channel_binding: None,
+            channel: None,
         }
     }
 
@@ -234,12 +247,24 @@ impl Authenticatee {
         if !matches!(self.phase, Phase::Ready) {
             return;
         }
-        let Some(secret) = self.secret.take() else {
-            log::warn!("authentication failed: principal {:?} has no secret, which CRAM-MD5 needs", self.principal);
-            self.phase = Phase::Failed;
-            return;
+        let external_only = !self.options.mechanisms.is_empty()
+            && self.options.mechanisms.iter().all(|m| m.eq_ignore_ascii_case(EXTERNAL));
+        let credentials = match self.secret.take() {
+            Some(secret) => Credentials::new(self.principal.clone(), secret),
+            // EXTERNAL proves who the client is through the TLS layer, not with
+            // a secret: the principal goes as the identity to act as, which the
+            // master accepts only if it is the one the certificate proved.
+            None if external_only => Credentials {
+                authname: self.principal.clone(),
+                authzid: Some(self.principal.clone()),
+                ..Credentials::default()
+            },
+            None => {
+                log::warn!("authentication failed: principal {:?} has no secret, which CRAM-MD5 needs", self.principal);
+                self.phase = Phase::Failed;
+                return;
+            }
         };
-        let credentials = Credentials::new(self.principal.clone(), secret);
         let options = &self.options;
         self.phase = match Client::new(&options.service, &options.server_fqdn, credentials, &options.config) {
             Ok(client) => {
@@ -250,13 +275,13 @@ impl Authenticatee {
         };
     }
 
-    /// The channel binding of the secure channel this attempt's messages go
-    /// to the master on (its TLS connection's `tls-exporter`), or `None`
-    /// without one. Used when the mechanisms arrive, so set it before: the
+    /// The secure channel this attempt's messages go to the master on (its
+    /// TLS connection), or `None` without one: its binding, and its strength
+    /// for EXTERNAL. Used when the mechanisms arrive, so set it before: the
     /// libprocess driver sets it from the connection that carried the
     /// `AuthenticateMessage`, the one the master binds its session to.
-    pub fn set_channel_binding(&mut self, binding: Option<ChannelBinding>) {
-        self.channel_binding = binding;
+    pub fn set_secure_channel(&mut self, channel: Option<SecureChannel>) {
+        self.channel = channel;
     }
 
     /// Consumes one message from the master, sent by the UPID `from`.
@@ -318,7 +343,8 @@ impl Authenticatee {
         log::debug!("received SASL authentication mechanisms: {mechanisms:?}");
         let allowed = &self.options.mechanisms;
         let policy = self.options.channel_binding;
-        let binding = match (policy, self.channel_binding.take()) {
+        let channel = self.channel.take();
+        let binding = match (policy, channel.as_ref().map(|c| &c.binding)) {
             (ChannelBindingPolicy::Off, _) => None,
             (ChannelBindingPolicy::Require, None) => {
                 let reason = "the connection to the master is not TLS";
@@ -360,6 +386,13 @@ impl Authenticatee {
             // This client did choose from the master's offer: say so.
             if usable.len() == 1 {
                 usable.push(usable[0]);
+            }
+        }
+        // EXTERNAL: the TLS layer under this attempt vouches for the client
+        // (libsasl2's EXTERNAL client is available only with an identity set).
+        if let Some(channel) = channel.as_ref().filter(|_| usable.iter().any(|m| m.eq_ignore_ascii_case(EXTERNAL))) {
+            if let Err(e) = client.set_external(channel.ssf, Some(&self.principal)) {
+                return Phase::Error(e.into());
             }
         }
         let start = match client.start(&usable.join(" ")) {

@@ -38,7 +38,7 @@ pub struct ServerOptions {
     /// What a claimed UPID must match: by default its IP must be the TCP peer's.
     pub peer_binding: PeerBinding,
     /// Whether sessions bind SASL to the secure channel their
-    /// `AuthenticateMessage` came over ([`Origin::channel_binding`]), which
+    /// `AuthenticateMessage` came over ([`Origin::channel`]), which
     /// offers the `-PLUS` mechanisms (`SCRAM-SHA-256-PLUS`) of `mech_list`.
     /// Default [`ChannelBindingPolicy::Prefer`].
     pub channel_binding: ChannelBindingPolicy,
@@ -156,21 +156,44 @@ pub struct Origin {
     /// The IP address of the TCP peer the message arrived from: the one fact
     /// about the sender the master has verified.
     pub peer_ip: IpAddr,
-    /// The channel binding of the secure channel (TLS connection) the message
-    /// came over; `None` in plaintext. An `AuthenticateMessage`'s binding is
-    /// its session's (see [`ChannelBindingPolicy`]).
-    pub channel_binding: Option<ChannelBinding>,
+    /// The secure channel (TLS connection) the message came over; `None` in
+    /// plaintext. An `AuthenticateMessage`'s channel is its session's: its
+    /// binding (see [`ChannelBindingPolicy`]) and the peer identity it verified
+    /// (for EXTERNAL).
+    pub channel: Option<SecureChannel>,
+}
+
+/// What the secure channel (TLS) under an exchange gives SASL, in terms that
+/// do not depend on the transport.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SecureChannel {
+    /// Its channel binding (non-critical; the policies decide criticality).
+    pub binding: ChannelBinding,
+    /// Its strength in bits, for `SASL_SSF_EXTERNAL`.
+    pub ssf: u32,
+    /// The identity the channel verified for the peer (a principal taken from
+    /// its client certificate), if any: a master's SASL server gets it as
+    /// `SASL_AUTH_EXTERNAL`, so that `EXTERNAL` (when in `mech_list`)
+    /// authenticates the peer as it. `None` on a client's side.
+    pub peer_identity: Option<String>,
+}
+
+impl SecureChannel {
+    /// A channel with this binding and strength, and no verified peer identity.
+    pub fn new(binding: ChannelBinding, ssf: u32) -> Self {
+        SecureChannel { binding, ssf, peer_identity: None }
+    }
 }
 
 impl Origin {
     /// An origin from its parts, not over a secure channel.
     pub fn new(from: impl Into<String>, peer_ip: IpAddr) -> Self {
-        Origin { from: from.into(), peer_ip, channel_binding: None }
+        Origin { from: from.into(), peer_ip, channel: None }
     }
 
-    /// The same origin, over a secure channel with this binding.
-    pub fn with_channel_binding(mut self, binding: ChannelBinding) -> Self {
-        self.channel_binding = Some(binding);
+    /// The same origin, over this secure channel.
+    pub fn with_channel(mut self, channel: SecureChannel) -> Self {
+        self.channel = Some(channel);
         self
     }
 }
@@ -538,19 +561,27 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     /// A session's SASL server, bound to `origin`'s channel as
-    /// [`ServerOptions::channel_binding`] says.
+    /// [`ServerOptions::channel_binding`] says, and told the identity the
+    /// channel verified for the peer, if any (for EXTERNAL).
     fn new_server(&self, origin: &Origin) -> Result<Server, SessionError> {
         let o = &self.options;
-        let binding = match (o.channel_binding, &origin.channel_binding) {
+        let binding = match (o.channel_binding, &origin.channel) {
             (ChannelBindingPolicy::Off, _) | (ChannelBindingPolicy::Prefer, None) => None,
             (ChannelBindingPolicy::Require, None) => return Err(SessionError::ChannelBindingRequired),
-            (policy, Some(binding)) => {
-                Some(ChannelBinding::new(binding.name(), binding.data(), policy == ChannelBindingPolicy::Require))
-            }
+            (policy, Some(channel)) => Some(ChannelBinding::new(
+                channel.binding.name(),
+                channel.binding.data(),
+                policy == ChannelBindingPolicy::Require,
+            )),
         };
         let mut server = Server::new(&o.service, &o.fqdn, o.realm.as_deref(), &self.config)?;
         if let Some(binding) = &binding {
             server.set_channel_binding(binding)?;
+        }
+        if let Some(channel) = &origin.channel {
+            if let Some(identity) = &channel.peer_identity {
+                server.set_external(channel.ssf, Some(identity))?;
+            }
         }
         Ok(server)
     }

@@ -152,8 +152,8 @@ pub mod registration;
 pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
 pub use authenticator::{
     Authenticator, ChannelBindingPolicy, DEFAULT_SESSION_TIMEOUT, DiscardReason, Origin, Outcome, Outcomes,
-    PEER_TEXT_AUTHENTICATION_ERROR, PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, ServerOptions, SessionError,
-    SessionState, UnknownChannelBindingPolicy,
+    PEER_TEXT_AUTHENTICATION_ERROR, PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, SecureChannel, ServerOptions,
+    SessionError, SessionState, UnknownChannelBindingPolicy,
 };
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
 pub use credentials_file::{

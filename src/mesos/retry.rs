@@ -178,12 +178,12 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         self.events.push_back(RetryEvent::Finished(verdict));
     }
 
-    /// Gives attempt `attempt` the channel binding of the connection its
-    /// messages go to the master on (see [`Authenticatee::set_channel_binding`]).
-    /// Ignored for any other attempt.
-    pub fn set_channel_binding(&mut self, attempt: u32, binding: Option<crate::ChannelBinding>) {
+    /// Gives attempt `attempt` the secure channel its messages go to the
+    /// master on (see [`Authenticatee::set_secure_channel`]). Ignored for any
+    /// other attempt.
+    pub fn set_secure_channel(&mut self, attempt: u32, channel: Option<crate::mesos::SecureChannel>) {
         if let Some(current) = self.current.as_mut().filter(|_| attempt == self.attempt) {
-            current.authenticatee.set_channel_binding(binding);
+            current.authenticatee.set_secure_channel(channel);
         }
     }
 

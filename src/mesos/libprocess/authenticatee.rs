@@ -225,8 +225,8 @@ pub async fn authenticate(
             attempt.session = Some(envelope.from.clone());
             // The master bound its session to the connection that carried the
             // AuthenticateMessage: this endpoint's kept connection to it.
-            let binding = endpoint.tls_session_to(master.addr()).await.map(|tls| tls.channel_binding(false));
-            retry.set_channel_binding(attempt.number, binding);
+            let channel = endpoint.tls_session_to(master.addr()).await.map(|tls| tls.secure_channel());
+            retry.set_secure_channel(attempt.number, channel);
         }
         match Message::decode(message_type.tag(), &envelope.body) {
             Ok(message) => retry.handle_message(now.into_std(), attempt.number, &envelope.from.to_string(), message),

@@ -501,7 +501,7 @@ impl Loop {
 fn origin(envelope: &Envelope) -> Origin {
     let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
     match &envelope.tls {
-        Some(tls) => origin.with_channel_binding(tls.channel_binding(false)),
+        Some(tls) => origin.with_channel(tls.secure_channel()),
         None => origin,
     }
 }

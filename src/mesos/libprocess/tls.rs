@@ -467,6 +467,12 @@ impl TlsSession {
         ChannelBinding::new(super::channel_binding::TLS_EXPORTER, self.exporter, critical)
     }
 
+    /// Its binding and strength as the sans-IO Mesos sides take them (no peer
+    /// identity: a master adds the one it derives from the certificate).
+    pub fn secure_channel(&self) -> crate::mesos::SecureChannel {
+        crate::mesos::SecureChannel::new(self.channel_binding(false), self.ssf)
+    }
+
     /// The peer's leaf certificate, if it presented one. Verified against the
     /// endpoint's CA: an accepting endpoint asks for client certificates only
     /// when it has a CA, and verifies every one presented; a connecting one has
