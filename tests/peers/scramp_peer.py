@@ -6,18 +6,21 @@ Framing on the TLS stream, one line each, ASCII, ending in "\n":
   client -> server   MECHANISM          the mechanism the client chose
   client -> server   BASE64             client-first, later client-final
   server -> client   + BASE64           a challenge (server-first)
-  server -> client   ok BASE64          success, with server-final
+  server -> client   ok BASE64          success, with server-final (or empty)
+  client -> server   (empty line)       the answer to server-final sent as "+ ..."
   server -> client   no BASE64          refused, with SCRAM's e=... (may be empty)
 
-  client --port P --ca CA.pem --user U --mech M
+  client --port P --ca CA.pem --user U --mech M [--capable]
       Connects to 127.0.0.1:P, trusting CA.pem (host name checked against the
       certificate's IP SAN). For a -PLUS mechanism scramp computes the
       tls-server-end-point binding itself from the server's certificate on the
-      ssl socket. Password: environment SCRAMP_PASSWORD.
-  server --cert C.pem --key K.pem --user U --mechs "M1 M2"
+      ssl socket. --capable with a plain mechanism: bind-capable all the same,
+      so the gs2 flag is "y". Password: environment SCRAMP_PASSWORD.
+  server --cert C.pem --key K.pem --user U --mechs "M1 M2" [--capable]
       Listens on 127.0.0.1 (a free port), prints "listening on 127.0.0.1:PORT",
       serves one connection. scramp computes the tls-server-end-point binding
-      from C.pem. Password (for U's auth info, made with scramp): SCRAMP_PASSWORD.
+      from C.pem (with --capable also for a plain mechanism). Password (for U's
+      auth info, made with scramp): SCRAMP_PASSWORD.
 
 The last stdout line is the verdict: "authenticated" (exit 0), "refused: ..."
 (exit 1) or "error: ..." (exit 2).
@@ -65,7 +68,10 @@ def run_client(args, password):
     raw = socket.create_connection(("127.0.0.1", args.port), timeout=20)
     tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
     print(f"tls: {tls.version()}", flush=True)
-    binding = (CB_TYPE, tls) if args.mech.endswith("-PLUS") else None
+    # --capable: bind-capable client choosing the plain mechanism, which then
+    # sends gs2 flag "y" (RFC 5802: it supports binding, thinks the server does not).
+    use_binding = args.mech.endswith("-PLUS") or args.capable
+    binding = (CB_TYPE, tls) if use_binding else None
     client = scramp.ScramClient([args.mech], args.user, password, channel_binding=binding)
     stream = tls.makefile("rwb")
     send(stream, args.mech)
@@ -80,13 +86,21 @@ def run_client(args, password):
     kind, _, data = recv(stream).partition(" ")
     if kind == "no":
         verdict(1, f"refused: {unb64(data)!r}")
-    if kind != "ok":
-        verdict(2, f"error: expected an outcome, got {kind!r}")
+    if kind not in ("+", "ok"):
+        verdict(2, f"error: expected server-final, got {kind!r}")
     try:
         # Checks the server's signature (or raises on e=...).
         client.set_server_final(unb64(data))
     except scramp.ScramException as e:
         verdict(1, f"refused: the server's final message: {e}")
+    if kind == "+":
+        # A server that cannot send data with its success (libsasl2 without
+        # SASL_SUCCESS_DATA) sends server-final as a last challenge; the
+        # client answers with an empty response and waits for the outcome.
+        send(stream, "")
+        kind, _, data = recv(stream).partition(" ")
+        if kind != "ok" or data:
+            verdict(1, f"refused: after server-final: {kind!r}")
     verdict(0, "authenticated")
 
 
@@ -113,7 +127,10 @@ def run_server(args, password):
     if mech not in args.mechs.split():
         send(stream, "no ")
         verdict(1, f"refused: mechanism {mech!r} not offered")
-    binding = (CB_TYPE, cert_pem) if mech.endswith("-PLUS") else None
+    # --capable: bind all the same when the client chose the plain mechanism
+    # (a server that offered PLUS and was downgraded by a machine in the middle).
+    use_binding = mech.endswith("-PLUS") or args.capable
+    binding = (CB_TYPE, cert_pem) if use_binding else None
     server = scramp.ScramMechanism(mech).make_server(auth_fn, channel_binding=binding)
     try:
         server.set_client_first(unb64(recv(stream)))
@@ -135,11 +152,13 @@ def main():
     client.add_argument("--ca", required=True)
     client.add_argument("--user", required=True)
     client.add_argument("--mech", required=True)
+    client.add_argument("--capable", action="store_true")
     server = roles.add_parser("server")
     server.add_argument("--cert", required=True)
     server.add_argument("--key", required=True)
     server.add_argument("--user", required=True)
     server.add_argument("--mechs", required=True)
+    server.add_argument("--capable", action="store_true")
     args = parser.parse_args()
     password = os.environ["SCRAMP_PASSWORD"]
     print(f"scramp {scramp.__version__}", flush=True)
