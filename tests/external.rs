@@ -205,6 +205,14 @@ fn an_external_ssf_of_two_or_more_lifts_noplaintext() {
         server.set_external(ssf, None).unwrap();
         let listed = server.mechanisms().unwrap();
         assert_eq!(listed.iter().any(|m| m == "PLAIN"), offered, "external SSF {ssf}: {listed:?}");
+        // The client applies the same rule when it chooses.
+        let mut client = Client::new("test", "localhost", Credentials::new("alice", "s3cret"), &Config::new()).unwrap();
+        client.set_external(ssf, None).unwrap();
+        match client.start("PLAIN") {
+            Ok(start) => assert!(offered && start.mechanism == "PLAIN", "external SSF {ssf}: {start:?}"),
+            Err(Error::NoMechanism { .. }) => assert!(!offered, "external SSF {ssf}"),
+            Err(e) => panic!("external SSF {ssf}: {e}"),
+        }
     }
 }
 
