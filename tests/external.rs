@@ -246,6 +246,47 @@ fn the_servers_user_realm_is_appended_to_the_external_identity() {
     assert_eq!(exchange(&mut client, &mut server).unwrap(), identity("fw1@EXAMPLE.TEST", None));
 }
 
+/// GNU gsasl's EXTERNAL client, an independent implementation, against our
+/// server: it sends its authzid (`-z`) or an empty response, and the server
+/// decides from its own external identity.
+#[cfg(feature = "sample")]
+#[test]
+fn gsasl_external_client_authenticates_to_our_server() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    for (authzid, expected) in
+        [(None, identity("fw1", None)), (Some("fw1"), identity("fw1", None)), (Some("admin"), Outcome::Rejected)]
+    {
+        let mut gsasl = Command::new("gsasl");
+        gsasl.args(["--client", "-m", "EXTERNAL", "--quiet"]).args(authzid.map(|z| ["-z", z]).iter().flatten());
+        let mut child = gsasl
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gsasl runs (Debian package gsasl, ci/install-deps)");
+        // No challenge, then no more input: gsasl prints its one token and exits.
+        child.stdin.take().unwrap().write_all(b"\n\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let mut lines = stdout.lines();
+        assert_eq!(lines.next(), Some("EXTERNAL"), "{stdout:?}");
+        let token = base64::engine::general_purpose::STANDARD.decode(lines.next().unwrap_or_default()).unwrap();
+        assert_eq!(token, authzid.unwrap_or_default().as_bytes(), "gsasl sends the authzid, or nothing");
+
+        let mut server = Server::new("test", "localhost", None, &external_config()).unwrap();
+        server.set_external(128, Some("fw1")).unwrap();
+        let outcome = match server.start("EXTERNAL", Some(&token)).unwrap() {
+            ServerStep::Authenticated { identity, .. } => Outcome::Authenticated(identity),
+            ServerStep::Rejected => Outcome::Rejected,
+            ServerStep::Continue(c) => panic!("EXTERNAL takes one message, got a challenge {c:?}"),
+        };
+        assert_eq!(outcome, expected, "gsasl -z {authzid:?}");
+    }
+}
+
 /// The principal a client certificate names (`client_certificate_principal`),
 /// on certificates `openssl req` makes, and from there an EXTERNAL exchange.
 #[cfg(feature = "mesos")]
