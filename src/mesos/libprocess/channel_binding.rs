@@ -4,6 +4,9 @@
 
 use rustls::ConnectionCommon;
 use rustls::pki_types::CertificateDer;
+use x509_parser::asn1_rs::{Oid, oid};
+
+use super::peer_certificate::parse_certificate;
 
 /// The channel-binding type name of [`tls_exporter`] (RFC 9266).
 pub const TLS_EXPORTER: &str = "tls-exporter";
@@ -23,55 +26,44 @@ pub fn tls_exporter<D>(conn: &ConnectionCommon<D>) -> Result<[u8; 32], rustls::E
 /// `tls-server-end-point` (RFC 5929): the hash of the server's leaf certificate
 /// (DER), with the hash of the certificate's signature algorithm, SHA-256 in place
 /// of MD5 and SHA-1. `None` when that algorithm names no single hash (Ed25519,
-/// RSASSA-PSS, unknown ones: RFC 5929 leaves them undefined) or the certificate
-/// is not DER. The client takes the leaf from `peer_certificates()`, the server
+/// RSASSA-PSS, unknown ones: RFC 5929 leaves them undefined) or the bytes are
+/// not exactly one DER X.509 certificate (x509-parser reads it). The client takes the leaf from `peer_certificates()`, the server
 /// its own.
 pub fn tls_server_end_point(leaf: &CertificateDer<'_>) -> Option<Vec<u8>> {
-    let algorithm =
-        match signature_algorithm(leaf.as_ref())? {
-            // md5/sha1/sha256 WithRSAEncryption, ecdsa-with-SHA1/SHA256, dsa-with-SHA1/SHA256.
-            [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04 | 0x05 | 0x0b]
-            | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01]
-            | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]
-            | [0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03]
-            | [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02] => &ring::digest::SHA256,
-            // sha384WithRSAEncryption, ecdsa-with-SHA384.
-            [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c]
-            | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03] => &ring::digest::SHA384,
-            // sha512WithRSAEncryption, ecdsa-with-SHA512.
-            [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d]
-            | [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04] => &ring::digest::SHA512,
-            _ => return None,
-        };
+    let algorithm = end_point_hash(&parse_certificate(leaf.as_ref(), false).ok()?.signature_algorithm.algorithm)?;
     Some(ring::digest::digest(algorithm, leaf.as_ref()).as_ref().to_vec())
 }
 
-/// One DER element at the start of `input`: (tag, contents, the rest).
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n].iter().fold(0usize, |len, &b| (len << 8) | usize::from(b));
-        (len, &rest[n..])
+/// The hash RFC 5929 §4.1 pairs with a certificate signature algorithm: the
+/// algorithm's own hash, SHA-256 for MD5 and SHA-1; `None` for an algorithm
+/// with no single hash (Ed25519, Ed448, RSASSA-PSS) or one not listed here.
+fn end_point_hash(signature_algorithm: &Oid<'_>) -> Option<&'static ring::digest::Algorithm> {
+    use x509_parser::oid_registry::{
+        OID_PKCS1_MD5WITHRSAENC, OID_PKCS1_SHA1WITHRSA, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA,
+        OID_PKCS1_SHA512WITHRSA, OID_SIG_DSA_WITH_SHA1, OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ECDSA_WITH_SHA384,
+        OID_SIG_ECDSA_WITH_SHA512,
     };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-}
-
-/// The OID (contents bytes) of a certificate's outer `signatureAlgorithm`.
-fn signature_algorithm(cert: &[u8]) -> Option<&[u8]> {
-    const SEQUENCE: u8 = 0x30;
-    const OID: u8 = 0x06;
-    let (SEQUENCE, certificate, _) = der_element(cert)? else { return None };
-    let (SEQUENCE, _tbs, rest) = der_element(certificate)? else { return None };
-    let (SEQUENCE, algorithm, _) = der_element(rest)? else { return None };
-    let (OID, oid, _) = der_element(algorithm)? else { return None };
-    Some(oid)
+    // Not in oid-registry: ecdsa-with-SHA1 (RFC 3279) and dsa-with-sha256 (RFC 5758).
+    const ECDSA_WITH_SHA1: Oid<'static> = oid!(1.2.840.10045.4.1);
+    const DSA_WITH_SHA256: Oid<'static> = oid!(2.16.840.1.101.3.4.3.2);
+    let sha256 = [
+        OID_PKCS1_MD5WITHRSAENC,
+        OID_PKCS1_SHA1WITHRSA,
+        OID_PKCS1_SHA256WITHRSA,
+        ECDSA_WITH_SHA1,
+        OID_SIG_ECDSA_WITH_SHA256,
+        OID_SIG_DSA_WITH_SHA1,
+        DSA_WITH_SHA256,
+    ];
+    if sha256.contains(signature_algorithm) {
+        Some(&ring::digest::SHA256)
+    } else if [OID_PKCS1_SHA384WITHRSA, OID_SIG_ECDSA_WITH_SHA384].contains(signature_algorithm) {
+        Some(&ring::digest::SHA384)
+    } else if [OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA512].contains(signature_algorithm) {
+        Some(&ring::digest::SHA512)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

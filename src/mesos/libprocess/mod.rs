@@ -58,6 +58,7 @@ mod channel_binding;
 mod codec;
 mod endpoint;
 mod master;
+mod peer_certificate;
 mod tls;
 mod upid;
 
@@ -72,5 +73,6 @@ pub use master::{
     AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
     MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
+pub use peer_certificate::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
 pub use tls::{FirstBytes, HostnameValidation, TlsOptions, TlsSession, classify_first_bytes};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};
