@@ -9,6 +9,7 @@ use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use crate::mesos::ChannelBindingPolicy;
 use crate::mesos::authorization::{AclFile, AclsError};
 use crate::mesos::credentials_file::{CredentialsFileError, read_credentials, read_credentials_warned};
+use crate::mesos::libprocess::PrincipalSource;
 use crate::mesos::registration::RegistrationGate;
 
 /// The config key naming a credentials file: Mesos's `--credentials` flag.
@@ -20,6 +21,11 @@ pub const ACLS_KEY: &str = "acls";
 /// The config key choosing whether sessions bind SASL to their TLS channel:
 /// `off`, `prefer` (the default) or `require` ([`ChannelBindingPolicy`]).
 pub const CHANNEL_BINDING_KEY: &str = "channel_binding";
+
+/// The config key choosing where EXTERNAL takes a peer's principal from in its
+/// TLS client certificate: `common_name` or `dns_name`
+/// ([`PrincipalSource`]); absent: EXTERNAL has no identity to give.
+pub const EXTERNAL_PRINCIPAL_KEY: &str = "external_principal";
 
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
@@ -55,6 +61,7 @@ pub enum CredentialSource {
 /// | `acls` | Mesos's `--acls` flag: a Mesos ACL JSON file ([`AclFile`]) that decides registrations ([`registration_gate`](Self::registration_gate)). A relative path is taken relative to the config file's directory. Not passed to libsasl2. |
 /// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
 /// | `channel_binding` | `off`, `prefer` (default) or `require`: whether a session over TLS binds SASL to its connection, offering `SCRAM-SHA-256-PLUS` beside `SCRAM-SHA-256` ([`ChannelBindingPolicy`]; read by [`channel_binding`](Self::channel_binding)). Not passed to libsasl2. |
+/// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](super::libprocess::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -103,6 +110,7 @@ pub struct MasterConfig {
     store: Option<CredentialStore>,
     acls: Option<Arc<AclFile>>,
     channel_binding: ChannelBindingPolicy,
+    external_principal: Option<PrincipalSource>,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -112,7 +120,8 @@ impl MasterConfig {
     /// credentials it names.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref();
-        let config = Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY])?;
+        let config =
+            Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY, EXTERNAL_PRINCIPAL_KEY])?;
         Self::build(config, path.parent())
     }
 
@@ -144,6 +153,17 @@ impl MasterConfig {
             }
             None => ChannelBindingPolicy::default(),
         };
+        let external_principal = match config.get(EXTERNAL_PRINCIPAL_KEY).map(str::to_owned) {
+            Some(value) => {
+                config.remove(EXTERNAL_PRINCIPAL_KEY);
+                Some(match value.as_str() {
+                    "common_name" => PrincipalSource::CommonName,
+                    "dns_name" => PrincipalSource::SubjectAltNameDns,
+                    _ => return Err(MasterConfigError::ExternalPrincipal(value.chars().take(64).collect())),
+                })
+            }
+            None => None,
+        };
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -169,6 +189,7 @@ impl MasterConfig {
                 store: None,
                 acls,
                 channel_binding,
+                external_principal,
                 file_warnings: Vec::new(),
             });
         };
@@ -188,7 +209,15 @@ impl MasterConfig {
         config.remove(CREDENTIALS_KEY);
         config.set_credential_store(&store);
         let source = CredentialSource::CredentialsFile(path);
-        Ok(MasterConfig { sasl: config, source, store: Some(store), acls, channel_binding, file_warnings })
+        Ok(MasterConfig {
+            sasl: config,
+            source,
+            store: Some(store),
+            acls,
+            channel_binding,
+            external_principal,
+            file_warnings,
+        })
     }
 
     /// What the `channel_binding` key says (default
@@ -196,6 +225,12 @@ impl MasterConfig {
     /// [`ServerOptions::channel_binding`](super::ServerOptions::channel_binding).
     pub fn channel_binding(&self) -> ChannelBindingPolicy {
         self.channel_binding
+    }
+
+    /// What the `external_principal` key says, for
+    /// [`MasterOptions::external`](super::libprocess::MasterOptions::external).
+    pub fn external_principal(&self) -> Option<PrincipalSource> {
+        self.external_principal
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -296,6 +331,9 @@ pub enum MasterConfigError {
     /// `channel_binding` is not `off`, `prefer` or `require`.
     #[error(transparent)]
     ChannelBinding(#[from] crate::mesos::UnknownChannelBindingPolicy),
+    /// `external_principal` is not `common_name` or `dns_name`.
+    #[error("unknown external_principal {0:?} (expected common_name or dns_name)")]
+    ExternalPrincipal(String),
     /// A credentials path that is not UTF-8 (config values are text).
     #[error("path {0:?} is not UTF-8")]
     NonUtf8Path(PathBuf),

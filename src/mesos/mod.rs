@@ -169,8 +169,8 @@ pub use registry::{AuthenticatedPid, DEFAULT_REGISTRY_CAPACITY, Generation, Regi
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
 
 pub use master_config::{
-    ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, MasterConfig,
-    MasterConfigError,
+    ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
+    MasterConfig, MasterConfigError,
 };
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).

@@ -25,8 +25,9 @@ pub struct MesosAuthenticateArgs {
     #[arg(long, value_name = "IP:PORT")]
     pub master: SocketAddr,
 
-    /// The principal to authenticate as (with --secret-file).
-    #[arg(long, requires = "secret_file")]
+    /// The principal to authenticate as (with --secret-file; alone with
+    /// `--mechanism EXTERNAL`, where the TLS client certificate is the proof).
+    #[arg(long)]
     pub principal: Option<String>,
 
     /// The file holding the secret (one trailing newline is stripped).
@@ -90,7 +91,16 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
             let secret = crate::client::read_password(Some(path))?.expect("a file was given");
             Credential { principal: principal.clone(), secret: Some(secret) }
         }
-        _ => return Err(Failure::error("give --principal with --secret-file, or --credential")),
+        (None, Some(principal), None)
+            if args.mechanism.len() == 1 && args.mechanism[0].eq_ignore_ascii_case("EXTERNAL") =>
+        {
+            Credential::external(principal.clone())
+        }
+        _ => {
+            return Err(Failure::error(
+                "give --principal with --secret-file (or alone with --mechanism EXTERNAL), or --credential",
+            ));
+        }
     };
     let options = EndpointOptions::from_env().map_err(Failure::error)?;
     let endpoint = BlockingEndpoint::bind(options)

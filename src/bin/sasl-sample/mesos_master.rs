@@ -101,7 +101,8 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
         ..ServerOptions::default()
     };
     let registration = crate::mesos_registration::gate(args.acls.as_deref(), &master_config)?;
-    let options = MasterOptions { endpoint, server, registration, ..MasterOptions::default() };
+    let external = master_config.external_principal();
+    let options = MasterOptions { endpoint, server, registration, external, ..MasterOptions::default() };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

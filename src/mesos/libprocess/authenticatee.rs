@@ -11,7 +11,7 @@ use super::blocking::BlockingEndpoint;
 use super::endpoint::{Endpoint, LOG_TARGET, Process, RegisterError, SendError};
 use super::upid::Upid;
 use crate::mesos::{
-    AuthenticationRetry, Backoff, ClientOptions, Credential, Message, MessageType, RetryEvent, Verdict,
+    AuthenticationRetry, Backoff, ClientOptions, Credential, Message, MessageType, RetryEvent, SecureChannel, Verdict,
 };
 
 /// The process id prefix of each attempt, as in Mesos (`crammd5-authenticatee(N)`).
@@ -85,6 +85,9 @@ struct Attempt {
     /// The master's session process that answered first: where the attempt's
     /// messages go (the sans-IO authenticatee hears only it).
     session: Option<Upid>,
+    /// The TLS connection the `AuthenticateMessage` went out on: the master
+    /// binds its session to it, and so does this attempt.
+    channel: Option<SecureChannel>,
 }
 
 /// Authenticates `credential` with the master `master` (`master@ip:port`) for
@@ -132,7 +135,7 @@ pub async fn authenticate(
                         "authenticating with {master} as {}: attempt {attempt} (timeout {timeout:?})",
                         process.upid()
                     );
-                    current = Some(Attempt { number: attempt, process, session: None });
+                    current = Some(Attempt { number: attempt, process, session: None, channel: None });
                 }
                 RetryEvent::AttemptFailed { attempt, error } => {
                     log::info!(target: LOG_TARGET, "authentication attempt {attempt} with {master} failed: {error}; retrying");
@@ -145,7 +148,7 @@ pub async fn authenticate(
         }
         if paused_until.is_none() {
             while let Some((number, message)) = retry.poll_transmit() {
-                let Some(attempt) = current.as_ref().filter(|a| a.number == number) else {
+                let Some(attempt) = current.as_mut().filter(|a| a.number == number) else {
                     continue;
                 };
                 let to = match (&message, &attempt.session) {
@@ -154,7 +157,11 @@ pub async fn authenticate(
                     (_, None) => continue,
                 };
                 let name = message.message_type().proto_name();
-                if let Err(error) = attempt.process.send(to, name, &message.encode()).await {
+                let sent = endpoint.send_on(attempt.process.upid(), to, name, &message.encode()).await;
+                if let (Ok(session), Message::Authenticate(_)) = (&sent, &message) {
+                    attempt.channel = session.as_ref().map(|tls| tls.secure_channel());
+                }
+                if let Err(error) = sent {
                     failures_in_a_row += 1;
                     if options.max_delivery_failures.is_some_and(|max| failures_in_a_row >= max) {
                         return Err(AuthenticateError::Unreachable { master: master.clone(), last: error });
@@ -223,10 +230,7 @@ pub async fn authenticate(
             }
             log::debug!(target: LOG_TARGET, "attempt {} answered by {}", attempt.number, envelope.from);
             attempt.session = Some(envelope.from.clone());
-            // The master bound its session to the connection that carried the
-            // AuthenticateMessage: this endpoint's kept connection to it.
-            let channel = endpoint.tls_session_to(master.addr()).await.map(|tls| tls.secure_channel());
-            retry.set_secure_channel(attempt.number, channel);
+            retry.set_secure_channel(attempt.number, attempt.channel.clone());
         }
         match Message::decode(message_type.tag(), &envelope.body) {
             Ok(message) => retry.handle_message(now.into_std(), attempt.number, &envelope.from.to_string(), message),

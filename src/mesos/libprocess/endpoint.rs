@@ -417,6 +417,19 @@ impl Endpoint {
     /// endpoint does not check that it is local) to `to`, and waits for its
     /// answer. See [`Endpoint`] for the connection it goes on.
     pub async fn send(&self, from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Result<(), SendError> {
+        self.send_on(from, to, name, body).await.map(drop)
+    }
+
+    /// [`send`](Self::send), and the TLS session of the connection the
+    /// message went out on (`None` in plaintext): what a SASL exchange whose
+    /// messages go there binds to.
+    pub async fn send_on(
+        &self,
+        from: &Upid,
+        to: &Upid,
+        name: &str,
+        body: &[u8],
+    ) -> Result<Option<Arc<TlsSession>>, SendError> {
         if !valid_name(name) {
             return Err(SendError::BadName(name.chars().take(64).collect()));
         }
@@ -425,8 +438,8 @@ impl Endpoint {
         let slot = self.outbound_slot(addr);
         let mut conn = slot.lock().await;
         let result = self.exchange(&mut conn, addr, &request).await;
-        let status = match result {
-            Ok(status) => status,
+        let (status, session) = match result {
+            Ok(answered) => answered,
             Err(e) => {
                 *conn = None;
                 drop(conn);
@@ -439,20 +452,10 @@ impl Endpoint {
             }
         };
         match status {
-            200..=299 => Ok(()),
+            200..=299 => Ok(session),
             404 => Err(SendError::UnknownProcess { to: to.clone() }),
             status => Err(SendError::Status { to: to.clone(), status }),
         }
-    }
-
-    /// The TLS session of the kept connection to `addr`, if one is open and
-    /// is TLS: what the next message there goes out on, unless that connection
-    /// closes first (a message that then goes on a new connection is on another
-    /// session). Waits while a message is being sent there.
-    pub async fn tls_session_to(&self, addr: SocketAddr) -> Option<Arc<TlsSession>> {
-        let slot = self.inner.outbound.lock().get(&addr).cloned()?;
-        let conn = slot.lock().await;
-        conn.as_ref().and_then(|out| out.stream.tls_session().cloned())
     }
 
     /// The kept-connection slot for `addr`. Before adding a destination past
@@ -483,7 +486,12 @@ impl Endpoint {
 
     /// Writes `request` on the kept connection (opening one if needed, and a
     /// fresh one once if the kept one turns out closed) and reads its answer.
-    async fn exchange(&self, conn: &mut Option<Outbound>, addr: SocketAddr, request: &[u8]) -> Result<u16, SendError> {
+    async fn exchange(
+        &self,
+        conn: &mut Option<Outbound>,
+        addr: SocketAddr,
+        request: &[u8],
+    ) -> Result<(u16, Option<Arc<TlsSession>>), SendError> {
         let options = &self.inner.options;
         for _ in 0..2 {
             if conn.as_mut().is_some_and(peer_closed) {
@@ -503,10 +511,11 @@ impl Endpoint {
             match timeout(options.response_timeout, write_and_answer(out, request, &options.limits)).await {
                 Err(_) => return Err(SendError::Timeout { addr }),
                 Ok(Ok(head)) => {
+                    let session = out.stream.tls_session().cloned();
                     if head.close {
                         *conn = None;
                     }
-                    return Ok(head.status);
+                    return Ok((head.status, session));
                 }
                 // A kept connection the peer had closed: nothing of the answer
                 // came, so the message was not taken. Once more on a new one.

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use super::endpoint::{Endpoint, EndpointOptions, Envelope, LOG_TARGET, Process};
+use super::peer_certificate::{PrincipalSource, client_certificate_principal};
 use super::upid::Upid;
 use crate::Config;
 use crate::mesos::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
@@ -56,6 +57,19 @@ pub struct MasterOptions {
     /// [`peer_binding`](crate::mesos::ServerOptions::peer_binding)), answered
     /// from `master`, and reported as [`MasterEvent::Registration`].
     pub registration: Option<RegistrationGate>,
+    /// EXTERNAL from client certificates: `Some(source)` takes a principal
+    /// from the verified client certificate of the TLS connection each
+    /// `AuthenticateMessage` comes over, as `source` says, and gives it to that
+    /// session's SASL server (`SASL_AUTH_EXTERNAL`, with the connection's
+    /// strength as `SASL_SSF_EXTERNAL`), so that `EXTERNAL`, when `mech_list`
+    /// offers it, authenticates the peer as that principal without a secret.
+    /// Certificates are verified against the endpoint's CA; set
+    /// [`TlsOptions::require_client_cert`](super::TlsOptions::require_client_cert)
+    /// (`LIBPROCESS_SSL_REQUIRE_CLIENT_CERT`) so that every peer has one. A
+    /// certificate the rule finds no principal in (no common name, two DNS
+    /// names...) gives none: EXTERNAL is then not offered to that peer, and
+    /// the reason is logged. `None` (the default): no peer identity.
+    pub external: Option<PrincipalSource>,
 }
 
 impl Default for MasterOptions {
@@ -67,6 +81,7 @@ impl Default for MasterOptions {
             event_capacity: 4096,
             registry: None,
             registration: None,
+            external: None,
         }
     }
 }
@@ -201,6 +216,7 @@ impl Master {
             next_session: 0,
             max_sessions: options.max_sessions.max(1),
             events: events_tx,
+            external: options.external,
         };
         let task = tokio::spawn(event_loop.run(master, stop_rx));
         log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
@@ -291,6 +307,7 @@ struct Loop {
     next_session: u64,
     max_sessions: usize,
     events: mpsc::Sender<MasterEvent>,
+    external: Option<PrincipalSource>,
 }
 
 impl Loop {
@@ -365,7 +382,21 @@ impl Loop {
         let key = self.next_session;
         let upid = process.upid().clone();
         let forwarder = tokio::spawn(forward(process, key, session_tx.clone()));
-        let origin = origin(&envelope);
+        let mut origin = origin(&envelope);
+        if let (Some(source), Some(channel), Some(tls)) = (self.external, origin.channel.as_mut(), &envelope.tls) {
+            channel.peer_identity = tls.peer_certificate().and_then(|cert| {
+                client_certificate_principal(cert, source)
+                    .inspect_err(|e| {
+                        log::warn!(
+                            target: LOG_TARGET,
+                            "no EXTERNAL identity for {:?} ({}): its client certificate: {e}",
+                            envelope.from.to_string(),
+                            envelope.peer_addr
+                        );
+                    })
+                    .ok()
+            });
+        }
         let slot = SessionSlot {
             upid,
             reply_to: envelope.from,

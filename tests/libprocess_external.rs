@@ -1,0 +1,136 @@
+//! EXTERNAL from TLS client certificates on the libprocess wire: the master
+//! takes a framework's principal from the certificate it verified
+//! (`SASL_AUTH_EXTERNAL`, the common name here) and libsasl2's EXTERNAL
+//! mechanism authenticates the framework as it, without a secret. Certificates
+//! come from `ci/tls-certs` per run: `client.pem` has the common name `client`.
+#![cfg(feature = "mesos")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cyrus_sasl::mesos::libprocess::{
+    AuthenticateError, AuthenticateOptions, AuthenticationRecord, Endpoint, EndpointOptions, Master, MasterEvent,
+    MasterHandle, MasterOptions, PrincipalSource, TlsOptions, authenticate,
+};
+use cyrus_sasl::mesos::{ClientOptions, Credential, Verdict};
+use cyrus_sasl::{Config, CredentialStore, Secret};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Certs {
+    dir: tempfile::TempDir,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
+        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
+        assert!(status.success(), "ci/tls-certs failed");
+        Certs { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tls(&self, name: &str) -> TlsOptions {
+        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")))
+            .ca_file(self.path("ca.pem"))
+    }
+}
+
+/// A TLS master requiring client certificates, offering `mech_list`, taking
+/// EXTERNAL identities as `external` says.
+async fn spawn_master(certs: &Certs, mech_list: &str, external: Option<PrincipalSource>) -> MasterHandle {
+    let store = CredentialStore::from_credentials(vec![("client".to_owned(), Secret::from("s3cret"))]).unwrap();
+    let config = Config::new().with("mech_list", mech_list).unwrap().with_credential_store(&store);
+    let options = MasterOptions {
+        endpoint: EndpointOptions {
+            tls: Some(certs.tls("server").require_client_cert(true)),
+            ..EndpointOptions::default()
+        },
+        external,
+        ..MasterOptions::default()
+    };
+    Master::spawn(&config, options).await.unwrap()
+}
+
+/// A framework with `client.pem` authenticating as `principal` with EXTERNAL
+/// only, no secret.
+async fn external_framework(
+    certs: &Certs,
+    master: &MasterHandle,
+    principal: &str,
+    deadline: Duration,
+) -> Result<Verdict, AuthenticateError> {
+    let endpoint =
+        Endpoint::bind(EndpointOptions { tls: Some(certs.tls("client")), ..EndpointOptions::default() }).await.unwrap();
+    let pid = endpoint.upid("scheduler-1").unwrap();
+    let client = ClientOptions { mechanisms: vec!["EXTERNAL".to_owned()], ..ClientOptions::default() };
+    let options = AuthenticateOptions { client, timeout: deadline, ..AuthenticateOptions::default() };
+    authenticate(&endpoint, master.upid(), &pid, Credential::external(principal), &options).await
+}
+
+async fn next_record(master: &mut MasterHandle) -> AuthenticationRecord {
+    loop {
+        match timeout(WAIT, master.next_event()).await.expect("an event in time").expect("the master runs") {
+            MasterEvent::Authentication(record) => return record,
+            other => eprintln!("(skipping {other:?})"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_authenticates_the_principal_of_the_client_certificate() {
+    let certs = Certs::new();
+    let mut master = spawn_master(&certs, "EXTERNAL", Some(PrincipalSource::CommonName)).await;
+    let verdict = external_framework(&certs, &master, "client", WAIT).await.unwrap();
+    assert_eq!(verdict, Verdict::Authenticated);
+    let record = next_record(&mut master).await;
+    assert_eq!((record.mechanism.as_deref(), record.tls), (Some("EXTERNAL"), true));
+    assert_eq!(record.result.unwrap().as_deref(), Some("client"));
+    assert_eq!(master.authenticated(&record.pid).as_deref(), Some("client"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_other_than_the_certificates_is_refused() {
+    let certs = Certs::new();
+    let mut master = spawn_master(&certs, "EXTERNAL", Some(PrincipalSource::CommonName)).await;
+    // libsasl2's default proxy policy: the identity asked for must be the one
+    // the certificate proved.
+    let verdict = external_framework(&certs, &master, "framework-b", WAIT).await.unwrap();
+    assert_eq!(verdict, Verdict::Refused);
+    let record = next_record(&mut master).await;
+    assert_eq!(record.mechanism.as_deref(), Some("EXTERNAL"));
+    assert!(matches!(record.result, Ok(None)), "{record:?}");
+    assert_eq!(master.authenticated(&record.pid), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_identity_rule_external_is_not_offered() {
+    let certs = Certs::new();
+    // The master offers EXTERNAL in mech_list but takes no identity from
+    // certificates: libsasl2 then does not offer EXTERNAL, and the client,
+    // which allows nothing else, sends no start.
+    let mut master = spawn_master(&certs, "EXTERNAL CRAM-MD5", None).await;
+    let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
+    assert!(matches!(verdict, Err(AuthenticateError::Timeout { .. })), "{verdict:?}");
+    let record = next_record(&mut master).await;
+    assert_eq!(record.mechanism, None, "{record:?}");
+    assert_eq!(master.authenticated(&record.pid), None);
+}
+
+/// A rule that finds no principal in the certificate (the test certificates
+/// carry IP names only, no DNS name) gives no identity: EXTERNAL is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_without_the_named_field_gives_no_identity() {
+    let certs = Certs::new();
+    let mut master = spawn_master(&certs, "EXTERNAL", Some(PrincipalSource::SubjectAltNameDns)).await;
+    let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
+    assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "{verdict:?}");
+    let record = next_record(&mut master).await;
+    assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
+}
