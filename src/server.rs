@@ -160,7 +160,8 @@ impl Server {
     /// `service/fqdn`), and also:
     /// - that each mechanism of `mech_list` is offered, not excluded by the
     ///   security properties (PLAIN under the default `noplaintext`):
-    ///   [`Error::MechanismNotOffered`];
+    ///   [`Error::MechanismNotOffered`]; EXTERNAL, which a connection offers
+    ///   only once its layer vouched for the peer, only installed;
     /// - that the sasldb named by `sasldb_path` exists when `auxprop_plugin`
     ///   uses sasldb ([`Error::Sasldb`]); libsasl2 would report it as an
     ///   unknown user at the first login.
@@ -172,7 +173,11 @@ impl Server {
         let server = Self::new(service, fqdn, realm, config)?;
         config.check_sasldb()?;
         let offered = server.mechanisms()?;
-        if let Some(missing) = config.mech_list().unwrap_or_default().into_iter().find(|m| !offered.contains(m)) {
+        // EXTERNAL is offered only on a connection whose layer vouched for the
+        // peer ([`set_external`](Self::set_external)), never on this one; that
+        // it is installed, `new` checked.
+        let offered_or_external = |m: &String| offered.contains(m) || m.eq_ignore_ascii_case("EXTERNAL");
+        if let Some(missing) = config.mech_list().unwrap_or_default().into_iter().find(|m| !offered_or_external(m)) {
             return Err(Error::MechanismNotOffered { mechanism: missing, offered });
         }
         Ok(config.warnings())

@@ -134,3 +134,58 @@ async fn a_certificate_without_the_named_field_gives_no_identity() {
     let record = next_record(&mut master).await;
     assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
 }
+
+/// The operator tool: `sasl-sample mesos-master` with `external_principal:
+/// common_name` and `mech_list: EXTERNAL` in its `--config`, TLS from
+/// `LIBPROCESS_SSL_*`, and `sasl-sample mesos-authenticate --mechanism EXTERNAL
+/// --principal client` (no secret) against it.
+#[test]
+fn sasl_sample_authenticates_with_external_from_the_shell() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let certs = Certs::new();
+    let dir = certs.dir.path();
+    std::fs::write(dir.join("master.conf"), "mech_list: EXTERNAL\nexternal_principal: common_name\n").unwrap();
+    let tls_env = |cmd: &mut Command, name: &str| {
+        cmd.env("LIBPROCESS_SSL_ENABLED", "true")
+            .env("LIBPROCESS_SSL_CERT_FILE", certs.path(&format!("{name}.pem")))
+            .env("LIBPROCESS_SSL_KEY_FILE", certs.path(&format!("{name}.key")))
+            .env("LIBPROCESS_SSL_CA_FILE", certs.path("ca.pem"))
+            .env("LIBPROCESS_SSL_REQUIRE_CLIENT_CERT", "true")
+            .env_remove("LIBPROCESS_IP")
+            .env_remove("LIBPROCESS_PORT")
+            .env_remove("LIBPROCESS_ADVERTISE_IP")
+            .env_remove("LIBPROCESS_ADVERTISE_PORT");
+    };
+    let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+    master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
+    tls_env(&mut master, "server");
+    let mut master = master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    // Killed by its PID however the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut lines = BufReader::new(master.stdout.take().unwrap()).lines();
+    let master = Kill(master);
+    let listening = lines.next().unwrap().unwrap();
+    let addr = listening.strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
+    let authenticate = |principal: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+        cmd.args(["mesos-authenticate", "--master", &addr, "--timeout", "20", "--mechanism", "EXTERNAL"])
+            .args(["--principal", principal]);
+        tls_env(&mut cmd, "client");
+        let output = cmd.stderr(Stdio::null()).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
+    };
+    assert_eq!(authenticate("client"), "authenticated");
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.starts_with("authenticated: client pid=sasl-sample@127.0.0.1:"), "{line}");
+    assert!(line.ends_with(" mech=EXTERNAL tls=yes bound=no"), "{line}");
+    assert_eq!(authenticate("someone-else"), "refused");
+    assert!(lines.next().unwrap().unwrap().starts_with("refused: pid="));
+    drop(master);
+}
