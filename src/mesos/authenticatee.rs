@@ -25,7 +25,7 @@ fn allows(allowed: &str, offered: &str, binding: bool) -> bool {
 const EXTERNAL: &str = "EXTERNAL";
 
 /// Whether a mechanism name is a channel-binding (`-PLUS`) variant.
-fn is_plus(mechanism: &str) -> bool {
+pub(crate) fn is_plus(mechanism: &str) -> bool {
     mechanism.len() > 5 && mechanism.get(mechanism.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("-PLUS"))
 }
 

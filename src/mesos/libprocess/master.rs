@@ -538,8 +538,7 @@ fn origin(envelope: &Envelope) -> Origin {
 }
 
 fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
-    let channel_bound =
-        slot.tls && slot.mechanism.as_deref().is_some_and(|m| m.len() > 5 && m.get(m.len() - 5..) == Some("-PLUS"));
+    let channel_bound = slot.tls && slot.mechanism.as_deref().is_some_and(crate::mesos::authenticatee::is_plus);
     AuthenticationRecord {
         channel_bound,
         pid: outcome.pid,
