@@ -49,9 +49,9 @@
 //!
 //! Environment: `MESOS_TLS_BENCH_N` (authentications per measurement, default
 //! 1000), `MESOS_TLS_BENCH_CLIENTS` (concurrent frameworks, default 16),
-//! `MESOS_TLS_BENCH_KEPT` (messages on a kept connection, default 2000),
-//! `MESOS_TLS_BENCH_FRESH` (messages on fresh connections, default 200),
-//! `MESOS_TLS_BENCH_ROUNDS` (default 5), `MESOS_TLS_BENCH_WORKERS` (worker
+//! `MESOS_TLS_BENCH_KEPT` (messages on a kept connection, default 4000),
+//! `MESOS_TLS_BENCH_FRESH` (messages on fresh connections, default 300),
+//! `MESOS_TLS_BENCH_ROUNDS` (default 9), `MESOS_TLS_BENCH_WORKERS` (worker
 //! threads of each of the two runtimes, default 2).
 
 use std::collections::HashSet;
@@ -86,9 +86,9 @@ fn main() {
     enter_threaded_mode();
     let n = env_number("MESOS_TLS_BENCH_N", 1000);
     let clients = env_number("MESOS_TLS_BENCH_CLIENTS", 16);
-    let kept = env_number("MESOS_TLS_BENCH_KEPT", 2000);
-    let fresh = env_number("MESOS_TLS_BENCH_FRESH", 200);
-    let rounds = env_number("MESOS_TLS_BENCH_ROUNDS", 5);
+    let kept = env_number("MESOS_TLS_BENCH_KEPT", 4000);
+    let fresh = env_number("MESOS_TLS_BENCH_FRESH", 300);
+    let rounds = env_number("MESOS_TLS_BENCH_ROUNDS", 9);
     let workers = env_number("MESOS_TLS_BENCH_WORKERS", 2) as usize;
     assert!(
         n > 0 && clients > 0 && kept > 0 && fresh > 0 && rounds > 0 && workers > 0,
