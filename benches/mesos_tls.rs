@@ -329,7 +329,7 @@ impl Receiver {
                 let mut seen = seen.lock();
                 seen.messages += 1;
                 seen.peers.insert(envelope.peer_addr);
-                if envelope.tls != expect_tls || envelope.name != MESSAGE || envelope.body != BODY {
+                if envelope.tls.is_some() != expect_tls || envelope.name != MESSAGE || envelope.body != BODY {
                     seen.wrong += 1;
                 }
             }
