@@ -30,7 +30,9 @@ pub struct MesosMasterArgs {
     pub credentials: Option<PathBuf>,
 
     /// A master config (`key: value` lines): `credentials: FILE`, `mech_list`,
-    /// `auxprop_plugin: sasldb` with `sasldb_path`, `keytab` for GSSAPI, ...
+    /// `auxprop_plugin: sasldb` with `sasldb_path`, `keytab` for GSSAPI,
+    /// `channel_binding: off|prefer|require` (over TLS), `external_principal:
+    /// common_name|dns_name` (EXTERNAL from client certificates), ...
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
