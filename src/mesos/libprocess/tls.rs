@@ -431,7 +431,7 @@ impl ServerCertVerifier for AnyServerCert {
 
 /// What one TLS connection established, read once when its handshake ends:
 /// what a message that came over it (an [`Envelope`](super::Envelope)), or that
-/// goes out on it ([`Endpoint::tls_session_to`](super::Endpoint::tls_session_to)),
+/// goes out on it ([`Endpoint::send_on`](super::Endpoint::send_on)),
 /// can be tied to.
 ///
 /// `Debug` shows the SSF and whether there is a peer certificate, never the
