@@ -54,13 +54,15 @@
 //! `MESOS_TLS_BENCH_ROUNDS` (default 9), `MESOS_TLS_BENCH_WORKERS` (worker
 //! threads of each of the two runtimes, default 2).
 
+#[path = "../tests/common/tls.rs"]
+mod tls;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use tls::Certs;
 
 use cyrus_sasl::mesos::libprocess::{
     AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterOptions, Process, TlsOptions, Upid, authenticate,
@@ -229,32 +231,6 @@ fn main() {
 
 fn endpoint_options(tls: Option<TlsOptions>) -> EndpointOptions {
     EndpointOptions { tls, ..EndpointOptions::default() }
-}
-
-/// Fresh certificates in a temporary directory (see `ci/tls-certs`).
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().expect("create a temp dir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
-        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
-        assert!(status.success(), "ci/tls-certs failed");
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// TLS with certificate NAME (`NAME.pem`, `NAME.key`), trusting `ca.pem`;
-    /// otherwise the library's defaults (server certificates verified).
-    fn tls(&self, name: &str) -> TlsOptions {
-        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")))
-            .ca_file(self.path("ca.pem"))
-    }
 }
 
 /// The client side of the authentications: one libprocess endpoint per framework.

@@ -12,78 +12,38 @@
 //! `ci/tls-certs` per run.
 #![cfg(feature = "mesos")]
 
+mod common;
+
+use common::tls::Certs;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cyrus_sasl::mesos::libprocess::{
     AuthenticateError, AuthenticateOptions, AuthenticationRecord, Endpoint, EndpointOptions, Master, MasterEvent,
-    MasterHandle, MasterOptions, TlsOptions, Upid, authenticate,
+    MasterHandle, MasterOptions, Upid, authenticate,
 };
 use cyrus_sasl::mesos::{ChannelBindingPolicy, ClientOptions, Credential, ServerOptions, SessionError, Verdict};
 use cyrus_sasl::{Config, CredentialStore, Secret};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
-        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
-        assert!(status.success(), "ci/tls-certs failed");
-        // The framework trusts the relay's CA as well as the cluster's: what a
-        // machine in the middle needs the victim to do.
-        let both = [
-            std::fs::read(dir.path().join("ca.pem")).unwrap(),
-            std::fs::read(dir.path().join("other-ca.pem")).unwrap(),
-        ]
-        .concat();
-        std::fs::write(dir.path().join("both-cas.pem"), both).unwrap();
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn tls(&self, name: &str, ca: &str) -> TlsOptions {
-        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key"))).ca_file(self.path(ca))
-    }
-}
-
 /// A TLS-terminating relay: accepts TLS as `relay.pem` (another CA), connects
 /// to `target` with TLS of its own (trusting the cluster CA, no client
 /// certificate), and copies bytes both ways. Runs until the test ends.
+/// The framework trusts the relay's CA as well as the cluster's: what a
+/// machine in the middle needs its victim to do. Writes `both-cas.pem`.
+fn trust_the_relay(certs: &Certs) {
+    let both = [std::fs::read(certs.path("ca.pem")).unwrap(), std::fs::read(certs.path("other-ca.pem")).unwrap()];
+    std::fs::write(certs.path("both-cas.pem"), both.concat()).unwrap();
+}
+
 async fn start_relay(certs: &Certs, listener: TcpListener, target: SocketAddr) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(certs.path("relay.pem")).unwrap().map(Result::unwrap).collect();
-    let key = PrivateKeyDer::from_pem_file(certs.path("relay.key")).unwrap();
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(certs.path("ca.pem")).unwrap()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config("relay"));
+    let connector = tokio_rustls::TlsConnector::from(certs.client_config("ca"));
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let (acceptor, connector) = (acceptor.clone(), connector.clone());
@@ -113,7 +73,7 @@ async fn spawn_master(
     let config = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap().with_credential_store(store);
     let options = MasterOptions {
         endpoint: EndpointOptions {
-            tls: Some(certs.tls("server", "ca.pem")),
+            tls: Some(certs.tls("server")),
             advertise_port: advertise,
             ..EndpointOptions::default()
         },
@@ -132,7 +92,7 @@ async fn framework(
     deadline: Duration,
 ) -> Result<Verdict, AuthenticateError> {
     let endpoint = Endpoint::bind(EndpointOptions {
-        tls: Some(certs.tls("client", "both-cas.pem")),
+        tls: Some(certs.tls_trusting("client", "both-cas.pem")),
         ..EndpointOptions::default()
     })
     .await
@@ -160,6 +120,7 @@ async fn next_record(master: &mut MasterHandle) -> AuthenticationRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scram_plus_binds_over_a_direct_tls_connection() {
     let certs = Certs::new();
+    trust_the_relay(&certs);
     let store = store();
     let mut master = spawn_master(&certs, &store, ChannelBindingPolicy::Prefer, None).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Prefer, WAIT).await.unwrap();
@@ -173,6 +134,7 @@ async fn scram_plus_binds_over_a_direct_tls_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
     let certs = Certs::new();
+    trust_the_relay(&certs);
     let store = store();
     let relay = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relay_port = relay.local_addr().unwrap().port();
@@ -205,6 +167,7 @@ async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
     let certs = Certs::new();
+    trust_the_relay(&certs);
     let store = store();
     // A client that will not bind gets no mechanism it may use: the master
     // offers only the -PLUS variant.

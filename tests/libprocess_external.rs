@@ -5,42 +5,22 @@
 //! come from `ci/tls-certs` per run: `client.pem` has the common name `client`.
 #![cfg(feature = "mesos")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::tls::Certs;
+
 use std::process::Command;
 use std::time::Duration;
 
 use cyrus_sasl::mesos::libprocess::{
     AuthenticateError, AuthenticateOptions, AuthenticationRecord, Endpoint, EndpointOptions, Master, MasterEvent,
-    MasterHandle, MasterOptions, PrincipalSource, TlsOptions, authenticate,
+    MasterHandle, MasterOptions, PrincipalSource, authenticate,
 };
 use cyrus_sasl::mesos::{ClientOptions, Credential, Verdict};
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
-        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
-        assert!(status.success(), "ci/tls-certs failed");
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn tls(&self, name: &str) -> TlsOptions {
-        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")))
-            .ca_file(self.path("ca.pem"))
-    }
-}
 
 /// A TLS master requiring client certificates, offering `mech_list`, taking
 /// EXTERNAL identities as `external` says.

@@ -4,9 +4,12 @@
 //! downgrade mode. Certificates are made per run by `ci/tls-certs`.
 #![cfg(feature = "mesos")]
 
+mod common;
+
+use common::tls::Certs;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,31 +25,6 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Fresh certificates in a temporary directory (see `ci/tls-certs`).
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
-        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
-        assert!(status.success(), "ci/tls-certs failed");
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// TLS with certificate NAME (`NAME.pem`, `NAME.key`), trusting `ca.pem`.
-    fn tls(&self, name: &str) -> TlsOptions {
-        TlsOptions::new(self.path(&format!("{name}.pem")), self.path(&format!("{name}.key")))
-            .ca_file(self.path("ca.pem"))
-    }
-}
 
 async fn bind(tls: Option<TlsOptions>) -> Endpoint {
     Endpoint::bind(EndpointOptions { tls, ..EndpointOptions::default() }).await.unwrap()

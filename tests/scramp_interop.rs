@@ -48,12 +48,15 @@
 //!   list as the application's explicit choice), non-critical binding set.
 #![cfg(feature = "mesos")]
 
+mod common;
+
+use common::tls::Certs;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -64,9 +67,8 @@ use cyrus_sasl::{
     ChannelBinding, Client, ClientStep, Config, CredentialStore, Credentials, Error, Identity, Secret, Server,
     ServerStep,
 };
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConnection, RootCertStore, ServerConnection, StreamOwned};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConnection, ServerConnection, StreamOwned};
 
 /// Debian's interpreter, which has python3-asn1crypto (scramp's dependency).
 const PYTHON: &str = "/usr/bin/python3";
@@ -93,54 +95,6 @@ const DEADLINE: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------
 // Certificates and TLS (rustls, blocking)
 // ---------------------------------------------------------------------------
-
-/// Fresh certificates from `ci/tls-certs`: `server.pem` by `ca.pem`, and the
-/// relay's own `relay.pem` by `other-ca.pem` (all for IP 127.0.0.1).
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/tls-certs");
-        let status = Command::new(script).arg(dir.path()).status().expect("run ci/tls-certs (needs openssl)");
-        assert!(status.success(), "ci/tls-certs failed");
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn cert(&self, name: &str) -> CertificateDer<'static> {
-        CertificateDer::from_pem_file(self.path(&format!("{name}.pem"))).expect("a PEM certificate")
-    }
-
-    /// A rustls server config presenting `NAME.pem`.
-    fn server_config(&self, name: &str) -> Arc<rustls::ServerConfig> {
-        let key = PrivateKeyDer::from_pem_file(self.path(&format!("{name}.key"))).expect("a PEM key");
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![self.cert(name)], key)
-            .expect("server certificate");
-        Arc::new(config)
-    }
-
-    /// A rustls client config trusting the CA `CA.pem`.
-    fn client_config(&self, ca: &str) -> Arc<rustls::ClientConfig> {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.cert(ca)).expect("a CA certificate");
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
-    }
-}
 
 fn localhost() -> ServerName<'static> {
     ServerName::IpAddress(Ipv4Addr::LOCALHOST.into())

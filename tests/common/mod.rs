@@ -6,6 +6,8 @@ pub mod capture;
 pub mod child;
 pub mod kdc;
 pub mod ldap;
+#[cfg(feature = "mesos")]
+pub mod tls;
 
 use std::io::Write;
 use std::path::PathBuf;
