@@ -44,19 +44,18 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use cyrus_sasl::mesos::libprocess::{
-    AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterOptions, Upid, authenticate,
-};
+use cyrus_sasl::mesos::libprocess::{Master, MasterOptions, Upid};
 use cyrus_sasl::mesos::{
-    Authenticatee, Authenticator, ClientOptions, Credential, MasterConfig, Origin, Outcomes, ServerOptions, Verdict,
+    Authenticatee, Authenticator, ClientOptions, Credential, MasterConfig, Origin, Outcomes, ServerOptions,
 };
 use cyrus_sasl::{Config, CredentialStore, Secret};
 
+#[path = "support/frameworks.rs"]
+mod frameworks;
 mod support;
+use frameworks::Frameworks;
 use support::{enter_threaded_mode, env_number, median, per_handshake_us, print_stat};
 
 const USER: &str = "framework-a";
@@ -86,7 +85,7 @@ fn main() {
         .block_on(Master::spawn(master_config.sasl_config(), MasterOptions::default()))
         .expect("our master starts");
     let real_master = RealMaster::start(&credentials);
-    let frameworks = client_runtime.block_on(Frameworks::new(clients));
+    let frameworks = client_runtime.block_on(Frameworks::new(clients, None, USER, PASSWORD));
 
     let paths = ["inproc-memory", "libprocess-rust", "libprocess-real"];
     // Warm up every path.
@@ -153,48 +152,6 @@ fn main() {
     }
     drop(real_master);
     master_runtime.block_on(rust_master.shutdown());
-}
-
-/// The client side: one libprocess endpoint per framework.
-struct Frameworks {
-    endpoints: Vec<(Endpoint, Upid)>,
-}
-
-impl Frameworks {
-    async fn new(clients: u32) -> Frameworks {
-        let mut endpoints = Vec::new();
-        for i in 0..clients {
-            let endpoint = Endpoint::bind(EndpointOptions::default()).await.expect("a client endpoint");
-            let pid = endpoint.upid(&format!("scheduler-{i}")).unwrap();
-            endpoints.push((endpoint, pid));
-        }
-        Frameworks { endpoints }
-    }
-
-    /// `n` authentications against `master`, all frameworks at once; the wall time.
-    async fn round(&self, master: &Upid, n: u32) -> Duration {
-        let left = Arc::new(AtomicU32::new(n));
-        let started = Instant::now();
-        let tasks: Vec<_> = self
-            .endpoints
-            .iter()
-            .map(|(endpoint, pid)| {
-                let (endpoint, pid, master, left) = (endpoint.clone(), pid.clone(), master.clone(), left.clone());
-                tokio::spawn(async move {
-                    let options = AuthenticateOptions { timeout: Duration::from_secs(60), ..Default::default() };
-                    while left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok() {
-                        let credential = Credential::new(USER, PASSWORD);
-                        let verdict = authenticate(&endpoint, &master, &pid, credential, &options).await;
-                        assert_eq!(verdict.expect("a verdict"), Verdict::Authenticated);
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("a client task");
-        }
-        started.elapsed()
-    }
 }
 
 /// `../shared/mesos-peer/real-master` on a free loopback port; killed by its

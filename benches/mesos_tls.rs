@@ -60,18 +60,17 @@ mod tls;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tls::Certs;
 
-use cyrus_sasl::mesos::libprocess::{
-    AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterOptions, Process, TlsOptions, Upid, authenticate,
-};
-use cyrus_sasl::mesos::{Credential, Verdict};
+use cyrus_sasl::mesos::libprocess::{Endpoint, EndpointOptions, Master, MasterOptions, Process, TlsOptions, Upid};
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use parking_lot::Mutex;
 
+#[path = "support/frameworks.rs"]
+mod frameworks;
 mod support;
+use frameworks::Frameworks;
 use support::{enter_threaded_mode, env_number, median, per_handshake_us, print_stat};
 
 const USER: &str = "framework-a";
@@ -118,8 +117,8 @@ fn main() {
     let tls_master = spawn_master(server_tls.clone());
     let plain_receiver = server_runtime.block_on(Receiver::start(None));
     let tls_receiver = server_runtime.block_on(Receiver::start(server_tls));
-    let plain_frameworks = client_runtime.block_on(Frameworks::new(clients, None));
-    let tls_frameworks = client_runtime.block_on(Frameworks::new(clients, client_tls.clone()));
+    let plain_frameworks = client_runtime.block_on(Frameworks::new(clients, None, USER, PASSWORD));
+    let tls_frameworks = client_runtime.block_on(Frameworks::new(clients, client_tls.clone(), USER, PASSWORD));
     let plain_sender = client_runtime.block_on(Sender::bind(None));
     let tls_sender = client_runtime.block_on(Sender::bind(client_tls.clone()));
 
@@ -231,48 +230,6 @@ fn main() {
 
 fn endpoint_options(tls: Option<TlsOptions>) -> EndpointOptions {
     EndpointOptions { tls, ..EndpointOptions::default() }
-}
-
-/// The client side of the authentications: one libprocess endpoint per framework.
-struct Frameworks {
-    endpoints: Vec<(Endpoint, Upid)>,
-}
-
-impl Frameworks {
-    async fn new(clients: u32, tls: Option<TlsOptions>) -> Frameworks {
-        let mut endpoints = Vec::new();
-        for i in 0..clients {
-            let endpoint = Endpoint::bind(endpoint_options(tls.clone())).await.expect("a framework endpoint");
-            let pid = endpoint.upid(&format!("scheduler-{i}")).unwrap();
-            endpoints.push((endpoint, pid));
-        }
-        Frameworks { endpoints }
-    }
-
-    /// `n` authentications against `master`, all frameworks at once; the wall time.
-    async fn round(&self, master: &Upid, n: u32) -> Duration {
-        let left = Arc::new(AtomicU32::new(n));
-        let started = Instant::now();
-        let tasks: Vec<_> = self
-            .endpoints
-            .iter()
-            .map(|(endpoint, pid)| {
-                let (endpoint, pid, master, left) = (endpoint.clone(), pid.clone(), master.clone(), left.clone());
-                tokio::spawn(async move {
-                    let options = AuthenticateOptions { timeout: Duration::from_secs(60), ..Default::default() };
-                    while left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok() {
-                        let credential = Credential::new(USER, PASSWORD);
-                        let verdict = authenticate(&endpoint, &master, &pid, credential, &options).await;
-                        assert_eq!(verdict.expect("a verdict"), Verdict::Authenticated);
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("a framework task");
-        }
-        started.elapsed()
-    }
 }
 
 /// What a receiver has seen since its last check.

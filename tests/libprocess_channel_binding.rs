@@ -20,14 +20,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cyrus_sasl::mesos::libprocess::{
-    AuthenticateError, AuthenticateOptions, AuthenticationRecord, Endpoint, EndpointOptions, Master, MasterEvent,
-    MasterHandle, MasterOptions, Upid, authenticate,
+    AuthenticateError, AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterHandle, MasterOptions, Upid,
+    authenticate,
 };
 use cyrus_sasl::mesos::{ChannelBindingPolicy, ClientOptions, Credential, ServerOptions, SessionError, Verdict};
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -107,16 +106,6 @@ async fn framework(
     authenticate(&endpoint, master, &pid, Credential::new("framework-a", "s3cret"), &options).await
 }
 
-/// The master's next authentication record.
-async fn next_record(master: &mut MasterHandle) -> AuthenticationRecord {
-    loop {
-        match timeout(WAIT, master.next_event()).await.expect("an event in time").expect("the master runs") {
-            MasterEvent::Authentication(record) => return record,
-            other => eprintln!("(skipping {other:?})"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scram_plus_binds_over_a_direct_tls_connection() {
     let certs = Certs::new();
@@ -125,7 +114,7 @@ async fn scram_plus_binds_over_a_direct_tls_connection() {
     let mut master = spawn_master(&certs, &store, ChannelBindingPolicy::Prefer, None).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Prefer, WAIT).await.unwrap();
     assert_eq!(verdict, Verdict::Authenticated);
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("SCRAM-SHA-256-PLUS"));
     assert!(record.tls && record.channel_bound, "{record:?}");
     assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
@@ -145,7 +134,7 @@ async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
     start_relay(&certs, relay, master.endpoint().local_addr()).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Off, WAIT).await.unwrap();
     assert_eq!(verdict, Verdict::Authenticated);
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!((record.mechanism.as_deref(), record.channel_bound), (Some("SCRAM-SHA-256"), false));
     assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
     master.shutdown().await;
@@ -157,7 +146,7 @@ async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
     start_relay(&certs, relay, master.endpoint().local_addr()).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Prefer, Duration::from_secs(5)).await;
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "authenticated through the relay: {verdict:?}");
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("SCRAM-SHA-256-PLUS"), "{record:?}");
     assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
     eprintln!("the master's verdict through the relay: {:?}", record.result);
@@ -174,7 +163,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
     let mut master = spawn_master(&certs, &store, ChannelBindingPolicy::Require, None).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Off, Duration::from_secs(3)).await;
     assert!(matches!(verdict, Err(AuthenticateError::Timeout { .. })), "{verdict:?}");
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism, None, "the client sent no start: {record:?}");
     // One that binds authenticates.
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Require, WAIT).await.unwrap();
@@ -195,7 +184,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
     let verdict =
         authenticate(&endpoint, master.upid(), &pid, Credential::new("framework-a", "s3cret"), &options).await;
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "{verdict:?}");
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert!(matches!(record.result, Err(SessionError::ChannelBindingRequired)), "{record:?}");
 }
 

@@ -13,12 +13,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use cyrus_sasl::mesos::libprocess::{
-    AuthenticateError, AuthenticateOptions, AuthenticationRecord, Endpoint, EndpointOptions, Master, MasterEvent,
-    MasterHandle, MasterOptions, PrincipalSource, authenticate,
+    AuthenticateError, AuthenticateOptions, Endpoint, EndpointOptions, Master, MasterHandle, MasterOptions,
+    PrincipalSource, authenticate,
 };
 use cyrus_sasl::mesos::{ClientOptions, Credential, Verdict};
 use cyrus_sasl::{Config, CredentialStore, Secret};
-use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -54,22 +53,13 @@ async fn external_framework(
     authenticate(&endpoint, master.upid(), &pid, Credential::external(principal), &options).await
 }
 
-async fn next_record(master: &mut MasterHandle) -> AuthenticationRecord {
-    loop {
-        match timeout(WAIT, master.next_event()).await.expect("an event in time").expect("the master runs") {
-            MasterEvent::Authentication(record) => return record,
-            other => eprintln!("(skipping {other:?})"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_authenticates_the_principal_of_the_client_certificate() {
     let certs = Certs::new();
     let mut master = spawn_master(&certs, "EXTERNAL", Some(PrincipalSource::CommonName)).await;
     let verdict = external_framework(&certs, &master, "client", WAIT).await.unwrap();
     assert_eq!(verdict, Verdict::Authenticated);
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!((record.mechanism.as_deref(), record.tls), (Some("EXTERNAL"), true));
     assert_eq!(record.result.unwrap().as_deref(), Some("client"));
     assert_eq!(master.authenticated(&record.pid).as_deref(), Some("client"));
@@ -83,7 +73,7 @@ async fn a_principal_other_than_the_certificates_is_refused() {
     // the certificate proved.
     let verdict = external_framework(&certs, &master, "framework-b", WAIT).await.unwrap();
     assert_eq!(verdict, Verdict::Refused);
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("EXTERNAL"));
     assert!(matches!(record.result, Ok(None)), "{record:?}");
     assert_eq!(master.authenticated(&record.pid), None);
@@ -98,7 +88,7 @@ async fn without_an_identity_rule_external_is_not_offered() {
     let mut master = spawn_master(&certs, "EXTERNAL CRAM-MD5", None).await;
     let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
     assert!(matches!(verdict, Err(AuthenticateError::Timeout { .. })), "{verdict:?}");
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism, None, "{record:?}");
     assert_eq!(master.authenticated(&record.pid), None);
 }
@@ -111,7 +101,7 @@ async fn a_certificate_without_the_named_field_gives_no_identity() {
     let mut master = spawn_master(&certs, "EXTERNAL", Some(PrincipalSource::SubjectAltNameDns)).await;
     let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "{verdict:?}");
-    let record = next_record(&mut master).await;
+    let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
 }
 
@@ -126,20 +116,9 @@ fn sasl_sample_authenticates_with_external_from_the_shell() {
     let certs = Certs::new();
     let dir = certs.dir.path();
     std::fs::write(dir.join("master.conf"), "mech_list: EXTERNAL\nexternal_principal: common_name\n").unwrap();
-    let tls_env = |cmd: &mut Command, name: &str| {
-        cmd.env("LIBPROCESS_SSL_ENABLED", "true")
-            .env("LIBPROCESS_SSL_CERT_FILE", certs.path(&format!("{name}.pem")))
-            .env("LIBPROCESS_SSL_KEY_FILE", certs.path(&format!("{name}.key")))
-            .env("LIBPROCESS_SSL_CA_FILE", certs.path("ca.pem"))
-            .env("LIBPROCESS_SSL_REQUIRE_CLIENT_CERT", "true")
-            .env_remove("LIBPROCESS_IP")
-            .env_remove("LIBPROCESS_PORT")
-            .env_remove("LIBPROCESS_ADVERTISE_IP")
-            .env_remove("LIBPROCESS_ADVERTISE_PORT");
-    };
     let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
     master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
-    tls_env(&mut master, "server");
+    certs.libprocess_env(&mut master, "server", true);
     let mut master = master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     // Killed by its PID however the test ends.
     struct Kill(std::process::Child);
@@ -157,7 +136,7 @@ fn sasl_sample_authenticates_with_external_from_the_shell() {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
         cmd.args(["mesos-authenticate", "--master", &addr, "--timeout", "20", "--mechanism", "EXTERNAL"])
             .args(["--principal", principal]);
-        tls_env(&mut cmd, "client");
+        certs.libprocess_env(&mut cmd, "client", true);
         let output = cmd.stderr(Stdio::null()).output().unwrap();
         String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
     };

@@ -341,20 +341,9 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
     std::fs::write(dir.join("master.conf"), "mech_list: SCRAM-SHA-256 CRAM-MD5\ncredentials: credentials\n").unwrap();
     std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
-    let tls_env = |cmd: &mut Command, name: &str, enabled: bool| {
-        cmd.env("LIBPROCESS_SSL_ENABLED", if enabled { "true" } else { "false" })
-            .env("LIBPROCESS_SSL_CERT_FILE", certs.path(&format!("{name}.pem")))
-            .env("LIBPROCESS_SSL_KEY_FILE", certs.path(&format!("{name}.key")))
-            .env("LIBPROCESS_SSL_CA_FILE", certs.path("ca.pem"))
-            .env("LIBPROCESS_SSL_REQUIRE_CLIENT_CERT", "true")
-            .env_remove("LIBPROCESS_IP")
-            .env_remove("LIBPROCESS_PORT")
-            .env_remove("LIBPROCESS_ADVERTISE_IP")
-            .env_remove("LIBPROCESS_ADVERTISE_PORT");
-    };
     let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
     master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
-    tls_env(&mut master, "server", true);
+    certs.libprocess_env(&mut master, "server", true);
     let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
     let out = collect(master.0.stdout.take().unwrap());
     let mut seen = Vec::new();
@@ -370,7 +359,7 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
             .args(["--channel-binding", binding])
             .arg("--credential")
             .arg(dir.join("credential"));
-        tls_env(&mut cmd, "client", tls);
+        certs.libprocess_env(&mut cmd, "client", tls);
         let output = cmd.stderr(Stdio::null()).output().unwrap();
         String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
     };

@@ -75,3 +75,37 @@ impl Certs {
         Arc::new(config)
     }
 }
+
+impl Certs {
+    /// Gives `cmd` (a `sasl-sample` run) libprocess TLS as an operator sets it:
+    /// `LIBPROCESS_SSL_ENABLED` (`enabled`), certificate NAME, `ca.pem`, client
+    /// certificates required; and removes the `LIBPROCESS_IP`/`PORT`/`ADVERTISE_*`
+    /// a surrounding environment might carry.
+    pub fn libprocess_env(&self, cmd: &mut Command, name: &str, enabled: bool) {
+        cmd.env("LIBPROCESS_SSL_ENABLED", if enabled { "true" } else { "false" })
+            .env("LIBPROCESS_SSL_CERT_FILE", self.path(&format!("{name}.pem")))
+            .env("LIBPROCESS_SSL_KEY_FILE", self.path(&format!("{name}.key")))
+            .env("LIBPROCESS_SSL_CA_FILE", self.path("ca.pem"))
+            .env("LIBPROCESS_SSL_REQUIRE_CLIENT_CERT", "true")
+            .env_remove("LIBPROCESS_IP")
+            .env_remove("LIBPROCESS_PORT")
+            .env_remove("LIBPROCESS_ADVERTISE_IP")
+            .env_remove("LIBPROCESS_ADVERTISE_PORT");
+    }
+}
+
+/// The next authentication a master reports (other events are printed and
+/// skipped), within `wait`.
+pub async fn next_authentication(
+    master: &mut cyrus_sasl::mesos::libprocess::MasterHandle,
+    wait: std::time::Duration,
+) -> cyrus_sasl::mesos::libprocess::AuthenticationRecord {
+    use cyrus_sasl::mesos::libprocess::MasterEvent;
+    loop {
+        match tokio::time::timeout(wait, master.next_event()).await.expect("an event in time").expect("the master runs")
+        {
+            MasterEvent::Authentication(record) => return record,
+            other => eprintln!("(skipping {other:?})"),
+        }
+    }
+}
