@@ -458,9 +458,18 @@ pub fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Vec<u8
     out
 }
 
-/// The answer with this status: an empty body, `Content-Length: 0`, and
-/// `Connection: close` when the connection ends after it.
-pub fn encode_response(status: u16, close: bool) -> Vec<u8> {
+/// The answer with this status, sent at `now`: a `Date` header (as libprocess
+/// sends it, and as HTTP/1.1 asks of a server with a clock), an empty body,
+/// `Content-Length: 0`, and `Connection: close` when the connection ends after
+/// it.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use cyrus_sasl::mesos::libprocess::encode_response;
+/// let answer = encode_response(202, false, UNIX_EPOCH + Duration::from_secs(1_796_221_313));
+/// assert_eq!(answer, b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\n");
+/// ```
+pub fn encode_response(status: u16, close: bool, now: std::time::SystemTime) -> Vec<u8> {
     let reason = match status {
         202 => "Accepted",
         400 => "Bad Request",
@@ -473,7 +482,8 @@ pub fn encode_response(status: u16, close: bool) -> Vec<u8> {
         _ => "Error",
     };
     let connection = if close { "Connection: close\r\n" } else { "" };
-    format!("HTTP/1.1 {status} {reason}\r\n{connection}Content-Length: 0\r\n\r\n").into_bytes()
+    let date = httpdate::fmt_http_date(now);
+    format!("HTTP/1.1 {status} {reason}\r\nDate: {date}\r\n{connection}Content-Length: 0\r\n\r\n").into_bytes()
 }
 
 /// One answer read back on an outbound connection.
@@ -665,13 +675,16 @@ Host: \r\n\
 
     #[test]
     fn responses() {
-        assert_eq!(encode_response(202, false), b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+        // Byte for byte what a real libprocess answered at that second
+        // (../shared/mesos-peer/wire-capture.txt).
         let real = b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\nHTTP/1.1";
+        let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_221_313);
+        assert_eq!(encode_response(202, false, then), real[..real.len() - 8]);
         let head = parse_response(real, &Limits::default()).unwrap().unwrap();
         assert_eq!(head, ResponseHead { status: 202, len: real.len() - 8, close: false });
         assert_eq!(parse_response(b"HTTP/1.1 404 Not", &Limits::default()), Ok(None));
         assert!(parse_response(b"garbage\r\n\r\n", &Limits::default()).is_err());
-        let closing = encode_response(400, true);
+        let closing = encode_response(400, true, then);
         assert!(parse_response(&closing, &Limits::default()).unwrap().unwrap().close);
     }
 }

@@ -729,7 +729,7 @@ async fn serve_connection(
                     (e.status(), true)
                 }
             };
-            let answer = encode_response(status, close);
+            let answer = encode_response(status, close, std::time::SystemTime::now());
             if timeout(options.request_deadline, stream.write_all(&answer)).await.map_or(true, |r| r.is_err()) {
                 log::debug!(target: LOG_TARGET, "cannot answer {peer}; closing");
                 return;
