@@ -5,68 +5,30 @@
 
 mod libprocess_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use cyrus_sasl::mesos::AuthenticateMessage;
-use cyrus_sasl::mesos::libprocess::{Endpoint, EndpointOptions, Upid};
+use cyrus_sasl::mesos::libprocess::{Endpoint, EndpointOptions};
+use libprocess_support::SampleMaster;
 
-/// A running `sasl-sample mesos-master`, killed by its PID when dropped.
-struct SampleMaster {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    upid: Upid,
-    _dir: tempfile::TempDir,
+/// `sasl-sample mesos-master --listen 127.0.0.1:0` with these credentials.
+fn start(credentials: &str) -> SampleMaster {
+    start_with(credentials, &["--listen", "127.0.0.1:0"], &[])
 }
 
-impl SampleMaster {
-    fn start(credentials: &str) -> SampleMaster {
-        Self::start_with(credentials, &["--listen", "127.0.0.1:0"], &[])
-    }
-
-    /// With extra arguments and `LIBPROCESS_*` variables (the others unset).
-    fn start_with(credentials: &str, args: &[&str], vars: &[(&str, &str)]) -> SampleMaster {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("credentials");
-        std::fs::write(&path, credentials).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
-        command.arg("mesos-master").args(args).arg("--credentials").arg(&path);
-        for var in ["LIBPROCESS_IP", "LIBPROCESS_PORT", "LIBPROCESS_ADVERTISE_IP", "LIBPROCESS_ADVERTISE_PORT"] {
-            command.env_remove(var);
-        }
-        command.envs(vars.iter().copied());
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines.recv_timeout(Duration::from_secs(20)).expect("a listening line");
-        let upid = first.strip_prefix("listening: ").unwrap_or_else(|| panic!("{first}")).parse().unwrap();
-        SampleMaster { child, lines, upid, _dir: dir }
-    }
-
-    fn line(&self) -> String {
-        self.lines.recv_timeout(Duration::from_secs(30)).expect("a line within 30 s")
-    }
-}
-
-impl Drop for SampleMaster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// With extra arguments and `LIBPROCESS_*` variables (the others unset).
+fn start_with(credentials: &str, args: &[&str], vars: &[(&str, &str)]) -> SampleMaster {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, credentials).unwrap();
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend(["--credentials".as_ref(), path.as_os_str()]);
+    SampleMaster::start(&all, vars).keeping(dir)
 }
 
 #[test]
 fn a_forged_pid_is_one_escaped_error_line_and_the_master_keeps_serving() {
-    let master = SampleMaster::start("framework-a s3cret\n");
+    let master = start("framework-a s3cret\n");
     assert_eq!(master.upid.id(), "master");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
@@ -87,14 +49,10 @@ fn a_forged_pid_is_one_escaped_error_line_and_the_master_keeps_serving() {
 #[test]
 fn the_libprocess_variables_choose_the_bound_and_the_advertised_address() {
     let port = libprocess_support::free_port();
-    let master = SampleMaster::start_with(
-        "fw s\n",
-        &[],
-        &[("LIBPROCESS_IP", "127.0.0.1"), ("LIBPROCESS_PORT", &port.to_string())],
-    );
+    let master = start_with("fw s\n", &[], &[("LIBPROCESS_IP", "127.0.0.1"), ("LIBPROCESS_PORT", &port.to_string())]);
     assert_eq!(master.upid.to_string(), format!("master@127.0.0.1:{port}"));
     // Advertised elsewhere (behind NAT): the UPID says so, the socket is still local.
-    let master = SampleMaster::start_with(
+    let master = start_with(
         "fw s\n",
         &["--listen", "127.0.0.1:0"],
         &[("LIBPROCESS_ADVERTISE_IP", "192.0.2.7"), ("LIBPROCESS_ADVERTISE_PORT", "5050")],
@@ -108,7 +66,7 @@ fn the_real_mesos_scheduler_driver_authenticates_to_sasl_sample_mesos_master() {
     else {
         return;
     };
-    let master = SampleMaster::start("framework-a s3cret\n");
+    let master = start("framework-a s3cret\n");
     let run = |principal: &str, secret: &str| {
         let output = Command::new(peer.join("real-framework"))
             .args([master.upid.addr().to_string().as_str(), principal, secret, "20"])

@@ -6,15 +6,13 @@
 
 mod libprocess_support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use cyrus_sasl::mesos::libprocess::{AuthenticateOptions, Endpoint, EndpointOptions, Upid, authenticate};
+use cyrus_sasl::mesos::libprocess::{AuthenticateOptions, Endpoint, EndpointOptions, authenticate};
 use cyrus_sasl::mesos::registration::{FrameworkInfo, SchedulerCall, Subscribe};
 use cyrus_sasl::mesos::{Credential, Verdict};
+use libprocess_support::SampleMaster;
 use prost::Message as _;
 
 const ACLS: &str = r#"{
@@ -25,50 +23,11 @@ const ACLS: &str = r#"{
   ]
 }"#;
 
-/// A running `sasl-sample mesos-master`, killed by its PID when dropped.
-struct SampleMaster {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    upid: Upid,
-}
-
-impl SampleMaster {
-    fn start(args: &[&std::ffi::OsStr]) -> SampleMaster {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sasl-sample"))
-            .args(["mesos-master", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("LIBPROCESS_IP")
-            .env_remove("LIBPROCESS_PORT")
-            .env_remove("LIBPROCESS_ADVERTISE_IP")
-            .env_remove("LIBPROCESS_ADVERTISE_PORT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines.recv_timeout(Duration::from_secs(20)).expect("a listening line");
-        let upid = first.strip_prefix("listening: ").unwrap_or_else(|| panic!("{first}")).parse().unwrap();
-        SampleMaster { child, lines, upid }
-    }
-
-    fn line(&self) -> String {
-        self.lines.recv_timeout(Duration::from_secs(30)).expect("a line within 30 s")
-    }
-}
-
-impl Drop for SampleMaster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `sasl-sample mesos-master --listen 127.0.0.1:0 ARGS`.
+fn start(args: &[&std::ffi::OsStr]) -> SampleMaster {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["--listen".as_ref(), "127.0.0.1:0".as_ref()];
+    all.extend_from_slice(args);
+    SampleMaster::start(&all, &[])
 }
 
 fn files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -92,7 +51,7 @@ fn unauthenticated_and_refused_subscribes_are_one_escaped_denied_line_each() {
     // The ACL file through the master config's `acls:` key.
     let config = dir.path().join("master.conf");
     std::fs::write(&config, format!("credentials: {}\nacls: {}\n", credentials.display(), acls.display())).unwrap();
-    let master = SampleMaster::start(&["--config".as_ref(), config.as_os_str()]);
+    let master = start(&["--config".as_ref(), config.as_os_str()]);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
@@ -128,8 +87,7 @@ fn the_real_mesos_driver_is_registered_or_denied_by_sasl_sample_mesos_master_acl
     };
     let dir = tempfile::tempdir().unwrap();
     let (credentials, acls) = files(dir.path());
-    let master =
-        SampleMaster::start(&["--credentials".as_ref(), credentials.as_os_str(), "--acls".as_ref(), acls.as_os_str()]);
+    let master = start(&["--credentials".as_ref(), credentials.as_os_str(), "--acls".as_ref(), acls.as_os_str()]);
     let run = |principal: &str, secret: &str, role: &str| {
         let output = Command::new(peer.join("real-framework"))
             .args([master.upid.addr().to_string().as_str(), principal, secret, "20"])
