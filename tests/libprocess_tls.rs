@@ -106,6 +106,8 @@ async fn openssl_s_client_sends_a_libprocess_message_over_tls() {
         Command::new("openssl")
             .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-quiet", "-verify_return_error"])
             .args(["-verify_ip", "127.0.0.1"])
+            // A 128-bit cipher, which the session's SSF must say.
+            .args(["-ciphersuites", "TLS_AES_128_GCM_SHA256"])
             .arg("-CAfile")
             .arg(certs.path("ca.pem"))
             .arg("-cert")
@@ -137,7 +139,11 @@ async fn openssl_s_client_sends_a_libprocess_message_over_tls() {
     let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
     assert_eq!((envelope.from.to_string().as_str(), envelope.name.as_str()), ("s-client@127.0.0.1:9", "test.Ping"));
     assert_eq!(envelope.body, b"hello");
-    assert!(envelope.tls.is_some());
+    // What the session established: the cipher's strength and the client
+    // certificate s_client presented.
+    let session = envelope.tls.expect("over TLS");
+    assert_eq!(session.ssf(), 128);
+    assert_eq!(session.peer_certificate(), Some(&certs.cert("client")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,10 +328,19 @@ async fn a_kept_tls_connection_carries_every_message_to_a_destination() {
     let from = client.upid("scheduler-1").unwrap();
     let mut sources = Vec::new();
     for i in 0..3u8 {
-        client.send(&from, master.upid(), "test.Ping", &[i]).await.unwrap();
-        sources.push(timeout(WAIT, master.recv()).await.unwrap().unwrap().peer_addr);
+        let sent_on = client.send_on(&from, master.upid(), "test.Ping", &[i]).await.unwrap().expect("TLS");
+        let envelope = timeout(WAIT, master.recv()).await.unwrap().unwrap();
+        let received_on = envelope.tls.expect("TLS");
+        // Both ends of one connection: the same tls-exporter bytes. rustls on
+        // both sides settles on a 256-bit cipher (AES-256-GCM first in its order).
+        assert_eq!(sent_on.channel_binding(false), received_on.channel_binding(false));
+        assert_eq!((sent_on.ssf(), received_on.ssf()), (256, 256));
+        // The server names its own certificate; the client, presenting one, is named too.
+        assert_eq!(sent_on.peer_certificate(), Some(&certs.cert("server")));
+        assert_eq!(received_on.peer_certificate(), Some(&certs.cert("client")));
+        sources.push((envelope.peer_addr, received_on));
     }
-    assert!(sources.iter().all(|s| *s == sources[0]), "{sources:?}");
+    assert!(sources.iter().all(|s| *s == sources[0]), "one connection, one session: {sources:?}");
 }
 
 /// `sasl-sample mesos-master` with `mech_list` from its `--config` and TLS from

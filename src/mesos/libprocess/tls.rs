@@ -447,15 +447,19 @@ impl TlsSession {
     fn new<D>(conn: &rustls::ConnectionCommon<D>) -> io::Result<TlsSession> {
         let exporter = super::channel_binding::tls_exporter(conn).map_err(io::Error::other)?;
         let peer_certificate = conn.peer_certificates().and_then(|chain| chain.first()).map(|c| c.clone().into_owned());
-        // The cipher's key length: every suite rustls offers is an AEAD with a
-        // 128- or 256-bit key.
+        // The cipher's key length. Every suite rustls offers is an AEAD with a
+        // 128- or 256-bit key; the 256-bit ones are named, so a suite not
+        // listed here is understated as 128, never overstated.
         let ssf = match conn.negotiated_cipher_suite().map(|s| s.suite()) {
             Some(
-                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-            ) => 128,
-            _ => 256,
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+                | rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            ) => 256,
+            _ => 128,
         };
         Ok(TlsSession { exporter, peer_certificate, ssf })
     }
