@@ -53,7 +53,7 @@ use cyrus_sasl::{
     Client, ClientStep, Config, CredentialStore, Credentials, Identity, Sasldb, Secret, Server, ServerStep,
 };
 
-mod support;
+use cyrus_sasl_test_support::bench as support;
 use support::{callgrind, env_number, median, per_handshake_us, print_stat, reference_time, saslpasswd2};
 
 const SERVICE: &str = "bench";

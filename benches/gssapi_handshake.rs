@@ -32,8 +32,7 @@
 //! `GSSAPI_BENCH_ROUNDS` (default 5). Without `--bench` (as in
 //! `cargo test --benches`) it runs one short round as a smoke test.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -44,7 +43,7 @@ use common::{Outcome, handshake};
 use cyrus_sasl::{Client, Config, Credentials, Server};
 use libtest_mimic::{Arguments, Failed, Measurement, Trial};
 
-mod support;
+use cyrus_sasl_test_support::bench as support;
 use support::{callgrind, env_number, median, per_handshake_us, print_stat, reference_time};
 
 /// Untimed handshakes the C child runs before starting its clock.

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use cyrus_sasl::{Client, ClientStep, Config, Credentials, SecureStream, SecurityLayer, Server, ServerStep};
 
-mod support;
+use cyrus_sasl_test_support::bench as support;
 use support::{env_number, median, print_stat};
 
 const SERVICE: &str = "mesos";

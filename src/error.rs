@@ -483,22 +483,4 @@ pub enum ConfigErrorKind {
         /// The word as written.
         name: String,
     },
-    /// The option needs a cargo feature of this crate that is not enabled.
-    ///
-    /// No option needs one any more: `keytab` and `ccache` work in every build
-    /// (MIT's GSS-API library is loaded at run time). Kept so that code matching
-    /// on it still compiles; it is never produced.
-    #[error(
-        "the `{key}` option names a per-connection Kerberos credential, which needs the `{feature}` \
-         feature of the cyrus-sasl crate (libsasl2 ignores it per connection); enable the feature, or \
-         remove the option and set {instead} for the whole process"
-    )]
-    NeedsFeature {
-        /// The option.
-        key: &'static str,
-        /// The cargo feature it needs.
-        feature: &'static str,
-        /// The process-wide alternative, e.g. the `KRB5_KTNAME` environment variable.
-        instead: &'static str,
-    },
 }

@@ -102,8 +102,6 @@ mod ffi;
 mod gss;
 mod kerberos;
 mod library;
-#[cfg(feature = "mesos")]
-pub mod mesos;
 pub mod options;
 mod panic;
 mod sasldb;

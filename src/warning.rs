@@ -1,10 +1,8 @@
 //! [`Warning`]: a setup that works, but probably not as its operator meant.
 
-use std::path::PathBuf;
-
 /// Something an operator should hear about even without a logger: returned by
-/// [`Config::warnings`](crate::Config::warnings) (and, for the Mesos master,
-/// `MasterConfig::warnings`) as well as logged at `warn`. Its `Display` says
+/// [`Config::warnings`](crate::Config::warnings) and
+/// [`Server::check`](crate::Server::check) as well as logged at `warn`. Its `Display` says
 /// what happens and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -25,23 +23,4 @@ pub enum Warning {
     /// The config's in-memory credential store holds no one: every login is refused.
     #[error("the credential store is empty: every login will be refused")]
     EmptyStore,
-    /// A credentials file holds no credentials: every login is refused.
-    #[error("credentials file '{}' holds no credentials: every authentication attempt will be rejected", path.display())]
-    EmptyCredentialsFile {
-        /// The file.
-        path: PathBuf,
-    },
-    /// Users other than the owner and group may read, write or execute a
-    /// credentials file.
-    #[error(
-        "permissions on credentials file '{}' are too open (mode {mode:04o}): others should not be able to \
-         read, write or execute it (chmod o-rwx)",
-        path.display()
-    )]
-    CredentialsFileOpenToOthers {
-        /// The file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
 }

@@ -5,7 +5,7 @@
 //! twice, malformed responses, a missing password, ...) are rows of the table
 //! in tests/bad_input.rs.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use common::{Outcome, REALM, handshake, sasldb};
 use cyrus_sasl::{Client, ClientStep, Code, Config, Credentials, Sasldb, Secret, Server};

@@ -8,7 +8,7 @@
 //! run during init (a mutex allocation, the in-memory auxprop plugin's init) are
 //! tested in fresh child processes, because init runs once per process.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard};

@@ -1,7 +1,7 @@
 //! Operators switch mechanisms by configuration alone: the same program, a
 //! different config file.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use common::{Outcome, REALM, handshake, sasldb};
 use cyrus_sasl::{Client, Config, Credentials, Error, Server, ServerStep};

@@ -7,7 +7,7 @@
 //! child processes in tests/gssapi_sample.rs; they also run here, through the
 //! per-connection `keytab` and `ccache` options (in every build).
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::path::Path;
 use std::process::ExitCode;

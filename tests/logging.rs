@@ -3,7 +3,7 @@
 //! log is tests/secrets.rs.)
 //! (One logger per process, so these tests share it and take a lock.)
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,7 @@
 //! The in-memory credential store: the Rust auxprop plugin serves `userPassword`
 //! per server, with no sasldb, and can be replaced while handshakes run.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

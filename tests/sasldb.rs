@@ -1,7 +1,7 @@
 //! CRAM-MD5 against a real sasldb made by `saslpasswd2`: the outcomes a server
 //! must tell apart, and the ones it must not.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use common::{Outcome, REALM, handshake, sasldb, sasldblistusers2};
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, Sasldb, Secret, Server, ServerStep};

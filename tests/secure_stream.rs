@@ -3,7 +3,7 @@
 //! over loopback TCP at SSF 256 (AES-256) and SSF 1 (integrity only), framing,
 //! hostile input, SSF 0 and `min_ssf`.
 
-mod common;
+use cyrus_sasl_test_support as common;
 mod secure_stream_support;
 
 use std::process::ExitCode;

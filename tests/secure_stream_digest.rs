@@ -4,7 +4,7 @@
 //!
 //! The same checks run with GSSAPI against a real KDC in `secure_stream.rs`.
 
-mod common;
+use cyrus_sasl_test_support as common;
 mod secure_stream_support;
 
 use common::{REALM, sasldb};

@@ -16,7 +16,7 @@
 //! principal that no handshake uses, present with a fresh secret in one and
 //! absent from the other, so every reload really swaps the table.
 
-mod common;
+use cyrus_sasl_test_support as common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};

@@ -12,7 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cyrus_sasl::mesos::{
+use cyrus_sasl_mesos::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
     AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message,
 };

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use cyrus_sasl::CredentialStore;
-use cyrus_sasl::mesos::{CredentialsFileErrorKind, parse_credentials};
+use cyrus_sasl_mesos::{CredentialsFileErrorKind, parse_credentials};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -18,7 +18,7 @@
 //!   request.
 #![no_main]
 
-use cyrus_sasl::mesos::libprocess::{Limits, Request, RequestDecoder, RequestError, Upid, encode_request};
+use libprocess::{Limits, Request, RequestDecoder, RequestError, Upid, encode_request};
 use libfuzzer_sys::fuzz_target;
 
 const LIMITS: [Limits; 4] = [

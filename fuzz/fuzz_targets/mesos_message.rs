@@ -12,7 +12,7 @@
 //!   (it shows their length).
 #![no_main]
 
-use cyrus_sasl::mesos::{DecodeError, Message, MessageType};
+use cyrus_sasl_mesos::{DecodeError, Message, MessageType};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

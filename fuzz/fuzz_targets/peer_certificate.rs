@@ -13,9 +13,7 @@
 //!   quotes the certificate).
 #![no_main]
 
-use cyrus_sasl::mesos::libprocess::{
-    CertificatePrincipalError, PrincipalSource, client_certificate_principal, tls_server_end_point,
-};
+use libprocess::{CertificatePrincipalError, PrincipalSource, client_certificate_principal, tls_server_end_point};
 use libfuzzer_sys::fuzz_target;
 use rustls_pki_types::CertificateDer;
 

@@ -11,7 +11,7 @@
 //!   that starts like an HTTP request (an ASCII letter) is plaintext.
 #![no_main]
 
-use cyrus_sasl::mesos::libprocess::{FirstBytes, classify_first_bytes};
+use libprocess::{FirstBytes, classify_first_bytes};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

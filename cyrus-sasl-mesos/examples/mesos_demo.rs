@@ -1,0 +1,259 @@
+//! Mesos authentication over libprocess on loopback: a master, a framework, an
+//! agent, and a rogue framework with the wrong secret, each speaking the wire
+//! of Apache Mesos 1.11 (HTTP/1.1 messages between UPIDs).
+//!
+//! Run with `cargo run --example mesos_demo` (or `ci/demo`). With no flags it
+//! needs nothing but libsasl2 and its CRAM-MD5 plugin (`libsasl2-modules`): it
+//! writes a Mesos credentials file with two principals and random secrets into
+//! a temp dir, and the master loads it into an in-memory credential store.
+//!
+//! 1. A master (`cyrus_sasl_mesos::Master`) runs process `master`
+//!    on `127.0.0.1` (any free port).
+//! 2. A framework authenticates from its own libprocess endpoint
+//!    (`cyrus_sasl_mesos::authenticate`, one `crammd5-authenticatee(N)` process per
+//!    attempt); the demo shows what the master recorded for its UPID.
+//! 3. An agent authenticates the same way: only the principal differs.
+//! 4. A rogue framework claims the framework's principal with a wrong secret,
+//!    and is refused.
+//! 5. With `--real-mesos`, and `../shared/mesos-peer` prepared: the real Apache
+//!    Mesos 1.11 scheduler driver (`real-framework`) authenticates to the same
+//!    master.
+//!
+//! The demo exits with status 1 if any outcome is not the expected one.
+//!
+//! Your own setup:
+//! - `--credentials FILE`: the master loads this Mesos credentials file (JSON or
+//!   `principal secret` lines); the framework and agent use its first and second
+//!   entries unless given their own.
+//! - `--config FILE`: the master's mechanisms and credential source come from a
+//!   Cyrus-style config (`credentials: FILE`, or `auxprop_plugin: sasldb` and
+//!   `sasldb_path: FILE`, ...). See `cyrus_sasl_mesos::MasterConfig`.
+//! - `--framework-credential FILE`, `--agent-credential FILE`: the client's own
+//!   credential, in the format of Mesos's `--credential` flag (one
+//!   `{"principal": .., "secret": ..}` object, or one `principal secret` line).
+//!   Needed with a sasldb, whose secrets cannot be read back.
+//! - `--realm REALM`: the master's user realm (the `-u` given to `saslpasswd2`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use cyrus_sasl::Secret;
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{
+    Backoff, Credential, CredentialSource, MasterConfig, ServerOptions, Verdict, read_credential, read_credentials,
+};
+use libprocess::{Endpoint, EndpointOptions};
+
+/// Mesos CRAM-MD5 authentication over libprocess on loopback.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Master: a Mesos credentials file (JSON or "principal secret" lines).
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    credentials: Option<PathBuf>,
+    /// Master: a Cyrus-style config file choosing mechanisms and credential source.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Framework: its credential file (Mesos's --credential format).
+    #[arg(long, value_name = "FILE")]
+    framework_credential: Option<PathBuf>,
+    /// Agent: its credential file (Mesos's --credential format).
+    #[arg(long, value_name = "FILE")]
+    agent_credential: Option<PathBuf>,
+    /// Master: the user realm secrets are looked up in (saslpasswd2 -u).
+    #[arg(long, value_name = "REALM")]
+    realm: Option<String>,
+    /// Also run the real Apache Mesos 1.11 scheduler driver against the master,
+    /// if ../shared/mesos-peer is prepared.
+    #[arg(long)]
+    real_mesos: bool,
+}
+
+type Error = Box<dyn std::error::Error>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(true) => {
+            println!("\nall outcomes as expected");
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            println!("\nFAILED: an outcome was not the expected one");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("mesos_demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<bool, Error> {
+    let temp = tempfile::tempdir()?;
+    let (master_config, file_entries) = load_master(&args, temp.path())?;
+    let framework = client_credential("framework", args.framework_credential.as_deref(), file_entries.first())?;
+    let agent =
+        client_credential("agent", args.agent_credential.as_deref(), file_entries.get(1).or(file_entries.first()))?;
+
+    let options = MasterOptions {
+        server: ServerOptions { realm: args.realm.clone(), ..ServerOptions::default() },
+        ..MasterOptions::default()
+    };
+    let mut master = Master::spawn(master_config.sasl_config(), options).await?;
+    let mechanisms = master_config.sasl_config().mech_list().unwrap_or_default().join(" ");
+    println!("master {} offering {mechanisms}", master.upid());
+    println!("credentials: {}", describe(master_config.source()));
+
+    let rogue = Credential::new(framework.principal.clone(), format!("wrong-{:016x}", rand::random::<u64>()));
+    let mut ok = true;
+    ok &= step(&mut master, "framework", framework.clone(), Verdict::Authenticated).await?;
+    ok &= step(&mut master, "agent", agent, Verdict::Authenticated).await?;
+    ok &= step(&mut master, "rogue", rogue, Verdict::Refused).await?;
+    if args.real_mesos {
+        ok &= real_mesos(&mut master, &framework).await?;
+    }
+    master.shutdown().await;
+    Ok(ok)
+}
+
+/// The master's config, and the entries of its credentials file when it has one
+/// (the clients' default credentials).
+fn load_master(args: &Args, temp: &Path) -> Result<(MasterConfig, Vec<(String, Secret)>), Error> {
+    let master_config = match (&args.config, &args.credentials) {
+        (Some(config), _) => MasterConfig::from_file(config)?,
+        (None, Some(credentials)) => MasterConfig::from_credentials_file(credentials)?,
+        (None, None) => {
+            let path = temp.join("credentials.json");
+            std::fs::write(&path, demo_credentials())?;
+            println!("wrote {} with principals demo-framework and demo-agent (random secrets)", path.display());
+            MasterConfig::from_credentials_file(&path)?
+        }
+    };
+    let entries = match master_config.source() {
+        CredentialSource::CredentialsFile(path) => read_credentials(path)?,
+        _ => Vec::new(),
+    };
+    Ok((master_config, entries))
+}
+
+/// A Mesos JSON credentials file with fresh random secrets.
+fn demo_credentials() -> String {
+    let secret = || format!("{:032x}", rand::random::<u128>());
+    format!(
+        "{{\"credentials\": [\n  {{\"principal\": \"demo-framework\", \"secret\": \"{}\"}},\n  {{\"principal\": \"demo-agent\", \"secret\": \"{}\"}}\n]}}\n",
+        secret(),
+        secret()
+    )
+}
+
+fn client_credential(
+    role: &str,
+    file: Option<&Path>,
+    fallback: Option<&(String, Secret)>,
+) -> Result<Credential, Error> {
+    match file {
+        Some(file) => Ok(read_credential(file)?),
+        None => {
+            let (principal, secret) = fallback.cloned().ok_or_else(|| {
+                format!("the master's secrets cannot be read back from its config: give --{role}-credential FILE")
+            })?;
+            Ok(Credential { principal, secret: Some(secret) })
+        }
+    }
+}
+
+fn describe(source: &CredentialSource) -> String {
+    match source {
+        CredentialSource::CredentialsFile(path) => format!("in-memory store loaded from {}", path.display()),
+        CredentialSource::Sasldb(Some(path)) => format!("sasldb {}", path.display()),
+        CredentialSource::Sasldb(None) => "libsasl2's default sasldb".to_owned(),
+        other => format!("as libsasl2 is configured ({other:?})"),
+    }
+}
+
+/// One client's authentication from its own libprocess endpoint; true if the
+/// verdict is `expected` and the master recorded it for the client's UPID.
+async fn step(
+    master: &mut MasterHandle,
+    role: &'static str,
+    credential: Credential,
+    expected: Verdict,
+) -> Result<bool, Error> {
+    println!("\n== {role} authenticates as {:?}", credential.principal);
+    let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
+    let pid = endpoint.upid(&format!("{role}-1"))?;
+    let options = AuthenticateOptions {
+        // Fail fast in a demo: 2 s to 4 s per attempt, 10 s in all.
+        backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(1), Duration::from_secs(4))?,
+        timeout: Duration::from_secs(10),
+        ..AuthenticateOptions::default()
+    };
+    let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await?;
+    println!("{role} {pid} got: {verdict:?}");
+    report(master).await;
+    let authenticated = master.authenticated(&pid.to_string());
+    let ok = verdict == expected && authenticated.is_some() == (expected == Verdict::Authenticated);
+    println!("{role}: {}", if ok { "as expected" } else { "UNEXPECTED" });
+    Ok(ok)
+}
+
+/// Prints what the master recorded for the latest attempt.
+async fn report(master: &mut MasterHandle) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), master.next_event()).await {
+            Ok(Some(MasterEvent::Authentication(record))) => {
+                let verdict = match &record.result {
+                    Ok(Some(principal)) => format!("authenticated {principal:?}"),
+                    Ok(None) => "refused (wrong secret or unknown principal)".to_owned(),
+                    Err(e) => format!("no verdict: {e}"),
+                };
+                println!(
+                    "master: {verdict} pid={} (authenticatee {}, session {})",
+                    record.pid, record.from, record.session
+                );
+                return;
+            }
+            // Other messages to the master (a real driver's SUBSCRIBE): not for this demo.
+            Ok(Some(_)) => continue,
+            _ => {
+                println!("master: no record");
+                return;
+            }
+        }
+    }
+}
+
+/// The real Apache Mesos 1.11 scheduler driver against our master, if
+/// `../shared/mesos-peer` and its cache are prepared.
+async fn real_mesos(master: &mut MasterHandle, framework: &Credential) -> Result<bool, Error> {
+    println!("\n== the real Apache Mesos 1.11 scheduler driver authenticates as {:?}", framework.principal);
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/mesos-peer");
+    let cache = std::env::var_os("MESOS_PEER_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        base.join("mesos-peer")
+    });
+    if !peer.join("real-framework").exists() || !cache.join("_scheduler.so").exists() {
+        println!("skipped: {} or its prepared cache {} is absent", peer.display(), cache.display());
+        return Ok(true);
+    }
+    let secret = framework.secret.as_ref().ok_or("the framework has no secret")?;
+    let secret = String::from_utf8(secret.expose().to_vec())?;
+    let mut command = std::process::Command::new(peer.join("real-framework"));
+    command
+        .args([master.upid().addr().to_string(), framework.principal.clone(), secret, "20".to_owned()])
+        .env("LIBPROCESS_IP", "127.0.0.1")
+        .stderr(std::process::Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output()).await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    println!("real-framework: {last} (exit {:?})", output.status.code());
+    report(master).await;
+    let ok = last == "AUTHENTICATED" && output.status.success();
+    println!("real Mesos framework: {}", if ok { "as expected" } else { "UNEXPECTED" });
+    Ok(ok)
+}

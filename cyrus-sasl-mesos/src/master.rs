@@ -1,0 +1,560 @@
+//! [`Master`]: the master's side of Mesos authentication over libprocess, as
+//! `Master::authenticate` and `CRAMMD5Authenticator` run it in Mesos: the
+//! sans-IO [`Authenticator`] moved over an [`Endpoint`] by one loop.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+use cyrus_sasl::Config;
+use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, Upid, client_certificate_principal};
+
+use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
+use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionError};
+use crate::{LOG_TARGET, SecureChannel};
+
+/// The id of the master's own process, to which `AuthenticateMessage` goes.
+pub const MASTER_PROCESS_ID: &str = "master";
+
+/// Registrations decided at once; one beyond that is dropped with a warning
+/// (the scheduler driver sends its registration again after a backoff).
+pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
+
+/// The process id prefix of each session, as in Mesos
+/// (`crammd5-authenticator-session(N)`).
+pub const SESSION_PREFIX: &str = "crammd5-authenticator-session";
+
+/// How a [`Master`] runs.
+#[derive(Clone, Debug)]
+pub struct MasterOptions {
+    /// The libprocess endpoint: bind and advertised addresses
+    /// ([`EndpointOptions::from_env`] reads `LIBPROCESS_IP`, ...), limits.
+    pub endpoint: EndpointOptions,
+    /// The SASL servers' service, host name, realm, the 15 s session timeout, and
+    /// the peer binding ([`PeerBinding`](crate::PeerBinding), on by default).
+    pub server: ServerOptions,
+    /// Sessions in progress at once (default 4096). An `AuthenticateMessage`
+    /// beyond that is dropped with a warning and [`MasterEvent::Overloaded`]; the
+    /// authenticatee times out and retries, as it would with a busy Mesos master.
+    pub max_sessions: usize,
+    /// Events buffered for [`MasterHandle::next_event`] (default 4096); when the
+    /// buffer is full, further events are dropped (and logged) rather than
+    /// holding up the master.
+    pub event_capacity: usize,
+    /// The registry to record into; `None`: a new [`Registry::default`].
+    pub registry: Option<Registry>,
+    /// The registration gate; `None` (the default): registrations are not
+    /// answered but reported as [`MasterEvent::Message`]. `Some`: frameworks'
+    /// and agents' registrations are decided by it (with the master's
+    /// [`peer_binding`](crate::ServerOptions::peer_binding)), answered
+    /// from `master`, and reported as [`MasterEvent::Registration`].
+    pub registration: Option<RegistrationGate>,
+    /// EXTERNAL from client certificates: `Some(source)` takes a principal
+    /// from the verified client certificate of the TLS connection each
+    /// `AuthenticateMessage` comes over, as `source` says, and gives it to that
+    /// session's SASL server (`SASL_AUTH_EXTERNAL`, with the connection's
+    /// strength as `SASL_SSF_EXTERNAL`), so that `EXTERNAL`, when `mech_list`
+    /// offers it, authenticates the peer as that principal without a secret.
+    /// Certificates are verified against the endpoint's CA; set
+    /// [`TlsOptions::require_client_cert`](super::TlsOptions::require_client_cert)
+    /// (`LIBPROCESS_SSL_REQUIRE_CLIENT_CERT`) so that every peer has one. A
+    /// certificate the rule finds no principal in (no common name, two DNS
+    /// names...) gives none: EXTERNAL is then not offered to that peer, and
+    /// the reason is logged. `None` (the default): no peer identity.
+    pub external: Option<PrincipalSource>,
+}
+
+impl Default for MasterOptions {
+    fn default() -> Self {
+        MasterOptions {
+            endpoint: EndpointOptions::default(),
+            server: ServerOptions::default(),
+            max_sessions: 4096,
+            event_capacity: 4096,
+            registry: None,
+            registration: None,
+            external: None,
+        }
+    }
+}
+
+/// How one authentication attempt ended on the master.
+#[derive(Debug)]
+pub struct AuthenticationRecord {
+    /// The UPID in its `AuthenticateMessage` (what the registry records).
+    pub pid: String,
+    /// The authenticatee that sent it (`Libprocess-From`), which the session answered.
+    pub from: Upid,
+    /// The TCP peer its `AuthenticateMessage` came from.
+    pub peer_addr: SocketAddr,
+    /// Its session process.
+    pub session: Upid,
+    /// The SASL mechanism its `AuthenticationStartMessage` named, if one came.
+    pub mechanism: Option<String>,
+    /// Whether every message of the attempt came over TLS (see
+    /// [`EndpointOptions::tls`]).
+    pub tls: bool,
+    /// Whether the exchange was bound to its TLS connection: the mechanism was
+    /// a `-PLUS` one, which the SASL server runs only with the binding of the
+    /// connection the `AuthenticateMessage` came over (see
+    /// [`ChannelBindingPolicy`](crate::ChannelBindingPolicy)), so a
+    /// verdict `Ok(Some(_))` proves the peer is at the other end of it.
+    pub channel_bound: bool,
+    /// `Ok(Some(principal))` authenticated, `Ok(None)` refused (wrong secret or
+    /// unknown principal alike), `Err` no verdict (timed out, superseded, peer
+    /// address mismatch, a protocol or SASL error).
+    pub result: Result<Option<String>, SessionError>,
+}
+
+/// How one registration ended on the master (with
+/// [`MasterOptions::registration`] set).
+#[derive(Debug)]
+pub struct RegistrationRecord {
+    /// The sender (the framework's scheduler UPID, or the agent's).
+    pub from: Upid,
+    /// The TCP peer it came from.
+    pub peer_addr: SocketAddr,
+    /// The verdict (its answer went to `from`, from the master's UPID).
+    pub verdict: Verdict,
+}
+
+/// What a [`Master`] reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MasterEvent {
+    /// An authentication attempt ended.
+    Authentication(AuthenticationRecord),
+    /// A registration was decided and answered.
+    Registration(RegistrationRecord),
+    /// A message to the `master` process that is not an `AuthenticateMessage`
+    /// (a framework's `mesos.scheduler.Call` SUBSCRIBE, an agent's
+    /// registration): for the application to handle, checking the sender
+    /// against [`MasterHandle::registry`].
+    Message(Envelope),
+    /// A message that could not be used: a body that is not the protobuf its
+    /// name says, or a message name the session does not know. The sender and
+    /// what was wrong.
+    Malformed {
+        /// The claimed sender.
+        from: Upid,
+        /// The TCP peer.
+        peer_addr: SocketAddr,
+        /// What was wrong.
+        error: String,
+    },
+    /// An `AuthenticateMessage` was dropped because
+    /// [`MasterOptions::max_sessions`] sessions were in progress.
+    Overloaded {
+        /// The claimed sender.
+        from: Upid,
+    },
+}
+
+/// A session the loop knows: its process (fed to the loop by a forwarding task)
+/// and where its answers go.
+struct SessionSlot {
+    upid: Upid,
+    reply_to: Upid,
+    peer_addr: SocketAddr,
+    forwarder: JoinHandle<()>,
+    mechanism: Option<String>,
+    tls: bool,
+}
+
+/// A running libprocess master that authenticates frameworks and agents.
+///
+/// - Process `master` takes `mesos.internal.AuthenticateMessage`; each one gets
+///   its own session process `crammd5-authenticator-session(N)`, which answers
+///   the sender of that message (its `Libprocess-From`) on a connection of the
+///   master's own, and takes later messages only from it.
+/// - Behaviour is the [`Authenticator`]'s, unchanged: the loop only moves
+///   messages between the endpoint and it, and calls its timer. So: a new attempt
+///   for the same `pid` supersedes the old one, a session times out after
+///   [`ServerOptions::session_timeout`] (15 s), the `pid` of a successful
+///   attempt is recorded in the [`Registry`] with its principal, and the UPIDs
+///   claimed by a peer must carry the IP address its connection comes from
+///   ([`PeerBinding`](crate::PeerBinding)).
+/// - A session's process is removed when its session ends: later messages to it
+///   are answered `404`, as libprocess does for a terminated process.
+/// - Every attempt's end is a [`MasterEvent::Authentication`].
+///
+/// [`spawn`](Self::spawn) runs it on the current tokio runtime; the
+/// [`MasterHandle`] reads events and stops it.
+pub struct Master;
+
+impl Master {
+    /// Binds the endpoint, registers `master`, and runs the loop on a tokio task.
+    /// `config` makes each session's SASL server (its credential store or
+    /// sasldb, `mech_list`, `keytab`): see
+    /// [`MasterConfig::sasl_config`](crate::MasterConfig::sasl_config).
+    pub async fn spawn(config: &Config, options: MasterOptions) -> io::Result<MasterHandle> {
+        let endpoint = Endpoint::bind(options.endpoint.clone()).await?;
+        let master = endpoint.register(MASTER_PROCESS_ID).map_err(io::Error::other)?;
+        let registry = options.registry.clone().unwrap_or_default();
+        let (authenticator, outcomes) = Authenticator::with_registry(config, options.server.clone(), registry.clone());
+        let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let upid = master.upid().clone();
+        let gate = options.registration.clone().map(|g| g.with_peer_binding(options.server.peer_binding));
+        let event_loop = Loop {
+            gate,
+            in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
+            registry: registry.clone(),
+            upid: upid.clone(),
+            endpoint: endpoint.clone(),
+            authenticator,
+            outcomes,
+            sessions: HashMap::new(),
+            next_session: 0,
+            max_sessions: options.max_sessions.max(1),
+            events: events_tx,
+            external: options.external,
+        };
+        let task = tokio::spawn(event_loop.run(master, stop_rx));
+        log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
+        Ok(MasterHandle { upid, endpoint, registry, events: events_rx, stop: stop_tx, task: Some(task) })
+    }
+}
+
+impl fmt::Debug for Master {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Master")
+    }
+}
+
+/// The handle of a running [`Master`]. Dropping it stops the master.
+pub struct MasterHandle {
+    upid: Upid,
+    endpoint: Endpoint,
+    registry: Registry,
+    events: mpsc::Receiver<MasterEvent>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MasterHandle {
+    /// The master's UPID, `master@ip:port` (its advertised address).
+    pub fn upid(&self) -> &Upid {
+        &self.upid
+    }
+
+    /// The endpoint it runs on (to send registration answers from `master`, or
+    /// to register more processes).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The registry of authenticated UPIDs, which registration checks.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The principal `pid` is authenticated as, if any.
+    pub fn authenticated(&self, pid: &str) -> Option<String> {
+        self.registry.authenticated(pid)
+    }
+
+    /// The next event; `None` once the master has stopped.
+    pub async fn next_event(&mut self) -> Option<MasterEvent> {
+        self.events.recv().await
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_next_event(&mut self) -> Option<MasterEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// Stops the master and waits for its loop to end. Sessions in progress
+    /// end as [`DiscardReason::AuthenticatorDropped`](crate::DiscardReason).
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MasterHandle {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+impl fmt::Debug for MasterHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterHandle").field("upid", &self.upid).finish_non_exhaustive()
+    }
+}
+
+/// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
+struct Loop {
+    gate: Option<RegistrationGate>,
+    in_flight: Arc<Semaphore>,
+    registry: Registry,
+    upid: Upid,
+    endpoint: Endpoint,
+    authenticator: Authenticator<u64>,
+    outcomes: Outcomes<u64>,
+    sessions: HashMap<u64, SessionSlot>,
+    next_session: u64,
+    max_sessions: usize,
+    events: mpsc::Sender<MasterEvent>,
+    external: Option<PrincipalSource>,
+}
+
+impl Loop {
+    async fn run(mut self, mut master: Process, mut stop: watch::Receiver<bool>) {
+        // Every session process forwards what it receives here, tagged with its key.
+        let (session_tx, mut session_rx) = mpsc::channel::<(u64, Envelope)>(1024);
+        loop {
+            let deadline = self.authenticator.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                _ = stop.changed() => break,
+                envelope = master.recv() => match envelope {
+                    Some(envelope) => self.on_master_message(envelope, &session_tx),
+                    None => break,
+                },
+                Some((key, envelope)) = session_rx.recv() => self.on_session_message(key, envelope),
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.authenticator.handle_timeout(std::time::Instant::now());
+                }
+            }
+            self.flush();
+        }
+        // Pending sessions end as dropped; report them, then stop their processes.
+        let Loop { authenticator, outcomes, mut sessions, events, .. } = self;
+        drop(authenticator);
+        for outcome in outcomes.try_iter() {
+            if let Some(slot) = sessions.remove(&outcome.peer) {
+                slot.forwarder.abort();
+                let _ = events.try_send(MasterEvent::Authentication(record(outcome, slot)));
+            }
+        }
+        for slot in sessions.into_values() {
+            slot.forwarder.abort();
+        }
+    }
+
+    fn emit(&self, event: MasterEvent) {
+        if let Err(e) = self.events.try_send(event) {
+            log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
+        }
+    }
+
+    fn on_master_message(&mut self, envelope: Envelope, session_tx: &mpsc::Sender<(u64, Envelope)>) {
+        if envelope.name != MessageType::Authenticate.proto_name() {
+            if self.gate.is_some() && REGISTRATION_MESSAGES.contains(&envelope.name.as_str()) {
+                return self.on_registration(envelope);
+            }
+            self.emit(MasterEvent::Message(envelope));
+            return;
+        }
+        let message = match Message::decode(MessageType::Authenticate.tag(), &envelope.body) {
+            Ok(message) => message,
+            Err(e) => return self.malformed(&envelope, e.to_string()),
+        };
+        if self.sessions.len() >= self.max_sessions {
+            log::warn!(
+                target: LOG_TARGET,
+                "dropping an AuthenticateMessage from {:?}: {} sessions in progress",
+                envelope.from.to_string(),
+                self.sessions.len()
+            );
+            self.emit(MasterEvent::Overloaded { from: envelope.from });
+            return;
+        }
+        let process = match self.endpoint.spawn_process(SESSION_PREFIX) {
+            Ok(process) => process,
+            Err(e) => {
+                log::error!(target: LOG_TARGET, "cannot start a session process: {e}");
+                return;
+            }
+        };
+        self.next_session += 1;
+        let key = self.next_session;
+        let upid = process.upid().clone();
+        let forwarder = tokio::spawn(forward(process, key, session_tx.clone()));
+        let mut origin = origin(&envelope);
+        if let (Some(source), Some(channel), Some(tls)) = (self.external, origin.channel.as_mut(), &envelope.tls) {
+            channel.peer_identity = tls.peer_certificate().and_then(|cert| {
+                client_certificate_principal(cert, source)
+                    .inspect_err(|e| {
+                        log::warn!(
+                            target: LOG_TARGET,
+                            "no EXTERNAL identity for {:?} ({}): its client certificate: {e}",
+                            envelope.from.to_string(),
+                            envelope.peer_addr
+                        );
+                    })
+                    .ok()
+            });
+        }
+        let slot = SessionSlot {
+            upid,
+            reply_to: envelope.from,
+            peer_addr: envelope.peer_addr,
+            forwarder,
+            mechanism: None,
+            tls: envelope.tls.is_some(),
+        };
+        self.sessions.insert(key, slot);
+        self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
+    }
+
+    /// Decides a registration on a blocking thread (an ACL group lookup may
+    /// block), reports it, answers it from `master`.
+    fn on_registration(&self, envelope: Envelope) {
+        let request = match RegistrationRequest::decode(&envelope.name, &envelope.body) {
+            Ok(Some(request)) => request,
+            Ok(None) => return self.emit(MasterEvent::Message(envelope)),
+            Err(e) => return self.malformed(&envelope, e.to_string()),
+        };
+        let Some(gate) = self.gate.clone() else { return };
+        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+            log::warn!(
+                target: LOG_TARGET,
+                "dropping {} from {:?}: {MAX_REGISTRATIONS_IN_FLIGHT} registrations in progress",
+                envelope.name,
+                envelope.from.to_string()
+            );
+            return;
+        };
+        let (registry, endpoint, master, events) =
+            (self.registry.clone(), self.endpoint.clone(), self.upid.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let (from, peer_ip, addr) = (envelope.from.to_string(), envelope.peer_addr.ip(), master.addr());
+            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, addr));
+            let answer = match decided.await {
+                Ok(answer) => answer,
+                Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
+            };
+            match &answer.verdict {
+                Verdict::Denied { principal, denial, .. } => log::info!(
+                    target: LOG_TARGET,
+                    "refusing the registration of {:?} (principal {principal:?}): {denial}",
+                    envelope.from.to_string()
+                ),
+                verdict => {
+                    log::info!(target: LOG_TARGET, "registration of {:?}: {verdict:?}", envelope.from.to_string())
+                }
+            }
+            let record = RegistrationRecord {
+                from: envelope.from.clone(),
+                peer_addr: envelope.peer_addr,
+                verdict: answer.verdict.clone(),
+            };
+            if let Err(e) = events.try_send(MasterEvent::Registration(record)) {
+                log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
+            }
+            // A sender whose claimed address is not its connection's is not to be
+            // believed, so neither is where it asks the answer to go: no answer.
+            if matches!(answer.verdict, Verdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }) {
+                return;
+            }
+            if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
+                log::info!(
+                    target: LOG_TARGET,
+                    "cannot deliver {} to {:?}: {e}",
+                    answer.reply_name,
+                    envelope.from.to_string()
+                );
+            }
+            drop(permit);
+        });
+    }
+
+    fn on_session_message(&mut self, key: u64, envelope: Envelope) {
+        let Some(message_type) = MessageType::from_proto_name(&envelope.name) else {
+            return self.malformed(&envelope, format!("unknown message {:?} for a session", envelope.name));
+        };
+        let message = match Message::decode(message_type.tag(), &envelope.body) {
+            Ok(message) => message,
+            Err(e) => return self.malformed(&envelope, e.to_string()),
+        };
+        // For the record: only what the session's own peer sent (the
+        // authenticator ignores the rest).
+        if let Some(slot) = self.sessions.get_mut(&key).filter(|slot| slot.reply_to == envelope.from) {
+            slot.tls &= envelope.tls.is_some();
+            if let Message::Start(start) = &message {
+                slot.mechanism.get_or_insert_with(|| start.mechanism.clone());
+            }
+        }
+        let origin = origin(&envelope);
+        self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
+    }
+
+    fn malformed(&self, envelope: &Envelope, error: String) {
+        log::warn!(
+            target: LOG_TARGET,
+            "ignoring {:?} from {:?} ({}): {error}",
+            envelope.name,
+            envelope.from.to_string(),
+            envelope.peer_addr
+        );
+        self.emit(MasterEvent::Malformed { from: envelope.from.clone(), peer_addr: envelope.peer_addr, error });
+    }
+
+    /// Sends what the authenticator queued, then reports ended sessions and
+    /// removes their processes.
+    fn flush(&mut self) {
+        while let Some((key, message)) = self.authenticator.poll_transmit() {
+            let Some(slot) = self.sessions.get(&key) else { continue };
+            let (endpoint, from, to) = (self.endpoint.clone(), slot.upid.clone(), slot.reply_to.clone());
+            // Each send waits for its 202 (bounded by the endpoint's timeouts):
+            // on a task of its own, so one slow peer never holds up the loop.
+            tokio::spawn(async move {
+                let name = message.message_type().proto_name();
+                if let Err(e) = endpoint.send(&from, &to, name, &message.encode()).await {
+                    log::info!(target: LOG_TARGET, "cannot deliver {name} to {:?}: {e}", to.to_string());
+                }
+            });
+        }
+        while let Some(outcome) = self.outcomes.try_next() {
+            let Some(slot) = self.sessions.remove(&outcome.peer) else { continue };
+            // 404 from now on, as for a terminated libprocess process.
+            self.endpoint.unregister(slot.upid.id());
+            slot.forwarder.abort();
+            self.emit(MasterEvent::Authentication(record(outcome, slot)));
+        }
+    }
+}
+
+/// Who sent `envelope`, as the sans-IO authenticator takes it: with the
+/// `tls-exporter` binding of the TLS connection it came over.
+fn origin(envelope: &Envelope) -> Origin {
+    let origin = Origin::new(envelope.from.to_string(), envelope.peer_addr.ip());
+    match &envelope.tls {
+        Some(tls) => origin.with_channel(SecureChannel::from_tls(tls)),
+        None => origin,
+    }
+}
+
+fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
+    let channel_bound = slot.tls && slot.mechanism.as_deref().is_some_and(crate::authenticatee::is_plus);
+    AuthenticationRecord {
+        channel_bound,
+        pid: outcome.pid,
+        from: slot.reply_to,
+        peer_addr: slot.peer_addr,
+        session: slot.upid,
+        mechanism: slot.mechanism,
+        tls: slot.tls,
+        result: outcome.result,
+    }
+}
+
+/// Moves a session process's messages into the loop; ends (dropping the
+/// process, which unregisters it) when aborted or when the loop is gone.
+async fn forward(mut process: Process, key: u64, to_loop: mpsc::Sender<(u64, Envelope)>) {
+    while let Some(envelope) = process.recv().await {
+        if to_loop.send((key, envelope)).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! [`MasterConfig`]: a master's mechanisms and credential source, chosen by a
+//! Cyrus-style config file rather than by code.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::ChannelBindingPolicy;
+use crate::authorization::{AclFile, AclsError};
+use crate::credentials_file::{CredentialsFileError, read_credentials, read_credentials_warned};
+use crate::registration::RegistrationGate;
+use cyrus_sasl::{Config, ConfigError};
+use cyrus_sasl::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
+use libprocess::PrincipalSource;
+
+/// The config key naming a credentials file: Mesos's `--credentials` flag.
+pub const CREDENTIALS_KEY: &str = "credentials";
+
+/// The config key naming a Mesos ACL file: Mesos's `--acls` flag.
+pub const ACLS_KEY: &str = "acls";
+
+/// The config key choosing whether sessions bind SASL to their TLS channel:
+/// `off`, `prefer` (the default) or `require` ([`ChannelBindingPolicy`]).
+pub const CHANNEL_BINDING_KEY: &str = "channel_binding";
+
+/// The config key choosing where EXTERNAL takes a peer's principal from in its
+/// TLS client certificate: `common_name` or `dns_name`
+/// ([`PrincipalSource`]); absent: EXTERNAL has no identity to give.
+pub const EXTERNAL_PRINCIPAL_KEY: &str = "external_principal";
+
+/// The mechanism list used when a config has no `mech_list`.
+pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
+
+/// Where a master's secrets come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// A credentials file, loaded into an in-memory [`CredentialStore`].
+    CredentialsFile(PathBuf),
+    /// A sasldb: `auxprop_plugin: sasldb`, at `sasldb_path` (or libsasl2's
+    /// default path when `None`).
+    Sasldb(Option<PathBuf>),
+    /// An LDAP directory through libsasl2's `ldapdb` auxprop plugin
+    /// (`auxprop_plugin: ldapdb`). The plugin reads `ldapdb_uri`, `ldapdb_id`,
+    /// `ldapdb_pw` and `ldapdb_mech` only from libsasl2's process-wide options
+    /// (the file `APP.conf` in `SASL_CONF_PATH`, read at init), never from a
+    /// connection's: `ci/ldap start DIR` writes that file and `DIR/env`.
+    Ldapdb,
+    /// Whatever the libsasl2 options select (another auxprop plugin, `saslauthd`,
+    /// or none at all, as for GSSAPI, where the KDC holds the secrets).
+    Other,
+}
+
+/// A master's SASL configuration, with its credential store when it has one:
+/// its mechanisms and credential source are chosen by a config file, not by code.
+///
+/// The file is the one [`Config::from_file`] reads (`key: value` lines). One key
+/// is this layer's own; the rest go to libsasl2 as they are:
+///
+/// | Key | Meaning |
+/// |---|---|
+/// | `acls` | Mesos's `--acls` flag: a Mesos ACL JSON file ([`AclFile`]) that decides registrations ([`registration_gate`](Self::registration_gate)). A relative path is taken relative to the config file's directory. Not passed to libsasl2. |
+/// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
+/// | `channel_binding` | `off`, `prefer` (default) or `require`: whether a session over TLS binds SASL to its connection, offering `SCRAM-SHA-256-PLUS` beside `SCRAM-SHA-256` ([`ChannelBindingPolicy`]; read by [`channel_binding`](Self::channel_binding)). Not passed to libsasl2. |
+/// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](super::libprocess::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
+/// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
+/// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
+/// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
+/// | anything else (`keytab`, `pwcheck_method`, ...) | Passed to libsasl2 for each connection, e.g. for GSSAPI, where the KDC holds the secrets. |
+///
+/// ```text
+/// # In-memory store from a Mesos credentials file:
+/// mech_list: CRAM-MD5
+/// credentials: /etc/mesos/credentials.json
+///
+/// # Or a sasldb:
+/// mech_list: CRAM-MD5
+/// auxprop_plugin: sasldb
+/// sasldb_path: /etc/mesos/sasldb2
+/// ```
+///
+/// The master code is the same either way: it hands
+/// [`sasl_config`](Self::sasl_config) to
+/// [`libprocess::Master::spawn`](super::libprocess::Master::spawn) (or to an
+/// [`Authenticator`](super::Authenticator)).
+///
+/// ```
+/// use cyrus_sasl::mesos::{CredentialSource, MasterConfig};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(
+///     dir.path().join("credentials.json"),
+///     r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#,
+/// )?;
+/// std::fs::write(dir.path().join("master.conf"), "credentials: credentials.json\n")?;
+///
+/// let master = MasterConfig::from_file(dir.path().join("master.conf"))?;
+/// assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("credentials.json")));
+/// assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
+/// assert!(master.credential_store().unwrap().contains("framework-a"));
+///
+/// // The file changes; servers see the new table from their next lookup on.
+/// std::fs::write(dir.path().join("credentials.json"), "framework-b n3w\n")?;
+/// assert_eq!(master.reload_credentials()?, 1);
+/// assert!(master.credential_store().unwrap().contains("framework-b"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MasterConfig {
+    sasl: Config,
+    source: CredentialSource,
+    store: Option<CredentialStore>,
+    acls: Option<Arc<AclFile>>,
+    channel_binding: ChannelBindingPolicy,
+    external_principal: Option<PrincipalSource>,
+    /// What loading the credentials file warned about.
+    file_warnings: Vec<crate::Warning>,
+}
+
+impl MasterConfig {
+    /// Reads a config file (see the [type docs](Self)) and loads the
+    /// credentials it names.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
+        let path = path.as_ref();
+        let config =
+            Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY, EXTERNAL_PRINCIPAL_KEY])?;
+        Self::build(config, path.parent())
+    }
+
+    /// The same from a [`Config`] already in memory; a relative `credentials`
+    /// path is taken relative to the current directory.
+    pub fn from_config(config: Config) -> Result<Self, MasterConfigError> {
+        Self::build(config, None)
+    }
+
+    /// CRAM-MD5 against the credentials file at `path`: the same as a config file
+    /// holding only `credentials: PATH`.
+    pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
+        let path = path.as_ref().to_str().ok_or_else(|| MasterConfigError::NonUtf8Path(path.as_ref().to_owned()))?;
+        Self::from_config(Config::new().with(CREDENTIALS_KEY, path)?)
+    }
+
+    fn build(mut config: Config, base: Option<&Path>) -> Result<Self, MasterConfigError> {
+        let acls = match config.get(ACLS_KEY).map(str::to_owned) {
+            Some(path) => {
+                config.remove(ACLS_KEY);
+                Some(Arc::new(AclFile::load(resolve(&path, base))?))
+            }
+            None => None,
+        };
+        let channel_binding = match config.get(CHANNEL_BINDING_KEY).map(str::to_owned) {
+            Some(value) => {
+                config.remove(CHANNEL_BINDING_KEY);
+                value.parse()?
+            }
+            None => ChannelBindingPolicy::default(),
+        };
+        let external_principal = match config.get(EXTERNAL_PRINCIPAL_KEY).map(str::to_owned) {
+            Some(value) => {
+                config.remove(EXTERNAL_PRINCIPAL_KEY);
+                Some(match value.as_str() {
+                    "common_name" => PrincipalSource::CommonName,
+                    "dns_name" => PrincipalSource::SubjectAltNameDns,
+                    _ => return Err(MasterConfigError::ExternalPrincipal(value.chars().take(64).collect())),
+                })
+            }
+            None => None,
+        };
+        match config.mech_list() {
+            None => {
+                config.set("mech_list", DEFAULT_MECH_LIST)?;
+            }
+            Some(list) if list.is_empty() => return Err(MasterConfigError::EmptyMechList),
+            Some(_) => {}
+        }
+        let Some(credentials) = config.get(CREDENTIALS_KEY).map(str::to_owned) else {
+            let source = match config.get("auxprop_plugin") {
+                Some("sasldb") => {
+                    let path = config.get("sasldb_path").map(PathBuf::from);
+                    if let Some(path) = path.as_ref().filter(|p| !p.is_file()) {
+                        return Err(MasterConfigError::MissingSasldb(path.clone()));
+                    }
+                    CredentialSource::Sasldb(path)
+                }
+                Some("ldapdb") => CredentialSource::Ldapdb,
+                _ => CredentialSource::Other,
+            };
+            return Ok(MasterConfig {
+                sasl: config,
+                source,
+                store: None,
+                acls,
+                channel_binding,
+                external_principal,
+                file_warnings: Vec::new(),
+            });
+        };
+        for key in ["sasldb_path", "auxprop_plugin"] {
+            let other_store = match config.get(key) {
+                Some(value) => !(key == "auxprop_plugin" && value == MEMORY_AUXPROP_PLUGIN),
+                None => false,
+            };
+            if other_store {
+                return Err(MasterConfigError::Conflict { key });
+            }
+        }
+        let path = resolve(&credentials, base);
+        let (credentials, file_warnings) = read_credentials_warned(&path)?;
+        let store = CredentialStore::from_credentials(credentials)?;
+        // Not a libsasl2 option: keep it out of what the servers are served.
+        config.remove(CREDENTIALS_KEY);
+        config.set_credential_store(&store);
+        let source = CredentialSource::CredentialsFile(path);
+        Ok(MasterConfig {
+            sasl: config,
+            source,
+            store: Some(store),
+            acls,
+            channel_binding,
+            external_principal,
+            file_warnings,
+        })
+    }
+
+    /// What the `channel_binding` key says (default
+    /// [`ChannelBindingPolicy::Prefer`]), for
+    /// [`ServerOptions::channel_binding`](super::ServerOptions::channel_binding).
+    pub fn channel_binding(&self) -> ChannelBindingPolicy {
+        self.channel_binding
+    }
+
+    /// What the `external_principal` key says, for
+    /// [`MasterOptions::external`](super::libprocess::MasterOptions::external).
+    pub fn external_principal(&self) -> Option<PrincipalSource> {
+        self.external_principal
+    }
+
+    /// The ACL file the `acls` key names, if any.
+    pub fn acls(&self) -> Option<&Arc<AclFile>> {
+        self.acls.as_ref()
+    }
+
+    /// A registration gate deciding by the `acls` file (and its reloads), for
+    /// [`MasterOptions::registration`](super::libprocess::MasterOptions::registration);
+    /// `None` without an `acls` key.
+    pub fn registration_gate(&self) -> Option<RegistrationGate> {
+        self.acls.as_ref().map(|file| RegistrationGate::from_file(Arc::clone(file)))
+    }
+
+    /// The config to create the master's SASL servers with (with the store
+    /// attached when there is one).
+    pub fn sasl_config(&self) -> &Config {
+        &self.sasl
+    }
+
+    /// What an operator should hear about, also logged at `warn`: the
+    /// credentials file's (open to others, no credentials, as loaded) and the
+    /// SASL config's ([`Config::warnings`]: anonymous or plaintext logins
+    /// allowed, an empty store).
+    pub fn warnings(&self) -> Vec<crate::Warning> {
+        let mut warnings = self.file_warnings.clone();
+        // An empty file already says why the store is empty.
+        let empty_file = warnings.iter().any(|w| matches!(w, crate::Warning::EmptyCredentialsFile { .. }));
+        warnings.extend(
+            self.sasl
+                .warnings()
+                .into_iter()
+                .filter(|w| !(empty_file && *w == cyrus_sasl::Warning::EmptyStore))
+                .map(crate::Warning::Sasl),
+        );
+        warnings
+    }
+
+    /// Where the secrets come from.
+    pub fn source(&self) -> &CredentialSource {
+        &self.source
+    }
+
+    /// The in-memory store, when the config names a credentials file.
+    pub fn credential_store(&self) -> Option<&CredentialStore> {
+        self.store.as_ref()
+    }
+
+    /// Reads the credentials file again and swaps its contents into the same
+    /// store, atomically: handshakes in flight finish against the table they
+    /// looked up, later ones see the new one. On any error (unreadable file, bad
+    /// syntax, a duplicate principal) the store keeps its old contents. Returns
+    /// how many principals it now holds.
+    pub fn reload_credentials(&self) -> Result<usize, MasterConfigError> {
+        let (CredentialSource::CredentialsFile(path), Some(store)) = (&self.source, &self.store) else {
+            return Err(MasterConfigError::NoCredentialsFile);
+        };
+        store.replace(read_credentials(path)?)?;
+        Ok(store.len())
+    }
+}
+
+/// `value` as a path: without `file://`, relative to `base` when relative.
+fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
+    let path = Path::new(value.strip_prefix("file://").unwrap_or(value));
+    match base {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_owned(),
+    }
+}
+
+/// Why a master configuration could not be loaded. Never holds a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterConfigError {
+    /// The config file itself.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The credentials file it names.
+    #[error(transparent)]
+    CredentialsFile(#[from] CredentialsFileError),
+    /// The credentials file parsed, but the store refused an entry (e.g. a
+    /// principal listed twice).
+    #[error("credentials: {0}")]
+    Store(#[from] cyrus_sasl::Error),
+    /// `credentials` was given together with a key selecting another store.
+    #[error("'credentials' (an in-memory store) conflicts with '{key}'; use one credential source")]
+    Conflict {
+        /// The other key.
+        key: &'static str,
+    },
+    /// `sasldb_path` names no file.
+    #[error("sasldb_path {0} does not exist (create it with saslpasswd2 -f PATH)")]
+    MissingSasldb(PathBuf),
+    /// `mech_list` is present but names no mechanism.
+    #[error("mech_list names no mechanism")]
+    EmptyMechList,
+    /// [`MasterConfig::reload_credentials`] on a config without a credentials file.
+    #[error("this master has no credentials file to reload")]
+    NoCredentialsFile,
+    /// The ACL file the `acls` key names.
+    #[error(transparent)]
+    Acls(#[from] AclsError),
+    /// `channel_binding` is not `off`, `prefer` or `require`.
+    #[error(transparent)]
+    ChannelBinding(#[from] crate::UnknownChannelBindingPolicy),
+    /// `external_principal` is not `common_name` or `dns_name`.
+    #[error("unknown external_principal {0:?} (expected common_name or dns_name)")]
+    ExternalPrincipal(String),
+    /// A credentials path that is not UTF-8 (config values are text).
+    #[error("path {0:?} is not UTF-8")]
+    NonUtf8Path(PathBuf),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_credentials_key_makes_an_in_memory_store_and_leaves_libsasl2_options_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\nagent s2\n");
+        let master = MasterConfig::from_file(write(
+            dir.path(),
+            "m.conf",
+            &format!("mech_list: CRAM-MD5\ncredentials: file://{}\n", creds.display()),
+        ))
+        .unwrap();
+        assert_eq!(master.source(), &CredentialSource::CredentialsFile(creds));
+        assert_eq!(master.credential_store().unwrap().len(), 2);
+        let sasl = master.sasl_config();
+        assert_eq!(sasl.get(CREDENTIALS_KEY), None);
+        assert_eq!(sasl.get("auxprop_plugin"), Some(MEMORY_AUXPROP_PLUGIN));
+        assert!(sasl.credential_store().is_some());
+    }
+
+    #[test]
+    fn a_relative_credentials_path_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        write(&dir.path().join("etc"), "creds", "fw s1\n");
+        let conf = write(&dir.path().join("etc"), "m.conf", "credentials: creds\n");
+        let master = MasterConfig::from_file(conf).unwrap();
+        assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("etc/creds")));
+    }
+
+    #[test]
+    fn mech_list_defaults_to_cram_md5_and_may_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\n");
+        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
+        let err = MasterConfig::from_config(Config::new().with("mech_list", " ").unwrap()).unwrap_err();
+        assert!(matches!(err, MasterConfigError::EmptyMechList), "{err:?}");
+    }
+
+    #[test]
+    fn a_sasldb_config_is_recognised_and_a_missing_file_is_reported_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = write(dir.path(), "sasldb2", "");
+        let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", db.display());
+        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Sasldb(Some(db)));
+        assert!(master.credential_store().is_none());
+        assert!(matches!(master.reload_credentials(), Err(MasterConfigError::NoCredentialsFile)));
+
+        let missing = dir.path().join("nope");
+        let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
+        let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
+        assert!(matches!(&err, MasterConfigError::MissingSasldb(p) if *p == missing), "{err:?}");
+    }
+
+    #[test]
+    fn an_acls_key_loads_the_acl_file_and_stays_out_of_libsasl2_options() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "creds", "fw s1\n");
+        write(dir.path(), "acls.json", r#"{"permissive": false}"#);
+        let master =
+            MasterConfig::from_file(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
+        assert_eq!(master.acls().unwrap().path(), dir.path().join("acls.json"));
+        assert!(!master.acls().unwrap().current().permissive());
+        assert_eq!(master.sasl_config().get(ACLS_KEY), None);
+        assert!(master.registration_gate().is_some());
+
+        // A bad ACL file fails the load, naming the file.
+        write(dir.path(), "acls.json", r#"{"permissive": "no"}"#);
+        let err = MasterConfig::from_file(dir.path().join("m.conf")).unwrap_err();
+        assert!(matches!(err, MasterConfigError::Acls(_)), "{err:?}");
+        assert!(err.to_string().contains("acls.json"), "{err}");
+        // Without the key: no gate.
+        let master = MasterConfig::from_file(write(dir.path(), "n.conf", "credentials: creds\n")).unwrap();
+        assert!(master.acls().is_none() && master.registration_gate().is_none());
+    }
+
+    #[test]
+    fn an_ldapdb_config_is_recognised() {
+        let master = MasterConfig::from_config("auxprop_plugin: ldapdb\n".parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Ldapdb);
+        assert_eq!(master.sasl_config().get("auxprop_plugin"), Some("ldapdb"));
+    }
+
+    #[test]
+    fn gssapi_configs_pass_through_untouched() {
+        let text = "mech_list: GSSAPI CRAM-MD5\nkeytab: /etc/mesos.keytab\n";
+        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        assert_eq!(master.source(), &CredentialSource::Other);
+        assert_eq!(master.sasl_config().get("keytab"), Some("/etc/mesos.keytab"));
+        assert_eq!(master.sasl_config().mech_list(), Some(vec!["GSSAPI".to_owned(), "CRAM-MD5".to_owned()]));
+    }
+
+    #[test]
+    fn credentials_with_another_store_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\n");
+        for extra in ["auxprop_plugin: sasldb", "sasldb_path: /tmp/x"] {
+            let text = format!("credentials: {}\n{extra}\n", creds.display());
+            let config = Config::parse_bytes_with(text.as_bytes(), &[CREDENTIALS_KEY]).unwrap();
+            let err = MasterConfig::from_config(config).unwrap_err();
+            assert!(matches!(err, MasterConfigError::Conflict { .. }), "{extra}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn bad_credentials_fail_the_load_and_a_bad_reload_keeps_the_old_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = write(dir.path(), "creds", "fw s1\nfw s2\n");
+        let err = MasterConfig::from_credentials_file(&creds).unwrap_err();
+        // The file reader catches a duplicate first, naming the line.
+        assert!(matches!(err, MasterConfigError::CredentialsFile(ref e) if e.line == 2), "{err:?}");
+        assert!(!err.to_string().contains("s1") && !err.to_string().contains("s2"), "{err}");
+
+        write(dir.path(), "creds", "fw s1\n");
+        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        write(dir.path(), "creds", "{\"credentials\": [");
+        let err = master.reload_credentials().unwrap_err();
+        assert!(matches!(err, MasterConfigError::CredentialsFile(_)), "{err:?}");
+        assert!(master.credential_store().unwrap().contains("fw"));
+
+        std::fs::remove_file(&creds).unwrap();
+        assert!(master.reload_credentials().is_err());
+        assert!(master.credential_store().unwrap().contains("fw"));
+    }
+}

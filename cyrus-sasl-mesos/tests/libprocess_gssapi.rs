@@ -1,0 +1,82 @@
+//! GSSAPI between our own libprocess master and our own client, with the real
+//! MIT KDC of `ci/kdc` (tests/common/kdc.rs): the master chooses Kerberos by its
+//! config alone (`mech_list: GSSAPI` and the `mesos/localhost` keytab); the
+//! client allows GSSAPI explicitly (its default is CRAM-MD5 only) and uses
+//! alice's ticket. Apache Mesos never shipped Kerberos (MESOS-907).
+
+use cyrus_sasl_test_support as common;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use common::kdc::{self, HOST, SERVICE, USER, kdc};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{ClientOptions, Credential, MasterConfig, ServerOptions, Verdict};
+use libprocess::{Endpoint, EndpointOptions};
+use libtest_mimic::{Failed, Trial};
+
+fn main() -> ExitCode {
+    kdc::run_with_kdc(vec![
+        Trial::test("gssapi_over_libprocess_chosen_by_the_masters_config_alone", gssapi_over_libprocess),
+        Trial::test("a_default_client_refuses_a_gssapi_only_master", default_client_refuses_gssapi),
+    ])
+}
+
+fn master_config() -> MasterConfig {
+    let text = format!("mech_list: GSSAPI\nkeytab: {}\n", kdc().keytab.display());
+    MasterConfig::from_config(text.parse().unwrap()).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn gssapi_over_libprocess() -> Result<(), Failed> {
+    runtime().block_on(async {
+        let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
+        let options = MasterOptions { server, ..MasterOptions::default() };
+        let mut master = Master::spawn(master_config().sasl_config(), options).await?;
+        let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
+        let pid = endpoint.upid("scheduler-kerberos")?;
+        let client = ClientOptions {
+            service: SERVICE.into(),
+            server_fqdn: HOST.into(),
+            mechanisms: vec!["GSSAPI".into()],
+            ..ClientOptions::default()
+        };
+        let options =
+            AuthenticateOptions { client, timeout: Duration::from_secs(20), ..AuthenticateOptions::default() };
+        // GSSAPI takes the identity from alice's ticket (KRB5CCNAME); the
+        // credential's principal is the authentication id asked for.
+        let credential = Credential::new(USER, "unused-by-gssapi");
+        let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await?;
+        assert_eq!(verdict, Verdict::Authenticated);
+        let record = loop {
+            match tokio::time::timeout(Duration::from_secs(10), master.next_event()).await?.ok_or("master stopped")? {
+                MasterEvent::Authentication(record) => break record,
+                _ => continue,
+            }
+        };
+        assert_eq!(record.result.map_err(|e| e.to_string())?.as_deref(), Some(USER));
+        assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some(USER));
+        Ok(())
+    })
+}
+
+fn default_client_refuses_gssapi() -> Result<(), Failed> {
+    runtime().block_on(async {
+        let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
+        let options = MasterOptions { server, ..MasterOptions::default() };
+        let master = Master::spawn(master_config().sasl_config(), options).await?;
+        let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
+        let pid = endpoint.upid("scheduler-default")?;
+        let client = ClientOptions { service: SERVICE.into(), server_fqdn: HOST.into(), ..ClientOptions::default() };
+        let options = AuthenticateOptions { client, timeout: Duration::from_secs(3), ..AuthenticateOptions::default() };
+        // Every attempt fails on the offer (NoAllowedMechanism) and is retried
+        // until the overall deadline: no verdict, never an authentication.
+        let result = authenticate(&endpoint, master.upid(), &pid, Credential::new(USER, "x"), &options).await;
+        assert!(result.is_err(), "{result:?}");
+        assert_eq!(master.authenticated(&pid.to_string()), None);
+        Ok(())
+    })
+}

@@ -1,0 +1,782 @@
+//! [`Endpoint`]: one libprocess instance: a listener that delivers messages to
+//! local processes, and kept connections that carry messages out.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::{Instant, timeout, timeout_at};
+
+use super::codec::{Limits, Request, RequestDecoder, encode_request, encode_response, parse_response, valid_name};
+use super::tls::{Stream, TlsContext, TlsOptions, TlsSession};
+use super::upid::{Upid, UpidError};
+use crate::env::{EnvError, LOG_TARGET};
+
+/// How an [`Endpoint`] listens, advertises itself and bounds its peers.
+///
+/// The address fields are libprocess's: `LIBPROCESS_IP` and `LIBPROCESS_PORT`
+/// (where to bind), `LIBPROCESS_ADVERTISE_IP` and `LIBPROCESS_ADVERTISE_PORT` (the
+/// address put into this endpoint's UPIDs, for when peers must reach it through
+/// NAT or a proxy). [`EndpointOptions::from_env`] reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointOptions {
+    /// The IP to bind (default 127.0.0.1).
+    pub bind_ip: IpAddr,
+    /// The port to bind; 0 picks a free one (the default).
+    pub bind_port: u16,
+    /// The IP in this endpoint's UPIDs; `None`: `bind_ip`, which must then not
+    /// be unspecified (`0.0.0.0` or `::`).
+    pub advertise_ip: Option<IpAddr>,
+    /// The port in this endpoint's UPIDs; `None`: the bound port.
+    pub advertise_port: Option<u16>,
+    /// Size limits for each incoming request.
+    pub limits: Limits,
+    /// The time a whole incoming request may take once its first byte arrived
+    /// (default 5 s): a peer trickling bytes is cut off at this deadline, not
+    /// per read. Also bounds writing an answer.
+    pub request_deadline: Duration,
+    /// How long an inbound connection may sit between requests (default 5 min).
+    pub idle_timeout: Duration,
+    /// Inbound connections open at once (default 1024); more are accepted and
+    /// closed at once, with a warning.
+    pub max_connections: usize,
+    /// Messages waiting in each process's queue (default 1024). A message for a
+    /// full queue is dropped with a warning and answered `503 Service Unavailable`.
+    pub queue_capacity: usize,
+    /// The time to open an outbound connection (default 5 s).
+    pub connect_timeout: Duration,
+    /// The time to write a message and read its answer (default 5 s).
+    pub response_timeout: Duration,
+    /// TLS on every connection (`LIBPROCESS_SSL_*`); `None`, the default:
+    /// plaintext, as Mesos without `LIBPROCESS_SSL_ENABLED`.
+    pub tls: Option<TlsOptions>,
+}
+
+impl Default for EndpointOptions {
+    fn default() -> Self {
+        EndpointOptions {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bind_port: 0,
+            advertise_ip: None,
+            advertise_port: None,
+            limits: Limits::default(),
+            request_deadline: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 1024,
+            queue_capacity: 1024,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(5),
+            tls: None,
+        }
+    }
+}
+
+impl EndpointOptions {
+    /// The defaults, with the addresses from `LIBPROCESS_IP`, `LIBPROCESS_PORT`,
+    /// `LIBPROCESS_ADVERTISE_IP` and `LIBPROCESS_ADVERTISE_PORT` where they are
+    /// set and non-empty, and [TLS](TlsOptions) when `LIBPROCESS_SSL_ENABLED` is
+    /// true (with `LIBPROCESS_SSL_CERT_FILE`, `LIBPROCESS_SSL_KEY_FILE`, ...). A
+    /// value that is not an IP literal, a port number or a boolean is an
+    /// [`EnvError`].
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any source of variables (for tests and
+    /// for tools that take the same names as flags).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        fn get<T: std::str::FromStr>(
+            var: &impl Fn(&str) -> Option<String>,
+            name: &'static str,
+            expected: &'static str,
+        ) -> Result<Option<T>, EnvError> {
+            match var(name).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(value) => value.parse().map(Some).map_err(|_| EnvError {
+                    var: name,
+                    value: value.chars().take(64).collect(),
+                    expected,
+                }),
+            }
+        }
+        let mut options = EndpointOptions::default();
+        if let Some(ip) = get(&var, "LIBPROCESS_IP", "an IP address")? {
+            options.bind_ip = ip;
+        }
+        if let Some(port) = get(&var, "LIBPROCESS_PORT", "a port number")? {
+            options.bind_port = port;
+        }
+        options.advertise_ip = get(&var, "LIBPROCESS_ADVERTISE_IP", "an IP address")?;
+        options.advertise_port = get(&var, "LIBPROCESS_ADVERTISE_PORT", "a port number")?;
+        options.tls = TlsOptions::from_vars(&var)?;
+        Ok(options)
+    }
+}
+
+/// One message delivered to a local process.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The sender, as the request named it (`Libprocess-From` or `User-Agent`):
+    /// a claim, not verified; compare its IP with [`peer_addr`](Self::peer_addr).
+    pub from: Upid,
+    /// The local process id it was addressed to.
+    pub to: String,
+    /// The message name, e.g. `mesos.internal.AuthenticationStepMessage`.
+    pub name: String,
+    /// The message body (protobuf bytes for Mesos messages).
+    pub body: Vec<u8>,
+    /// The TCP peer the request came from (what the network, not the peer, says).
+    pub peer_addr: SocketAddr,
+    /// The TLS session it came over; `None` for plaintext (with downgrade on, a
+    /// plaintext connection is possible on a TLS endpoint).
+    pub tls: Option<Arc<TlsSession>>,
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body may carry SASL data: its length only.
+        f.debug_struct("Envelope")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("name", &self.name)
+            .field("body_len", &self.body.len())
+            .field("peer_addr", &self.peer_addr)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The message name is empty or has whitespace, control characters, `?` or `#`.
+    #[error("{0:?} is not a valid message name")]
+    BadName(String),
+    /// The destination refused or failed the connection (at once for a closed port).
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The destination address.
+        addr: SocketAddr,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the message or reading its answer failed.
+    #[error("connection to {addr} failed: {source}")]
+    Io {
+        /// The destination address.
+        addr: SocketAddr,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// No connection or no answer within [`EndpointOptions::connect_timeout`] or
+    /// [`EndpointOptions::response_timeout`].
+    #[error("no answer from {addr} in time")]
+    Timeout {
+        /// The destination address.
+        addr: SocketAddr,
+    },
+    /// The answer was not HTTP, or the peer closed the connection without one.
+    #[error("{addr} did not answer with HTTP")]
+    BadResponse {
+        /// The destination address.
+        addr: SocketAddr,
+    },
+    /// `404`: the destination has no process with that id (for example a session
+    /// that has ended). libprocess itself ignores this answer; here it is an error
+    /// so a caller can tell.
+    #[error("{to} has no such process (404)")]
+    UnknownProcess {
+        /// The destination.
+        to: Upid,
+    },
+    /// Any other answer than `202 Accepted` (for example `503` from this crate's
+    /// endpoint when the process's queue is full).
+    #[error("{to} answered {status}")]
+    Status {
+        /// The destination.
+        to: Upid,
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+/// Why a process could not be registered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// Not a valid process id.
+    #[error(transparent)]
+    BadId(#[from] UpidError),
+    /// A live process already has this id.
+    #[error("a process with id {0:?} already exists")]
+    Taken(String),
+}
+
+/// A kept outbound connection to one destination address.
+struct Outbound {
+    stream: Stream,
+    /// Answer bytes read but not yet consumed.
+    buf: Vec<u8>,
+}
+
+type OutboundSlot = Arc<tokio::sync::Mutex<Option<Outbound>>>;
+
+struct Inner {
+    options: EndpointOptions,
+    local_addr: SocketAddr,
+    advertised: SocketAddr,
+    /// Each live process's queue, with the number of its registration (so a
+    /// late `Drop` never removes a newer registration of the same id).
+    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
+    registrations: std::sync::atomic::AtomicU64,
+    counters: Mutex<HashMap<String, u64>>,
+    outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
+    tls: Option<TlsContext>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+/// A libprocess endpoint: the listener of one libprocess instance, its local
+/// processes, and its outbound connections.
+///
+/// - **Receiving**: every request `POST /{id}/{name}` with a sender header is
+///   answered `202 Accepted` and delivered to the [`Process`] registered as `id`
+///   (an unknown id gets `404`, a malformed request `400`-class and a closed
+///   connection, a full queue `503`). Connections are kept alive and may
+///   pipeline; each whole request must arrive within
+///   [`request_deadline`](EndpointOptions::request_deadline).
+/// - **Sending**: [`send`](Self::send) writes a message as libprocess does, on
+///   one kept connection per destination address, opened on first use and
+///   reused for every later message there; it waits for the answer, so a `404`
+///   comes back as [`SendError::UnknownProcess`]. A reply never comes back on the
+///   connection a message went out on: the peer opens its own connection to the
+///   address in the sender's UPID, which is why both sides listen.
+///
+/// Cloning is cheap and shares the endpoint. It stops (listener and every
+/// connection) when the last clone and the last [`Process`] are dropped.
+/// Needs a tokio runtime with IO and timers; [`BlockingEndpoint`](super::BlockingEndpoint)
+/// brings its own.
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("local_addr", &self.inner.local_addr)
+            .field("advertised", &self.inner.advertised)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Binds the listener and starts accepting. Fails if the address cannot be
+    /// bound, or if it is unspecified (`0.0.0.0`) and no advertise IP is given.
+    /// With [`tls`](EndpointOptions::tls), also fails if its files cannot be
+    /// read or do not make a valid configuration.
+    pub async fn bind(options: EndpointOptions) -> io::Result<Endpoint> {
+        let tls = options.tls.as_ref().map(TlsContext::new).transpose()?;
+        let listener = TcpListener::bind(SocketAddr::new(options.bind_ip, options.bind_port)).await?;
+        let local_addr = listener.local_addr()?;
+        let advertise_ip = match options.advertise_ip {
+            Some(ip) => ip,
+            None if local_addr.ip().is_unspecified() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "bound to an unspecified IP: set an advertise IP (LIBPROCESS_ADVERTISE_IP) for the UPIDs",
+                ));
+            }
+            None => local_addr.ip(),
+        };
+        let advertised = SocketAddr::new(advertise_ip, options.advertise_port.unwrap_or(local_addr.port()));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let connections = Arc::new(Semaphore::new(options.max_connections));
+        let inner = Arc::new(Inner {
+            options,
+            local_addr,
+            advertised,
+            processes: Mutex::new(HashMap::new()),
+            registrations: std::sync::atomic::AtomicU64::new(0),
+            counters: Mutex::new(HashMap::new()),
+            outbound: Mutex::new(HashMap::new()),
+            tls,
+            shutdown,
+        });
+        tokio::spawn(accept_loop(listener, Arc::downgrade(&inner), shutdown_rx, connections));
+        log::debug!(target: LOG_TARGET, "libprocess endpoint listening on {local_addr}, advertised as {advertised}");
+        Ok(Endpoint { inner })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The address in this endpoint's UPIDs.
+    pub fn advertised_addr(&self) -> SocketAddr {
+        self.inner.advertised
+    }
+
+    /// How many destination addresses it keeps an outbound connection slot for.
+    pub fn outbound_destinations(&self) -> usize {
+        self.inner.outbound.lock().len()
+    }
+
+    /// The options it was bound with.
+    pub fn options(&self) -> &EndpointOptions {
+        &self.inner.options
+    }
+
+    /// The UPID of local process `id` (registered or not). Fails if `id` is not a
+    /// valid process id.
+    pub fn upid(&self, id: &str) -> Result<Upid, UpidError> {
+        Upid::new(id, self.inner.advertised)
+    }
+
+    /// Registers a new process `{prefix}({n})`, n counting from 1 per prefix in
+    /// this endpoint, as libprocess names its processes (`crammd5-authenticatee(1)`,
+    /// `crammd5-authenticator-session(3)`).
+    pub fn spawn_process(&self, prefix: &str) -> Result<Process, RegisterError> {
+        loop {
+            let n = {
+                let mut counters = self.inner.counters.lock();
+                let counter = counters.entry(prefix.to_owned()).or_insert(0);
+                *counter += 1;
+                *counter
+            };
+            match self.register(&format!("{prefix}({n})")) {
+                // A process registered under this name by hand: take the next number.
+                Err(RegisterError::Taken(_)) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Registers a process with a fixed id, such as `master`. Fails if the id is
+    /// invalid or already taken by a live process.
+    pub fn register(&self, id: &str) -> Result<Process, RegisterError> {
+        let upid = self.upid(id)?;
+        let (tx, rx) = mpsc::channel(self.inner.options.queue_capacity.max(1));
+        let registration = self.inner.registrations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.inner.processes.lock().entry(id.to_owned()) {
+            Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
+            Entry::Vacant(slot) => {
+                slot.insert((registration, tx));
+            }
+        }
+        Ok(Process { upid, rx, endpoint: self.clone(), registration })
+    }
+
+    /// Unregisters local process `id` now: messages to it get `404` from here on,
+    /// even while its [`Process`] handle still exists (e.g. owned by a task that
+    /// ends later). Returns whether it was registered.
+    pub fn unregister(&self, id: &str) -> bool {
+        self.inner.processes.lock().remove(id).is_some()
+    }
+
+    /// Sends message `name` with `body` from local process `from` (any UPID: the
+    /// endpoint does not check that it is local) to `to`, and waits for its
+    /// answer. See [`Endpoint`] for the connection it goes on.
+    pub async fn send(&self, from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Result<(), SendError> {
+        self.send_on(from, to, name, body).await.map(drop)
+    }
+
+    /// [`send`](Self::send), and the TLS session of the connection the
+    /// message went out on (`None` in plaintext): what a SASL exchange whose
+    /// messages go there binds to.
+    pub async fn send_on(
+        &self,
+        from: &Upid,
+        to: &Upid,
+        name: &str,
+        body: &[u8],
+    ) -> Result<Option<Arc<TlsSession>>, SendError> {
+        if !valid_name(name) {
+            return Err(SendError::BadName(name.chars().take(64).collect()));
+        }
+        let request = encode_request(from, to, name, body);
+        let addr = to.addr();
+        let slot = self.outbound_slot(addr);
+        let mut conn = slot.lock().await;
+        let result = self.exchange(&mut conn, addr, &request).await;
+        let (status, session) = match result {
+            Ok(answered) => answered,
+            Err(e) => {
+                *conn = None;
+                drop(conn);
+                // Forget the destination; a later message starts afresh.
+                let mut outbound = self.inner.outbound.lock();
+                if outbound.get(&addr).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    outbound.remove(&addr);
+                }
+                return Err(e);
+            }
+        };
+        match status {
+            200..=299 => Ok(session),
+            404 => Err(SendError::UnknownProcess { to: to.clone() }),
+            status => Err(SendError::Status { to: to.clone(), status }),
+        }
+    }
+
+    /// The kept-connection slot for `addr`. Before adding a destination past
+    /// [`max_connections`](EndpointOptions::max_connections) of them, drops
+    /// the idle ones whose peer has closed, so a long-lived endpoint that talks
+    /// to many short-lived peers does not keep their dead sockets.
+    fn outbound_slot(&self, addr: SocketAddr) -> OutboundSlot {
+        let mut outbound = self.inner.outbound.lock();
+        if let Some(slot) = outbound.get(&addr) {
+            return slot.clone();
+        }
+        if outbound.len() >= self.inner.options.max_connections {
+            outbound.retain(|_, slot| match slot.try_lock() {
+                // In use: keep.
+                Err(_) => true,
+                Ok(mut conn) => conn.as_mut().is_some_and(|out| !peer_closed(out)),
+            });
+            log::debug!(target: LOG_TARGET, "{} outbound connections kept after a sweep", outbound.len());
+        }
+        outbound.entry(addr).or_default().clone()
+    }
+
+    /// Sends a protobuf message under its full name (`prost::Name::full_name`,
+    /// e.g. `mesos.internal.AuthenticateMessage`).
+    pub async fn send_message<M: prost::Name>(&self, from: &Upid, to: &Upid, message: &M) -> Result<(), SendError> {
+        self.send(from, to, &M::full_name(), &message.encode_to_vec()).await
+    }
+
+    /// Writes `request` on the kept connection (opening one if needed, and a
+    /// fresh one once if the kept one turns out closed) and reads its answer.
+    async fn exchange(
+        &self,
+        conn: &mut Option<Outbound>,
+        addr: SocketAddr,
+        request: &[u8],
+    ) -> Result<(u16, Option<Arc<TlsSession>>), SendError> {
+        let options = &self.inner.options;
+        for _ in 0..2 {
+            if conn.as_mut().is_some_and(peer_closed) {
+                *conn = None;
+            }
+            let reused = conn.is_some();
+            if conn.is_none() {
+                let stream = match timeout(options.connect_timeout, connect(self.inner.tls.as_ref(), addr)).await {
+                    Err(_) => return Err(SendError::Timeout { addr }),
+                    Ok(Err(source)) => return Err(SendError::Connect { addr, source }),
+                    Ok(Ok(stream)) => stream,
+                };
+                log::debug!(target: LOG_TARGET, "opened a connection to {addr}");
+                *conn = Some(Outbound { stream, buf: Vec::new() });
+            }
+            let out = conn.as_mut().expect("a connection is open here");
+            match timeout(options.response_timeout, write_and_answer(out, request, &options.limits)).await {
+                Err(_) => return Err(SendError::Timeout { addr }),
+                Ok(Ok(head)) => {
+                    let session = out.stream.tls_session().cloned();
+                    if head.close {
+                        *conn = None;
+                    }
+                    return Ok((head.status, session));
+                }
+                // A kept connection the peer had closed: nothing of the answer
+                // came, so the message was not taken. Once more on a new one.
+                Ok(Err(Failure::Closed { answered: false } | Failure::Io(_))) if reused => {
+                    log::debug!(target: LOG_TARGET, "the kept connection to {addr} was closed; reconnecting");
+                    *conn = None;
+                }
+                Ok(Err(Failure::Io(source))) => return Err(SendError::Io { addr, source }),
+                Ok(Err(Failure::Closed { .. } | Failure::Garbage)) => return Err(SendError::BadResponse { addr }),
+            }
+        }
+        Err(SendError::BadResponse { addr })
+    }
+}
+
+/// Opens a connection to `addr` (TCP, then TLS if configured).
+async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> io::Result<Stream> {
+    let tcp = TcpStream::connect(addr).await?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Stream::Plain(tcp)),
+        Some(tls) => tls.connect(addr.ip(), tcp).await,
+    }
+}
+
+enum Failure {
+    Io(io::Error),
+    Closed { answered: bool },
+    Garbage,
+}
+
+/// Whether the peer has closed a kept connection (a pending EOF or error).
+fn peer_closed(out: &mut Outbound) -> bool {
+    let mut probe = [0u8; 512];
+    let mut probe = ReadBuf::new(&mut probe);
+    // One poll without waiting (through TLS too, which may consume records
+    // such as session tickets without producing bytes: then Pending).
+    match Pin::new(&mut out.stream).poll_read(&mut Context::from_waker(Waker::noop()), &mut probe) {
+        Poll::Pending => false,
+        Poll::Ready(Ok(())) if probe.filled().is_empty() => true,
+        // Unsolicited bytes: keep them for the next answer.
+        Poll::Ready(Ok(())) => {
+            out.buf.extend_from_slice(probe.filled());
+            false
+        }
+        Poll::Ready(Err(_)) => true,
+    }
+}
+
+async fn write_and_answer(
+    out: &mut Outbound,
+    request: &[u8],
+    limits: &Limits,
+) -> Result<super::codec::ResponseHead, Failure> {
+    out.stream.write_all(request).await.map_err(Failure::Io)?;
+    let mut chunk = [0u8; 1024];
+    loop {
+        match parse_response(&out.buf, limits) {
+            Ok(Some(head)) => {
+                out.buf.drain(..head.len);
+                return Ok(head);
+            }
+            Ok(None) => {}
+            Err(()) => return Err(Failure::Garbage),
+        }
+        let n = out.stream.read(&mut chunk).await.map_err(Failure::Io)?;
+        if n == 0 {
+            return Err(Failure::Closed { answered: !out.buf.is_empty() });
+        }
+        out.buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A local process: receives the messages addressed to its id. Dropping it
+/// unregisters the id (later messages to it get `404`).
+pub struct Process {
+    upid: Upid,
+    rx: mpsc::Receiver<Envelope>,
+    endpoint: Endpoint,
+    registration: u64,
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process").field("upid", &self.upid).finish_non_exhaustive()
+    }
+}
+
+impl Process {
+    /// Its UPID, with the endpoint's advertised address.
+    pub fn upid(&self) -> &Upid {
+        &self.upid
+    }
+
+    /// The endpoint it lives on.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The next message for it. Waits as long as it takes (wrap it in
+    /// `tokio::time::timeout` for a deadline); `None` once it has been
+    /// [unregistered](Endpoint::unregister) and its queue is empty.
+    pub async fn recv(&mut self) -> Option<Envelope> {
+        self.rx.recv().await
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Envelope> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Sends a message from this process ([`Endpoint::send`]).
+    pub async fn send(&self, to: &Upid, name: &str, body: &[u8]) -> Result<(), SendError> {
+        self.endpoint.send(&self.upid, to, name, body).await
+    }
+
+    /// Sends a protobuf message from this process ([`Endpoint::send_message`]).
+    pub async fn send_message<M: prost::Name>(&self, to: &Upid, message: &M) -> Result<(), SendError> {
+        self.endpoint.send_message(&self.upid, to, message).await
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let mut processes = self.endpoint.inner.processes.lock();
+        // Only this registration's entry: after `unregister`, the id may belong to a newer one.
+        if processes.get(self.upid.id()).is_some_and(|(registration, _)| *registration == self.registration) {
+            processes.remove(self.upid.id());
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    inner: Weak<Inner>,
+    mut shutdown: watch::Receiver<bool>,
+    connections: Arc<Semaphore>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                log::warn!(target: LOG_TARGET, "accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            log::warn!(target: LOG_TARGET, "closing a connection from {peer}: the connection limit is reached");
+            drop(stream);
+            continue;
+        };
+        let Some((options, tls)) = inner.upgrade().map(|inner| (inner.options.clone(), inner.tls.clone())) else {
+            return;
+        };
+        let (inner, shutdown) = (inner.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let stream = match tls {
+                None => Stream::Plain(stream),
+                // The handshake (and downgrade's look at the first bytes) within
+                // the deadline of one request.
+                Some(tls) => match timeout(options.request_deadline, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} took over {:?}", options.request_deadline);
+                        return;
+                    }
+                },
+            };
+            serve_connection(stream, peer, inner, shutdown, options).await;
+            drop(permit);
+        });
+    }
+}
+
+/// One inbound connection: requests in, answers out, until it closes, breaks a
+/// limit or a deadline, or the endpoint stops.
+async fn serve_connection(
+    mut stream: Stream,
+    peer: SocketAddr,
+    inner: Weak<Inner>,
+    mut shutdown: watch::Receiver<bool>,
+    options: EndpointOptions,
+) {
+    let tls = stream.tls_session().cloned();
+    let mut decoder = RequestDecoder::new(options.limits);
+    let mut chunk = vec![0u8; 8192];
+    let mut request_deadline: Option<Instant> = None;
+    loop {
+        // Answer every whole request buffered, in order.
+        loop {
+            let (status, close) = match decoder.next_request() {
+                Ok(None) => break,
+                Ok(Some(request)) => {
+                    request_deadline = None;
+                    let close = !request.keep_alive;
+                    (deliver(&inner, request, peer, tls.clone()), close)
+                }
+                Err(e) => {
+                    log::debug!(target: LOG_TARGET, "refusing a request from {peer}: {e}");
+                    (e.status(), true)
+                }
+            };
+            let answer = encode_response(status, close, std::time::SystemTime::now());
+            if timeout(options.request_deadline, stream.write_all(&answer)).await.map_or(true, |r| r.is_err()) {
+                log::debug!(target: LOG_TARGET, "cannot answer {peer}; closing");
+                return;
+            }
+            if close {
+                let _ = stream.shutdown().await;
+                return;
+            }
+        }
+        let deadline = if decoder.is_idle() {
+            Instant::now() + options.idle_timeout
+        } else {
+            *request_deadline.get_or_insert_with(|| Instant::now() + options.request_deadline)
+        };
+        let read = tokio::select! {
+            _ = shutdown.changed() => return,
+            read = timeout_at(deadline, stream.read(&mut chunk)) => read,
+        };
+        match read {
+            Err(_) if decoder.is_idle() => return,
+            Err(_) => {
+                log::info!(target: LOG_TARGET, "closing the connection from {peer}: a request took over {:?}", options.request_deadline);
+                return;
+            }
+            Ok(Err(e)) => {
+                log::debug!(target: LOG_TARGET, "connection from {peer} failed: {e}");
+                return;
+            }
+            Ok(Ok(0)) => {
+                if !decoder.is_idle() {
+                    log::debug!(target: LOG_TARGET, "{peer} closed the connection in the middle of a request");
+                }
+                return;
+            }
+            Ok(Ok(n)) => {
+                let was_idle = decoder.is_idle();
+                decoder.push(&chunk[..n]);
+                if was_idle {
+                    request_deadline = Some(Instant::now() + options.request_deadline);
+                }
+            }
+        }
+    }
+}
+
+/// Hands a request to its process; the status to answer.
+fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: Option<Arc<TlsSession>>) -> u16 {
+    let Some(inner) = inner.upgrade() else {
+        return 503;
+    };
+    let Request { to, name, from, body, .. } = request;
+    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue)| queue.clone()) else {
+        log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
+        return 404;
+    };
+    match queue.try_send(Envelope { from, to, name, body, peer_addr, tls }) {
+        Ok(()) => 202,
+        Err(mpsc::error::TrySendError::Full(envelope)) => {
+            log::warn!(
+                target: LOG_TARGET,
+                "dropping {:?} from {} ({peer_addr}): the queue of process {:?} is full",
+                envelope.name,
+                envelope.from,
+                envelope.to
+            );
+            503
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => 404,
+    }
+}

@@ -1,0 +1,122 @@
+//! `sasl-sample mesos-authenticate`: authenticates once to a Mesos master (ours
+//! or Apache's) over libprocess, as a framework or agent does, and prints the
+//! verdict.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args};
+use cyrus_sasl_mesos::{AuthenticateOptions, authenticate_blocking};
+use cyrus_sasl_mesos::{Credential, Verdict, read_credential};
+use libprocess::{BlockingEndpoint, EndpointOptions, Upid};
+
+use crate::outcome::Failure;
+
+/// `sasl-sample mesos-authenticate`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("who").required(true).args(["principal", "credential"])))]
+pub struct MesosAuthenticateArgs {
+    /// The master's libprocess address; its UPID is `master@IP:PORT`. TLS as in
+    /// Mesos: LIBPROCESS_SSL_ENABLED, LIBPROCESS_SSL_CERT_FILE, ... (the master's
+    /// certificate is verified against LIBPROCESS_SSL_CA_FILE unless
+    /// LIBPROCESS_SSL_VERIFY_SERVER_CERT=false).
+    #[arg(long, value_name = "IP:PORT")]
+    pub master: SocketAddr,
+
+    /// The principal to authenticate as (with --secret-file; alone with
+    /// `--mechanism EXTERNAL`, where the TLS client certificate is the proof).
+    #[arg(long)]
+    pub principal: Option<String>,
+
+    /// The file holding the secret (one trailing newline is stripped).
+    #[arg(long, value_name = "FILE", requires = "principal")]
+    pub secret_file: Option<PathBuf>,
+
+    /// The credential file Mesos frameworks and agents take: one
+    /// `{"principal": .., "secret": ..}` object, or one `principal secret` line.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "secret_file"])]
+    pub credential: Option<PathBuf>,
+
+    /// A mechanism this client may use (repeat it, or separate with commas);
+    /// default CRAM-MD5 alone, as Mesos's authenticatee.
+    #[arg(long, value_name = "MECH", value_delimiter = ',')]
+    pub mechanism: Vec<String>,
+
+    /// Over TLS, bind SASL to the connection: `prefer` uses a mechanism's
+    /// `-PLUS` variant when the master offers it (give --mechanism
+    /// SCRAM-SHA-256), `require` refuses a master that does not bind, `off`
+    /// never binds.
+    #[arg(long, value_name = "POLICY", default_value = "prefer")]
+    pub channel_binding: cyrus_sasl_mesos::ChannelBindingPolicy,
+
+    /// Seconds to wait for a verdict, retries included.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// Deliveries to the master that may fail in a row (refused connection, 404)
+/// before giving up: an operator wants "error" quickly, not Mesos's endless retries.
+const MAX_DELIVERY_FAILURES: u32 = 3;
+
+/// Runs it: prints `authenticated` (Ok), `refused` (exit 1) or `error: ...`
+/// (exit 2) on stdout.
+pub fn run(args: &MesosAuthenticateArgs) -> Result<(), Failure> {
+    let verdict = authenticate(args).inspect_err(|failure| {
+        if let Failure::Error(why) = failure {
+            println!("error: {why}");
+        }
+    })?;
+    match verdict {
+        Verdict::Authenticated => {
+            println!("authenticated");
+            Ok(())
+        }
+        Verdict::Refused => {
+            println!("refused");
+            Err(Failure::Rejected(format!("master@{} refused the credential", args.master)))
+        }
+    }
+}
+
+fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| Failure::Error(format!("--timeout {} is not a positive number of seconds", args.timeout)))?;
+    let credential = match (&args.credential, &args.principal, &args.secret_file) {
+        (Some(path), _, _) => read_credential(path).map_err(Failure::error)?,
+        (None, Some(principal), Some(path)) => {
+            let secret = crate::client::read_password(Some(path))?.expect("a file was given");
+            Credential { principal: principal.clone(), secret: Some(secret) }
+        }
+        (None, Some(principal), None)
+            if args.mechanism.len() == 1 && args.mechanism[0].eq_ignore_ascii_case("EXTERNAL") =>
+        {
+            Credential::external(principal.clone())
+        }
+        _ => {
+            return Err(Failure::error(
+                "give --principal with --secret-file (or alone with --mechanism EXTERNAL), or --credential",
+            ));
+        }
+    };
+    let options = EndpointOptions::from_env().map_err(Failure::error)?;
+    let endpoint = BlockingEndpoint::bind(options)
+        .map_err(|e| Failure::Error(format!("cannot start the libprocess endpoint: {e}")))?;
+    // The UPID the master records as authenticated: a process of this endpoint.
+    let me = endpoint.register("sasl-sample").map_err(Failure::error)?;
+    let master = Upid::new("master", args.master).map_err(Failure::error)?;
+    let mut client = cyrus_sasl_mesos::ClientOptions::default();
+    if !args.mechanism.is_empty() {
+        client.mechanisms = args.mechanism.clone();
+    }
+    client.channel_binding = args.channel_binding;
+    let options = AuthenticateOptions {
+        client,
+        timeout,
+        max_delivery_failures: Some(MAX_DELIVERY_FAILURES),
+        ..AuthenticateOptions::default()
+    };
+    authenticate_blocking(&endpoint, &master, me.upid(), credential, &options).map_err(Failure::error)
+}

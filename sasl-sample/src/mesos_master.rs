@@ -1,0 +1,156 @@
+//! `sasl-sample mesos-master`: a libprocess master that authenticates Mesos
+//! frameworks and agents (ours or Apache's) and prints one line per attempt.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args};
+use cyrus_sasl_mesos::{Master, MasterEvent, MasterOptions};
+use cyrus_sasl_mesos::{MasterConfig, PeerBinding, ServerOptions};
+use libprocess::EndpointOptions;
+
+use crate::outcome::Failure;
+
+/// `sasl-sample mesos-master`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("secrets").required(true).args(["credentials", "config"])))]
+pub struct MesosMasterArgs {
+    /// Bind the libprocess endpoint here (e.g. `127.0.0.1:5050`; port 0 picks a
+    /// free one). Without it, LIBPROCESS_IP and LIBPROCESS_PORT (default
+    /// 127.0.0.1, a free port). LIBPROCESS_ADVERTISE_IP/PORT set the address in
+    /// the master's UPID. TLS as in Mesos: LIBPROCESS_SSL_ENABLED,
+    /// LIBPROCESS_SSL_CERT_FILE, LIBPROCESS_SSL_KEY_FILE, LIBPROCESS_SSL_CA_FILE, ...
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// A Mesos credentials file (Mesos's `--credentials`): JSON
+    /// `{"credentials": [{"principal": .., "secret": ..}]}` or `principal secret`
+    /// lines. Offers CRAM-MD5.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+
+    /// A master config (`key: value` lines): `credentials: FILE`, `mech_list`,
+    /// `auxprop_plugin: sasldb` with `sasldb_path`, `keytab` for GSSAPI,
+    /// `channel_binding: off|prefer|require` (over TLS), `external_principal:
+    /// common_name|dns_name` (EXTERNAL from client certificates), ...
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The SASL service name.
+    #[arg(long, default_value = cyrus_sasl_mesos::DEFAULT_SERVICE)]
+    pub service: String,
+
+    /// This master's host name (for GSSAPI: the host part of `SERVICE/FQDN@REALM`).
+    #[arg(long, default_value = "localhost")]
+    pub fqdn: String,
+
+    /// The realm secrets are looked up in (default: libsasl2's, the FQDN).
+    #[arg(long)]
+    pub realm: Option<String>,
+
+    /// Believe the UPIDs peers claim even when their IP is not the address the
+    /// connection comes from (needed behind NAT); by default such an attempt is
+    /// refused. Any host can then authenticate in another's name.
+    #[arg(long)]
+    pub trust_claimed_address: bool,
+
+    /// Mesos ACL JSON (Mesos's `--acls`; or `acls: FILE` in `--config`): decide
+    /// each framework's and agent's registration after authentication, one
+    /// line per decision (`registered: PRINCIPAL role=ROLE`,
+    /// `denied: PRINCIPAL (REASON)`).
+    #[arg(long, value_name = "FILE")]
+    pub acls: Option<PathBuf>,
+}
+
+/// Runs until killed: `listening: master@IP:PORT`, then one line per attempt on
+/// stdout, flushed: `authenticated: PRINCIPAL pid=UPID mech=MECH tls=yes|no
+/// bound=yes|no` (bound: the exchange was tied to its TLS connection by a
+/// `-PLUS` mechanism),
+/// `refused: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
+/// verdict; with ACLs, one line per registration (see
+/// [`crate::mesos_registration::line`]). Peer text escaped.
+pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
+    let master_config = match (&args.credentials, &args.config) {
+        (Some(path), _) => MasterConfig::from_credentials_file(path),
+        (None, Some(path)) => MasterConfig::from_file(path),
+        (None, None) => unreachable!("clap requires one of --credentials and --config"),
+    }
+    .map_err(Failure::error)?;
+    let config = master_config.sasl_config();
+    // Check the mechanisms now, not at the first framework.
+    cyrus_sasl::Server::check(&args.service, &args.fqdn, args.realm.as_deref(), config)?;
+    crate::print_warnings(&master_config.warnings());
+
+    let mut endpoint = EndpointOptions::from_env().map_err(Failure::error)?;
+    if let Some(listen) = args.listen {
+        endpoint.bind_ip = listen.ip();
+        endpoint.bind_port = listen.port();
+    }
+    let peer_binding = if args.trust_claimed_address {
+        eprintln!(
+            "sasl-sample: warning: --trust-claimed-address: claimed UPIDs are believed; any host can authenticate in another's name"
+        );
+        PeerBinding::TrustClaimedAddress
+    } else {
+        PeerBinding::RequireIpMatch
+    };
+    let server = ServerOptions {
+        service: args.service.clone(),
+        fqdn: args.fqdn.clone(),
+        realm: args.realm.clone(),
+        peer_binding,
+        channel_binding: master_config.channel_binding(),
+        ..ServerOptions::default()
+    };
+    let registration = crate::mesos_registration::gate(args.acls.as_deref(), &master_config)?;
+    let external = master_config.external_principal();
+    let options = MasterOptions { endpoint, server, registration, external, ..MasterOptions::default() };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut master =
+            Master::spawn(config, options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
+        say(&format!("listening: {}", master.upid()));
+        while let Some(event) = master.next_event().await {
+            let record = match event {
+                MasterEvent::Authentication(record) => record,
+                MasterEvent::Registration(record) => {
+                    say(&crate::mesos_registration::line(&record, escape));
+                    continue;
+                }
+                _ => continue,
+            };
+            let pid = escape(&record.pid);
+            say(&match &record.result {
+                Ok(Some(principal)) => format!(
+                    "authenticated: {} pid={pid} mech={} tls={} bound={}",
+                    escape(principal),
+                    escape(record.mechanism.as_deref().unwrap_or("-")),
+                    if record.tls { "yes" } else { "no" },
+                    if record.channel_bound { "yes" } else { "no" }
+                ),
+                Ok(None) => format!("refused: pid={pid}"),
+                Err(e) => format!("error: pid={pid} ({})", escape(&e.to_string())),
+            });
+        }
+        Err(Failure::error("the master stopped"))
+    })
+}
+
+/// One line on stdout, flushed at once (a pipe would otherwise buffer it).
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Peer text with control characters, backslashes and quotes escaped, so one
+/// attempt is always one line.
+fn escape(text: &str) -> String {
+    text.escape_debug().to_string()
+}
