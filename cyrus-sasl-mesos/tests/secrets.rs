@@ -363,7 +363,7 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
 
     let lines = capture::lines();
     // The capture is not vacuous: libsasl2 and the crate's layers all logged.
-    for target in [cyrus_sasl::LOG_TARGET, "cyrus_sasl::server", "cyrus_sasl_mesos"] {
+    for target in [cyrus_sasl::LOG_TARGET, "cyrus_sasl::server", "cyrus_sasl_mesos", libprocess::LOG_TARGET] {
         assert!(lines.iter().any(|l| l.contains(target)), "nothing logged under {target}:\n{}", lines.join("\n"));
     }
     assert!(lines.iter().any(|l| l.starts_with("DEBUG")), "no debug lines:\n{}", lines.join("\n"));
