@@ -64,7 +64,7 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// put into an error: type errors say what kind of value was found, never its text.
 ///
 /// `path` may start with `file://`, as Mesos's flags allow. Logs a warning (`log`
-/// target `cyrus_sasl::mesos::credentials_file`) when others may read, write or
+/// target `cyrus_sasl_mesos::credentials_file`) when others may read, write or
 /// execute the file, and when it holds no credentials (every authentication
 /// attempt will then be rejected).
 ///
@@ -72,7 +72,7 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// `CredentialStore::from_credentials(read_credentials(path)?)`.
 ///
 /// ```
-/// use cyrus_sasl::mesos::read_credentials;
+/// use cyrus_sasl_mesos::read_credentials;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("credentials.json");
 /// std::fs::write(&path, r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#)?;
@@ -129,7 +129,7 @@ pub(crate) fn read_credentials_warned(path: &Path) -> Result<(Credentials, Vec<W
 /// character, `{` for JSON (Mesos tries JSON first and falls back to text).
 ///
 /// ```
-/// use cyrus_sasl::mesos::read_credential;
+/// use cyrus_sasl_mesos::read_credential;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("credential.json");
 /// std::fs::write(&path, r#"{"principal": "framework-a", "secret": "s3cret"}"#)?;

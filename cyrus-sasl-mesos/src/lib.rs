@@ -49,7 +49,7 @@
 //! ```
 //! use std::time::Instant;
 //! use cyrus_sasl::Sasldb;
-//! use cyrus_sasl::mesos::{
+//! use cyrus_sasl_mesos::{
 //!     AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, Message, Origin, ServerOptions,
 //!     Verdict,
 //! };

@@ -84,7 +84,7 @@ pub enum CredentialSource {
 /// [`Authenticator`](super::Authenticator)).
 ///
 /// ```
-/// use cyrus_sasl::mesos::{CredentialSource, MasterConfig};
+/// use cyrus_sasl_mesos::{CredentialSource, MasterConfig};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(
 ///     dir.path().join("credentials.json"),

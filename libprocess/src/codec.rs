@@ -465,7 +465,7 @@ pub fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Vec<u8
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use cyrus_sasl::mesos::libprocess::encode_response;
+/// use libprocess::encode_response;
 /// let answer = encode_response(202, false, UNIX_EPOCH + Duration::from_secs(1_796_221_313));
 /// assert_eq!(answer, b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\n");
 /// ```

@@ -28,15 +28,25 @@
 //!   carries the TCP peer, so a receiver can at least check the IP.
 //!
 //! The wire carries any protobuf message (`prost::Message`); it knows nothing
-//! of SASL or of Mesos's own message types. [`Endpoint`] is one libprocess instance (tokio underneath), [`BlockingEndpoint`]
-//! the same for blocking code, [`RequestDecoder`] the sans-IO request parser
+//! of SASL or of Mesos's own message types. [`Endpoint`] is one libprocess
+//! instance (tokio underneath), [`BlockingEndpoint`] the same for blocking code, [`RequestDecoder`] the sans-IO request parser
 //! (HTTP heads by `httparse`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use cyrus_sasl::mesos::AuthenticateMessage;
-//! use cyrus_sasl::mesos::libprocess::{Endpoint, EndpointOptions};
+//! use libprocess::{Endpoint, EndpointOptions};
+//!
+//! /// Any protobuf message; this one is Mesos's `AuthenticateMessage`.
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct AuthenticateMessage {
+//!     #[prost(string, required, tag = "1")]
+//!     pid: String,
+//! }
+//! impl prost::Name for AuthenticateMessage {
+//!     const NAME: &'static str = "AuthenticateMessage";
+//!     const PACKAGE: &'static str = "mesos.internal";
+//! }
 //!
 //! let master_side = Endpoint::bind(EndpointOptions::default()).await?;
 //! let mut master = master_side.register("master")?;

@@ -102,7 +102,7 @@ pub enum CertificatePrincipalError {
 /// The name is returned as written (no case folding, no trimming).
 ///
 /// ```
-/// use cyrus_sasl::mesos::libprocess::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
+/// use libprocess::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
 /// use rustls::pki_types::CertificateDer;
 /// let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
 /// let error = client_certificate_principal(&garbage, PrincipalSource::CommonName).unwrap_err();

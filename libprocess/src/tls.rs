@@ -71,7 +71,7 @@ pub enum HostnameValidation {
 /// or built:
 ///
 /// ```no_run
-/// use cyrus_sasl::mesos::libprocess::{EndpointOptions, TlsOptions};
+/// use libprocess::{EndpointOptions, TlsOptions};
 /// let options = EndpointOptions {
 ///     tls: Some(TlsOptions::new("/etc/mesos/cert.pem", "/etc/mesos/key.pem").ca_file("/etc/mesos/ca.pem")),
 ///     ..EndpointOptions::default()

@@ -22,12 +22,12 @@ pub const MAX_ID_LEN: usize = 256;
 /// segment and one header token.
 ///
 /// ```
-/// use cyrus_sasl::mesos::libprocess::Upid;
+/// use libprocess::Upid;
 /// let upid: Upid = "crammd5-authenticatee(1)@127.0.0.1:47517".parse()?;
 /// assert_eq!(upid.id(), "crammd5-authenticatee(1)");
 /// assert_eq!(upid.port(), 47517);
 /// assert_eq!(upid.to_string(), "crammd5-authenticatee(1)@127.0.0.1:47517");
-/// # Ok::<(), cyrus_sasl::mesos::libprocess::UpidError>(())
+/// # Ok::<(), libprocess::UpidError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Upid {

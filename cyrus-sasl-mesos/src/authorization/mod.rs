@@ -104,7 +104,7 @@
 //! keeps the previous ACLs in force when the new file is bad.
 //!
 //! ```
-//! use cyrus_sasl::mesos::authorization::{Acls, Request};
+//! use cyrus_sasl_mesos::authorization::{Acls, Request};
 //!
 //! let acls = Acls::from_json(r#"{
 //!   "permissive": false,
