@@ -100,6 +100,7 @@ mod credentials;
 mod error;
 mod ffi;
 mod gss;
+mod hooks;
 mod kerberos;
 mod library;
 pub mod options;
@@ -121,14 +122,15 @@ pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
-pub use ffi::{CanonUserFn, LOG_TARGET, ProxyPolicyFn};
+pub use ffi::LOG_TARGET;
+pub use hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
-pub use server::{Identity, ProxyRequest, Server, ServerStep};
+pub use server::{Identity, Server, ServerStep};
 pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.

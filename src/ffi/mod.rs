@@ -25,7 +25,7 @@ use std::ptr::{self, NonNull};
 use sasl_sys as sys;
 
 pub(crate) use callbacks::{CallbackSet, ClientCredentials};
-pub use callbacks::{CanonUserFn, LOG_TARGET, ProxyPolicyFn};
+pub use callbacks::LOG_TARGET;
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
