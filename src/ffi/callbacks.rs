@@ -840,7 +840,7 @@ mod tests {
         assert!(creds.realm().is_none());
     }
 
-    /// Finding 2 of issue 12: the context pointer libsasl2 holds stays valid
+    /// The context pointer libsasl2 holds stays valid
     /// while the owner of the callback set moves, and while the owner reads the
     /// set itself. The aliasing rules this guards are only checked by Miri:
     /// `cargo +nightly miri test --lib --no-default-features -- context_pointer`

@@ -3,7 +3,7 @@
 //!
 //! Bad input and calls out of order (NUL bytes, `step` before `start`, `start`
 //! twice, malformed responses, a missing password, ...) are rows of the table
-//! in tests/bad_input.rs.
+//! in sasl-sample's bad_input tests.
 
 use cyrus_sasl_test_support as common;
 
@@ -66,7 +66,7 @@ fn an_error_prints_its_cause_once_as_its_source() {
     // A server whose sasldb is missing: the same.
     let config = Config::new().with("mech_list", "CRAM-MD5").unwrap().with("sasldb_path", dir.path().join("nope").to_str().unwrap()).unwrap();
     let config = config.with("pwcheck_method", "auxprop").unwrap().with("auxprop_plugin", "sasldb").unwrap();
-    let err = Server::new("test", "localhost", Some(REALM), &config).unwrap_err();
+    let err = Server::check("test", "localhost", Some(REALM), &config).unwrap_err();
     assert!(matches!(err, cyrus_sasl::Error::Sasldb { .. }), "{err:?}");
     let io = err.source().and_then(|s| s.downcast_ref::<std::io::Error>()).expect("the io::Error is the source");
     assert!(!err.to_string().contains(&io.to_string()), "cause printed twice: {err}");
