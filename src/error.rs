@@ -315,9 +315,7 @@ pub enum Error {
 
     /// The peer sent a security-layer frame of length 0, which no mechanism
     /// produces.
-    #[error(
-        "the peer sent an empty SASL security-layer frame, which no mechanism produces: close the connection"
-    )]
+    #[error("the peer sent an empty SASL security-layer frame, which no mechanism produces: close the connection")]
     EmptyFrame,
 
     /// The stream ended inside a security-layer frame.

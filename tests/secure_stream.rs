@@ -8,9 +8,9 @@ use cyrus_sasl_test_support as common;
 use std::process::ExitCode;
 
 use common::kdc::{self, HOST, SERVICE};
+use common::secure_stream as support;
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, SecurityLayer, Server};
 use libtest_mimic::{Failed, Trial};
-use common::secure_stream as support;
 
 // Counts allocations for the "refused before allocating" checks. A global
 // allocator needs `unsafe impl`; there is no other way to observe what a

@@ -6,9 +6,9 @@
 
 use cyrus_sasl_test_support as common;
 
+use common::secure_stream as support;
 use common::{REALM, sasldb};
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, Sasldb, SecurityLayer, Server};
-use common::secure_stream as support;
 
 // Counts allocations for the "refused before allocating" checks. A global
 // allocator needs `unsafe impl`; there is no other way to observe what a

@@ -24,8 +24,8 @@ use std::ptr::{self, NonNull};
 
 use sasl_sys as sys;
 
-pub(crate) use callbacks::{CallbackSet, ClientCredentials};
 pub use callbacks::LOG_TARGET;
+pub(crate) use callbacks::{CallbackSet, ClientCredentials};
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};

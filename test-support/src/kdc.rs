@@ -195,7 +195,10 @@ pub fn run_with_kdc_args(args: Arguments, trials: Vec<Trial>) -> ExitCode {
     }
     let running = Running { dir: tempfile::Builder::new().prefix("kdc-").tempdir().expect("a temp dir for the KDC") };
     let dir = running.dir.path().to_owned();
-    let out = Command::new(script()).arg("start").arg(&dir).output().expect("run ci/kdc: the Kerberos tests need it (and krb5-kdc, krb5-admin-server, krb5-user: ci/install-deps)");
+    let out =
+        Command::new(script()).arg("start").arg(&dir).output().expect(
+            "run ci/kdc: the Kerberos tests need it (and krb5-kdc, krb5-admin-server, krb5-user: ci/install-deps)",
+        );
     assert!(out.status.success(), "ci/kdc start {} failed; the tests need a KDC:\n{}", dir.display(), describe(&out));
     let read = |name: &str| {
         let file = dir.join(name);

@@ -69,7 +69,11 @@ impl Directory {
     pub fn start() -> Directory {
         let temp = tempfile::Builder::new().prefix("ldap-").tempdir().expect("a temp dir for slapd");
         let dir = temp.path().to_owned();
-        let out = Command::new(script()).arg("start").arg(&dir).output().expect("run ci/ldap: the LDAP tests need it (and slapd, ldap-utils: ci/install-deps)");
+        let out = Command::new(script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .expect("run ci/ldap: the LDAP tests need it (and slapd, ldap-utils: ci/install-deps)");
         // From here on, dropping `started` stops slapd.
         let mut started = Directory { dir, uri: String::new(), _temp: temp };
         assert!(out.status.success(), "ci/ldap start {} failed:\n{}", started.dir.display(), describe(&out));

@@ -88,7 +88,11 @@ pub fn handshake(client: &mut Client, server: &mut Server) -> cyrus_sasl::Result
 /// (space-separated; a network protocol would carry the server's list, maybe
 /// filtered). Returns the mechanism the client chose (`None` when
 /// [`Client::start`] failed) and the outcome or the first error.
-pub fn exchange(client: &mut Client, server: &mut Server, mechanisms: &str) -> (Option<String>, cyrus_sasl::Result<Outcome>) {
+pub fn exchange(
+    client: &mut Client,
+    server: &mut Server,
+    mechanisms: &str,
+) -> (Option<String>, cyrus_sasl::Result<Outcome>) {
     let start = match client.start(mechanisms) {
         Ok(start) => start,
         Err(e) => return (None, Err(e)),
@@ -101,7 +105,12 @@ pub fn exchange(client: &mut Client, server: &mut Server, mechanisms: &str) -> (
 
 /// The server's side from `start` on: challenges go to the client, its
 /// responses back, until the server decides.
-fn run(client: &mut Client, server: &mut Server, mechanism: &str, initial: Option<&[u8]>) -> cyrus_sasl::Result<Outcome> {
+fn run(
+    client: &mut Client,
+    server: &mut Server,
+    mechanism: &str,
+    initial: Option<&[u8]>,
+) -> cyrus_sasl::Result<Outcome> {
     let mut step = server.start(mechanism, initial)?;
     loop {
         match step {

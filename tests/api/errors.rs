@@ -64,7 +64,11 @@ fn an_error_prints_its_cause_once_as_its_source() {
     assert!(config.to_string().contains("missing.conf"), "{config}");
 
     // A server whose sasldb is missing: the same.
-    let config = Config::new().with("mech_list", "CRAM-MD5").unwrap().with("sasldb_path", dir.path().join("nope").to_str().unwrap()).unwrap();
+    let config = Config::new()
+        .with("mech_list", "CRAM-MD5")
+        .unwrap()
+        .with("sasldb_path", dir.path().join("nope").to_str().unwrap())
+        .unwrap();
     let config = config.with("pwcheck_method", "auxprop").unwrap().with("auxprop_plugin", "sasldb").unwrap();
     let err = Server::check("test", "localhost", Some(REALM), &config).unwrap_err();
     assert!(matches!(err, cyrus_sasl::Error::Sasldb { .. }), "{err:?}");
