@@ -5,7 +5,7 @@
 //! the environment's keytab and ticket cache, not the `keytab`/`ccache` options.
 //!
 //! One run:
-//! 1. starts a throwaway KDC with `ci/kdc` (tests/common/kdc.rs), with alice's
+//! 1. starts a throwaway KDC with `ci/kdc` (test-support's kdc module), with alice's
 //!    ticket-granting ticket in its credential cache and this process's
 //!    environment pointing at it;
 //! 2. compiles `benches/c/gssapi_reference.c` with the C compiler the `cc`

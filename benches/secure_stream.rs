@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use cyrus_sasl::{Client, ClientStep, Config, Credentials, SecureStream, SecurityLayer, Server, ServerStep};
+use cyrus_sasl::{Client, Config, Credentials, SecureStream, SecurityLayer, Server};
 
 use cyrus_sasl_test_support::bench as support;
 use support::{env_number, median, print_stat};
@@ -241,25 +241,9 @@ fn layers() -> (SecurityLayer, SecurityLayer) {
         .and_then(|c| c.with("max_ssf", "256"))
         .and_then(|c| c.with("maxbufsize", "65536"))
         .expect("valid options");
-    let mut server = Server::new(SERVICE, HOST, None, &config).expect("server");
-    let mut client = Client::new(SERVICE, HOST, Credentials::kerberos(), &config).expect("client");
-    let start = client.start("GSSAPI").expect("client start");
-    let initial = start.initial_response.map(<[u8]>::to_vec);
-    let mut step = server.start("GSSAPI", initial.as_deref()).expect("server start");
-    loop {
-        match step {
-            ServerStep::Continue(challenge) => {
-                let response = match client.step(challenge).expect("client step") {
-                    ClientStep::Continue(r) => r,
-                    ClientStep::Complete(r) => r.unwrap_or_default(),
-                };
-                step = server.step(response).expect("server step");
-            }
-            ServerStep::Authenticated { .. } => break,
-            ServerStep::Rejected => panic!("the GSSAPI handshake was rejected"),
-        }
-    }
-    (client.into_security_layer().expect("client layer"), server.into_security_layer().expect("server layer"))
+    let server = Server::new(SERVICE, HOST, None, &config).expect("server");
+    let client = Client::new(SERVICE, HOST, Credentials::kerberos(), &config).expect("client");
+    cyrus_sasl_test_support::secure_stream::layers(client, server)
 }
 
 /// Runs the C reference once and returns the times it reports.

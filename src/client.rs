@@ -170,9 +170,8 @@ impl Client {
     /// `gethostname`. When the name has no dot, it also calls `getaddrinfo`
     /// with `AI_CANONNAME`, which reads `/etc/nsswitch.conf`, `/etc/hosts` and
     /// `/etc/resolv.conf`, and may ask DNS: most of the system calls of an
-    /// in-memory exchange, and about half its time (BENCHMARKS.md has the
-    /// figures). A host that opens many client connections gains the most from
-    /// a fully qualified host name.
+    /// in-memory exchange, and about half its time. A host that opens many
+    /// client connections gains the most from a fully qualified host name.
     #[doc(alias = "sasl_client_new")]
     pub fn new(
         service: &str,

@@ -108,11 +108,7 @@ impl Config {
     /// same file (the Mesos master's `credentials`): `extra` are accepted too.
     pub fn from_file_with(path: impl AsRef<Path>, extra: &[&str]) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| ConfigError {
-            path: Some(path.to_owned()),
-            line: 0,
-            kind: ConfigErrorKind::Io(e.kind(), e.to_string()),
-        })?;
+        let bytes = std::fs::read(path).map_err(|e| ConfigError::unreadable(path, e))?;
         Self::parse_bytes_with(&bytes, extra).map_err(|mut e| {
             e.path = Some(path.to_owned());
             e
@@ -134,7 +130,7 @@ impl Config {
         // must be declared with `extra_options` before the line that uses it.
         for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line_no = index + 1;
-            let err = |kind| ConfigError { path: None, line: line_no, kind };
+            let err = |kind| ConfigError::at(line_no, kind);
             let line = std::str::from_utf8(raw).map_err(|_| err(ConfigErrorKind::NotUtf8))?;
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -169,7 +165,7 @@ impl Config {
     /// ([`SecurityProperties::parse_flags`]); other values are passed to
     /// libsasl2 as they are.
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, ConfigError> {
-        let err = |kind| ConfigError { path: None, line: 0, kind };
+        let err = |kind| ConfigError::at(0, kind);
         if key == "security_flags" {
             let flags = SecurityProperties::parse_flags(value)
                 .map_err(|name| err(ConfigErrorKind::UnknownSecurityFlag { name }))?;

@@ -95,7 +95,9 @@ impl fmt::Display for Code {
 #[non_exhaustive]
 pub enum Error {
     /// A libsasl2 call failed. `detail` is `sasl_errdetail` read right after the call.
-    #[error("{call} failed with {code}: {detail}")]
+    #[error(
+        "{call} failed with {code}: {detail} (libsasl2's own log, `log` target `cyrus_sasl::libsasl2`, may say why)"
+    )]
     Sasl {
         /// The C function that failed.
         call: &'static str,
@@ -106,7 +108,10 @@ pub enum Error {
     },
 
     /// Process-wide initialisation failed; every later use returns this same error.
-    #[error("libsasl2 initialisation ({call}) failed with {code}: {detail}")]
+    #[error(
+        "libsasl2 initialisation ({call}) failed with {code}: {detail}; every later use fails the same way: \
+         fix the libsasl2 installation (its plugin directory) and restart the process"
+    )]
     Init {
         /// The C function that failed.
         call: &'static str,
@@ -117,7 +122,10 @@ pub enum Error {
     },
 
     /// The library was already initialised under another application name.
-    #[error("libsasl2 is already initialised as {current:?}; it cannot be re-initialised as {requested:?}")]
+    #[error(
+        "libsasl2 is already initialised as {current:?}; it cannot be re-initialised as {requested:?}: \
+         call init once, with one name, before the first Server or Client"
+    )]
     AlreadyInitialised {
         /// The application name in force.
         current: String,
@@ -127,7 +135,7 @@ pub enum Error {
 
     /// A credential given to a [`CredentialStore`](crate::CredentialStore) was
     /// refused when loading it, e.g. an empty secret.
-    #[error("invalid credential for principal {principal:?}: {reason}")]
+    #[error("invalid credential for principal {principal:?}: {reason}; correct that entry and load the store again")]
     InvalidCredential {
         /// The principal it was given for.
         principal: String,
@@ -138,7 +146,7 @@ pub enum Error {
     /// The mechanism's plugin is not installed on this system.
     #[error(
         "SASL mechanism {mechanism} is not installed on this system ({}; installed server mechanisms: {})",
-        package.map_or_else(|| "no known plugin package provides it".to_owned(), |p| format!("install {p}")),
+        package.map_or_else(|| "no known plugin package provides it: check the name".to_owned(), |p| format!("install {p}")),
         installed.join(" ")
     )]
     MechanismUnavailable {
@@ -156,7 +164,7 @@ pub enum Error {
     #[error(
         "SASL mechanism {mechanism} is not offered by this connection \
          (mech_list and security properties allow: {}; by default security_flags refuses ANONYMOUS, \
-         and PLAIN and LOGIN without a TLS layer)",
+         and PLAIN and LOGIN without a TLS layer); add it to mech_list, or relax security_flags if that is meant",
         offered.join(" ")
     )]
     MechanismNotOffered {
@@ -168,21 +176,24 @@ pub enum Error {
 
     /// The client was asked for something it was not given (`SASL_INTERACT`).
     /// This crate never prompts.
-    #[error("the SASL client needs {} but it was not provided", missing.join(", "))]
+    #[error(
+        "the SASL client needs {} but it was not provided; pass it in the Credentials (this crate never prompts)",
+        missing.join(", ")
+    )]
     MissingCredential {
         /// What libsasl2 asked for, e.g. `"password (SASL_CB_PASS)"`.
         missing: Vec<String>,
     },
 
     /// A string passed to the API contains a NUL byte.
-    #[error("{what} contains a NUL byte")]
+    #[error("{what} contains a NUL byte, which a C string cannot carry; remove it")]
     Nul {
         /// Which argument.
         what: &'static str,
     },
 
     /// A buffer is larger than libsasl2 can take (over `u32::MAX` bytes).
-    #[error("{what} is {len} bytes, more than libsasl2 accepts")]
+    #[error("{what} is {len} bytes, more than libsasl2 accepts (under 4 GiB); send it in smaller pieces")]
     TooLong {
         /// Which argument.
         what: &'static str,
@@ -191,14 +202,20 @@ pub enum Error {
     },
 
     /// libsasl2 returned a string that is not UTF-8.
-    #[error("libsasl2 returned a {what} that is not UTF-8")]
+    #[error(
+        "libsasl2 returned a {what} that is not UTF-8; this crate guesses no encoding: store user names and \
+         realms as UTF-8"
+    )]
     NotUtf8 {
         /// Which value.
         what: &'static str,
     },
 
     /// A method was called in a state where it makes no sense, e.g. `step` before `start`.
-    #[error("{call} called {state}")]
+    #[error(
+        "{call} called {state}: a connection carries one exchange (start once, then step until it completes); \
+         use a new connection"
+    )]
     State {
         /// The method.
         call: &'static str,
@@ -285,7 +302,10 @@ pub enum Error {
     /// The peer sent a security-layer frame longer than this side accepts (its
     /// `maxbufsize`; see [`SecurityLayer::max_frame_len`](crate::SecurityLayer::max_frame_len)).
     /// Nothing was allocated for it.
-    #[error("the peer sent a SASL security-layer frame of {len} bytes; at most {max} are accepted (maxbufsize)")]
+    #[error(
+        "the peer sent a SASL security-layer frame of {len} bytes; at most {max} are accepted: close the \
+         connection, or raise maxbufsize on this side if the peer is trusted to send larger frames"
+    )]
     FrameTooLong {
         /// The length the frame header announced.
         len: u32,
@@ -295,11 +315,14 @@ pub enum Error {
 
     /// The peer sent a security-layer frame of length 0, which no mechanism
     /// produces.
-    #[error("the peer sent an empty SASL security-layer frame")]
+    #[error("the peer sent an empty SASL security-layer frame, which no mechanism produces: close the connection")]
     EmptyFrame,
 
     /// The stream ended inside a security-layer frame.
-    #[error("the stream ended inside a SASL security-layer frame: {received} of {expected} bytes arrived")]
+    #[error(
+        "the stream ended inside a SASL security-layer frame: {received} of {expected} bytes arrived; \
+         the data of that frame is lost: reconnect"
+    )]
     TruncatedFrame {
         /// The frame's size including its 4-byte header (4 while the header
         /// itself was incomplete).
@@ -330,7 +353,10 @@ pub enum Error {
     /// not a file). libsasl2 itself treats a missing database as "no such user",
     /// so every login would be rejected with no hint why; the server turns that
     /// answer into this error when the file is missing.
-    #[error("sasldb {} cannot be used: {source}", path.display())]
+    #[error(
+        "sasldb {} cannot be used; create it (saslpasswd2 -c, or Sasldb::set_password) or correct sasldb_path",
+        path.display()
+    )]
     Sasldb {
         /// The `sasldb_path` from the config.
         path: std::path::PathBuf,
@@ -406,6 +432,9 @@ pub enum KerberosProblem {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A configuration error, naming the file and line when there are any.
+///
+/// When the file could not be read ([`ConfigErrorKind::Io`]), the
+/// [`std::io::Error`] is the error's [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[error("{}{kind}", location(path.as_deref(), *line))]
 pub struct ConfigError {
@@ -415,6 +444,26 @@ pub struct ConfigError {
     pub line: usize,
     /// What is wrong.
     pub kind: ConfigErrorKind,
+    /// The I/O error behind [`ConfigErrorKind::Io`].
+    #[source]
+    pub(crate) source: Option<std::io::Error>,
+}
+
+impl ConfigError {
+    /// An error about `line` (0: not about a line) of a config not read from a file.
+    pub(crate) fn at(line: usize, kind: ConfigErrorKind) -> ConfigError {
+        ConfigError { path: None, line, kind, source: None }
+    }
+
+    /// The file at `path` could not be read.
+    pub(crate) fn unreadable(path: &Path, error: std::io::Error) -> ConfigError {
+        ConfigError {
+            path: Some(path.to_owned()),
+            line: 0,
+            kind: ConfigErrorKind::Io(error.kind(), error.to_string()),
+            source: Some(error),
+        }
+    }
 }
 
 fn location(path: Option<&Path>, line: usize) -> String {
@@ -430,20 +479,21 @@ fn location(path: Option<&Path>, line: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigErrorKind {
-    /// The file could not be read.
-    #[error("cannot read: {1}")]
+    /// The file could not be read: the kind and text of the I/O error, which
+    /// is also the [`ConfigError`]'s source.
+    #[error("cannot read the file; check the path and its permissions")]
     Io(std::io::ErrorKind, String),
     /// The line is not UTF-8.
-    #[error("not UTF-8 text")]
+    #[error("not UTF-8 text; save the file as UTF-8")]
     NotUtf8,
     /// The line has no `:` separating key and value.
     #[error("expected `key: value`")]
     MissingColon,
     /// The key is empty or has characters other than letters, digits, `_` and `-`.
-    #[error("invalid option name {0:?}")]
+    #[error("invalid option name {0:?}; a name has only letters, digits, `_` and `-`")]
     BadKey(String),
     /// The key appeared before.
-    #[error("duplicate option {key:?} (first set on line {first})")]
+    #[error("duplicate option {key:?} (first set on line {first}); keep one of the two lines")]
     Duplicate {
         /// The key.
         key: String,
@@ -459,7 +509,7 @@ pub enum ConfigErrorKind {
         value: String,
     },
     /// A key or value contains a NUL byte.
-    #[error("contains a NUL byte")]
+    #[error("contains a NUL byte, which a C string cannot carry; remove it")]
     Nul,
     /// The key is not an option libsasl2, its bundled plugins or this crate
     /// know, and the file did not declare it with `extra_options`.

@@ -267,7 +267,7 @@ mod tests {
     use super::*;
 
     // The texts below are what libsasl2 2.1.28 with MIT krb5 1.20 reported for
-    // each case against a real KDC (see tests/gssapi*.rs).
+    // each case against a real KDC (the gssapi integration tests reproduce them).
     #[test]
     fn recognises_the_measured_texts() {
         let cases = [

@@ -1,7 +1,6 @@
 //! Safe bindings to Cyrus SASL (`libsasl2`): SASL servers and clients with the
-//! mechanism chosen by configuration (CRAM-MD5, SCRAM, DIGEST-MD5, PLAIN, GSSAPI),
-//! a security layer, credential stores, and Apache Mesos's authentication on
-//! Mesos's own libprocess wire.
+//! mechanism chosen by configuration (CRAM-MD5, SCRAM, DIGEST-MD5, PLAIN,
+//! GSSAPI), a security layer, and credential stores (sasldb, or in memory).
 //!
 //! # A complete exchange
 //!
@@ -51,26 +50,21 @@
 //! | users in a sasldb | [`Sasldb`] (what `saslpasswd2` writes) |
 //! | users in memory | [`CredentialStore`], attached with [`Config::with_credential_store`] |
 //! | an encrypted channel after GSSAPI or DIGEST-MD5 | [`SecurityLayer`], [`SecureStream`] |
-//! | a Mesos framework, agent or master | the `mesos` module (feature `mesos`): the libprocess endpoint, the CRAM-MD5 authenticatee and authenticator, the master registry, Mesos ACLs |
+//! | to bind the exchange to a TLS connection | [`ChannelBinding`], [`Server::set_channel_binding`], [`Client::set_channel_binding`] |
+//! | a Mesos framework, agent or master | the separate crates `libprocess` (Mesos's message wire) and `cyrus-sasl-mesos` (Mesos authentication on it), built on this one |
 //! | what this crate does not wrap | [`sys`], the raw bindings |
+//! | the long explanations | the [`guide`]: configuration, realms, stores, threads and panics, the security layer, Kerberos, proxy authorization |
 //!
 //! Every failure that is not a verdict is an [`Error`], carrying libsasl2's code
-//! and the detail it gave for that call. A panic in a callback you supplied is
-//! caught before it reaches C and resumed from the call that ran it.
+//! and the detail it gave for that call; its message says what to do. A panic
+//! in a callback you supplied is caught before it reaches C and resumed from
+//! the call that ran it.
 //!
 //! # Features
 //!
-//! | Feature | Default | What it adds | Dependencies it brings |
-//! |---|---|---|---|
-//! | `mesos` | yes | the `mesos` module: Mesos messages, state machines, the libprocess endpoint (HTTP/1.1 between UPIDs) | prost, serde, serde_json, rand, tokio, httparse |
-//! | `sample` | yes | the `sasl-sample` operator tool (implies `mesos`) | clap, base64 |
-//! | `tokio` | no | `AsyncSecureStream` | tokio |
-//! | `ldap` | no | `ldap-group:` principals in Mesos ACLs, looked up with ldap3 (implies `mesos`) | ldap3 |
-//! | `failpoints` | no | test-only fault injection in every callback; never in production | fail |
+//! The default is the binding alone: no async runtime, no tool.
 //!
-//! A service that needs only [`Server`] and [`Client`] depends on
-//! `cyrus-sasl = { version = "0.1", default-features = false }` and compiles none
-//! of the Mesos or tool dependencies.
+#![doc = document_features::document_features!()]
 //!
 //! # Building
 //!
@@ -81,9 +75,6 @@
 //! and `SASL2_NO_BINDGEN` change discovery. At run time, mechanisms are plugins:
 //! Debian's `libsasl2-modules` (CRAM-MD5, DIGEST-MD5, SCRAM, PLAIN),
 //! `libsasl2-modules-db` (sasldb) and `libsasl2-modules-gssapi-mit` (GSSAPI).
-//!
-//! The README is the user's guide: configuration, realms, Kerberos in five
-//! minutes, the Mesos endpoint, authorization and the operator tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The README's examples run as doctests too.
@@ -100,6 +91,8 @@ mod credentials;
 mod error;
 mod ffi;
 mod gss;
+pub mod guide;
+mod hooks;
 mod kerberos;
 mod library;
 pub mod options;
@@ -121,14 +114,15 @@ pub use client::{Client, ClientStart, ClientStep, Credentials};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
-pub use ffi::{CanonUserFn, LOG_TARGET, ProxyPolicyFn};
+pub use ffi::LOG_TARGET;
+pub use hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
-pub use server::{Identity, ProxyRequest, Server, ServerStep};
+pub use server::{Identity, Server, ServerStep};
 pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.

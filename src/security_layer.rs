@@ -66,7 +66,7 @@ const MAX_FRAME_LEN: u32 = 0x00FF_FFFF;
 /// with the old cipher while both sides report SSF 1: the server's first
 /// `decode` fails with "CMAC doesn't match at byte 0!". Within one process,
 /// keep the `max_ssf` of DIGEST-MD5 clients for a given server the same, or
-/// use GSSAPI. (Pinned by a test in `tests/secure_stream_digest.rs`.)
+/// use GSSAPI. (A test of this crate pins this libsasl2 behaviour.)
 ///
 /// A `SecurityLayer` can move to another thread, but cannot be shared:
 ///

@@ -6,8 +6,9 @@ use sasl_sys as sys;
 
 use crate::config::Config;
 use crate::error::{Code, Error, KerberosProblem, Result};
-use crate::ffi::{CallbackSet, CanonUserFn, Conn, Out, ProxyPolicyFn};
+use crate::ffi::{CallbackSet, Conn, Out};
 use crate::gss;
+use crate::hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 use crate::kerberos;
 use crate::library;
 use crate::security_layer::SecurityLayer;
@@ -95,23 +96,6 @@ pub struct Identity {
     pub mechanism: String,
     /// The negotiated security strength factor (0: no security layer).
     pub ssf: u32,
-}
-
-/// What a proxy policy ([`Server::with_proxy_policy`]) is asked: may `authid`,
-/// whose credentials were just checked, act as `authzid`?
-///
-/// Both names are as libsasl2 canonicalised them (a realm appended where the
-/// connection has one, as in [`Identity`]). The policy is asked only when the
-/// client asked for an authzid other than its authid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProxyRequest<'a> {
-    /// Who authenticated.
-    pub authid: &'a str,
-    /// Whom it asks to act as.
-    pub authzid: &'a str,
-    /// The connection's user realm, if any.
-    pub realm: Option<&'a str>,
 }
 
 impl Identity {

@@ -21,6 +21,6 @@ pub enum Warning {
     )]
     AllowsPlaintext,
     /// The config's in-memory credential store holds no one: every login is refused.
-    #[error("the credential store is empty: every login will be refused")]
+    #[error("the credential store is empty: every login will be refused (load credentials into it)")]
     EmptyStore,
 }

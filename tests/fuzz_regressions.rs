@@ -11,8 +11,9 @@
 //! - the 3DES layer cannot be negotiated at all.
 
 use cyrus_sasl::{
-    Client, ClientStep, Code, Config, CredentialStore, Credentials, Error, Secret, SecurityLayer, Server, ServerStep,
+    Client, Code, Config, CredentialStore, Credentials, Error, Secret, SecurityLayer, Server, ServerStep,
 };
+use cyrus_sasl_test_support::{self as common, Outcome};
 
 const SERVICE: &str = "fuzz";
 const HOST: &str = "localhost";
@@ -39,25 +40,13 @@ fn challenged_server(config: &Config) -> Server {
     server
 }
 
-/// A complete exchange; the client's layer and the server's, or the first error.
+/// A complete exchange (the server offers DIGEST-MD5 only): the server's
+/// verdict, with the authid, or the first error.
 fn handshake(client: &mut Client, server: &mut Server) -> cyrus_sasl::Result<ServerOutcome> {
-    let start = client.start("DIGEST-MD5")?;
-    let initial = start.initial_response.map(<[u8]>::to_vec);
-    let mut step = server.start("DIGEST-MD5", initial.as_deref())?;
-    loop {
-        match step {
-            ServerStep::Continue(challenge) => {
-                let challenge = challenge.to_vec();
-                let response = match client.step(&challenge)? {
-                    ClientStep::Continue(r) => r.to_vec(),
-                    ClientStep::Complete(r) => r.map(<[u8]>::to_vec).unwrap_or_default(),
-                };
-                step = server.step(&response)?;
-            }
-            ServerStep::Authenticated { identity, .. } => return Ok(ServerOutcome::Authenticated(identity.authid)),
-            ServerStep::Rejected => return Ok(ServerOutcome::Rejected),
-        }
-    }
+    Ok(match common::handshake(client, server)? {
+        Outcome::Authenticated(identity) => ServerOutcome::Authenticated(identity.authid),
+        Outcome::Rejected => ServerOutcome::Rejected,
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -109,6 +98,7 @@ fn digest_md5_response_with_a_repeated_cnonce_is_a_typed_failure_and_the_next_ex
 /// before it has authenticated, up to about 3 KiB per attempt: the plugin
 /// refuses responses over 4096 bytes before parsing them (then nothing leaks).
 #[test]
+#[ignore = "a canary for a libsasl2 bug, slow (RSS over thousands of exchanges); ci/test runs it by name"]
 fn libsasl2_digest_md5_server_leaks_the_values_of_repeated_directives() {
     let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let config = digest_config(0, None).with_credential_store(&store());
@@ -151,6 +141,7 @@ fn libsasl2_digest_md5_server_leaks_the_values_of_repeated_directives() {
 /// leaks nothing. This is why the `secure_stream` fuzz target runs with
 /// `auth-int` only.
 #[test]
+#[ignore = "a canary for a libsasl2 bug, slow (RSS over thousands of exchanges); ci/test runs it by name"]
 fn libsasl2_digest_md5_leaks_per_connection_with_a_cipher_layer() {
     let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let growth = |max_ssf: u32, host: &str| {
@@ -187,6 +178,7 @@ fn libsasl2_digest_md5_leaks_per_connection_with_a_cipher_layer() {
 /// libsasl2 2.1.28 with OpenSSL 3, pinned: a DIGEST-MD5 exchange that settles on
 /// 3DES fails in the client's last step, "failed to init cipher '3des'".
 #[test]
+#[ignore = "a canary for a libsasl2 bug (no 3DES layer); ci/test runs it by name"]
 fn libsasl2_digest_md5_cannot_set_up_3des() {
     const HOST_3DES: &str = "3des.localhost";
     let config = digest_config(112, Some("3des")).with_credential_store(&store());
@@ -208,6 +200,7 @@ fn libsasl2_digest_md5_cannot_set_up_3des() {
 /// (responses up to 1024 bytes) leaks up to about 1 KiB per attempt, SCRAM
 /// (client-first messages up to about 2 KiB) up to about 2 KiB.
 #[test]
+#[ignore = "a canary for a libsasl2 bug, slow (RSS over thousands of exchanges); ci/test runs it by name"]
 fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
     let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let store = store();

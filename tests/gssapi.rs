@@ -1,10 +1,10 @@
 //! GSSAPI through the same `Server` and `Client` as every other mechanism, in
 //! process, against a real MIT KDC on 127.0.0.1 (started by `ci/kdc` for this
-//! run; see tests/common/kdc.rs). The process environment points at the KDC:
+//! run; see test-support's kdc module). The process environment points at the KDC:
 //! KRB5_KTNAME names the `mesos/localhost` keytab and KRB5CCNAME alice's ticket.
 //!
 //! Cases that need another environment (no ticket, an unreachable KDC) run as
-//! child processes in tests/gssapi_sample.rs; they also run here, through the
+//! child processes in sasl-sample's gssapi_sample tests; they also run here, through the
 //! per-connection `keytab` and `ccache` options (in every build).
 
 use cyrus_sasl_test_support as common;

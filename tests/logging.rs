@@ -1,6 +1,6 @@
 //! libsasl2's log goes to the `log` crate; rejection reasons stay in the server's
 //! log; and a panicking logger cannot unwind into C. (That no secret reaches the
-//! log is tests/secrets.rs.)
+//! log is cyrus-sasl-mesos's secrets tests and the api tests' memory_store.)
 //! (One logger per process, so these tests share it and take a lock.)
 
 use cyrus_sasl_test_support as common;

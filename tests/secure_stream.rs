@@ -4,14 +4,13 @@
 //! hostile input, SSF 0 and `min_ssf`.
 
 use cyrus_sasl_test_support as common;
-mod secure_stream_support;
 
 use std::process::ExitCode;
 
 use common::kdc::{self, HOST, SERVICE};
+use common::secure_stream as support;
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, SecurityLayer, Server};
 use libtest_mimic::{Failed, Trial};
-use secure_stream_support as support;
 
 // Counts allocations for the "refused before allocating" checks. A global
 // allocator needs `unsafe impl`; there is no other way to observe what a

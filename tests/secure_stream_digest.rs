@@ -5,11 +5,10 @@
 //! The same checks run with GSSAPI against a real KDC in `secure_stream.rs`.
 
 use cyrus_sasl_test_support as common;
-mod secure_stream_support;
 
+use common::secure_stream as support;
 use common::{REALM, sasldb};
 use cyrus_sasl::{Client, Code, Config, Credentials, Error, Sasldb, SecurityLayer, Server};
-use secure_stream_support as support;
 
 // Counts allocations for the "refused before allocating" checks. A global
 // allocator needs `unsafe impl`; there is no other way to observe what a

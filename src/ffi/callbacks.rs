@@ -28,6 +28,7 @@ use sasl_sys as sys;
 use zeroize::Zeroize;
 
 use crate::config::Config;
+use crate::hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 use crate::panic::guard;
 use crate::secret::Secret;
 
@@ -156,16 +157,6 @@ pub(crate) fn global_callbacks() -> *const sys::sasl_callback_t {
 
 // ---------------------------------------------------------------------------
 // Per-connection callbacks.
-
-/// A user hook that canonicalises a user name on the server: it gets the name the
-/// client sent and the connection's user realm, and returns the canonical name, or
-/// `None` to refuse the user (the peer sees [`Rejected`](crate::ServerStep::Rejected)).
-pub type CanonUserFn = dyn Fn(&str, Option<&str>) -> Option<String> + Send + 'static;
-
-/// A proxy policy on the server (`SASL_CB_PROXY_POLICY`): may the
-/// authenticated identity act as the one it asked for? See
-/// [`Server::with_proxy_policy`](crate::Server::with_proxy_policy).
-pub type ProxyPolicyFn = dyn Fn(&crate::server::ProxyRequest<'_>) -> bool + Send + 'static;
 
 /// What the client callbacks hand out.
 pub(crate) struct ClientCredentials {
@@ -710,7 +701,7 @@ unsafe extern "C" fn proxy_policy(
             return sys::SASL_NOAUTHZ;
         };
         let realm = realm.and_then(|r| std::str::from_utf8(r).ok());
-        let request = crate::server::ProxyRequest { authid, authzid, realm };
+        let request = ProxyRequest { authid, authzid, realm };
         if hook(&request) {
             return sys::SASL_OK;
         }
@@ -849,7 +840,7 @@ mod tests {
         assert!(creds.realm().is_none());
     }
 
-    /// Finding 2 of issue 12: the context pointer libsasl2 holds stays valid
+    /// The context pointer libsasl2 holds stays valid
     /// while the owner of the callback set moves, and while the owner reads the
     /// set itself. The aliasing rules this guards are only checked by Miri:
     /// `cargo +nightly miri test --lib --no-default-features -- context_pointer`

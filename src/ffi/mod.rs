@@ -24,8 +24,8 @@ use std::ptr::{self, NonNull};
 
 use sasl_sys as sys;
 
+pub use callbacks::LOG_TARGET;
 pub(crate) use callbacks::{CallbackSet, ClientCredentials};
-pub use callbacks::{CanonUserFn, LOG_TARGET, ProxyPolicyFn};
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
@@ -171,8 +171,7 @@ pub(crate) fn global_mechanisms() -> Vec<String> {
 
 /// Text from libsasl2 (user, realm and mechanism names) as `&str`, or `None`
 /// when it is not UTF-8: libsasl2 checks no encoding. Nearly all of it is
-/// short ASCII, which `is_ascii` confirms without the general UTF-8 check
-/// (see BENCHMARKS.md for what that saves).
+/// short ASCII, which `is_ascii` confirms faster than the general UTF-8 check.
 pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         // SAFETY: ASCII is valid UTF-8.
@@ -787,7 +786,7 @@ unsafe extern "C" {
 
 #[cfg(test)]
 mod tests {
-    /// Finding 4 of issue 12: every libsasl2 call goes through the funnel, so a
+    /// Every libsasl2 call goes through the funnel, so a
     /// panic parked before or during a call comes out of that call, not out of a
     /// later, unrelated one. `mechanisms_without_min_ssf` makes the
     /// `sasl_setprop` and `sasl_listmech` calls that once bypassed it.

@@ -11,8 +11,7 @@
 //!
 //! ```ignore
 //! // tests/my_kerberos_test.rs, registered in Cargo.toml with harness = false
-//! mod common;
-//! use common::kdc::{self, kdc};
+//! use cyrus_sasl_test_support::kdc::{self, kdc};
 //! use libtest_mimic::Trial;
 //!
 //! fn main() -> std::process::ExitCode {
@@ -77,7 +76,7 @@ static KDC: OnceLock<Kdc> = OnceLock::new();
 /// # Panics
 /// Outside [`run_with_kdc`].
 pub fn kdc() -> &'static Kdc {
-    KDC.get().expect("kdc() is only available in trials run by common::kdc::run_with_kdc")
+    KDC.get().expect("kdc() is only available in trials run by cyrus_sasl_test_support::kdc::run_with_kdc")
 }
 
 /// The `ci/kdc` script of this repository.
@@ -169,8 +168,8 @@ impl Drop for Running {
         // does nothing when no KDC was started.
         match Command::new(script()).arg("stop").arg(self.dir.path()).output() {
             Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!("common::kdc: `ci/kdc stop` failed: {}", describe(&out)),
-            Err(e) => eprintln!("common::kdc: cannot run `ci/kdc stop`: {e}"),
+            Ok(out) => eprintln!("test-support kdc: `ci/kdc stop` failed: {}", describe(&out)),
+            Err(e) => eprintln!("test-support kdc: cannot run `ci/kdc stop`: {e}"),
         }
     }
 }
@@ -196,7 +195,10 @@ pub fn run_with_kdc_args(args: Arguments, trials: Vec<Trial>) -> ExitCode {
     }
     let running = Running { dir: tempfile::Builder::new().prefix("kdc-").tempdir().expect("a temp dir for the KDC") };
     let dir = running.dir.path().to_owned();
-    let out = Command::new(script()).arg("start").arg(&dir).output().expect("run ci/kdc");
+    let out =
+        Command::new(script()).arg("start").arg(&dir).output().expect(
+            "run ci/kdc: the Kerberos tests need it (and krb5-kdc, krb5-admin-server, krb5-user: ci/install-deps)",
+        );
     assert!(out.status.success(), "ci/kdc start {} failed; the tests need a KDC:\n{}", dir.display(), describe(&out));
     let read = |name: &str| {
         let file = dir.join(name);
@@ -222,7 +224,7 @@ pub fn run_with_kdc_args(args: Arguments, trials: Vec<Trial>) -> ExitCode {
         // spawned above were waited for with `output()`, which uses no threads.
         unsafe { std::env::set_var(name, value) };
     }
-    eprintln!("common::kdc: KDC pid {} on 127.0.0.1:{} in {}", started.pid, started.port, started.dir.display());
+    eprintln!("test-support kdc: KDC pid {} on 127.0.0.1:{} in {}", started.pid, started.port, started.dir.display());
     KDC.set(started).expect("run_with_kdc runs once per process");
     // `run` joins all its threads before it returns; the KDC stops when
     // `running` drops, only after that.

@@ -54,7 +54,7 @@ static MAIN: OnceLock<Directory> = OnceLock::new();
 /// # Panics
 /// Outside [`run_with_ldap`].
 pub fn ldap() -> &'static Directory {
-    MAIN.get().expect("ldap() is only available in trials run by common::ldap::run_with_ldap")
+    MAIN.get().expect("ldap() is only available in trials run by cyrus_sasl_test_support::ldap::run_with_ldap")
 }
 
 /// The `ci/ldap` script of this repository.
@@ -69,7 +69,11 @@ impl Directory {
     pub fn start() -> Directory {
         let temp = tempfile::Builder::new().prefix("ldap-").tempdir().expect("a temp dir for slapd");
         let dir = temp.path().to_owned();
-        let out = Command::new(script()).arg("start").arg(&dir).output().expect("run ci/ldap");
+        let out = Command::new(script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .expect("run ci/ldap: the LDAP tests need it (and slapd, ldap-utils: ci/install-deps)");
         // From here on, dropping `started` stops slapd.
         let mut started = Directory { dir, uri: String::new(), _temp: temp };
         assert!(out.status.success(), "ci/ldap start {} failed:\n{}", started.dir.display(), describe(&out));
@@ -159,8 +163,8 @@ impl Drop for Directory {
         // it does nothing when no slapd runs.
         match Command::new(script()).arg("stop").arg(&self.dir).output() {
             Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!("common::ldap: `ci/ldap stop` failed: {}", describe(&out)),
-            Err(e) => eprintln!("common::ldap: cannot run `ci/ldap stop`: {e}"),
+            Ok(out) => eprintln!("test-support ldap: `ci/ldap stop` failed: {}", describe(&out)),
+            Err(e) => eprintln!("test-support ldap: cannot run `ci/ldap stop`: {e}"),
         }
     }
 }
@@ -183,7 +187,7 @@ pub fn run_with_ldap(trials: Vec<Trial>) -> ExitCode {
         // and `ci/ldap` was waited for with `output()`, which uses no threads.
         unsafe { std::env::set_var(name, value) };
     }
-    eprintln!("common::ldap: slapd pid {} at {} in {}", started.pid(), started.uri, started.dir.display());
+    eprintln!("test-support ldap: slapd pid {} at {} in {}", started.pid(), started.uri, started.dir.display());
     MAIN.set(started).expect("run_with_ldap runs once per process");
     // `run` joins all its threads before it returns.
     let code = libtest_mimic::run(&args, trials).exit_code();

@@ -1,5 +1,9 @@
-//! Shared helpers for the integration tests: real sasldb files made by
-//! `saslpasswd2`, and an in-process client/server handshake loop.
+//! Shared helpers for the integration tests of the workspace: real sasldb
+//! files made by `saslpasswd2`, the in-process client/server handshake
+//! ([`handshake`], [`exchange`], [`external_exchange`]), and fixtures for the
+//! real parts tests need (a KDC, an LDAP directory, TLS certificates, the
+//! Mesos peer). A fixture that cannot start its part panics with the reason:
+//! a test never passes by skipping.
 
 pub mod bench;
 pub mod capture;
@@ -7,6 +11,7 @@ pub mod child;
 pub mod kdc;
 pub mod ldap;
 pub mod mesos_peer;
+pub mod secure_stream;
 pub mod tls;
 
 use std::io::Write;
@@ -76,10 +81,37 @@ pub enum Outcome {
 /// network protocol would carry it: the client picks from the server's list.
 pub fn handshake(client: &mut Client, server: &mut Server) -> cyrus_sasl::Result<Outcome> {
     let offered = server.mechanisms()?.join(" ");
-    let start = client.start(&offered)?;
+    exchange(client, server, &offered).1
+}
+
+/// Runs a complete exchange in which the client chooses among `mechanisms`
+/// (space-separated; a network protocol would carry the server's list, maybe
+/// filtered). Returns the mechanism the client chose (`None` when
+/// [`Client::start`] failed) and the outcome or the first error.
+pub fn exchange(
+    client: &mut Client,
+    server: &mut Server,
+    mechanisms: &str,
+) -> (Option<String>, cyrus_sasl::Result<Outcome>) {
+    let start = match client.start(mechanisms) {
+        Ok(start) => start,
+        Err(e) => return (None, Err(e)),
+    };
     let mechanism = start.mechanism.to_owned();
     let initial = start.initial_response.map(<[u8]>::to_vec);
-    let mut step = server.start(&mechanism, initial.as_deref())?;
+    let outcome = run(client, server, &mechanism, initial.as_deref());
+    (Some(mechanism), outcome)
+}
+
+/// The server's side from `start` on: challenges go to the client, its
+/// responses back, until the server decides.
+fn run(
+    client: &mut Client,
+    server: &mut Server,
+    mechanism: &str,
+    initial: Option<&[u8]>,
+) -> cyrus_sasl::Result<Outcome> {
+    let mut step = server.start(mechanism, initial)?;
     loop {
         match step {
             ServerStep::Continue(challenge) => {
@@ -108,17 +140,5 @@ pub fn external_exchange(client: &mut Client, server: &mut Server) -> cyrus_sasl
     let start = client.start("EXTERNAL")?;
     assert_eq!(start.mechanism, "EXTERNAL");
     let first = start.initial_response.map(<[u8]>::to_vec);
-    let mut step = server.start("EXTERNAL", first.as_deref())?;
-    loop {
-        let challenge = match step {
-            ServerStep::Authenticated { identity, .. } => return Ok(Outcome::Authenticated(identity)),
-            ServerStep::Rejected => return Ok(Outcome::Rejected),
-            ServerStep::Continue(challenge) => challenge.to_vec(),
-        };
-        let response = match client.step(&challenge)? {
-            ClientStep::Continue(r) => r.to_vec(),
-            ClientStep::Complete(r) => r.map(<[u8]>::to_vec).unwrap_or_default(),
-        };
-        step = server.step(&response)?;
-    }
+    run(client, server, "EXTERNAL", first.as_deref())
 }

@@ -3,7 +3,7 @@
 //!
 //! Bad input and calls out of order (NUL bytes, `step` before `start`, `start`
 //! twice, malformed responses, a missing password, ...) are rows of the table
-//! in tests/bad_input.rs.
+//! in sasl-sample's bad_input tests.
 
 use cyrus_sasl_test_support as common;
 
@@ -49,4 +49,32 @@ fn error_codes_have_names_and_descriptions() {
     assert_eq!(Code(-999).name(), None);
     assert_eq!(format!("{:?}", Code(-999)), "Code(-999)");
     assert!(!Code::NOMECH.description().is_empty());
+}
+
+#[test]
+fn an_error_prints_its_cause_once_as_its_source() {
+    use std::error::Error as _;
+    let dir = tempfile::tempdir().unwrap();
+
+    // A config file that cannot be read: the io::Error is the source, not in the message.
+    let config = Config::from_file(dir.path().join("missing.conf")).unwrap_err();
+    let io = config.source().and_then(|s| s.downcast_ref::<std::io::Error>()).expect("the io::Error is the source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(!config.to_string().contains(&io.to_string()), "cause printed twice: {config}");
+    assert!(config.to_string().contains("missing.conf"), "{config}");
+
+    // A server whose sasldb is missing: the same.
+    let config = Config::new()
+        .with("mech_list", "CRAM-MD5")
+        .unwrap()
+        .with("sasldb_path", dir.path().join("nope").to_str().unwrap())
+        .unwrap();
+    let config = config.with("pwcheck_method", "auxprop").unwrap().with("auxprop_plugin", "sasldb").unwrap();
+    let err = Server::check("test", "localhost", Some(REALM), &config).unwrap_err();
+    assert!(matches!(err, cyrus_sasl::Error::Sasldb { .. }), "{err:?}");
+    let io = err.source().and_then(|s| s.downcast_ref::<std::io::Error>()).expect("the io::Error is the source");
+    assert!(!err.to_string().contains(&io.to_string()), "cause printed twice: {err}");
+
+    // The message says what to do.
+    assert!(err.to_string().contains("create it"), "{err}");
 }

@@ -1,6 +1,5 @@
 //! What the security-layer tests share, whatever the mechanism: a recording
 //! TCP relay, frame walking, hostile transports, and an allocation watch.
-#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -10,7 +9,7 @@ use std::thread;
 
 use cyrus_sasl::{Client, Error, SecureStream, SecurityLayer, Server};
 
-use crate::common::{Outcome, handshake};
+use crate::{Outcome, handshake};
 
 /// Runs a handshake in process and turns both ends into security layers:
 /// `(client, server)`.

@@ -4,9 +4,8 @@
 //! terminates TLS toward each side: two sessions, two values), while plain
 //! `SCRAM-SHA-256` between the same two sides succeeds: binding is what tells.
 
-use cyrus_sasl::{
-    ChannelBinding, Client, ClientStep, Config, CredentialStore, Credentials, Secret, Server, ServerStep,
-};
+use cyrus_sasl::{ChannelBinding, Client, Config, CredentialStore, Credentials, Secret, Server};
+use cyrus_sasl_test_support::{self as common, Outcome};
 
 const REALM: &str = "EXAMPLE.TEST";
 
@@ -34,27 +33,9 @@ fn exchange(
     }
     // The client picks among what the server offers and what it allows.
     let allowed: Vec<&str> = client_mechs.split(' ').filter(|m| offered.iter().any(|o| o == m)).collect();
-    let start = match client.start(&allowed.join(" ")) {
-        Ok(start) => start,
-        Err(e) => return (Err(e.to_string()), String::new()),
-    };
-    let mechanism = start.mechanism.to_owned();
-    let first = start.initial_response.map(<[u8]>::to_vec);
-    let mut step = server.start(&mechanism, first.as_deref()).map_err(|e| e.to_string());
-    loop {
-        let challenge = match step {
-            Err(e) => return (Err(e), mechanism),
-            Ok(ServerStep::Authenticated { .. }) => return (Ok(true), mechanism),
-            Ok(ServerStep::Rejected) => return (Ok(false), mechanism),
-            Ok(ServerStep::Continue(challenge)) => challenge.to_vec(),
-        };
-        let response = match client.step(&challenge) {
-            Ok(ClientStep::Continue(response)) => response.to_vec(),
-            Ok(ClientStep::Complete(response)) => response.map(<[u8]>::to_vec).unwrap_or_default(),
-            Err(e) => return (Err(e.to_string()), mechanism),
-        };
-        step = server.step(&response).map_err(|e| e.to_string());
-    }
+    let (mechanism, outcome) = common::exchange(&mut client, &mut server, &allowed.join(" "));
+    let result = outcome.map(|o| matches!(o, Outcome::Authenticated(_))).map_err(|e| e.to_string());
+    (result, mechanism.unwrap_or_default())
 }
 
 fn cb(data: &[u8], critical: bool) -> Option<ChannelBinding> {

@@ -165,6 +165,6 @@ fn setpass_creates_the_database_file_and_refuses_empty_passwords() {
 #[test]
 fn a_sasldb_path_libsasl2_cannot_take_is_an_error_not_the_default_database() {
     let err = Sasldb::new("/tmp/bad\0path", REALM).unwrap_err();
-    assert!(matches!(err, Error::Sasldb { .. }), "{err:?}");
-    assert!(err.to_string().contains("NUL"), "{err}");
+    let Error::Sasldb { source, .. } = &err else { panic!("{err:?}") };
+    assert!(source.to_string().contains("NUL"), "{err}: {source}");
 }

@@ -1,0 +1,22 @@
+//! The core binding's in-process integration tests, one binary: a real
+//! libsasl2 client and server in this process, each module one concern.
+//!
+//! Tests that need a process of their own stay in binaries of their own:
+//! `logging` and `callback_panics` (the process's one logger, failpoints),
+//! `fuzz_regressions` (it measures this process's memory), `stress_threads`
+//! (fresh processes), `secure_stream_digest` (a counting global allocator),
+//! and the KDC-backed `gssapi` and `secure_stream` (environment set before
+//! any thread starts).
+
+#[path = "api/channel_binding.rs"]
+mod channel_binding;
+#[path = "api/config_switch.rs"]
+mod config_switch;
+#[path = "api/errors.rs"]
+mod errors;
+#[path = "api/external.rs"]
+mod external;
+#[path = "api/memory_store.rs"]
+mod memory_store;
+#[path = "api/sasldb.rs"]
+mod sasldb;
