@@ -8,6 +8,7 @@ pub mod kdc;
 pub mod ldap;
 pub mod mesos_peer;
 pub mod tls;
+pub mod zookeeper;
 
 use std::io::Write;
 use std::path::PathBuf;
