@@ -5,7 +5,7 @@
 //! with its ancestors), then an ephemeral sequential child `json.info_N` holding
 //! the master's [`MasterInfo`] as JSON, and reports [`ContenderStatus::Leading`]
 //! while that child is the leader among the members
-//! ([`choose_leader`](super::leader::choose_leader)), [`ContenderStatus::NotLeading`] otherwise.
+//! ([`choose_leader`]), [`ContenderStatus::NotLeading`] otherwise.
 //!
 //! **Losing the session.** ZooKeeper can only tell a client that its session
 //! expired once the client reconnects, so, as libmesos does, the contender decides

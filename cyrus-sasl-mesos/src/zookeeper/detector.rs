@@ -3,7 +3,7 @@
 //!
 //! [`LeaderDetector::start`] runs a Tokio task that holds one ZooKeeper session at
 //! a time. In each session it lists the children of the path with a watch, picks
-//! the leader ([`choose_leader`](super::leader::choose_leader)), reads its data and publishes a
+//! the leader ([`choose_leader`]), reads its data and publishes a
 //! [`LeaderEvent`] when what it sees differs from what it last published; then it
 //! waits for the watch and does it again. As in libmesos, the leader's data is
 //! read when the children change, not watched (a master never rewrites its
@@ -220,7 +220,8 @@ async fn run(address: ZkAddress, session_timeout: Duration, tx: watch::Sender<Le
 
 /// One look at the path: what to publish (if anything) and the watch to wait on.
 enum Look {
-    Seen(Option<LeaderEvent>, zk::OneshotWatcher),
+    /// What to publish, boxed (a `MasterInfo` is large), and the watch to wait on.
+    Seen(Option<Box<LeaderEvent>>, zk::OneshotWatcher),
     /// Something changed in between; look again at once.
     Again,
 }
@@ -238,7 +239,7 @@ async fn follow(client: &zk::Client, path: &str, tx: &watch::Sender<LeaderEvent>
             Ok(Look::Seen(event, watcher)) => {
                 retry = RETRY_MIN;
                 if let Some(event) = event {
-                    publish(tx, event);
+                    publish(tx, *event);
                 }
                 watcher
             }
@@ -281,7 +282,7 @@ async fn look(client: &zk::Client, path: &str) -> Result<Look, Failure> {
     match client.list_and_watch_children(path).await {
         Ok((children, watcher)) => {
             let Some(member) = choose_leader(&children) else {
-                return Ok(Look::Seen(Some(LeaderEvent::NoLeader), watcher));
+                return Ok(Look::Seen(Some(Box::new(LeaderEvent::NoLeader)), watcher));
             };
             let node = format!("{path}/{}", member.name);
             match client.get_data(&node).await {
@@ -291,7 +292,7 @@ async fn look(client: &zk::Client, path: &str) -> Result<Look, Failure> {
                         Election::Unusable(e) => LeaderEvent::Error(e.into()),
                         Election::NoLeader => LeaderEvent::NoLeader,
                     };
-                    Ok(Look::Seen(Some(event), watcher))
+                    Ok(Look::Seen(Some(Box::new(event)), watcher))
                 }
                 // Gone between the listing and the read: the children watch has
                 // fired or will fire; wait for it without publishing.
@@ -300,7 +301,7 @@ async fn look(client: &zk::Client, path: &str) -> Result<Look, Failure> {
             }
         }
         Err(zk::Error::NoNode) => match client.check_and_watch_stat(path).await {
-            Ok((None, watcher)) => Ok(Look::Seen(Some(LeaderEvent::NoLeader), watcher)),
+            Ok((None, watcher)) => Ok(Look::Seen(Some(Box::new(LeaderEvent::NoLeader)), watcher)),
             Ok((Some(_), _)) => Ok(Look::Again),
             Err(e) => Err(failure(e, "watch for the creation of", path)),
         },
