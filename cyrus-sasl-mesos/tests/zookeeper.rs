@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cyrus_sasl_mesos::zookeeper::leader::LeaderError;
-use cyrus_sasl_mesos::zookeeper::master_info::MasterInfoError;
+use cyrus_sasl_mesos::zookeeper::master_info::{MAX_MASTER_INFO_SIZE, MasterInfoError};
 use cyrus_sasl_mesos::zookeeper::{
     Contender, ContenderStatus, DetectError, LOG_TARGET, LeaderDetector, LeaderEvent, MasterInfo, ZkAddress,
     choose_leader,
@@ -386,12 +386,27 @@ async fn malformed_znodes_are_typed_outcomes_body() {
     })
     .await;
 
+    // Far more data than any MasterInfo: refused unread.
+    let huge = vec![b'{'; MAX_MASTER_INFO_SIZE + 1];
+    raw.create("/hand/json.info_-0000000003", &huge, &PERSISTENT_OPEN).await.unwrap();
+    wait_for(&mut events, Duration::from_secs(2), "too large", |e| {
+        matches!(
+            e,
+            LeaderEvent::Error(DetectError::Leader(LeaderError::Malformed {
+                error: MasterInfoError::TooLarge(n),
+                ..
+            })) if *n == MAX_MASTER_INFO_SIZE + 1
+        )
+    })
+    .await;
+
     // Binary protobuf under the `info` label, lowest of all.
-    raw.create("/hand/info_-0000000003", &good.to_protobuf(), &PERSISTENT_OPEN).await.unwrap();
+    raw.create("/hand/info_-0000000004", &good.to_protobuf(), &PERSISTENT_OPEN).await.unwrap();
     wait_for(&mut events, Duration::from_secs(2), "protobuf leader", is_leader(&good)).await;
 
     // Deleting the malformed ones one by one never ends the detector.
-    raw.delete("/hand/info_-0000000003", None).await.unwrap();
+    raw.delete("/hand/info_-0000000004", None).await.unwrap();
+    raw.delete("/hand/json.info_-0000000003", None).await.unwrap();
     raw.delete("/hand/-0000000002", None).await.unwrap();
     raw.delete("/hand/-0000000001", None).await.unwrap();
     raw.delete("/hand/json.info_0000000000", None).await.unwrap();
