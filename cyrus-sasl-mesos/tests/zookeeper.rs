@@ -51,12 +51,10 @@ fn address_with(zk: &ZooKeeper, user: &str, password: &str, path: &str) -> ZkAdd
     zk.url_with(user, password, path).parse().expect("a valid zk:// address")
 }
 
-/// A `MasterInfo` for a made-up master on 127.0.0.1:PORT.
+/// A `MasterInfo` for a made-up master on 127.0.0.1:PORT: the complete one a master of this crate advertises.
 fn master(port: u16) -> MasterInfo {
-    let mut info = MasterInfo::new(format!("master-{port}"), Ipv4Addr::LOCALHOST, port);
-    info.hostname = Some("localhost".into());
-    info.version = Some("1.11.0".into());
-    info
+    let pid = format!("master@127.0.0.1:{port}").parse().expect("a UPID");
+    MasterInfo::for_master(format!("master-{port}"), pid, Some("localhost")).expect("an IPv4 master")
 }
 
 fn is_leader(info: &MasterInfo) -> impl Fn(&LeaderEvent) -> bool + '_ {
@@ -546,4 +544,85 @@ pub async fn stays<T: Clone + std::fmt::Debug>(
             Ok(Err(_)) => panic!("{what}: the sender is gone"),
         }
     }
+}
+
+/// The real Mesos 1.11 scheduler driver (`real-framework` with `MR_EVENTS=1`)
+/// against `zk_url`: its event lines, one by one.
+struct RealDriver {
+    child: std::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl RealDriver {
+    fn start(peer: &std::path::Path, zk_url: &str) -> RealDriver {
+        let mut child = Command::new(peer.join("real-framework"))
+            .args([zk_url, "no-such-principal", "no-secret", "60"])
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .env("MR_EVENTS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("real-framework runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        RealDriver { child, lines }
+    }
+
+    /// Waits for the line `wanted`, skipping others (e.g. `AUTH_ERROR`: no
+    /// master listens here); panics with what it saw if it does not come.
+    async fn expect(&mut self, wanted: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) if line == wanted => return,
+                Ok(Some(line)) => seen.push(line),
+                Ok(None) => panic!("real-framework ended before {wanted:?}; it printed {seen:?}"),
+                Err(_) => panic!("no {wanted:?} from real-framework within {within:?}; it printed {seen:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for RealDriver {
+    fn drop(&mut self) {
+        // SIGKILL to this child's PID only.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/mesos-peer, prepared; ci/test runs it with --ignored"]
+fn the_real_driver_detects_our_contenders_and_follows_a_withdrawal() {
+    let peer = cyrus_sasl_test_support::mesos_peer::mesos_peer("the_real_driver_detects_our_contenders");
+    run_serial(async move {
+        let zk = ZooKeeper::start();
+        let address = address(&zk, "/mesos");
+        // Nobody listens at these masters' addresses: this test is about detection
+        // (libmesos's own detector reading our znodes), not authentication.
+        let free_port = cyrus_sasl_test_support::mesos_peer::free_port;
+        let (m1, m2) = (master(free_port()), master(free_port()));
+        let first = Contender::join(&address, &m1, SESSION_TIMEOUT);
+        wait_for(&mut first.subscribe(), Duration::from_secs(5), "first leads", |s| *s == ContenderStatus::Leading)
+            .await;
+        let second = Contender::join(&address, &m2, SESSION_TIMEOUT);
+        node_of(&second).await;
+
+        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"));
+        driver.expect(&format!("NEW_MASTER {}", m1.pid), Duration::from_secs(20)).await;
+        let withdrawn_at = Instant::now();
+        first.withdraw().await.expect("withdraw");
+        driver.expect(&format!("NEW_MASTER {}", m2.pid), Duration::from_secs(10)).await;
+        eprintln!("the real driver saw the new leader {:?} after the withdrawal", withdrawn_at.elapsed());
+        drop(second);
+        driver.expect("NO_MASTER", Duration::from_secs(10)).await;
+    });
 }
