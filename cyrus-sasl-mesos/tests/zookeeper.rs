@@ -278,7 +278,15 @@ async fn zookeeper_down_longer_than_the_session_timeout_body() {
         .await;
     eprintln!("contenders stepped down after {:?}", stopped_at.elapsed());
     wait_for(&mut events, SESSION_TIMEOUT + margin, "detector sees no leader", |e| *e == LeaderEvent::NoLeader).await;
-    eprintln!("all lost after {:?}", stopped_at.elapsed());
+    let lost_after = stopped_at.elapsed();
+    eprintln!("all lost after {lost_after:?}");
+    // The server's exit closed the connection at once: the detector gives its
+    // session up one session timeout later, not after also failing to open a new
+    // one (which takes another session timeout).
+    assert!(
+        lost_after < SESSION_TIMEOUT + Duration::from_millis(800),
+        "the detector reported no leader only {lost_after:?} after ZooKeeper stopped"
+    );
     // Down for well over a session timeout.
     tokio::time::sleep(SESSION_TIMEOUT).await;
     assert_eq!(first.status(), ContenderStatus::LostSession);
