@@ -13,6 +13,7 @@ pub mod ldap;
 pub mod mesos_peer;
 pub mod secure_stream;
 pub mod tls;
+pub mod zookeeper;
 
 use std::io::Write;
 use std::path::PathBuf;
