@@ -435,7 +435,7 @@ fn parse_decimal(value: &[u8]) -> Option<usize> {
 /// The request libprocess writes for message `name` from `from` to `to`: the
 /// header fields in libprocess's order, an empty `Host`, and a non-empty body as
 /// one chunk (an empty one with neither `Transfer-Encoding` nor `Content-Length`),
-/// byte for byte as in `../shared/mesos-peer/wire-capture.txt`.
+/// byte for byte what Apache Mesos 1.11's libprocess writes.
 ///
 /// `name` must satisfy the endpoint's name check (the endpoint checks it first).
 pub fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Vec<u8> {
@@ -465,7 +465,7 @@ pub fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Vec<u8
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use cyrus_sasl::mesos::libprocess::encode_response;
+/// use libprocess::encode_response;
 /// let answer = encode_response(202, false, UNIX_EPOCH + Duration::from_secs(1_796_221_313));
 /// assert_eq!(answer, b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\n");
 /// ```

@@ -1,6 +1,6 @@
 //! What a peer's TLS certificate says about who it is: the principal a
-//! verified client certificate names, for SASL EXTERNAL
-//! ([`Server::set_external`](crate::Server::set_external)). The certificate is
+//! verified client certificate names, for SASL EXTERNAL (cyrus-sasl's
+//! `Server::set_external`). The certificate is
 //! read with x509-parser; nothing here is a hand-written DER reader.
 
 use std::fmt;
@@ -102,7 +102,7 @@ pub enum CertificatePrincipalError {
 /// The name is returned as written (no case folding, no trimming).
 ///
 /// ```
-/// use cyrus_sasl::mesos::libprocess::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
+/// use libprocess::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
 /// use rustls::pki_types::CertificateDer;
 /// let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
 /// let error = client_certificate_principal(&garbage, PrincipalSource::CommonName).unwrap_err();
