@@ -133,18 +133,25 @@
 //!
 //! # Limits
 //!
-//! Mesos's libprocess bounds little; an endpoint here bounds each peer
-//! ([`EndpointOptions`], [`Limits`], defaults in brackets):
+//! Mesos's libprocess bounds little; an endpoint here bounds each peer. The
+//! fields of [`EndpointOptions`] and [`Limits`], with their defaults:
 //!
-//! - a request head [16 KiB, 32 header fields, at most [`MAX_HEADERS`]], a
-//!   message body [4 MiB], a message name [1024 bytes], a process id
-//!   [[`MAX_ID_LEN`] bytes]; a request over a limit is refused with its `4xx`
-//!   status before its body arrives, and the connection closed;
-//! - the time a whole request may take once it started [5 s], an idle inbound
-//!   connection [5 min], inbound connections open at once [1024];
-//! - messages waiting for each process [1024]: one more is answered `503` and
-//!   dropped, never queued without bound;
-//! - connecting [5 s] and getting an answer [5 s] when sending.
+//! | limit | default |
+//! |---|---|
+//! | request head ([`Limits::max_head_bytes`]) | 16 KiB |
+//! | header fields ([`Limits::max_headers`], at most [`MAX_HEADERS`]) | 32 |
+//! | message body ([`Limits::max_body_bytes`]) | 4 MiB |
+//! | a whole request, once it started ([`EndpointOptions::request_deadline`]) | 5 s |
+//! | an idle inbound connection ([`EndpointOptions::idle_timeout`]) | 5 min |
+//! | inbound connections open at once ([`EndpointOptions::max_connections`]) | 1024 |
+//! | messages waiting for one process ([`EndpointOptions::queue_capacity`]) | 1024 |
+//! | connecting, and getting an answer ([`EndpointOptions::connect_timeout`], [`EndpointOptions::response_timeout`]) | 5 s each |
+//!
+//! Fixed: a process id is at most [`MAX_ID_LEN`] bytes, a message name 1024.
+//! A request over a limit is refused with its `4xx` status as soon as the limit
+//! is passed (a declared body before it arrives) and its connection closed; a
+//! message for a full queue is answered `503` and dropped, never queued without
+//! bound.
 //!
 //! # Errors
 //!
@@ -177,3 +184,8 @@ pub use error::{EnvError, Error, RegisterError, SendError};
 pub use peer_certificate::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};
 pub use tls::{FirstBytes, HostnameValidation, TlsOptions, TlsSession, classify_first_bytes};
 pub use upid::{MAX_ID_LEN, Upid, UpidError};
+
+/// The README's example, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
