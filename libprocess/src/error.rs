@@ -209,8 +209,8 @@ pub enum SendError {
     },
     /// The TLS handshake with the destination failed (this endpoint has TLS on).
     #[error(
-        "the TLS handshake with {addr} failed: both ends need LIBPROCESS_SSL_ENABLED, each must trust \
-         the other's CA (LIBPROCESS_SSL_CA_FILE), and the server's certificate must name the IP {ip}",
+        "cannot connect to {addr}: the TLS handshake failed; both ends need LIBPROCESS_SSL_ENABLED, each must \
+         trust the other's CA (LIBPROCESS_SSL_CA_FILE), and the server's certificate must name the IP {ip}",
         ip = addr.ip()
     )]
     Tls {

@@ -24,6 +24,7 @@ pub struct Certs {
 
 impl Certs {
     /// Runs `ci/tls-certs` into a new temporary directory.
+    #[allow(clippy::new_without_default, reason = "it runs a script: not a default value")]
     pub fn new() -> Certs {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let script = crate::workspace_root().join("ci/tls-certs");
