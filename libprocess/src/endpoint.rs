@@ -217,10 +217,11 @@ impl fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    /// Binds the listener and starts accepting. Fails if the address cannot be
-    /// bound, or if it is unspecified (`0.0.0.0`) and no advertise IP is given.
-    /// With [`tls`](EndpointOptions::tls), also fails if its files cannot be
-    /// read or do not make a valid configuration.
+    /// Binds the listener and starts accepting. Fails with [`Error::Listen`] if
+    /// the address cannot be bound, [`Error::NoAdvertiseIp`] if it is
+    /// unspecified (`0.0.0.0`) and no advertise IP is given, and with
+    /// [`tls`](EndpointOptions::tls), one of the `Error::Tls*` variants if its
+    /// files cannot be read or do not make a valid configuration.
     pub async fn bind(options: EndpointOptions) -> Result<Endpoint, Error> {
         let tls = options.tls.as_ref().map(TlsContext::new).transpose()?;
         let addr = SocketAddr::new(options.bind_ip, options.bind_port);

@@ -165,6 +165,8 @@
 //!
 //! Through the `log` crate, under the target `libprocess` ([`LOG_TARGET`]).
 
+#![forbid(unsafe_code)]
+
 mod blocking;
 mod channel_binding;
 mod codec;

@@ -1,37 +1,9 @@
-//! TLS on the libprocess wire (rustls): the
-//! configuration in Mesos's `LIBPROCESS_SSL_*` terms, the first-bytes classifier
-//! of downgrade mode, and the stream an [`Endpoint`](super::Endpoint)'s
-//! connections run on (plain TCP or TLS).
-//!
-//! Mesos's own semantics (Apache Mesos `3rdparty/libprocess/src/openssl.cpp`,
-//! `docs/ssl.md`), and where this differs:
-//!
-//! - With TLS enabled, every outgoing connection speaks TLS and every incoming
-//!   one must, unless downgrade is on: then the accepting side looks at the
-//!   first bytes and serves a peer that does not start a TLS handshake in
-//!   plaintext. Mesos logs a warning for it; so does this.
-//! - The same certificate and key serve as the server certificate when
-//!   accepting and as the client certificate when connecting.
-//! - **Server certificate verification.** Mesos defaults
-//!   `LIBPROCESS_SSL_VERIFY_SERVER_CERT` (formerly `VERIFY_CERT`) to *false*: a
-//!   client takes any certificate, so TLS there protects against listening, not
-//!   against a machine in the middle. Here it defaults to **true**, and a CA
-//!   (`LIBPROCESS_SSL_CA_FILE` or `LIBPROCESS_SSL_CA_DIR`) is then required, since
-//!   no system trust store is consulted. Set it to `false` to get Mesos's default.
-//! - `LIBPROCESS_SSL_REQUIRE_CLIENT_CERT` (formerly `REQUIRE_CERT`, default
-//!   false): incoming connections must present a certificate from the CA. Without
-//!   it, a client certificate is still verified when one is presented (as in
-//!   Mesos). As in Mesos, requiring client certificates implies verifying server
-//!   certificates.
-//! - **Host names.** Mesos's default scheme, `legacy`, looks the peer's IP up in
-//!   reverse DNS and matches the certificate against that name; whoever controls
-//!   the reverse zone controls the check, and it is not implemented here. The
-//!   `openssl` scheme, the only one here (and the default), matches the
-//!   certificate against the address being connected to: a UPID carries an IP,
-//!   so the server certificate must name that IP in a subject alternative name.
-//!   `legacy` is refused with an error rather than silently changed.
-//! - TLS 1.2 and 1.3 only (Mesos enables 1.2 by default, 1.3 on request; older
-//!   versions are off in both).
+//! TLS on the libprocess wire (rustls): the configuration in Mesos's
+//! `LIBPROCESS_SSL_*` terms, the first-bytes classifier of downgrade mode, and
+//! the stream an [`Endpoint`](super::Endpoint)'s connections run on (plain TCP
+//! or TLS). What each variable means, and where the semantics differ from
+//! Mesos's (Apache Mesos `3rdparty/libprocess/src/openssl.cpp`, `docs/ssl.md`),
+//! is written once, in the crate documentation's TLS section.
 
 use std::fmt;
 use std::io;
