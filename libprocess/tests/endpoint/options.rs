@@ -37,7 +37,9 @@ async fn upids_use_the_advertised_address() {
     assert_eq!(a.advertised_addr(), "10.9.8.7:4242".parse::<SocketAddr>().unwrap());
     assert_eq!(a.spawn_process("x").unwrap().upid().to_string(), "x(1)@10.9.8.7:4242");
     let unspecified = EndpointOptions { bind_ip: "0.0.0.0".parse().unwrap(), ..EndpointOptions::default() };
-    assert!(Endpoint::bind(unspecified).await.is_err());
+    let err = Endpoint::bind(unspecified).await.unwrap_err();
+    assert!(matches!(err, libprocess::Error::NoAdvertiseIp { .. }), "{err:?}");
+    assert!(err.to_string().contains("LIBPROCESS_ADVERTISE_IP"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
