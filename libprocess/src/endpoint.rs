@@ -222,6 +222,12 @@ impl Endpoint {
     /// unspecified (`0.0.0.0`) and no advertise IP is given, and with
     /// [`tls`](EndpointOptions::tls), one of the `Error::Tls*` variants if its
     /// files cannot be read or do not make a valid configuration.
+    ///
+    /// # Panics
+    /// With TLS, when the program has installed no rustls crypto provider and
+    /// rustls's crate features name more than one (another dependency enables
+    /// `aws-lc-rs`): rustls cannot choose. Install one first with
+    /// `rustls::crypto::CryptoProvider::install_default`.
     pub async fn bind(options: EndpointOptions) -> Result<Endpoint, Error> {
         let tls = options.tls.as_ref().map(TlsContext::new).transpose()?;
         let addr = SocketAddr::new(options.bind_ip, options.bind_port);
