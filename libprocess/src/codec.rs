@@ -683,7 +683,7 @@ Host: \r\n\
     #[test]
     fn responses() {
         // Byte for byte what a real libprocess answered at that second
-        // (../shared/mesos-peer/wire-capture.txt).
+        // (captured between two Apache Mesos 1.11 processes on loopback).
         let real = b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\nHTTP/1.1";
         let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_221_313);
         assert_eq!(encode_response(202, false, then), real[..real.len() - 8]);
