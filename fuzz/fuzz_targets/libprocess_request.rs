@@ -1,4 +1,4 @@
-//! The libprocess request decoder (`mesos::libprocess::RequestDecoder`, request
+//! The libprocess request decoder (`libprocess::RequestDecoder`, request
 //! heads by httparse) on an arbitrary byte stream, as the endpoint's connection
 //! loop drives it.
 //!

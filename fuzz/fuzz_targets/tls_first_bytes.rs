@@ -1,4 +1,4 @@
-//! The downgrade detector (`mesos::libprocess::classify_first_bytes`): what the
+//! The downgrade detector (`libprocess::classify_first_bytes`): what the
 //! accepting side of a TLS endpoint with `LIBPROCESS_SSL_SUPPORT_DOWNGRADE` decides
 //! from the first bytes a peer sends.
 //!

@@ -1,13 +1,13 @@
 //! [`BlockingEndpoint`]: the async [`Endpoint`] on a runtime of its own, for
 //! blocking code. Every call runs the async one; nothing is duplicated.
 
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-use super::endpoint::{Endpoint, EndpointOptions, Envelope, Process, RegisterError, SendError};
+use super::endpoint::{Endpoint, EndpointOptions, Envelope, Process};
+use super::error::{Error, RegisterError, SendError};
 use super::upid::{Upid, UpidError};
 
 /// An [`Endpoint`] with its own tokio runtime (one worker thread), for code that
@@ -21,12 +21,13 @@ pub struct BlockingEndpoint {
 
 impl BlockingEndpoint {
     /// Starts a runtime and binds an endpoint on it ([`Endpoint::bind`]).
-    pub fn bind(options: EndpointOptions) -> io::Result<Self> {
+    pub fn bind(options: EndpointOptions) -> Result<Self, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("libprocess-endpoint")
             .enable_all()
-            .build()?;
+            .build()
+            .map_err(Error::Runtime)?;
         let endpoint = runtime.block_on(Endpoint::bind(options))?;
         Ok(BlockingEndpoint { runtime: Arc::new(runtime), endpoint })
     }

@@ -66,45 +66,52 @@ impl fmt::Debug for Request {
 
 /// Why an incoming request was refused. Each maps to the HTTP status the
 /// endpoint answers with ([`RequestError::status`]) before closing the
-/// connection.
+/// connection. The texts are for the receiving side's log: they say whether
+/// the peer speaks something else than libprocess, or broke a limit that can
+/// be raised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
     /// The head is not HTTP/1.x (httparse's verdict).
-    #[error("malformed request head: {0}")]
+    #[error(
+        "the request head is not HTTP/1.x ({0}): the peer does not speak libprocess \
+         (if it sends TLS, set LIBPROCESS_SSL_ENABLED here)"
+    )]
     Head(httparse::Error),
     /// The head did not end within [`Limits::max_head_bytes`].
-    #[error("request head over {0} bytes")]
+    #[error("the request head is over {0} bytes: raise Limits::max_head_bytes if the peer is legitimate")]
     HeadTooLarge(usize),
     /// More header fields than [`Limits::max_headers`].
-    #[error("more than {0} header fields")]
+    #[error("the request has more than {0} header fields: raise Limits::max_headers if the peer is legitimate")]
     TooManyHeaders(usize),
     /// The body (declared, or chunks so far) is over [`Limits::max_body_bytes`].
-    #[error("request body over {0} bytes")]
+    #[error("the request body is over {0} bytes: raise Limits::max_body_bytes if messages are this large")]
     BodyTooLarge(usize),
     /// Not a `POST`: libprocess messages always are.
-    #[error("method {0:?} is not POST")]
+    #[error("method {0:?} is not POST: the peer is not sending libprocess messages")]
     Method(String),
     /// The path is not `/{process id}/{message name}`.
-    #[error("path {0:?} is not /{{process id}}/{{message name}}")]
+    #[error("path {0:?} is not /{{process id}}/{{message name}}: the peer is not sending libprocess messages")]
     Path(String),
     /// Neither `Libprocess-From` nor `User-Agent: libprocess/...` names the sender.
-    #[error("no sender: neither Libprocess-From nor User-Agent: libprocess/...")]
+    #[error(
+        "the request names no sender (neither Libprocess-From nor User-Agent: libprocess/...): it is not a libprocess message"
+    )]
     NoSender,
     /// The sender header holds no valid UPID.
-    #[error("bad sender UPID: {0}")]
+    #[error("the sender header holds no valid UPID: {0}")]
     Sender(UpidError),
     /// `Content-Length` is not a number, or given twice with different values.
-    #[error("bad Content-Length")]
+    #[error("the request's Content-Length is not one decimal number: the peer's HTTP framing is broken")]
     ContentLength,
     /// Both `Content-Length` and `Transfer-Encoding` (a request-smuggling shape).
-    #[error("both Content-Length and Transfer-Encoding")]
+    #[error("the request has both Content-Length and Transfer-Encoding: refused, as a request-smuggling shape")]
     LengthAndChunked,
     /// A `Transfer-Encoding` other than `chunked`.
-    #[error("unsupported Transfer-Encoding")]
+    #[error("the request's Transfer-Encoding is not chunked: libprocess peers send chunked bodies only")]
     TransferEncoding,
     /// The chunked body is malformed.
-    #[error("malformed chunked body")]
+    #[error("the request's chunked body is malformed: the peer's HTTP framing is broken")]
     Chunk,
 }
 
@@ -435,7 +442,7 @@ fn parse_decimal(value: &[u8]) -> Option<usize> {
 /// The request libprocess writes for message `name` from `from` to `to`: the
 /// header fields in libprocess's order, an empty `Host`, and a non-empty body as
 /// one chunk (an empty one with neither `Transfer-Encoding` nor `Content-Length`),
-/// byte for byte as in `../shared/mesos-peer/wire-capture.txt`.
+/// byte for byte what Apache Mesos 1.11's libprocess writes.
 ///
 /// `name` must satisfy the endpoint's name check (the endpoint checks it first).
 pub fn encode_request(from: &Upid, to: &Upid, name: &str, body: &[u8]) -> Vec<u8> {
@@ -676,7 +683,7 @@ Host: \r\n\
     #[test]
     fn responses() {
         // Byte for byte what a real libprocess answered at that second
-        // (../shared/mesos-peer/wire-capture.txt).
+        // (captured between two Apache Mesos 1.11 processes on loopback).
         let real = b"HTTP/1.1 202 Accepted\r\nDate: Wed, 02 Dec 2026 14:21:53 GMT\r\nContent-Length: 0\r\n\r\nHTTP/1.1";
         let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_221_313);
         assert_eq!(encode_response(202, false, then), real[..real.len() - 8]);

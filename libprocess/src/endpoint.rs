@@ -20,7 +20,8 @@ use tokio::time::{Instant, timeout, timeout_at};
 use super::codec::{Limits, Request, RequestDecoder, encode_request, encode_response, parse_response, valid_name};
 use super::tls::{Stream, TlsContext, TlsOptions, TlsSession};
 use super::upid::{Upid, UpidError};
-use crate::env::{EnvError, LOG_TARGET};
+use crate::env::LOG_TARGET;
+use crate::error::{EnvError, Error, RegisterError, SendError};
 
 /// How an [`Endpoint`] listens, advertises itself and bounds its peers.
 ///
@@ -102,11 +103,7 @@ impl EndpointOptions {
         ) -> Result<Option<T>, EnvError> {
             match var(name).filter(|v| !v.is_empty()) {
                 None => Ok(None),
-                Some(value) => value.parse().map(Some).map_err(|_| EnvError {
-                    var: name,
-                    value: value.chars().take(64).collect(),
-                    expected,
-                }),
+                Some(value) => value.parse().map(Some).map_err(|_| EnvError::new(name, &value, expected)),
             }
         }
         let mut options = EndpointOptions::default();
@@ -154,75 +151,6 @@ impl fmt::Debug for Envelope {
             .field("tls", &self.tls)
             .finish()
     }
-}
-
-/// Why a message could not be sent.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The message name is empty or has whitespace, control characters, `?` or `#`.
-    #[error("{0:?} is not a valid message name")]
-    BadName(String),
-    /// The destination refused or failed the connection (at once for a closed port).
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        /// The destination address.
-        addr: SocketAddr,
-        /// What the system said.
-        #[source]
-        source: io::Error,
-    },
-    /// Writing the message or reading its answer failed.
-    #[error("connection to {addr} failed: {source}")]
-    Io {
-        /// The destination address.
-        addr: SocketAddr,
-        /// What the system said.
-        #[source]
-        source: io::Error,
-    },
-    /// No connection or no answer within [`EndpointOptions::connect_timeout`] or
-    /// [`EndpointOptions::response_timeout`].
-    #[error("no answer from {addr} in time")]
-    Timeout {
-        /// The destination address.
-        addr: SocketAddr,
-    },
-    /// The answer was not HTTP, or the peer closed the connection without one.
-    #[error("{addr} did not answer with HTTP")]
-    BadResponse {
-        /// The destination address.
-        addr: SocketAddr,
-    },
-    /// `404`: the destination has no process with that id (for example a session
-    /// that has ended). libprocess itself ignores this answer; here it is an error
-    /// so a caller can tell.
-    #[error("{to} has no such process (404)")]
-    UnknownProcess {
-        /// The destination.
-        to: Upid,
-    },
-    /// Any other answer than `202 Accepted` (for example `503` from this crate's
-    /// endpoint when the process's queue is full).
-    #[error("{to} answered {status}")]
-    Status {
-        /// The destination.
-        to: Upid,
-        /// The HTTP status.
-        status: u16,
-    },
-}
-
-/// Why a process could not be registered.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RegisterError {
-    /// Not a valid process id.
-    #[error(transparent)]
-    BadId(#[from] UpidError),
-    /// A live process already has this id.
-    #[error("a process with id {0:?} already exists")]
-    Taken(String),
 }
 
 /// A kept outbound connection to one destination address.
@@ -289,22 +217,26 @@ impl fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    /// Binds the listener and starts accepting. Fails if the address cannot be
-    /// bound, or if it is unspecified (`0.0.0.0`) and no advertise IP is given.
-    /// With [`tls`](EndpointOptions::tls), also fails if its files cannot be
-    /// read or do not make a valid configuration.
-    pub async fn bind(options: EndpointOptions) -> io::Result<Endpoint> {
+    /// Binds the listener and starts accepting. Fails with [`Error::Listen`] if
+    /// the address cannot be bound, [`Error::NoAdvertiseIp`] if it is
+    /// unspecified (`0.0.0.0`) and no advertise IP is given, and with
+    /// [`tls`](EndpointOptions::tls), one of the `Error::Tls*` variants if its
+    /// files cannot be read or do not make a valid configuration.
+    ///
+    /// # Panics
+    /// With TLS, when the program has installed no rustls crypto provider and
+    /// rustls's crate features name more than one (another dependency enables
+    /// `aws-lc-rs`): rustls cannot choose. Install one first with
+    /// `rustls::crypto::CryptoProvider::install_default`.
+    pub async fn bind(options: EndpointOptions) -> Result<Endpoint, Error> {
         let tls = options.tls.as_ref().map(TlsContext::new).transpose()?;
-        let listener = TcpListener::bind(SocketAddr::new(options.bind_ip, options.bind_port)).await?;
-        let local_addr = listener.local_addr()?;
+        let addr = SocketAddr::new(options.bind_ip, options.bind_port);
+        let listen = |source| Error::Listen { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(listen)?;
+        let local_addr = listener.local_addr().map_err(listen)?;
         let advertise_ip = match options.advertise_ip {
             Some(ip) => ip,
-            None if local_addr.ip().is_unspecified() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "bound to an unspecified IP: set an advertise IP (LIBPROCESS_ADVERTISE_IP) for the UPIDs",
-                ));
-            }
+            None if local_addr.ip().is_unspecified() => return Err(Error::NoAdvertiseIp { addr: local_addr }),
             None => local_addr.ip(),
         };
         let advertised = SocketAddr::new(advertise_ip, options.advertise_port.unwrap_or(local_addr.port()));
@@ -481,7 +413,7 @@ impl Endpoint {
             if conn.is_none() {
                 let stream = match timeout(options.connect_timeout, connect(self.inner.tls.as_ref(), addr)).await {
                     Err(_) => return Err(SendError::Timeout { addr }),
-                    Ok(Err(source)) => return Err(SendError::Connect { addr, source }),
+                    Ok(Err(e)) => return Err(e),
                     Ok(Ok(stream)) => stream,
                 };
                 log::debug!(target: LOG_TARGET, "opened a connection to {addr}");
@@ -504,7 +436,12 @@ impl Endpoint {
                     *conn = None;
                 }
                 Ok(Err(Failure::Io(source))) => return Err(SendError::Io { addr, source }),
-                Ok(Err(Failure::Closed { .. } | Failure::Garbage)) => return Err(SendError::BadResponse { addr }),
+                Ok(Err(Failure::Garbage { tls: true })) if self.inner.tls.is_none() => {
+                    return Err(SendError::TlsRequired { addr });
+                }
+                Ok(Err(Failure::Closed { .. } | Failure::Garbage { .. })) => {
+                    return Err(SendError::BadResponse { addr });
+                }
             }
         }
         Err(SendError::BadResponse { addr })
@@ -512,19 +449,25 @@ impl Endpoint {
 }
 
 /// Opens a connection to `addr` (TCP, then TLS if configured).
-async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> io::Result<Stream> {
-    let tcp = TcpStream::connect(addr).await?;
+async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> Result<Stream, SendError> {
+    let tcp = TcpStream::connect(addr).await.map_err(|source| SendError::Connect { addr, source })?;
     let _ = tcp.set_nodelay(true);
     match tls {
         None => Ok(Stream::Plain(tcp)),
-        Some(tls) => tls.connect(addr.ip(), tcp).await,
+        Some(tls) => tls.connect(addr.ip(), tcp).await.map_err(|source| SendError::Tls { addr, source }),
     }
 }
 
 enum Failure {
     Io(io::Error),
-    Closed { answered: bool },
-    Garbage,
+    Closed {
+        answered: bool,
+    },
+    /// Not an HTTP answer; `tls`: it looks like a TLS record (an alert or a
+    /// handshake), what a TLS endpoint sends a plaintext peer.
+    Garbage {
+        tls: bool,
+    },
 }
 
 /// Whether the peer has closed a kept connection (a pending EOF or error).
@@ -559,7 +502,7 @@ async fn write_and_answer(
                 return Ok(head);
             }
             Ok(None) => {}
-            Err(()) => return Err(Failure::Garbage),
+            Err(()) => return Err(Failure::Garbage { tls: looks_like_tls(&out.buf) }),
         }
         let n = out.stream.read(&mut chunk).await.map_err(Failure::Io)?;
         if n == 0 {
@@ -567,6 +510,12 @@ async fn write_and_answer(
         }
         out.buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Whether an answer starts like a TLS record: content type alert (21) or
+/// handshake (22), then protocol major version 3.
+fn looks_like_tls(answer: &[u8]) -> bool {
+    matches!(answer, [0x15 | 0x16, 0x03, ..])
 }
 
 /// A local process: receives the messages addressed to its id. Dropping it

@@ -1,6 +1,6 @@
 //! What a peer's TLS certificate says about who it is: the principal a
-//! verified client certificate names, for SASL EXTERNAL
-//! ([`Server::set_external`](crate::Server::set_external)). The certificate is
+//! verified client certificate names, for SASL EXTERNAL (cyrus-sasl's
+//! `Server::set_external`). The certificate is
 //! read with x509-parser; nothing here is a hand-written DER reader.
 
 use std::fmt;

@@ -1,37 +1,9 @@
-//! TLS on the libprocess wire (rustls with its `ring` provider): the
-//! configuration in Mesos's `LIBPROCESS_SSL_*` terms, the first-bytes classifier
-//! of downgrade mode, and the stream an [`Endpoint`](super::Endpoint)'s
-//! connections run on (plain TCP or TLS).
-//!
-//! Mesos's own semantics (Apache Mesos `3rdparty/libprocess/src/openssl.cpp`,
-//! `docs/ssl.md`), and where this differs:
-//!
-//! - With TLS enabled, every outgoing connection speaks TLS and every incoming
-//!   one must, unless downgrade is on: then the accepting side looks at the
-//!   first bytes and serves a peer that does not start a TLS handshake in
-//!   plaintext. Mesos logs a warning for it; so does this.
-//! - The same certificate and key serve as the server certificate when
-//!   accepting and as the client certificate when connecting.
-//! - **Server certificate verification.** Mesos defaults
-//!   `LIBPROCESS_SSL_VERIFY_SERVER_CERT` (formerly `VERIFY_CERT`) to *false*: a
-//!   client takes any certificate, so TLS there protects against listening, not
-//!   against a machine in the middle. Here it defaults to **true**, and a CA
-//!   (`LIBPROCESS_SSL_CA_FILE` or `LIBPROCESS_SSL_CA_DIR`) is then required, since
-//!   no system trust store is consulted. Set it to `false` to get Mesos's default.
-//! - `LIBPROCESS_SSL_REQUIRE_CLIENT_CERT` (formerly `REQUIRE_CERT`, default
-//!   false): incoming connections must present a certificate from the CA. Without
-//!   it, a client certificate is still verified when one is presented (as in
-//!   Mesos). As in Mesos, requiring client certificates implies verifying server
-//!   certificates.
-//! - **Host names.** Mesos's default scheme, `legacy`, looks the peer's IP up in
-//!   reverse DNS and matches the certificate against that name; whoever controls
-//!   the reverse zone controls the check, and it is not implemented here. The
-//!   `openssl` scheme, the only one here (and the default), matches the
-//!   certificate against the address being connected to: a UPID carries an IP,
-//!   so the server certificate must name that IP in a subject alternative name.
-//!   `legacy` is refused with an error rather than silently changed.
-//! - TLS 1.2 and 1.3 only (Mesos enables 1.2 by default, 1.3 on request; older
-//!   versions are off in both).
+//! TLS on the libprocess wire (rustls): the configuration in Mesos's
+//! `LIBPROCESS_SSL_*` terms, the first-bytes classifier of downgrade mode, and
+//! the stream an [`Endpoint`](super::Endpoint)'s connections run on (plain TCP
+//! or TLS). What each variable means, and where the semantics differ from
+//! Mesos's (Apache Mesos `3rdparty/libprocess/src/openssl.cpp`, `docs/ssl.md`),
+//! is written once, in the crate documentation's TLS section.
 
 use std::fmt;
 use std::io;
@@ -52,7 +24,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use crate::env::{EnvError, LOG_TARGET};
+use crate::env::LOG_TARGET;
+use crate::error::{EnvError, Error};
 
 /// How the server's certificate is matched against the peer it should belong
 /// to (`LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME`).
@@ -78,9 +51,10 @@ pub enum HostnameValidation {
 /// };
 /// ```
 ///
-/// Files are read when the endpoint binds. How its semantics and defaults
-/// compare with Mesos's: the notes atop `src/mesos/libprocess/tls.rs` (and the
-/// README's "Encryption" section).
+/// Files are read when the endpoint binds; a file that cannot be read or a
+/// set that makes no valid configuration is an [`Error`](crate::Error) from
+/// [`Endpoint::bind`](super::Endpoint::bind). How the semantics and defaults
+/// compare with Mesos's: the crate documentation's TLS section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsOptions {
     /// PEM certificate chain, leaf first (`LIBPROCESS_SSL_CERT_FILE`): the
@@ -179,7 +153,7 @@ impl TlsOptions {
         let path = |name: &'static str| -> Result<PathBuf, EnvError> {
             get(name)
                 .map(PathBuf::from)
-                .ok_or_else(|| EnvError::new(name, "", "a file (LIBPROCESS_SSL_ENABLED needs it)"))
+                .ok_or_else(|| EnvError::new(name, "", "a PEM file (LIBPROCESS_SSL_ENABLED=true needs it)"))
         };
         let mut tls = TlsOptions::new(path("LIBPROCESS_SSL_CERT_FILE")?, path("LIBPROCESS_SSL_KEY_FILE")?);
         tls.ca_file = get("LIBPROCESS_SSL_CA_FILE").map(PathBuf::from);
@@ -249,25 +223,21 @@ impl fmt::Debug for TlsContext {
     }
 }
 
-fn invalid(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, what)
-}
-
-fn read_certs(path: &Path) -> io::Result<Vec<CertificateDer<'static>>> {
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| invalid(format!("cannot read certificates from {}: {e}", path.display())))?;
+        .map_err(|source| Error::TlsCertificateFile { path: path.to_owned(), source })?;
     if certs.is_empty() {
-        return Err(invalid(format!("{} holds no PEM certificate", path.display())));
+        return Err(Error::TlsNoCertificate { path: path.to_owned() });
     }
     Ok(certs)
 }
 
-fn read_roots(options: &TlsOptions) -> io::Result<Option<Arc<RootCertStore>>> {
+fn read_roots(options: &TlsOptions) -> Result<Option<Arc<RootCertStore>>, Error> {
     let mut roots = RootCertStore::empty();
-    let mut add = |path: &Path, certs: Vec<CertificateDer<'static>>| -> io::Result<()> {
+    let mut add = |path: &Path, certs: Vec<CertificateDer<'static>>| -> Result<(), Error> {
         for cert in certs {
-            roots.add(cert).map_err(|e| invalid(format!("bad CA certificate in {}: {e}", path.display())))?;
+            roots.add(cert).map_err(|source| Error::TlsCaCertificate { path: path.to_owned(), source })?;
         }
         Ok(())
     };
@@ -275,9 +245,9 @@ fn read_roots(options: &TlsOptions) -> io::Result<Option<Arc<RootCertStore>>> {
         add(path, read_certs(path)?)?;
     }
     if let Some(dir) = &options.ca_dir {
-        let entries = std::fs::read_dir(dir).map_err(|e| invalid(format!("cannot read {}: {e}", dir.display())))?;
-        for entry in entries {
-            let path = entry?.path();
+        let ca_dir = |source| Error::TlsCaDir { path: dir.clone(), source };
+        for entry in std::fs::read_dir(dir).map_err(ca_dir)? {
+            let path = entry.map_err(ca_dir)?.path();
             // OpenSSL's hashed links and any other PEM file; non-certificates skipped.
             if path.is_file()
                 && let Ok(certs) = read_certs(&path)
@@ -289,48 +259,62 @@ fn read_roots(options: &TlsOptions) -> io::Result<Option<Arc<RootCertStore>>> {
     Ok((!roots.is_empty()).then(|| Arc::new(roots)))
 }
 
+/// The crypto provider of every TLS configuration: the process-wide default
+/// when the program installed one (`CryptoProvider::install_default`), else
+/// the one rustls's crate features name, which is *ring* (this crate enables
+/// only that one); rustls installs it as the process default then.
+///
+/// This is rustls's own way to a *ring* provider that its newer 0.23 releases
+/// do not deprecate. A program whose dependencies enable a second rustls
+/// provider must install one before binding a TLS endpoint, as rustls asks of
+/// every program in that case.
+pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
+    match CryptoProvider::get_default() {
+        Some(provider) => provider.clone(),
+        None => ClientConfig::builder().crypto_provider().clone(),
+    }
+}
+
 impl TlsContext {
     /// Reads the files and builds both configs; logs the downgrade warning.
-    pub(crate) fn new(options: &TlsOptions) -> io::Result<TlsContext> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+    pub(crate) fn new(options: &TlsOptions) -> Result<TlsContext, Error> {
+        let provider = crypto_provider();
         let chain = read_certs(&options.cert_file)?;
         let key = PrivateKeyDer::from_pem_file(&options.key_file)
-            .map_err(|e| invalid(format!("cannot read a private key from {}: {e}", options.key_file.display())))?;
+            .map_err(|source| Error::TlsKeyFile { path: options.key_file.clone(), source })?;
         let roots = read_roots(options)?;
         let verify_server = options.verify_server_cert || options.require_client_cert;
         if options.require_client_cert && !options.verify_server_cert {
             log::info!(target: LOG_TARGET, "requiring client certificates implies verifying server certificates");
         }
         if verify_server && roots.is_none() {
-            return Err(invalid(
-                "TLS certificate verification needs a CA: set LIBPROCESS_SSL_CA_FILE or LIBPROCESS_SSL_CA_DIR".into(),
-            ));
+            return Err(Error::TlsNoCa);
         }
+        let config = |source| Error::TlsConfig { source };
 
         let client_verifier = match &roots {
             Some(roots) => {
                 let builder = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone());
                 let builder = if options.require_client_cert { builder } else { builder.allow_unauthenticated() };
-                builder.build().map_err(|e| invalid(format!("cannot verify client certificates: {e}")))?
+                builder.build().map_err(|source| Error::TlsClientVerifier { source })?
             }
             None => WebPkiClientVerifier::no_client_auth(),
         };
         let server = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| invalid(e.to_string()))?
+            .map_err(config)?
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(chain.clone(), key.clone_key())
-            .map_err(|e| invalid(format!("bad certificate or key: {e}")))?;
+            .map_err(config)?;
 
         let client = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(config)?;
         let client = match roots {
             Some(roots) if verify_server => client.with_root_certificates(roots),
             _ => client.dangerous().with_custom_certificate_verifier(Arc::new(AnyServerCert(provider))),
         };
-        let client =
-            client.with_client_auth_cert(chain, key).map_err(|e| invalid(format!("bad certificate or key: {e}")))?;
+        let client = client.with_client_auth_cert(chain, key).map_err(config)?;
 
         if options.support_downgrade {
             log::warn!(

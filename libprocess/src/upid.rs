@@ -15,19 +15,29 @@ pub const MAX_ID_LEN: usize = 256;
 /// instance listens (its *advertised* address). A message to a UPID is an HTTP
 /// request to `ip:port` with the path `/{id}/{message name}`.
 ///
+/// A `Upid` is the parsed, bounded form: hold one instead of the text a peer
+/// sent, and ask it for [`ip`](Self::ip) rather than splitting the string again.
 /// The address must be an IP literal (IPv6 in brackets: `id@[::1]:5050`):
 /// libprocess resolves a host name here, this type does not, so parsing never
 /// blocks on DNS. The id must be non-empty, at most [`MAX_ID_LEN`] bytes, and
 /// free of `/`, `@`, whitespace and control characters, so it is always one path
-/// segment and one header token.
+/// segment and one header token. Parsing text of any length is safe: it never
+/// copies more than the bounded id, and an error quotes at most 64 characters.
 ///
 /// ```
-/// use libprocess::Upid;
-/// let upid: Upid = "crammd5-authenticatee(1)@127.0.0.1:47517".parse()?;
-/// assert_eq!(upid.id(), "crammd5-authenticatee(1)");
-/// assert_eq!(upid.port(), 47517);
-/// assert_eq!(upid.to_string(), "crammd5-authenticatee(1)@127.0.0.1:47517");
-/// # Ok::<(), libprocess::UpidError>(())
+/// use libprocess::{Upid, UpidError};
+/// // What a peer claims, e.g. the `pid` field of a message it sent.
+/// let claimed = "scheduler-5c1e@10.0.0.7:41393";
+/// let upid: Upid = claimed.parse()?;
+/// assert_eq!(upid.id(), "scheduler-5c1e");
+/// assert_eq!(upid.ip().to_string(), "10.0.0.7");
+/// assert_eq!(upid.port(), 41393);
+/// assert_eq!(upid.to_string(), claimed);
+///
+/// assert_eq!("master@mesos.example:5050".parse::<Upid>(), Err(UpidError::BadAddress("mesos.example:5050".into())));
+/// let long = format!("{}@127.0.0.1:1", "x".repeat(libprocess::MAX_ID_LEN + 1));
+/// assert!(matches!(Upid::try_from(long.as_str()), Err(UpidError::IdTooLong(_))));
+/// # Ok::<(), UpidError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Upid {
@@ -35,24 +45,26 @@ pub struct Upid {
     addr: SocketAddr,
 }
 
-/// Why a string is not a [`Upid`].
+/// Why a string is not a [`Upid`]. The texts say what a valid UPID looks like.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpidError {
     /// There is no `@` between id and address.
-    #[error("a UPID is id@ip:port, and this one has no '@'")]
+    #[error("a UPID is id@ip:port, and this one has no '@': write it as e.g. master@10.0.0.1:5050")]
     MissingAt,
     /// The id before `@` is empty.
-    #[error("the UPID's process id is empty")]
+    #[error("the UPID's process id (before '@') is empty: name the process, e.g. master@10.0.0.1:5050")]
     EmptyId,
     /// The id is longer than [`MAX_ID_LEN`].
-    #[error("the UPID's process id is {0} bytes, over the limit of {MAX_ID_LEN}")]
+    #[error("the UPID's process id is {0} bytes, over the limit of {MAX_ID_LEN}: use a shorter id")]
     IdTooLong(usize),
     /// The id has a character that cannot appear in a path segment or header.
-    #[error("the UPID's process id contains the character {0:?}")]
+    #[error("the UPID's process id contains {0:?}: use no '/', '@', whitespace or control characters")]
     BadIdChar(char),
     /// The part after `@` is not `ip:port` with an IP literal.
-    #[error("the UPID's address {0:?} is not ip:port")]
+    #[error(
+        "the UPID's address {0:?} is not ip:port: give an IP literal (IPv6 in brackets) and a port, not a host name"
+    )]
     BadAddress(String),
 }
 
@@ -108,6 +120,28 @@ impl FromStr for Upid {
         check_id(id)?;
         let addr = addr.parse().map_err(|_| UpidError::BadAddress(addr.chars().take(64).collect()))?;
         Ok(Upid { id: id.to_owned(), addr })
+    }
+}
+
+impl TryFrom<&str> for Upid {
+    type Error = UpidError;
+
+    fn try_from(s: &str) -> Result<Self, UpidError> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for Upid {
+    type Error = UpidError;
+
+    fn try_from(s: String) -> Result<Self, UpidError> {
+        s.parse()
+    }
+}
+
+impl From<Upid> for String {
+    fn from(upid: Upid) -> String {
+        upid.to_string()
     }
 }
 

@@ -2,7 +2,12 @@
 //! temporary directory (the script lists the set: a CA and leaves for IP
 //! 127.0.0.1, another CA, a relay's own certificate, one for a wrong host),
 //! and the rustls and libprocess configurations built from them. Nothing
-//! secret is committed anywhere.
+//! secret is committed anywhere. The rustls configurations use rustls's
+//! process-default provider (*ring*, the only one the workspace enables), as
+//! libprocess does, not the deprecated `rustls::crypto::ring::default_provider`.
+//! libprocess's own tests have a copy of the certificate part
+//! (`libprocess/tests/endpoint/support.rs`) because this crate depends on the
+//! SASL crates.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,9 +58,7 @@ impl Certs {
     /// no client certificate.
     pub fn server_config(&self, name: &str) -> Arc<rustls::ServerConfig> {
         let key = PrivateKeyDer::from_pem_file(self.path(&format!("{name}.key"))).expect("a PEM key");
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
+        let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(vec![self.cert(name)], key)
             .expect("a server certificate");
@@ -67,11 +70,7 @@ impl Certs {
     pub fn client_config(&self, ca: &str) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.cert(ca)).expect("a CA certificate");
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
         Arc::new(config)
     }
 }
