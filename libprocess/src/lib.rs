@@ -76,33 +76,10 @@
 //! - libprocess trusts the sender UPID a request claims. [`Envelope::peer_addr`]
 //!   carries the TCP peer, so a receiver can at least check the IP.
 //!
-<<<<<<< HEAD
-//! The wire carries any protobuf message (`prost::Message`); it knows nothing
-//! of SASL or of Mesos's own message types. [`Endpoint`] is one libprocess
-//! instance (tokio underneath), [`BlockingEndpoint`] the same for blocking code, [`RequestDecoder`] the sans-IO request parser
-//! (HTTP heads by `httparse`).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use libprocess::{Endpoint, EndpointOptions};
-//!
-//! /// Any protobuf message; this one is Mesos's `AuthenticateMessage`.
-//! #[derive(Clone, PartialEq, prost::Message)]
-//! struct AuthenticateMessage {
-//!     #[prost(string, required, tag = "1")]
-//!     pid: String,
-//! }
-//! impl prost::Name for AuthenticateMessage {
-//!     const NAME: &'static str = "AuthenticateMessage";
-//!     const PACKAGE: &'static str = "mesos.internal";
-//! }
-=======
 //! [`RequestDecoder`] is the sans-IO request parser (heads parsed by
 //! `httparse`); [`encode_request`] and [`encode_response`] write the bytes.
 //!
 //! # Addresses
->>>>>>> wire
 //!
 //! [`EndpointOptions::from_env`] reads libprocess's variables: `LIBPROCESS_IP`
 //! and `LIBPROCESS_PORT` (where to listen; default `127.0.0.1` and a free
