@@ -136,42 +136,41 @@
 //! ([`PEER_TEXT_AUTHENTICATION_ERROR`]); the registry keeps generations
 //! ([`Registry`]).
 
+mod authenticate;
 mod authenticatee;
 mod authenticator;
+pub mod authorization;
 mod backoff;
 mod credentials_file;
-mod messages;
-mod registry;
-mod retry;
-
-mod authenticate;
-pub mod authorization;
+mod error;
+pub mod guide;
 mod master;
 mod master_config;
+mod messages;
 pub mod registration;
+mod registry;
+mod retry;
 mod warning;
 
-pub use authenticate::{
-    AUTHENTICATEE_PREFIX, AuthenticateError, AuthenticateOptions, authenticate, authenticate_blocking,
+pub use authenticate::{AUTHENTICATEE_PREFIX, AuthenticateOptions, NoVerdict, authenticate, authenticate_blocking};
+pub use authenticatee::{Authenticatee, AuthenticateeState, ClientOptions, Credential};
+pub use authenticator::{
+    Authenticator, ChannelBindingPolicy, DEFAULT_SESSION_TIMEOUT, DiscardReason, ExchangeError, ExchangeState, Origin,
+    Outcome, Outcomes, PEER_TEXT_AUTHENTICATION_ERROR, PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, SecureChannel,
+    ServerOptions, SessionOutcome, UnknownChannelBindingPolicy,
 };
+pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
+pub use credentials_file::{MAX_CREDENTIALS_FILE_SIZE, credential_store, read_credential, read_credentials};
+pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind, SecretProblem};
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
 pub use master::{
     AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
     MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
-pub use warning::Warning;
-
-pub use authenticatee::{Authenticatee, AuthenticateeError, AuthenticateeState, ClientOptions, Credential};
-pub use authenticator::{
-    Authenticator, ChannelBindingPolicy, DEFAULT_SESSION_TIMEOUT, DiscardReason, Origin, Outcome, Outcomes,
-    PEER_TEXT_AUTHENTICATION_ERROR, PEER_TEXT_UNSUPPORTED_MECHANISM, PeerBinding, SecureChannel, ServerOptions,
-    SessionError, SessionState, UnknownChannelBindingPolicy,
-};
-pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
-pub use credentials_file::{
-    CredentialsFileError, CredentialsFileErrorKind, MAX_CREDENTIALS_FILE_SIZE, SecretProblem, parse_credential,
-    parse_credentials, read_credential, read_credentials,
+pub use master_config::{
+    ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
+    MasterConfig,
 };
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
@@ -180,11 +179,15 @@ pub use messages::{
 };
 pub use registry::{AuthenticatedPid, DEFAULT_REGISTRY_CAPACITY, Generation, Registry};
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
+pub use warning::Warning;
 
-pub use master_config::{
-    ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
-    MasterConfig, MasterConfigError,
-};
+/// Not part of the API: what this workspace's tests and fuzz targets reach
+/// into. It may change in any release.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::credentials_file::{parse_credential, parse_credentials};
+    pub use crate::registration::proto::*;
+}
 
 /// The SASL service name Mesos registers (`sasl_client_new("mesos", ...)`).
 pub const DEFAULT_SERVICE: &str = "mesos";

@@ -75,7 +75,7 @@
 //! | agent `agent` registers | allowed | `register_agents[0]` |
 //! | agent `bob` registers | denied | `register_agents[1]` |
 //!
-//! tests/mesos_acls.rs runs this table, and Mesos's own authorizer test
+//! This crate's tests run this table, and Mesos's own authorizer test
 //! scenarios, as table tests.
 //!
 //! # Groups and a directory that is down
@@ -94,7 +94,7 @@
 //!
 //! # Bad files
 //!
-//! [`read_acls`] and [`AclFile`] refuse, with an [`AclsError`] naming the file,
+//! [`Acls::read`] and [`AclFile`] refuse, with a [`FileError`](crate::FileError) naming the file,
 //! line, column and field: JSON syntax errors, unknown keys (an action Mesos
 //! knows but this crate does not decide is refused too, rather than ignored),
 //! wrong types, duplicate keys, a missing entity, an empty `values` list (a
@@ -104,7 +104,7 @@
 //! keeps the previous ACLs in force when the new file is bad.
 //!
 //! ```
-//! use cyrus_sasl::mesos::authorization::{Acls, Request};
+//! use cyrus_sasl_mesos::authorization::{Acls, Request};
 //!
 //! let acls = Acls::from_json(r#"{
 //!   "permissive": false,
@@ -127,8 +127,8 @@ mod groups;
 #[cfg(feature = "ldap")]
 mod ldap;
 
-pub use acls::{Acls, Action, Basis, Decision, Entity, Request, Rule};
-pub use file::{AclFile, AclsError, AclsErrorKind, MAX_ACLS_FILE_SIZE, read_acls};
+pub use acls::{Acls, Action, Basis, Decision, Entity, MAX_ACLS_FILE_SIZE, Request, Rule};
+pub use file::AclFile;
 pub use groups::{AuthorizationError, GroupDirectory, GroupLookupError, LDAP_GROUP_PREFIX, NoDirectory};
 #[cfg(feature = "ldap")]
 pub use ldap::{LdapBind, LdapConfigError, LdapGroups, LdapGroupsConfig};
