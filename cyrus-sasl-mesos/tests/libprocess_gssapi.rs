@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 
 fn master_config() -> MasterConfig {
     let text = format!("mech_list: GSSAPI\nkeytab: {}\n", kdc().keytab.display());
-    MasterConfig::from_config(text.parse().unwrap()).unwrap()
+    MasterConfig::from_sasl_config(text.parse().unwrap()).unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -35,7 +35,7 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
     runtime().block_on(async {
         let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
         let options = MasterOptions { server, ..MasterOptions::default() };
-        let mut master = Master::spawn(master_config().sasl_config(), options).await?;
+        let mut master = Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
         let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
         let pid = endpoint.upid("scheduler-kerberos")?;
         let client = ClientOptions {
@@ -57,7 +57,7 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
                 _ => continue,
             }
         };
-        assert_eq!(record.result.map_err(|e| e.to_string())?.as_deref(), Some(USER));
+        assert_eq!(record.outcome.principal(), Some(USER));
         assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some(USER));
         Ok(())
     })
@@ -67,7 +67,7 @@ fn default_client_refuses_gssapi() -> Result<(), Failed> {
     runtime().block_on(async {
         let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
         let options = MasterOptions { server, ..MasterOptions::default() };
-        let master = Master::spawn(master_config().sasl_config(), options).await?;
+        let master = Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
         let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
         let pid = endpoint.upid("scheduler-default")?;
         let client = ClientOptions { service: SERVICE.into(), server_fqdn: HOST.into(), ..ClientOptions::default() };

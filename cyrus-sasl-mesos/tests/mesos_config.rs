@@ -24,12 +24,12 @@ const AGENT: (&str, &str) = ("agent-1", "agent-secret");
 
 /// The master under test: everything but the config file is fixed.
 async fn run_master(config_file: &Path) -> (CredentialSource, Vec<(Verdict, Option<String>)>) {
-    let master_config = MasterConfig::from_file(config_file).unwrap();
+    let master_config = MasterConfig::read(config_file).unwrap();
     let options = MasterOptions {
         server: ServerOptions { realm: Some(REALM.into()), ..ServerOptions::default() },
         ..MasterOptions::default()
     };
-    let mut master = Master::spawn(master_config.sasl_config(), options).await.unwrap();
+    let mut master = Master::spawn(MasterOptions { sasl: master_config.sasl_config().clone(), ..options }).await.unwrap();
     let clients = [
         Credential::new(FRAMEWORK.0, FRAMEWORK.1),
         Credential::new(AGENT.0, AGENT.1),
@@ -40,7 +40,7 @@ async fn run_master(config_file: &Path) -> (CredentialSource, Vec<(Verdict, Opti
         let verdict = login(&master, credential).await;
         let event = tokio::time::timeout(Duration::from_secs(10), master.next_event()).await.unwrap();
         let principal = match event {
-            Some(MasterEvent::Authentication(record)) => record.result.unwrap(),
+            Some(MasterEvent::Authentication(record)) => record.outcome.principal().map(str::to_owned),
             other => panic!("{other:?}"),
         };
         results.push((verdict, principal));
@@ -52,7 +52,7 @@ fn expected() -> Vec<(Verdict, Option<String>)> {
     vec![
         (Verdict::Authenticated, Some(FRAMEWORK.0.into())),
         (Verdict::Authenticated, Some(AGENT.0.into())),
-        (Verdict::Refused, None),
+        (Verdict::Rejected, None),
     ]
 }
 
@@ -101,14 +101,14 @@ async fn reloading_the_credentials_file_takes_effect_for_the_next_handshake_on_a
     let dir = tempfile::tempdir().unwrap();
     let credentials = dir.path().join("credentials");
     std::fs::write(&credentials, "framework-a old-secret\n").unwrap();
-    let master_config = MasterConfig::from_credentials_file(&credentials).unwrap();
-    let master = Master::spawn(master_config.sasl_config(), MasterOptions::default()).await.unwrap();
+    let master_config = MasterConfig::read_credentials_file(&credentials).unwrap();
+    let master = Master::spawn(MasterOptions { sasl: master_config.sasl_config().clone(), ..MasterOptions::default() }).await.unwrap();
     let fw = |secret: &str| Credential::new("framework-a", secret);
     assert_eq!(login(&master, fw("old-secret")).await, Verdict::Authenticated);
 
     std::fs::write(&credentials, "framework-a new-secret\nagent-9 s9\n").unwrap();
     assert_eq!(master_config.reload_credentials().unwrap(), 2);
-    assert_eq!(login(&master, fw("old-secret")).await, Verdict::Refused);
+    assert_eq!(login(&master, fw("old-secret")).await, Verdict::Rejected);
     assert_eq!(login(&master, fw("new-secret")).await, Verdict::Authenticated);
 
     // A broken file is refused and the running master keeps the last good table.

@@ -199,13 +199,13 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
     seen.debug(&format!("{label}: Verdict"), &verdict);
     let outcome = outcomes.try_next().expect("an outcome");
     seen.debug(&format!("{label}: Outcome"), &outcome);
-    assert_eq!(outcome.result.as_ref().is_ok_and(Option::is_some), accepted, "{outcome:?}");
+    assert_eq!(outcome.outcome.principal().is_some(), accepted, "{outcome:?}");
 }
 
 fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let mut master = Master::spawn(config, MasterOptions::default()).await.unwrap();
+        let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
         seen.debug("libprocess master", &master);
         let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
         let pid = endpoint.upid("scheduler-1").unwrap();
@@ -227,7 +227,7 @@ fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
         // A master that is gone: the error, after one failed delivery.
         let options = AuthenticateOptions { max_delivery_failures: Some(1), ..options };
         let error = authenticate(&endpoint, &gone, &pid, Credential::new("framework-a", MESOS), &options).await;
-        seen.error("libprocess AuthenticateError", &error.unwrap_err());
+        seen.error("libprocess NoVerdict", &error.unwrap_err());
     });
 }
 
@@ -278,7 +278,7 @@ fn credentials_files(seen: &mut Exhibits, dir: &std::path::Path) -> std::path::P
         std::fs::write(&path, text).unwrap();
         let error = read_credentials(&path).expect_err(what);
         seen.error(&format!("credentials file, {what}"), &error);
-        let error = MasterConfig::from_credentials_file(&path).expect_err(what);
+        let error = MasterConfig::read_credentials_file(&path).expect_err(what);
         seen.error(&format!("MasterConfig, {what}"), &error);
     }
     let mut not_utf8 = b"p ".to_vec();
@@ -349,7 +349,7 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
 
     // Mesos: credentials files, the state machines, the blocking driver.
     let good = credentials_files(&mut seen, dir.path());
-    let master = MasterConfig::from_credentials_file(&good).unwrap();
+    let master = MasterConfig::read_credentials_file(&good).unwrap();
     seen.debug("MasterConfig", &master);
     mesos_in_process(&mut seen, master.sasl_config(), MESOS, true);
     mesos_in_process(&mut seen, master.sasl_config(), WRONG, false);

@@ -75,7 +75,7 @@ async fn master_and_authenticatee_authenticate_over_tls_with_client_certificates
         endpoint: EndpointOptions { tls: Some(master_tls), ..EndpointOptions::default() },
         ..MasterOptions::default()
     };
-    let mut master = Master::spawn(&config, options).await.unwrap();
+    let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..options }).await.unwrap();
     let endpoint = bind(Some(certs.tls("client"))).await;
     let pid = endpoint.upid("scheduler-1").unwrap();
     let options = AuthenticateOptions { timeout: WAIT, ..AuthenticateOptions::default() };
@@ -85,7 +85,7 @@ async fn master_and_authenticatee_authenticate_over_tls_with_client_certificates
         match timeout(WAIT, master.next_event()).await.unwrap().unwrap() {
             MasterEvent::Authentication(record) => {
                 assert_eq!((record.mechanism.as_deref(), record.tls), (Some("CRAM-MD5"), true));
-                assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
+                assert_eq!(record.outcome.principal(), Some("framework-a"));
                 break;
             }
             other => eprintln!("(skipping {other:?})"),

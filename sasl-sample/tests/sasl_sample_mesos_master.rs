@@ -80,5 +80,5 @@ fn the_real_mesos_scheduler_driver_authenticates_to_sasl_sample_mesos_master() {
     assert!(line.starts_with("authenticated: framework-a pid=scheduler-"), "{line}");
     assert_eq!(run("framework-a", "wrong"), (Some(1), "REFUSED".to_owned()));
     let line = master.line();
-    assert!(line.starts_with("refused: pid=scheduler-"), "{line}");
+    assert!(line.starts_with("rejected: pid=scheduler-"), "{line}");
 }

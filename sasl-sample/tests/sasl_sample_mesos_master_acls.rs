@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use libprocess::{Endpoint, EndpointOptions};
 
-use cyrus_sasl_mesos::registration::{FrameworkInfo, SchedulerCall, Subscribe};
+use cyrus_sasl_mesos::fuzzing::{FrameworkInfo, SchedulerCall, Subscribe};
 use cyrus_sasl_mesos::{AuthenticateOptions, authenticate};
 use cyrus_sasl_mesos::{Credential, Verdict};
 use libprocess_support::SampleMaster;
@@ -47,7 +47,7 @@ fn subscribe(role: &str) -> Vec<u8> {
 }
 
 #[test]
-fn unauthenticated_and_refused_subscribes_are_one_escaped_denied_line_each() {
+fn unauthenticated_and_denied_subscribes_are_one_escaped_denied_line_each() {
     let dir = tempfile::tempdir().unwrap();
     let (credentials, acls) = files(dir.path());
     // The ACL file through the master config's `acls:` key.

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod child;
 pub mod kdc;
 pub mod ldap;
+pub mod mesos;
 pub mod mesos_peer;
 pub mod tls;
 

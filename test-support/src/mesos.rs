@@ -1,0 +1,103 @@
+//! Mesos authentication in process: the framework and master state machines
+//! of `cyrus-sasl-mesos` joined by a message pump, as the tests use them.
+
+use std::fmt;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use cyrus_sasl_mesos::{Authenticatee, Authenticator, Message, Origin};
+
+/// The authenticatee's UPID in these exchanges (on loopback).
+pub const AUTHENTICATEE: &str = "crammd5-authenticatee(1)@127.0.0.1:40123";
+/// The master's session UPID in these exchanges.
+pub const SESSION: &str = "crammd5-authenticator-session(1)@127.0.0.1:5050";
+/// Loopback, where both sides live.
+pub const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// Which way a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// Framework or agent to master.
+    ToMaster,
+    /// Master to framework or agent.
+    ToClient,
+}
+
+/// What the pump does with each message: look at it, change it, or drop it
+/// (return `false`). Messages go through their wire encoding first.
+pub trait Tap {
+    /// `true` to deliver `message`.
+    fn pass(&mut self, dir: Dir, message: &mut Message) -> bool;
+}
+
+impl<F: FnMut(Dir, &mut Message) -> bool> Tap for F {
+    fn pass(&mut self, dir: Dir, message: &mut Message) -> bool {
+        self(dir, message)
+    }
+}
+
+/// Delivers everything.
+pub fn deliver_all(_: Dir, _: &mut Message) -> bool {
+    true
+}
+
+/// `message` as the other side receives it: encoded, then decoded.
+pub fn wire(message: Message) -> Message {
+    Message::decode(message.tag(), &message.encode()).expect("our own messages decode")
+}
+
+/// One attempt: moves messages between `client` and `master`'s session
+/// `peer` until neither side has anything to send. The client is started
+/// first if it is not. Every message the client sends comes from `origin`;
+/// every answer from [`SESSION`]. Returns what was delivered, in order.
+pub fn exchange<P>(
+    now: Instant,
+    client: &mut Authenticatee,
+    master: &mut Authenticator<P>,
+    peer: P,
+    origin: &Origin,
+    mut tap: impl Tap,
+) -> Vec<(Dir, Message)>
+where
+    P: Clone + Eq + Hash + fmt::Debug,
+{
+    client.start();
+    let mut delivered = Vec::new();
+    loop {
+        let mut moved = false;
+        while let Some(message) = client.poll_transmit() {
+            moved = true;
+            let mut message = wire(message);
+            if tap.pass(Dir::ToMaster, &mut message) {
+                delivered.push((Dir::ToMaster, message.clone()));
+                master.handle_message(now, peer.clone(), origin, message);
+            }
+        }
+        while let Some((_, message)) = master.poll_transmit() {
+            moved = true;
+            let mut message = wire(message);
+            if tap.pass(Dir::ToClient, &mut message) {
+                delivered.push((Dir::ToClient, message.clone()));
+                client.handle_message(SESSION, message);
+            }
+        }
+        if !moved {
+            return delivered;
+        }
+    }
+}
+
+/// Attempt `n`'s UPID on loopback: `crammd5-authenticatee(n)@127.0.0.1:40123`.
+pub fn authenticatee_origin(attempt: u32) -> Origin {
+    Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:40123"), LOCALHOST)
+}
+
+/// Session `n`'s UPID on loopback: `crammd5-authenticator-session(n)@127.0.0.1:5050`.
+pub fn session_upid(session: u32) -> String {
+    format!("crammd5-authenticator-session({session})@127.0.0.1:5050")
+}
+
+/// The next authentication a master reports (other events are printed and
+/// skipped), within `wait`.
+pub use crate::tls::next_authentication;
