@@ -71,7 +71,7 @@ pub struct MasterOptions {
     /// strength as `SASL_SSF_EXTERNAL`), so that `EXTERNAL`, when `mech_list`
     /// offers it, authenticates the peer as that principal without a secret.
     /// Certificates are verified against the endpoint's CA; set
-    /// [`TlsOptions::require_client_cert`](super::TlsOptions::require_client_cert)
+    /// [`TlsOptions::require_client_cert`](crate::libprocess::TlsOptions::require_client_cert)
     /// (`LIBPROCESS_SSL_REQUIRE_CLIENT_CERT`) so that every peer has one. A
     /// certificate the rule finds no principal in (no common name, two DNS
     /// names...) gives none: EXTERNAL is then not offered to that peer, and

@@ -44,7 +44,7 @@ pub enum CredentialSource {
     /// (`auxprop_plugin: ldapdb`). The plugin reads `ldapdb_uri`, `ldapdb_id`,
     /// `ldapdb_pw` and `ldapdb_mech` only from libsasl2's process-wide options
     /// (the file `APP.conf` in `SASL_CONF_PATH`, read at init), never from a
-    /// connection's: `ci/ldap start DIR` writes that file and `DIR/env`.
+    /// connection's (see [`guide::ldap`](crate::guide::ldap)).
     Ldapdb,
     /// Whatever the libsasl2 options select (another auxprop plugin, `saslauthd`,
     /// or none at all, as for GSSAPI, where the KDC holds the secrets).

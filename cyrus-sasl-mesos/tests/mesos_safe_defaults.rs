@@ -144,7 +144,9 @@ fn peer_controlled_pids_senders_and_texts_cannot_forge_log_lines() {
     let from = Origin::new("authenticatee\nINFO FORGED-FROM@127.0.0.1:1", LOCALHOST);
     let mut client = Authenticatee::new(Credential::new("benh", "hunter2"), pid, &ClientOptions::default());
     exchange(&mut client, &mut master, &from);
-    assert_eq!(client.state(), AuthenticateeState::Authenticated, "{:?}", client.outcome());
+    // Neither is a UPID (a UPID's id has no white space), so the master turns
+    // the attempt away unanswered, logging both escaped.
+    assert_eq!(client.state(), AuthenticateeState::Starting, "{:?}", client.outcome());
     // The client side: a master's mechanism names and error text.
     let mut client = Authenticatee::new(Credential::new("benh", "hunter2"), PID, &ClientOptions::default());
     client.start();

@@ -485,7 +485,7 @@ fn messages_out_of_place_name_the_message_and_the_state() {
     ));
     // An Error from the master carries its text; Failed in any live state rejects.
     let client = start(&[AuthenticationErrorMessage { error: Some("boom".into()) }.into()]);
-    assert_eq!(client.outcome().unwrap().error().unwrap().to_string(), "authentication error from the master: \"boom\"");
+    assert_eq!(client.outcome().unwrap().error().unwrap().to_string(), "the master reported an authentication error: \"boom\"; its log says more");
     let client = start(&[Message::Failed(Default::default())]);
     assert_eq!(client.state(), AuthenticateeState::Rejected);
     // After the result, later messages change nothing.

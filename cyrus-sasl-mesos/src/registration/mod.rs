@@ -2,8 +2,8 @@
 //! register? Sans-IO: a [`RegistrationRequest`] decoded from a libprocess
 //! message, the master's [`Registry`] and the ACLs in, a [`RegistrationAnswer`]
 //! (the verdict and the message to send back) out.
-//! [`Master`](super::libprocess::Master) runs it when
-//! [`MasterOptions::registration`](super::libprocess::MasterOptions::registration)
+//! [`Master`](crate::Master) runs it when
+//! [`MasterOptions::registration`](crate::MasterOptions::registration)
 //! is set.
 //!
 //! # The messages (facts from apache/mesos 1.11's protos and its real driver)
