@@ -603,7 +603,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if let Err(error) = self.check_binding(&origin.from, origin).and_then(|()| self.check_binding(&pid, origin)) {
             // Nothing changes: no session, no registry entry cleared, no answer
             // to an address that is not to be believed.
-            log::warn!("refusing to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
+            log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
             self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
             return;
         }
@@ -728,12 +728,12 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// in-memory credential store keys principals without a realm, so this is the
     /// name to authorize. A realm the client named itself (`benh@OTHER`) stays.
     fn principal(&self, identity: &Identity) -> String {
-        let authid = identity.authid.as_str();
+        let name = identity.authid.as_str();
         match &self.options.realm {
             Some(realm) if !realm.is_empty() => {
-                authid.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(authid).to_owned()
+                name.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(name).to_owned()
             }
-            _ => authid.to_owned(),
+            _ => name.to_owned(),
         }
     }
 

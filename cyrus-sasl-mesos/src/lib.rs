@@ -56,7 +56,7 @@
 //! A rejection (wrong secret, unknown principal: the same to the peer) is
 //! [`Outcome::Rejected`] and [`Verdict::Rejected`]; an exchange without a
 //! verdict is [`Outcome::Failed`] with an [`ExchangeError`], and is retried.
-//! A registration the ACLs refuse is [`RegistrationVerdict::Denied`](registration::RegistrationVerdict::Denied).
+//! A registration the ACLs deny is [`RegistrationVerdict::Denied`](registration::RegistrationVerdict::Denied).
 //! Loading a master's setup fails with [`Error`]; a bad file with a
 //! [`FileError`] naming its path, line and column.
 //!

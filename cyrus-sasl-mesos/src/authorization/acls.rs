@@ -313,7 +313,7 @@ pub enum Basis {
 pub struct Decision {
     /// Whether the request is allowed.
     pub allowed: bool,
-    /// What decided it (for a refusal of several objects: the first refused one).
+    /// What decided it (for a denial of several objects: the first denied one).
     pub basis: Basis,
 }
 
@@ -411,7 +411,7 @@ impl Acls {
     /// Decides `request` as Mesos's local authorizer does, asking `groups` about
     /// `ldap-group:` principals (see [the module docs](super)).
     ///
-    /// This may block on `groups` (an LDAP lookup). An `Err` is a refusal:
+    /// This may block on `groups` (an LDAP lookup). An `Err` is a denial:
     /// the caller must deny; the error says which group could not be read.
     pub fn decide_with(
         &self,

@@ -85,7 +85,7 @@
 //! such a rule never touch the directory. When membership cannot be found out
 //! (no directory configured, the directory down or slow, no such group), the
 //! decision fails with [`AuthorizationError::GroupLookup`], a warning is
-//! logged, and the caller must refuse: never allowed by accident, also not when
+//! logged, and the caller must deny: never allowed by accident, also not when
 //! the group sits in a `NONE` rule that would have denied.
 //!
 //! Decisions are synchronous and may block on the directory: `LdapGroups`
