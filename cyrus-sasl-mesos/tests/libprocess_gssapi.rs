@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use common::kdc::{self, HOST, SERVICE, USER, kdc};
-use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterOptions, authenticate};
 use cyrus_sasl_mesos::{ClientOptions, Credential, MasterConfig, ServerOptions, Verdict};
 use libprocess::{Endpoint, EndpointOptions};
 use libtest_mimic::{Failed, Trial};
@@ -51,12 +51,7 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
         let credential = Credential::new(USER, "unused-by-gssapi");
         let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await?;
         assert_eq!(verdict, Verdict::Authenticated);
-        let record = loop {
-            match tokio::time::timeout(Duration::from_secs(10), master.next_event()).await?.ok_or("master stopped")? {
-                MasterEvent::Authentication(record) => break record,
-                _ => continue,
-            }
-        };
+        let record = cyrus_sasl_test_support::mesos::next_authentication(&mut master, Duration::from_secs(10)).await;
         assert_eq!(record.outcome.principal(), Some(USER));
         assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some(USER));
         Ok(())

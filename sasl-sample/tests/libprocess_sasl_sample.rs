@@ -2,7 +2,7 @@
 //! code (`../shared/mesos-peer/real-master`): its output line and exit code for
 //! each outcome.
 
-mod libprocess_support;
+use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -3,8 +3,12 @@
 
 use std::fmt;
 use std::hash::Hash;
+use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
-use std::time::Instant;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use cyrus_sasl_mesos::{Authenticatee, Authenticator, Message, Origin};
 
@@ -101,3 +105,58 @@ pub fn session_upid(session: u32) -> String {
 /// The next authentication a master reports (other events are printed and
 /// skipped), within `wait`.
 pub use crate::tls::next_authentication;
+
+/// A running `sasl-sample mesos-master` (the program at `program`), its
+/// stdout read line by line on a thread; killed by its PID when dropped.
+pub struct SampleMaster {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Its UPID, from its `listening:` line.
+    pub upid: libprocess::Upid,
+    _keep: Option<tempfile::TempDir>,
+}
+
+impl SampleMaster {
+    /// `PROGRAM mesos-master ARGS`, with the `LIBPROCESS_IP`, `_PORT`,
+    /// `_ADVERTISE_IP` and `_ADVERTISE_PORT` of the test's environment unset
+    /// and `vars` set; returns once it printed its `listening:` line.
+    pub fn start(program: &Path, args: &[&std::ffi::OsStr], vars: &[(&str, &str)]) -> SampleMaster {
+        let mut command = Command::new(program);
+        command.arg("mesos-master").args(args);
+        for var in ["LIBPROCESS_IP", "LIBPROCESS_PORT", "LIBPROCESS_ADVERTISE_IP", "LIBPROCESS_ADVERTISE_PORT"] {
+            command.env_remove(var);
+        }
+        command.envs(vars.iter().copied());
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(20)).expect("a listening line");
+        let upid = first.strip_prefix("listening: ").unwrap_or_else(|| panic!("{first}")).parse().unwrap();
+        SampleMaster { child, lines, upid, _keep: None }
+    }
+
+    /// Keeps `dir` (the files the master reads) for as long as it runs.
+    pub fn keeping(mut self, dir: tempfile::TempDir) -> SampleMaster {
+        self._keep = Some(dir);
+        self
+    }
+
+    /// Its next stdout line, within 30 s.
+    pub fn line(&self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(30)).expect("a line within 30 s")
+    }
+}
+
+impl Drop for SampleMaster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
