@@ -84,7 +84,10 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let master_config = MasterConfig::read_credentials_file(&credentials).unwrap();
     let rust_master = master_runtime
-        .block_on(Master::spawn(MasterOptions { sasl: master_config.sasl_config().clone(), ..MasterOptions::default() }))
+        .block_on(Master::spawn(MasterOptions {
+            sasl: master_config.sasl_config().clone(),
+            ..MasterOptions::default()
+        }))
         .expect("our master starts");
     let real_master = RealMaster::start(&credentials);
     let frameworks = client_runtime.block_on(Frameworks::new(clients, None, USER, PASSWORD));

@@ -118,7 +118,7 @@ async fn run(args: Args) -> Result<bool, Error> {
     let (_own_master, master, credential) = match (args.master, &args.credential) {
         (Some(addr), Some(file)) => (None, Upid::new("master", addr)?, read_credential(file)?),
         _ => {
-            let handle = own_master(&temp.path().to_path_buf()).await?;
+            let handle = own_master(temp.path()).await?;
             let upid = handle.upid().clone();
             (Some(handle), upid, Credential::new("framework-a", "s3cret"))
         }

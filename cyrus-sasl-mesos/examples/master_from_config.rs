@@ -104,7 +104,10 @@ async fn sample() -> Result<bool, Error> {
 }
 
 fn write_sample(dir: &Path) -> Result<PathBuf, Error> {
-    std::fs::write(dir.join("credentials.json"), r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#)?;
+    std::fs::write(
+        dir.join("credentials.json"),
+        r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#,
+    )?;
     std::fs::write(
         dir.join("acls.json"),
         r#"{"permissive": false, "register_frameworks": [

@@ -43,7 +43,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, Outcome, authenticate};
-use cyrus_sasl_mesos::{Backoff, Credential, CredentialSource, MasterConfig, Verdict, read_credential, read_credentials};
+use cyrus_sasl_mesos::{
+    Backoff, Credential, CredentialSource, MasterConfig, Verdict, read_credential, read_credentials,
+};
 use libprocess::{Endpoint, EndpointOptions};
 
 /// Mesos CRAM-MD5 authentication over libprocess on loopback.
@@ -148,11 +150,7 @@ fn demo_credentials() -> String {
     )
 }
 
-fn client_credential(
-    role: &str,
-    file: Option<&Path>,
-    fallback: Option<&Credential>,
-) -> Result<Credential, Error> {
+fn client_credential(role: &str, file: Option<&Path>, fallback: Option<&Credential>) -> Result<Credential, Error> {
     match file {
         Some(file) => Ok(read_credential(file)?),
         None => Ok(fallback.cloned().ok_or_else(|| {

@@ -145,7 +145,7 @@ pub async fn authenticate(
                     log::info!(
                         target: LOG_TARGET,
                         "authentication attempt {attempt} with {master} failed: {}; retrying",
-                        crate::authenticator::Chain(&error)
+                        crate::error::Chain(&error)
                     );
                 }
                 RetryEvent::Finished(verdict) => {

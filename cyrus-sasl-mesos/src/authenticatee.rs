@@ -271,11 +271,8 @@ impl Authenticatee {
                 self.peer = Some(from.to_owned());
             }
         }
-        let exchange_state = if state == AuthenticateeState::Starting {
-            ExchangeState::Starting
-        } else {
-            ExchangeState::Stepping
-        };
+        let exchange_state =
+            if state == AuthenticateeState::Starting { ExchangeState::Starting } else { ExchangeState::Stepping };
         self.phase = match (std::mem::replace(&mut self.phase, Phase::Ready), message) {
             (Phase::Starting(client), Message::Mechanisms(m)) => self.mechanisms(client, &m.mechanisms),
             (Phase::Stepping(client), Message::Step(m)) => self.step(client, &m.data),
@@ -291,7 +288,7 @@ impl Authenticatee {
             (_, other) => failed(ExchangeError::Unexpected { message: other.message_type(), state: exchange_state }),
         };
         if let Phase::Done(Outcome::Failed(e)) = &self.phase {
-            log::warn!("authentication of principal {:?} broke down: {}", self.principal, crate::authenticator::Chain(e));
+            log::warn!("authentication of principal {:?} broke down: {}", self.principal, crate::error::Chain(e));
         }
     }
 

@@ -19,6 +19,8 @@ use crate::registry::{Generation, Registry};
 use cyrus_sasl::{ChannelBinding, Config, Identity, Server, ServerStep};
 use libprocess::Upid;
 
+use crate::error::Chain;
+
 /// How long a session may last before it is discarded: Mesos's
 /// `--authentication_v0_timeout` default, 15 seconds.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
@@ -858,20 +860,5 @@ mod tests {
         let scram = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap();
         let (authenticator, _) = Authenticator::<u8>::new(&scram, ServerOptions::default());
         assert_eq!(authenticator.config.get("mech_list"), Some("SCRAM-SHA-256"));
-    }
-}
-
-/// An error and its causes, `: `-separated, for a log line.
-pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(e) = cause {
-            write!(f, ": {e}")?;
-            cause = e.source();
-        }
-        Ok(())
     }
 }

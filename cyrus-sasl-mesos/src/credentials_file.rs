@@ -201,7 +201,9 @@ pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<Credential>, FileError> {
         parse_text(text)
     };
     parsed
-        .map(|list| list.into_iter().map(|(principal, secret)| Credential { principal, secret: Some(secret) }).collect())
+        .map(|list| {
+            list.into_iter().map(|(principal, secret)| Credential { principal, secret: Some(secret) }).collect()
+        })
         .map_err(|(line, kind)| error(line, kind))
 }
 
@@ -209,8 +211,8 @@ pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<Credential>, FileError> {
 /// characters other than tab, CR and LF.
 fn checked_text(bytes: &[u8]) -> Result<&str, FileError> {
     let error = |line, problem| FileError::at(line, 0, FileErrorKind::Credentials(problem));
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| error(line_of(bytes, e.valid_up_to()), CredentialsProblem::NotUtf8))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| error(line_of(bytes, e.valid_up_to()), CredentialsProblem::NotUtf8))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(at) = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
         return Err(error(line_of(text.as_bytes(), at), CredentialsProblem::ControlCharacter));
@@ -704,7 +706,10 @@ mod tests {
         let text = "{\n  \"credentials\": [\n    {\"principal\": \"a\" \"secret\": \"s\"}\n  ]\n}\n";
         let e = err(text.as_bytes());
         assert_eq!(e.line, 3);
-        assert!(matches!(e.credentials_problem().unwrap(), CredentialsProblem::Json(m) if m.contains("expected")), "{e}");
+        assert!(
+            matches!(e.credentials_problem().unwrap(), CredentialsProblem::Json(m) if m.contains("expected")),
+            "{e}"
+        );
         assert!(!e.to_string().contains("at line"), "position given twice: {e}");
     }
 
@@ -712,7 +717,11 @@ mod tests {
     fn a_credential_without_principal_names_its_line() {
         let text = "{\"credentials\": [\n{\"principal\": \"a\", \"secret\": \"s\"},\n{\"secret\": \"s\"}\n]}";
         let e = err(text.as_bytes());
-        assert_eq!((e.line, e.credentials_problem().cloned().unwrap()), (3, CredentialsProblem::MissingPrincipal), "{e}");
+        assert_eq!(
+            (e.line, e.credentials_problem().cloned().unwrap()),
+            (3, CredentialsProblem::MissingPrincipal),
+            "{e}"
+        );
         assert_eq!(e.to_string(), "credentials file text, line 3: a credential without a \"principal\"; add one");
     }
 
@@ -735,13 +744,19 @@ mod tests {
     fn duplicate_principals_are_errors_in_both_formats() {
         let e = err(b"a s1\nb s2\na s3\n");
         assert_eq!(e.line, 3);
-        assert_eq!(e.credentials_problem().cloned().unwrap(), CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: Some(1) });
+        assert_eq!(
+            e.credentials_problem().cloned().unwrap(),
+            CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: Some(1) }
+        );
         assert!(e.to_string().contains("first on line 1"), "{e}");
         let e = err(
             b"{\"credentials\":[\n{\"principal\":\"a\",\"secret\":\"s\"},\n{\"principal\":\"a\",\"secret\":\"t\"}]}",
         );
         assert_eq!(e.line, 3);
-        assert_eq!(e.credentials_problem().cloned().unwrap(), CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: None });
+        assert_eq!(
+            e.credentials_problem().cloned().unwrap(),
+            CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: None }
+        );
     }
 
     #[test]
@@ -762,7 +777,10 @@ mod tests {
     fn text_lines_without_exactly_two_fields_are_errors_that_do_not_echo_the_line() {
         for (text, line, found) in [("a s\nhunter2\n", 2, 1), ("a s extra-hunter2", 1, 3)] {
             let e = err(text.as_bytes());
-            assert_eq!((e.line, e.credentials_problem().cloned().unwrap()), (line, CredentialsProblem::FieldCount { found }));
+            assert_eq!(
+                (e.line, e.credentials_problem().cloned().unwrap()),
+                (line, CredentialsProblem::FieldCount { found })
+            );
             assert!(!e.to_string().contains("hunter2"), "{e}");
         }
     }

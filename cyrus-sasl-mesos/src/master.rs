@@ -237,7 +237,8 @@ impl Master {
         let endpoint = Endpoint::bind(options.endpoint.clone()).await?;
         let master = endpoint.register(MASTER_PROCESS_ID).map_err(io::Error::other)?;
         let registry = options.registry.clone().unwrap_or_default();
-        let (authenticator, outcomes) = Authenticator::with_registry(&options.sasl, options.server.clone(), registry.clone());
+        let (authenticator, outcomes) =
+            Authenticator::with_registry(&options.sasl, options.server.clone(), registry.clone());
         let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
         let (stop_tx, stop_rx) = watch::channel(false);
         let upid = master.upid().clone();
@@ -494,7 +495,8 @@ impl Loop {
             }
             // A sender whose claimed address is not its connection's is not to be
             // believed, so neither is where it asks the answer to go: no answer.
-            if matches!(answer.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }) {
+            if matches!(answer.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. })
+            {
                 return;
             }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {

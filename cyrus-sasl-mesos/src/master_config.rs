@@ -372,8 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "creds", "fw s1\n");
         write(dir.path(), "acls.json", r#"{"permissive": false}"#);
-        let master =
-            MasterConfig::read(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
+        let master = MasterConfig::read(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
         assert_eq!(master.acls().unwrap().path(), dir.path().join("acls.json"));
         assert!(!master.acls().unwrap().current().permissive());
         assert_eq!(master.sasl_config().get(ACLS_KEY), None);

@@ -169,11 +169,7 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
 
     fn fail(&mut self, authenticatee: Authenticatee) {
         if let Some(Outcome::Failed(error)) = authenticatee.into_outcome() {
-            log::warn!(
-                "authentication attempt {} failed: {}; retrying",
-                self.attempt,
-                crate::authenticator::Chain(&error)
-            );
+            log::warn!("authentication attempt {} failed: {}; retrying", self.attempt, crate::error::Chain(&error));
             self.events.push_back(RetryEvent::AttemptFailed { attempt: self.attempt, error });
         }
     }

@@ -22,7 +22,9 @@ use libprocess::{Endpoint, EndpointOptions, Upid};
 
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterHandle, MasterOptions, NoVerdict, authenticate};
-use cyrus_sasl_mesos::{ChannelBindingPolicy, ClientOptions, Credential, ExchangeError, Outcome, ServerOptions, Verdict};
+use cyrus_sasl_mesos::{
+    ChannelBindingPolicy, ClientOptions, Credential, ExchangeError, Outcome, ServerOptions, Verdict,
+};
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -193,8 +195,8 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
 /// own end of a relay (two different byte strings).
 #[test]
 fn a_relay_that_strips_plus_from_the_offer_is_caught() {
-    use cyrus_sasl::ChannelBinding;
     use common::mesos::Dir;
+    use cyrus_sasl::ChannelBinding;
     use cyrus_sasl_mesos::{
         Authenticatee, AuthenticateeState, AuthenticationMechanismsMessage, Authenticator, Message, Origin,
         SecureChannel,

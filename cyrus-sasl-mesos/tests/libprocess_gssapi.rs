@@ -35,7 +35,8 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
     runtime().block_on(async {
         let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
         let options = MasterOptions { server, ..MasterOptions::default() };
-        let mut master = Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
+        let mut master =
+            Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
         let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
         let pid = endpoint.upid("scheduler-kerberos")?;
         let client = ClientOptions {

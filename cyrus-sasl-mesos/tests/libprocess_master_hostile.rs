@@ -128,7 +128,9 @@ async fn a_forged_libprocess_from_is_refused_with_a_typed_outcome_and_no_answer(
     assert_eq!(status, "HTTP/1.1 202 Accepted");
     let record = next_record(&mut master).await;
     assert_eq!(record.from, forged);
-    let Outcome::Failed(ExchangeError::PeerAddressMismatch { claimed, peer_ip }) = &record.outcome else { panic!("{record:?}") };
+    let Outcome::Failed(ExchangeError::PeerAddressMismatch { claimed, peer_ip }) = &record.outcome else {
+        panic!("{record:?}")
+    };
     assert_eq!(claimed, "crammd5-authenticatee(7)@10.9.9.9:41234");
     assert_eq!(peer_ip.to_string(), "127.0.0.1");
     assert_eq!(master.authenticated("scheduler-x@10.9.9.9:41234"), None);
@@ -186,7 +188,10 @@ async fn duplicated_and_reordered_messages_give_typed_outcomes() {
     assert_ne!(first, second);
     let record = next_record(&mut master).await;
     assert_eq!(record.session, first);
-    assert!(matches!(record.outcome, Outcome::Failed(ExchangeError::Discarded(DiscardReason::Superseded))), "{record:?}");
+    assert!(
+        matches!(record.outcome, Outcome::Failed(ExchangeError::Discarded(DiscardReason::Superseded))),
+        "{record:?}"
+    );
 
     // A duplicated Start: the first gets the challenge, the second is out of place.
     peer.send(&second, start()).await.unwrap();

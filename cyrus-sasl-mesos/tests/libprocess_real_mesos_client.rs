@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use libprocess::{BlockingEndpoint, Endpoint, EndpointOptions, Upid};
 
-use cyrus_sasl_mesos::{NoVerdict, AuthenticateOptions, authenticate, authenticate_blocking};
+use cyrus_sasl_mesos::{AuthenticateOptions, NoVerdict, authenticate, authenticate_blocking};
 use cyrus_sasl_mesos::{
     AuthenticationCompletedMessage, AuthenticationFailedMessage, AuthenticationMechanismsMessage, Credential, Verdict,
 };

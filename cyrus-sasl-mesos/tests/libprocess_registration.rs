@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use cyrus_sasl_mesos::MasterConfig;
 use cyrus_sasl_mesos::authorization::Acls;
-use cyrus_sasl_mesos::fuzzing::{FrameworkErrorMessage, FrameworkInfo, FrameworkRegisteredMessage, SchedulerCall, Subscribe};
+use cyrus_sasl_mesos::fuzzing::{
+    FrameworkErrorMessage, FrameworkInfo, FrameworkRegisteredMessage, SchedulerCall, Subscribe,
+};
 use cyrus_sasl_mesos::registration::{Denial, RegistrationGate, RegistrationVerdict};
 use cyrus_sasl_mesos::{Master, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord};
 use libprocess::{Endpoint, EndpointOptions};
@@ -82,7 +84,9 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
     // Allowed: framework-a in analytics. registered() fired with our id.
     let (code, last) = real_framework(&peer, &master, "framework-a", "s3cret", &[("MR_ROLE", "analytics")]).await;
     let record = registration(&mut master).await;
-    let RegistrationVerdict::FrameworkRegistered { principal, roles, framework_id } = &record.verdict else { panic!("{record:?}") };
+    let RegistrationVerdict::FrameworkRegistered { principal, roles, framework_id } = &record.verdict else {
+        panic!("{record:?}")
+    };
     assert_eq!((principal.as_str(), roles.as_slice()), ("framework-a", &["analytics".to_owned()][..]));
     assert_eq!((code, last), (0, format!("REGISTERED {framework_id}")));
     assert!(record.from.id().starts_with("scheduler-"), "{record:?}");
@@ -188,7 +192,9 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     // No principal in FrameworkInfo: Mesos fills in the authenticated one.
     scheduler.send(master.upid(), "mesos.scheduler.Call", &subscribe(None, "analytics")).await.unwrap();
     let record = registration(&mut master).await;
-    let RegistrationVerdict::FrameworkRegistered { principal, framework_id, .. } = &record.verdict else { panic!("{record:?}") };
+    let RegistrationVerdict::FrameworkRegistered { principal, framework_id, .. } = &record.verdict else {
+        panic!("{record:?}")
+    };
     assert_eq!(principal, "framework-a");
     let answer = timeout(Duration::from_secs(10), scheduler.recv()).await.unwrap().unwrap();
     assert_eq!((answer.name.as_str(), &answer.from), ("mesos.internal.FrameworkRegisteredMessage", master.upid()));
@@ -213,7 +219,10 @@ async fn a_subscribe_claiming_another_hosts_upid_is_refused_and_not_answered() {
     let sender = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     sender.send(victim.upid(), master.upid(), "mesos.scheduler.Call", &subscribe(None, "*")).await.unwrap();
     let record = registration(&mut master).await;
-    assert!(matches!(record.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }), "{record:?}");
+    assert!(
+        matches!(record.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }),
+        "{record:?}"
+    );
     assert!(timeout(Duration::from_secs(2), victim.recv()).await.is_err(), "nothing is sent to the claimed UPID");
     master.shutdown().await;
 }

@@ -14,7 +14,9 @@ use common::tls::Certs;
 use common::{REALM, saslpasswd2};
 use cyrus_sasl_mesos::fuzzing::{FrameworkInfo, SchedulerCall, Subscribe};
 use cyrus_sasl_mesos::registration::{Denial, RegistrationVerdict};
-use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, NoVerdict, authenticate};
+use cyrus_sasl_mesos::{
+    AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, NoVerdict, authenticate,
+};
 use cyrus_sasl_mesos::{
     ClientOptions, Credential, CredentialSource, ExchangeError, MasterConfig, Outcome, RegistrationRecord, Verdict,
 };
@@ -199,15 +201,11 @@ async fn channel_binding_require_turns_away_a_plaintext_framework_on_a_running_m
     let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     let pid = endpoint.upid("scheduler-1").unwrap();
     let client = ClientOptions { mechanisms: vec!["SCRAM-SHA-256".to_owned()], ..ClientOptions::default() };
-    let options =
-        AuthenticateOptions { client, timeout: Duration::from_secs(2), ..AuthenticateOptions::default() };
+    let options = AuthenticateOptions { client, timeout: Duration::from_secs(2), ..AuthenticateOptions::default() };
     let result = authenticate(&endpoint, master.upid(), &pid, Credential::new(FRAMEWORK.0, FRAMEWORK.1), &options);
     assert!(matches!(result.await, Err(NoVerdict::Timeout { .. })), "plaintext must not authenticate");
     let record = common::mesos::next_authentication(&mut master, WAIT).await;
-    assert!(
-        matches!(record.outcome, Outcome::Failed(ExchangeError::ChannelBindingRequired { .. })),
-        "{record:?}"
-    );
+    assert!(matches!(record.outcome, Outcome::Failed(ExchangeError::ChannelBindingRequired { .. })), "{record:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +213,8 @@ async fn external_principal_gives_external_the_certificates_name_on_a_running_ma
     let dir = tempfile::tempdir().unwrap();
     let certs = Certs::new();
     let text = "mech_list: EXTERNAL\ncredentials: credentials\nexternal_principal: common_name\n";
-    let tls = EndpointOptions { tls: Some(certs.tls("server").require_client_cert(true)), ..EndpointOptions::default() };
+    let tls =
+        EndpointOptions { tls: Some(certs.tls("server").require_client_cert(true)), ..EndpointOptions::default() };
     let mut master = master_from_file(dir.path(), text, tls).await;
     let endpoint =
         Endpoint::bind(EndpointOptions { tls: Some(certs.tls("client")), ..EndpointOptions::default() }).await.unwrap();

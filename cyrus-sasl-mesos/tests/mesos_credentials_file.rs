@@ -10,7 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::capture;
-use cyrus_sasl_mesos::{CredentialsProblem, FileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credential, read_credentials};
+use cyrus_sasl_mesos::{
+    CredentialsProblem, FileErrorKind, MAX_CREDENTIALS_FILE_SIZE, read_credential, read_credentials,
+};
 
 fn write(path: &Path, text: &[u8], mode: u32) {
     fs::write(path, text).unwrap();
@@ -30,7 +32,8 @@ fn reads_json_and_text_files_with_and_without_a_file_scheme() {
     write(&text, b"framework-a hunter2-a\nagent hunter2-b\n", 0o600);
     for path in [json.display().to_string(), format!("file://{}", json.display()), text.display().to_string()] {
         let credentials = read_credentials(&path).unwrap();
-        let got: Vec<(&str, &[u8])> = credentials.iter().map(|c| (c.principal.as_str(), c.secret.as_ref().unwrap().expose())).collect();
+        let got: Vec<(&str, &[u8])> =
+            credentials.iter().map(|c| (c.principal.as_str(), c.secret.as_ref().unwrap().expose())).collect();
         assert_eq!(got, [("framework-a", &b"hunter2-a"[..]), ("agent", b"hunter2-b")], "{path}");
     }
     assert!(capture::lines().iter().all(|l| !l.contains("hunter2")), "{:#?}", capture::lines());

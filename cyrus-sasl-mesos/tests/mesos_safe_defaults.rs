@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use common::capture;
-use cyrus_sasl::{Config, CredentialStore, Secret};
 use common::mesos::{Dir, deliver_all};
+use cyrus_sasl::{Config, CredentialStore, Secret};
 use cyrus_sasl_mesos::{
     AuthenticateMessage, Authenticatee, AuthenticateeState, AuthenticationErrorMessage, AuthenticationStartMessage,
     Authenticator, ClientOptions, Credential, ExchangeError, ExchangeState, Message, MessageType, Origin, Outcome,
@@ -130,7 +130,9 @@ fn a_peer_choosing_an_uninstalled_mechanism_learns_nothing_of_the_masters_instal
     assert_eq!(text, PEER_TEXT_UNSUPPORTED_MECHANISM);
     // The details stay on the master's side.
     let outcomes = all(&outcomes);
-    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Sasl(e)), .. }] = &outcomes[..] else { panic!("{outcomes:?}") };
+    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Sasl(e)), .. }] = &outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
     assert!(e.to_string().contains("installed"), "{e}");
 }
 
@@ -176,7 +178,9 @@ fn a_sender_whose_upid_names_another_host_is_refused_without_an_answer() {
     assert!(master.poll_transmit().is_none(), "nothing goes to an unverified address");
     assert_eq!(master.pending(), 0);
     let outcomes = all(&outcomes);
-    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::PeerAddressMismatch { claimed, peer_ip }), .. }] = &outcomes[..] else {
+    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::PeerAddressMismatch { claimed, peer_ip }), .. }] =
+        &outcomes[..]
+    else {
         panic!("{outcomes:?}")
     };
     assert_eq!(claimed, "crammd5-authenticatee(1)@10.1.2.3:41234");

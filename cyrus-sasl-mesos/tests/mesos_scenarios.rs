@@ -15,9 +15,9 @@ use cyrus_sasl_test_support as common;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use common::mesos::{Dir, deliver_all, wire};
 use common::{REALM, TestDb, sasldb};
 use cyrus_sasl::{Config, CredentialStore, Sasldb, Secret};
-use common::mesos::{Dir, deliver_all, wire};
 use cyrus_sasl_mesos::{
     AuthenticateMessage, Authenticatee, AuthenticateeState, AuthenticationErrorMessage, AuthenticationRetry,
     AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason, ExchangeError,
@@ -177,8 +177,14 @@ fn drop_first(dir: Dir, t: MessageType) -> impl FnMut(Dir, &Message) -> bool {
 /// One single attempt, no retries: an `Authenticatee` against the master on peer 1.
 fn single_attempt(credential: Credential, master: &mut Master) -> (Authenticatee, Vec<MessageType>) {
     let mut client = Authenticatee::new(credential, PID, &ClientOptions::default());
-    let delivered =
-        common::mesos::exchange(Instant::now(), &mut client, &mut master.authenticator, 1, &authenticatee(1), deliver_all);
+    let delivered = common::mesos::exchange(
+        Instant::now(),
+        &mut client,
+        &mut master.authenticator,
+        1,
+        &authenticatee(1),
+        deliver_all,
+    );
     let to_client = delivered.iter().filter(|(dir, _)| *dir == Dir::ToClient).map(|(_, m)| m.message_type()).collect();
     (client, to_client)
 }
@@ -380,10 +386,7 @@ fn a_duplicate_authenticate_while_pending_supersedes_and_the_client_recovers() {
             e,
             RetryEvent::AttemptFailed {
                 attempt: 1,
-                error: ExchangeError::Unexpected {
-                    message: MessageType::Mechanisms,
-                    state: ExchangeState::Stepping
-                }
+                error: ExchangeError::Unexpected { message: MessageType::Mechanisms, state: ExchangeState::Stepping }
             }
         )),
         "{events:#?}"
@@ -437,7 +440,10 @@ fn step_before_start_is_an_error_on_both_sides() {
         matches!(
             outcomes[..],
             [SessionOutcome {
-                outcome: Outcome::Failed(ExchangeError::Unexpected { message: MessageType::Step, state: ExchangeState::Starting }),
+                outcome: Outcome::Failed(ExchangeError::Unexpected {
+                    message: MessageType::Step,
+                    state: ExchangeState::Starting
+                }),
                 ..
             }]
         ),
@@ -451,10 +457,7 @@ fn step_before_start_is_an_error_on_both_sides() {
     client.handle_message(&session(1), AuthenticationStepMessage { data: b"x".to_vec() }.into());
     assert_eq!(client.state(), AuthenticateeState::Failed);
     let error = client.outcome().unwrap().error().unwrap();
-    assert!(matches!(
-        error,
-        ExchangeError::Unexpected { message: MessageType::Step, state: ExchangeState::Starting }
-    ));
+    assert!(matches!(error, ExchangeError::Unexpected { message: MessageType::Step, state: ExchangeState::Starting }));
     assert_eq!(error.to_string(), "unexpected authentication 'step' received in state Starting");
 }
 
@@ -485,7 +488,10 @@ fn messages_out_of_place_name_the_message_and_the_state() {
     ));
     // An Error from the master carries its text; Failed in any live state rejects.
     let client = start(&[AuthenticationErrorMessage { error: Some("boom".into()) }.into()]);
-    assert_eq!(client.outcome().unwrap().error().unwrap().to_string(), "the master reported an authentication error: \"boom\"; its log says more");
+    assert_eq!(
+        client.outcome().unwrap().error().unwrap().to_string(),
+        "the master reported an authentication error: \"boom\"; its log says more"
+    );
     let client = start(&[Message::Failed(Default::default())]);
     assert_eq!(client.state(), AuthenticateeState::Rejected);
     // After the result, later messages change nothing.
@@ -710,7 +716,10 @@ fn a_peer_that_goes_away_fails_its_session() {
     );
     master.authenticator.handle_peer_exited(&1);
     assert_eq!(master.authenticator.pending(), 1, "only peer 1's session ends");
-    assert!(matches!(outcomes(&master)[..], [SessionOutcome { peer: 1, outcome: Outcome::Failed(ExchangeError::PeerExited), .. }]));
+    assert!(matches!(
+        outcomes(&master)[..],
+        [SessionOutcome { peer: 1, outcome: Outcome::Failed(ExchangeError::PeerExited), .. }]
+    ));
 }
 
 #[test]
@@ -727,7 +736,9 @@ fn a_mechanism_the_master_does_not_offer_is_an_error_sent_to_the_peer_with_a_fix
     // stays in the master's log and in the outcome.
     assert_eq!(text, PEER_TEXT_UNSUPPORTED_MECHANISM);
     let outcomes = outcomes(&master);
-    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Sasl(e)), .. }] = &outcomes[..] else { panic!("{outcomes:?}") };
+    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Sasl(e)), .. }] = &outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
     assert!(e.to_string().contains("CRAM-MD5"), "{e}");
 }
 

@@ -205,7 +205,8 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
 fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
+        let mut master =
+            Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
         seen.debug("libprocess master", &master);
         let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
         let pid = endpoint.upid("scheduler-1").unwrap();

@@ -112,8 +112,7 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Error(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
-        let mut master =
-            Master::spawn(options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
+        let mut master = Master::spawn(options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
         say(&format!("listening: {}", master.upid()));
         while let Some(event) = master.next_event().await {
             let record = match event {

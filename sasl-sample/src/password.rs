@@ -27,4 +27,3 @@ pub fn read_password(file: Option<&Path>) -> Result<Option<Secret>, Failure> {
     }
     Ok(std::env::var_os(PASSWORD_VAR).map(|value| Secret::new(value.into_vec())))
 }
-

@@ -8,8 +8,8 @@ use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 use std::process::{Command, Stdio};
 
 use cyrus_sasl_mesos::AuthenticateMessage;
-use libprocess::{Endpoint, EndpointOptions};
 use cyrus_sasl_test_support::mesos::SampleMaster;
+use libprocess::{Endpoint, EndpointOptions};
 
 /// `sasl-sample mesos-master --listen 127.0.0.1:0` with these credentials.
 fn start(credentials: &str) -> SampleMaster {

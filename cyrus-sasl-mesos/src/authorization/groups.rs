@@ -55,7 +55,9 @@ impl std::error::Error for GroupLookupError {}
 #[non_exhaustive]
 pub enum AuthorizationError {
     /// A rule that might apply names a group whose membership is unknown.
-    #[error("cannot tell whether principal {principal:?} is a member of LDAP group {group:?}, so the request is denied; check the group directory")]
+    #[error(
+        "cannot tell whether principal {principal:?} is a member of LDAP group {group:?}, so the request is denied; check the group directory"
+    )]
     GroupLookup {
         /// The group's DN.
         group: String,

@@ -72,8 +72,9 @@ use super::{PeerBinding, Registry};
 pub(crate) mod proto;
 
 use proto::{
-    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, MasterInfo, RegisterFrameworkMessage,
-    RegisterSlaveMessage, SchedulerCall, ShutdownMessage, SlaveId, SlaveInfo, SlaveRegisteredMessage,
+    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, MasterInfo,
+    RegisterFrameworkMessage, RegisterSlaveMessage, SchedulerCall, ShutdownMessage, SlaveId, SlaveInfo,
+    SlaveRegisteredMessage,
 };
 
 /// The message names the gate takes (`mesos.scheduler.Call`,
@@ -126,7 +127,9 @@ impl RegistrationRequest {
             }
             "mesos.internal.RegisterFrameworkMessage" => {
                 let message = RegisterFrameworkMessage::decode(body).map_err(|e| bad(e.to_string()))?;
-                Ok(Some(RegistrationRequest(Registrant::Framework(message.framework.ok_or_else(|| missing("framework"))?))))
+                Ok(Some(RegistrationRequest(Registrant::Framework(
+                    message.framework.ok_or_else(|| missing("framework"))?,
+                ))))
             }
             "mesos.internal.RegisterSlaveMessage" => {
                 let message = RegisterSlaveMessage::decode(body).map_err(|e| bad(e.to_string()))?;

@@ -165,4 +165,3 @@ names! {
     SlaveRegisteredMessage => "mesos.internal", "SlaveRegisteredMessage";
     ShutdownMessage => "mesos.internal", "ShutdownMessage";
 }
-
