@@ -22,7 +22,7 @@ use rand::{Rng, RngExt};
 ///
 /// ```
 /// use std::time::Duration;
-/// use cyrus_sasl::mesos::Backoff;
+/// use cyrus_sasl_mesos::Backoff;
 /// let secs = |s| Duration::from_secs(s);
 /// let ranges: Vec<_> = Backoff::default().ranges().take(7).map(|r| (r.min, r.max)).collect();
 /// assert_eq!(ranges, [
@@ -39,7 +39,7 @@ pub struct Backoff {
 
 /// `timeout_min` was above `timeout_max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("authentication timeout_min ({min:?}) is above timeout_max ({max:?})")]
+#[error("authentication timeout_min ({min:?}) is above timeout_max ({max:?}): swap them")]
 pub struct BackoffError {
     /// The minimum given.
     pub min: Duration,
@@ -129,7 +129,7 @@ impl TimeoutRange {
     ///
     /// ```
     /// use rand::SeedableRng;
-    /// use cyrus_sasl::mesos::Backoff;
+    /// use cyrus_sasl_mesos::Backoff;
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     /// let range = Backoff::default().ranges().next().unwrap();
     /// let timeout = range.sample(&mut rng);

@@ -65,7 +65,7 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// put into an error: type errors say what kind of value was found, never its text.
 ///
 /// `path` may start with `file://`, as Mesos's flags allow. Logs a warning (`log`
-/// target `cyrus_sasl::mesos::credentials_file`) when others may read, write or
+/// target `cyrus_sasl_mesos::credentials_file`) when others may read, write or
 /// execute the file, and when it holds no credentials (every authentication
 /// attempt will then be rejected).
 ///

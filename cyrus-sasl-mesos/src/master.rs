@@ -15,6 +15,7 @@ use tokio::time::{Instant, sleep_until};
 use cyrus_sasl::Config;
 use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, Upid, client_certificate_principal};
 
+use crate::error::Chain;
 use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, RegistrationVerdict};
 use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionOutcome};
 use crate::{LOG_TARGET, MasterConfig, SecureChannel};
@@ -398,7 +399,7 @@ impl Loop {
         }
         let message = match Message::decode(MessageType::Authenticate.tag(), &envelope.body) {
             Ok(message) => message,
-            Err(e) => return self.malformed(&envelope, e.to_string()),
+            Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
         if self.sessions.len() >= self.max_sessions {
             log::warn!(
@@ -517,7 +518,7 @@ impl Loop {
         };
         let message = match Message::decode(message_type.tag(), &envelope.body) {
             Ok(message) => message,
-            Err(e) => return self.malformed(&envelope, e.to_string()),
+            Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
         // For the record: only what the session's own peer sent (the
         // authenticator ignores the rest).

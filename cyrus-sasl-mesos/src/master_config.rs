@@ -243,7 +243,7 @@ impl MasterConfig {
     /// [`MasterOptions::registration`](crate::MasterOptions::registration);
     /// `None` without an `acls` key.
     pub fn registration_gate(&self) -> Option<RegistrationGate> {
-        self.acls.as_ref().map(|file| RegistrationGate::from_file(Arc::clone(file)))
+        self.acls.as_ref().map(|file| RegistrationGate::from_acl_file(Arc::clone(file)))
     }
 
     /// The config to create the master's SASL servers with (with the store

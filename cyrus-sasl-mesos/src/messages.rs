@@ -205,11 +205,11 @@ impl fmt::Display for MessageType {
 /// from the type the name gives ([`MessageType::from_proto_name`]):
 ///
 /// ```
-/// use cyrus_sasl::mesos::{AuthenticationStepMessage, Message};
+/// use cyrus_sasl_mesos::{AuthenticationStepMessage, Message};
 /// let message = Message::Step(AuthenticationStepMessage { data: b"challenge".to_vec() });
 /// let (tag, bytes) = (message.tag(), message.encode());
 /// assert_eq!(Message::decode(tag, &bytes)?, message);
-/// # Ok::<(), cyrus_sasl::mesos::DecodeError>(())
+/// # Ok::<(), cyrus_sasl_mesos::DecodeError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -361,7 +361,7 @@ pub enum DecodeError {
     #[error("unknown authentication message type tag {0}")]
     UnknownTag(u8),
     /// The bytes are not a valid protobuf encoding of the message.
-    #[error("malformed {}: {source}", message.proto_name())]
+    #[error("malformed {}: not its protobuf encoding", message.proto_name())]
     Protobuf {
         /// The type the tag named.
         message: MessageType,

@@ -15,7 +15,7 @@ pub fn gate_from_flag(acls: Option<&Path>) -> Result<Option<RegistrationGate>, F
     match acls {
         Some(path) => {
             let file = AclFile::read(path).map_err(Failure::error)?;
-            Ok(Some(RegistrationGate::from_file(Arc::new(file))))
+            Ok(Some(RegistrationGate::from_acl_file(Arc::new(file))))
         }
         None => Ok(None),
     }

@@ -146,7 +146,7 @@ table! {
     credentials_file_duplicate_principal_json => "`CredentialsProblem::DuplicatePrincipal`",
     credentials_file_duplicate_principal_text => "`CredentialsProblem::DuplicatePrincipal { first_line: Some(1) }`",
     credentials_file_empty_secret => "`CredentialsProblem::EmptySecret`",
-    credentials_file_over_1_mib => "`CredentialsProblem::TooLarge`",
+    credentials_file_over_1_mib => "`FileErrorKind::TooLarge`",
     credentials_file_binary_junk => "`CredentialsProblem::NotUtf8`",
     credentials_file_control_characters => "`CredentialsProblem::ControlCharacter`",
     credential_store_duplicate_principal => "`Error::InvalidCredential` (listed twice)",

@@ -82,7 +82,7 @@ fn a_master_that_is_down_is_an_error_at_once() {
     for attempt in 1..=3 {
         assert!(
             stderr.contains(&format!(
-                "info libprocess: authenticating with master@{address} as crammd5-authenticatee({attempt})"
+                "info cyrus_sasl_mesos: authenticating with master@{address} as crammd5-authenticatee({attempt})"
             )),
             "{stderr}"
         );
@@ -90,7 +90,7 @@ fn a_master_that_is_down_is_an_error_at_once() {
     for attempt in 1..=2 {
         assert!(
             stderr.contains(&format!(
-                "info libprocess: authentication attempt {attempt}: cannot deliver to master@{address}"
+                "info cyrus_sasl_mesos: authentication attempt {attempt}: cannot deliver to master@{address}"
             )),
             "{stderr}"
         );

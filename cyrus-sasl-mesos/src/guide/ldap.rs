@@ -62,7 +62,7 @@
 //! ))?;
 //! let acls = Arc::new(AclFile::read("/etc/mesos/acls.json")?);
 //! let mut options = MasterOptions::from_config(&MasterConfig::read("/etc/mesos/master.conf")?);
-//! options.registration = Some(RegistrationGate::from_file(acls).with_groups(Arc::new(groups)));
+//! options.registration = Some(RegistrationGate::from_acl_file(acls).with_groups(Arc::new(groups)));
 //! # Ok(()) }
 //! # #[cfg(not(feature = "ldap"))]
 //! # fn main() {}

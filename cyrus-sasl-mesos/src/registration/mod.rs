@@ -279,7 +279,7 @@ impl RegistrationGate {
 
     /// The same, deciding by whatever `file` holds at each registration (so
     /// [`AclFile::reload`] takes effect at the next one).
-    pub fn from_file(file: Arc<AclFile>) -> Self {
+    pub fn from_acl_file(file: Arc<AclFile>) -> Self {
         Self::with_source(AclSource::File(file))
     }
 
