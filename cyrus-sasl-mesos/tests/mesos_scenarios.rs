@@ -137,27 +137,9 @@ fn pump(
     master: &mut Authenticator<Peer>,
     mut drop: impl FnMut(Dir, &Message) -> bool,
 ) -> Vec<(Dir, MessageType)> {
-    let mut delivered = Vec::new();
-    loop {
-        let mut moved = false;
-        while let Some((attempt, message)) = client.poll_transmit() {
-            moved = true;
-            if !drop(Dir::ToMaster, &message) {
-                delivered.push((Dir::ToMaster, message.message_type()));
-                master.handle_message(now, attempt, &authenticatee(attempt), wire(message));
-            }
-        }
-        while let Some((peer, message)) = master.poll_transmit() {
-            moved = true;
-            if !drop(Dir::ToClient, &message) {
-                delivered.push((Dir::ToClient, message.message_type()));
-                client.handle_message(now, peer, &session(peer), wire(message));
-            }
-        }
-        if !moved {
-            return delivered;
-        }
-    }
+    let tap = |dir: Dir, message: &mut Message| !drop(dir, message);
+    let delivered = common::retry_exchange!(now, client, master, authenticatee, |peer| session(peer), tap);
+    delivered.into_iter().map(|(dir, message)| (dir, message.message_type())).collect()
 }
 
 fn keep_all(_: Dir, _: &Message) -> bool {

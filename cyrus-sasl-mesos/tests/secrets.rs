@@ -18,14 +18,15 @@ use cyrus_sasl_test_support as common;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
+use common::mesos::{Dir, authenticatee_origin, session_upid};
 use common::{REALM, capture, handshake};
 use cyrus_sasl::{
     Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, SecurityProperties, Server, ServerStep,
 };
 use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterOptions, authenticate};
 use cyrus_sasl_mesos::{
-    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, Origin,
-    ServerOptions, read_credentials,
+    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, ServerOptions,
+    read_credentials,
 };
 use libprocess::{Endpoint, EndpointOptions};
 
@@ -177,24 +178,14 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
     );
     let now = Instant::now();
     framework.start(now);
-    for _ in 0..10 {
-        while let Some((attempt, message)) = framework.poll_transmit() {
-            seen.debug(&format!("{label}: Message to master"), &message);
-            let decoded = Message::decode(message.tag(), &message.encode()).unwrap();
-            let origin =
-                Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:40123"), [127, 0, 0, 1].into());
-            master.handle_message(now, attempt, &origin, decoded);
-        }
-        while let Some((peer, message)) = master.poll_transmit() {
-            seen.debug(&format!("{label}: Message to framework"), &message);
-            framework.handle_message(now, peer, "crammd5-authenticator-session(1)@127.0.0.1:5050", message);
-        }
-        seen.debug(&format!("{label}: Authenticator"), &master);
-        seen.debug(&format!("{label}: AuthenticationRetry"), &framework);
-        if framework.verdict().is_some() {
-            break;
-        }
-    }
+    let tap = |dir: Dir, message: &mut Message| {
+        let to = if dir == Dir::ToMaster { "master" } else { "framework" };
+        seen.debug(&format!("{label}: Message to {to}"), message);
+        true
+    };
+    common::retry_exchange!(now, &mut framework, &mut master, authenticatee_origin, session_upid, tap);
+    seen.debug(&format!("{label}: Authenticator"), &master);
+    seen.debug(&format!("{label}: AuthenticationRetry"), &framework);
     let verdict = framework.verdict().expect("a verdict");
     seen.debug(&format!("{label}: Verdict"), &verdict);
     let outcome = outcomes.try_next().expect("an outcome");

@@ -160,3 +160,44 @@ impl Drop for SampleMaster {
         let _ = self.child.wait();
     }
 }
+
+/// [`exchange`] for a framework that retries: moves messages between an
+/// `AuthenticationRetry` and an `Authenticator<u32>` (each attempt its own
+/// session, keyed by the attempt's number) until neither has anything to
+/// send, and evaluates to what was delivered, `Vec<(Dir, Message)>`.
+///
+/// `retry_exchange!(now, &mut framework, &mut master, origin, session, tap)`:
+/// attempt `n` sends from `origin(n)` (an [`Origin`]), its session answers
+/// from `session(n)` (a UPID); `tap` is a [`Tap`]. Timeouts are the
+/// caller's. A macro because `AuthenticationRetry` is generic over the
+/// caller's random number generator.
+#[macro_export]
+macro_rules! retry_exchange {
+    ($now:expr, $framework:expr, $master:expr, $origin:expr, $session:expr, $tap:expr $(,)?) => {{
+        let (now, framework, master) = ($now, $framework, $master);
+        let (origin, session, mut tap) = ($origin, $session, $tap);
+        let mut delivered: Vec<($crate::mesos::Dir, ::cyrus_sasl_mesos::Message)> = Vec::new();
+        loop {
+            let mut moved = false;
+            while let Some((attempt, message)) = framework.poll_transmit() {
+                moved = true;
+                let mut message = $crate::mesos::wire(message);
+                if $crate::mesos::Tap::pass(&mut tap, $crate::mesos::Dir::ToMaster, &mut message) {
+                    delivered.push(($crate::mesos::Dir::ToMaster, message.clone()));
+                    master.handle_message(now, attempt, &origin(attempt), message);
+                }
+            }
+            while let Some((peer, message)) = master.poll_transmit() {
+                moved = true;
+                let mut message = $crate::mesos::wire(message);
+                if $crate::mesos::Tap::pass(&mut tap, $crate::mesos::Dir::ToClient, &mut message) {
+                    delivered.push(($crate::mesos::Dir::ToClient, message.clone()));
+                    framework.handle_message(now, peer, &session(peer), message);
+                }
+            }
+            if !moved {
+                break delivered;
+            }
+        }
+    }};
+}
