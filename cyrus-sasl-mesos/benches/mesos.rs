@@ -50,7 +50,7 @@ use libprocess::Upid;
 
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use cyrus_sasl_mesos::{
-    Authenticatee, Authenticator, ClientOptions, Credential, MasterConfig, Origin, Outcomes, ServerOptions,
+    Authenticatee, Authenticator, ClientOptions, Credential, MasterConfig, Origin, Outcome, Outcomes, ServerOptions,
 };
 use cyrus_sasl_mesos::{Master, MasterOptions};
 
@@ -82,9 +82,12 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
     let client_runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build().unwrap();
-    let master_config = MasterConfig::from_credentials_file(&credentials).unwrap();
+    let master_config = MasterConfig::read_credentials_file(&credentials).unwrap();
     let rust_master = master_runtime
-        .block_on(Master::spawn(master_config.sasl_config(), MasterOptions::default()))
+        .block_on(Master::spawn(MasterOptions {
+            sasl: master_config.sasl_config().clone(),
+            ..MasterOptions::default()
+        }))
         .expect("our master starts");
     let real_master = RealMaster::start(&credentials);
     let frameworks = client_runtime.block_on(Frameworks::new(clients, None, USER, PASSWORD));
@@ -236,7 +239,7 @@ impl InProcess {
         let mut framework = Authenticatee::new(Credential::new(USER, PASSWORD), PID, &self.client);
         let origin = Origin::new(PID, [127, 0, 0, 1].into());
         framework.start();
-        while framework.result().is_none() {
+        while framework.outcome().is_none() {
             let mut moved = false;
             while let Some(message) = framework.poll_transmit() {
                 self.authenticator.handle_message(now, peer, &origin, message);
@@ -246,10 +249,10 @@ impl InProcess {
                 framework.handle_message("master@127.0.0.1:5050", message);
                 moved = true;
             }
-            assert!(moved || framework.result().is_some(), "the exchange stalled");
+            assert!(moved || framework.outcome().is_some(), "the exchange stalled");
         }
-        assert!(matches!(framework.result(), Some(Ok(true))), "{:?}", framework.result());
+        assert!(matches!(framework.outcome(), Some(Outcome::Authenticated { .. })), "{:?}", framework.outcome());
         let outcome = self.outcomes.try_next().expect("an outcome");
-        assert_eq!(outcome.result.expect("a verdict").as_deref(), Some(USER));
+        assert_eq!(outcome.outcome.principal(), Some(USER));
     }
 }

@@ -112,7 +112,9 @@ fn main() {
     let client_tls = Some(certs.tls("client"));
     let spawn_master = |tls: Option<TlsOptions>| {
         let options = MasterOptions { endpoint: endpoint_options(tls), ..MasterOptions::default() };
-        server_runtime.block_on(Master::spawn(&config, options)).expect("our master starts")
+        server_runtime
+            .block_on(Master::spawn(MasterOptions { sasl: config.clone(), ..options }))
+            .expect("our master starts")
     };
     let plain_master = spawn_master(None);
     let tls_master = spawn_master(server_tls.clone());

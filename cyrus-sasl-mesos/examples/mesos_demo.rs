@@ -14,7 +14,7 @@
 //!    attempt); the demo shows what the master recorded for its UPID.
 //! 3. An agent authenticates the same way: only the principal differs.
 //! 4. A rogue framework claims the framework's principal with a wrong secret,
-//!    and is refused.
+//!    and is rejected.
 //! 5. With `--real-mesos`, and `../shared/mesos-peer` prepared: the real Apache
 //!    Mesos 1.11 scheduler driver (`real-framework`) authenticates to the same
 //!    master.
@@ -25,9 +25,12 @@
 //! - `--credentials FILE`: the master loads this Mesos credentials file (JSON or
 //!   `principal secret` lines); the framework and agent use its first and second
 //!   entries unless given their own.
-//! - `--config FILE`: the master's mechanisms and credential source come from a
-//!   Cyrus-style config (`credentials: FILE`, or `auxprop_plugin: sasldb` and
-//!   `sasldb_path: FILE`, ...). See `cyrus_sasl_mesos::MasterConfig`.
+//! - `--config FILE`: the master comes from a config file, every key of it
+//!   in effect (`MasterOptions::from_config`): its mechanisms and credential
+//!   source (`credentials: FILE`, or `auxprop_plugin: sasldb` and
+//!   `sasldb_path: FILE`, ...), `acls: FILE` (the master decides
+//!   registrations by it), `channel_binding`, `external_principal`. See
+//!   `cyrus_sasl_mesos::MasterConfig`.
 //! - `--framework-credential FILE`, `--agent-credential FILE`: the client's own
 //!   credential, in the format of Mesos's `--credential` flag (one
 //!   `{"principal": .., "secret": ..}` object, or one `principal secret` line).
@@ -39,10 +42,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use cyrus_sasl::Secret;
-use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterHandle, MasterOptions, Outcome, authenticate};
 use cyrus_sasl_mesos::{
-    Backoff, Credential, CredentialSource, MasterConfig, ServerOptions, Verdict, read_credential, read_credentials,
+    Backoff, Credential, CredentialSource, MasterConfig, Verdict, read_credential, read_credentials,
 };
 use libprocess::{Endpoint, EndpointOptions};
 
@@ -98,11 +100,10 @@ async fn run(args: Args) -> Result<bool, Error> {
     let agent =
         client_credential("agent", args.agent_credential.as_deref(), file_entries.get(1).or(file_entries.first()))?;
 
-    let options = MasterOptions {
-        server: ServerOptions { realm: args.realm.clone(), ..ServerOptions::default() },
-        ..MasterOptions::default()
-    };
-    let mut master = Master::spawn(master_config.sasl_config(), options).await?;
+    // Every key of the master's config takes effect through this one call.
+    let mut options = MasterOptions::from_config(&master_config);
+    options.server.realm = args.realm.clone();
+    let mut master = Master::spawn(options).await?;
     let mechanisms = master_config.sasl_config().mech_list().unwrap_or_default().join(" ");
     println!("master {} offering {mechanisms}", master.upid());
     println!("credentials: {}", describe(master_config.source()));
@@ -111,7 +112,7 @@ async fn run(args: Args) -> Result<bool, Error> {
     let mut ok = true;
     ok &= step(&mut master, "framework", framework.clone(), Verdict::Authenticated).await?;
     ok &= step(&mut master, "agent", agent, Verdict::Authenticated).await?;
-    ok &= step(&mut master, "rogue", rogue, Verdict::Refused).await?;
+    ok &= step(&mut master, "rogue", rogue, Verdict::Rejected).await?;
     if args.real_mesos {
         ok &= real_mesos(&mut master, &framework).await?;
     }
@@ -121,15 +122,15 @@ async fn run(args: Args) -> Result<bool, Error> {
 
 /// The master's config, and the entries of its credentials file when it has one
 /// (the clients' default credentials).
-fn load_master(args: &Args, temp: &Path) -> Result<(MasterConfig, Vec<(String, Secret)>), Error> {
+fn load_master(args: &Args, temp: &Path) -> Result<(MasterConfig, Vec<Credential>), Error> {
     let master_config = match (&args.config, &args.credentials) {
-        (Some(config), _) => MasterConfig::from_file(config)?,
-        (None, Some(credentials)) => MasterConfig::from_credentials_file(credentials)?,
+        (Some(config), _) => MasterConfig::read(config)?,
+        (None, Some(credentials)) => MasterConfig::read_credentials_file(credentials)?,
         (None, None) => {
             let path = temp.join("credentials.json");
             std::fs::write(&path, demo_credentials())?;
             println!("wrote {} with principals demo-framework and demo-agent (random secrets)", path.display());
-            MasterConfig::from_credentials_file(&path)?
+            MasterConfig::read_credentials_file(&path)?
         }
     };
     let entries = match master_config.source() {
@@ -149,19 +150,12 @@ fn demo_credentials() -> String {
     )
 }
 
-fn client_credential(
-    role: &str,
-    file: Option<&Path>,
-    fallback: Option<&(String, Secret)>,
-) -> Result<Credential, Error> {
+fn client_credential(role: &str, file: Option<&Path>, fallback: Option<&Credential>) -> Result<Credential, Error> {
     match file {
         Some(file) => Ok(read_credential(file)?),
-        None => {
-            let (principal, secret) = fallback.cloned().ok_or_else(|| {
-                format!("the master's secrets cannot be read back from its config: give --{role}-credential FILE")
-            })?;
-            Ok(Credential { principal, secret: Some(secret) })
-        }
+        None => Ok(fallback.cloned().ok_or_else(|| {
+            format!("the master's secrets cannot be read back from its config: give --{role}-credential FILE")
+        })?),
     }
 }
 
@@ -205,10 +199,10 @@ async fn report(master: &mut MasterHandle) {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), master.next_event()).await {
             Ok(Some(MasterEvent::Authentication(record))) => {
-                let verdict = match &record.result {
-                    Ok(Some(principal)) => format!("authenticated {principal:?}"),
-                    Ok(None) => "refused (wrong secret or unknown principal)".to_owned(),
-                    Err(e) => format!("no verdict: {e}"),
+                let verdict = match &record.outcome {
+                    Outcome::Authenticated { principal } => format!("authenticated {principal:?}"),
+                    Outcome::Rejected => "rejected (wrong secret or unknown principal)".to_owned(),
+                    Outcome::Failed(e) => format!("no verdict: {e}"),
                 };
                 println!(
                     "master: {verdict} pid={} (authenticatee {}, session {})",

@@ -24,14 +24,14 @@ pub struct AuthenticateOptions {
     pub client: ClientOptions,
     /// The timeout of each attempt, growing with each retry (Mesos's defaults).
     pub backoff: Backoff,
-    /// The overall deadline: no verdict by then is [`AuthenticateError::Timeout`]
+    /// The overall deadline: no verdict by then is [`NoVerdict::Timeout`]
     /// (default 60 s).
     pub timeout: Duration,
     /// The pause after a message could not be delivered to the master (refused
     /// connection, `404`), doubling with each such failure in a row up to 8 times
     /// this (default 250 ms). The attempt fails at once; the next waits this long.
     pub reconnect_delay: Duration,
-    /// Give up with [`AuthenticateError::Unreachable`] after this many delivery
+    /// Give up with [`NoVerdict::Unreachable`] after this many delivery
     /// failures in a row; `None` (the default) keeps trying until `timeout`, as
     /// Mesos does. An operator tool wants a small number.
     pub max_delivery_failures: Option<u32>,
@@ -49,12 +49,16 @@ impl Default for AuthenticateOptions {
     }
 }
 
-/// Why [`authenticate`] ended without a verdict.
+/// Why [`authenticate`] ended without a [`Verdict`]: the master could not
+/// be reached, or did not decide in time.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum AuthenticateError {
+pub enum NoVerdict {
     /// No verdict within [`AuthenticateOptions::timeout`].
-    #[error("no verdict from {master} within {timeout:?} ({attempts} attempts)")]
+    #[error(
+        "no verdict from {master} within {timeout:?} ({attempts} attempts): is it a master, and does it answer \
+         this host's address?"
+    )]
     Timeout {
         /// The master.
         master: Upid,
@@ -65,7 +69,7 @@ pub enum AuthenticateError {
     },
     /// [`AuthenticateOptions::max_delivery_failures`] messages in a row could not
     /// be delivered; the last failure.
-    #[error("cannot reach {master}: {last}")]
+    #[error("cannot reach {master}; check its address and that it runs")]
     Unreachable {
         /// The master.
         master: Upid,
@@ -74,8 +78,8 @@ pub enum AuthenticateError {
         last: SendError,
     },
     /// The attempt's process could not be registered on the endpoint.
-    #[error(transparent)]
-    Register(#[from] RegisterError),
+    #[error("cannot register an authenticatee process on this endpoint")]
+    Register(#[source] RegisterError),
 }
 
 /// The current attempt: its process and the session that answered it.
@@ -109,7 +113,7 @@ pub async fn authenticate(
     pid: &Upid,
     credential: Credential,
     options: &AuthenticateOptions,
-) -> Result<Verdict, AuthenticateError> {
+) -> Result<Verdict, NoVerdict> {
     let overall = Instant::now() + options.timeout;
     let mut retry = AuthenticationRetry::new(
         credential,
@@ -129,7 +133,7 @@ pub async fn authenticate(
                 RetryEvent::AttemptStarted { attempt, timeout, .. } => {
                     // Dropping the old process unregisters it: its late messages get 404.
                     drop(current.take());
-                    let process = endpoint.spawn_process(AUTHENTICATEE_PREFIX)?;
+                    let process = endpoint.spawn_process(AUTHENTICATEE_PREFIX).map_err(NoVerdict::Register)?;
                     log::info!(
                         target: LOG_TARGET,
                         "authenticating with {master} as {}: attempt {attempt} (timeout {timeout:?})",
@@ -138,7 +142,11 @@ pub async fn authenticate(
                     current = Some(Attempt { number: attempt, process, session: None, channel: None });
                 }
                 RetryEvent::AttemptFailed { attempt, error } => {
-                    log::info!(target: LOG_TARGET, "authentication attempt {attempt} with {master} failed: {error}; retrying");
+                    log::info!(
+                        target: LOG_TARGET,
+                        "authentication attempt {attempt} with {master} failed: {}; retrying",
+                        crate::error::Chain(&error)
+                    );
                 }
                 RetryEvent::Finished(verdict) => {
                     log::info!(target: LOG_TARGET, "authentication with {master}: {verdict:?}");
@@ -164,7 +172,7 @@ pub async fn authenticate(
                 if let Err(error) = sent {
                     failures_in_a_row += 1;
                     if options.max_delivery_failures.is_some_and(|max| failures_in_a_row >= max) {
-                        return Err(AuthenticateError::Unreachable { master: master.clone(), last: error });
+                        return Err(NoVerdict::Unreachable { master: master.clone(), last: error });
                     }
                     let delay = options.reconnect_delay * 2u32.pow(failures_in_a_row.min(4) - 1);
                     log::info!(
@@ -195,7 +203,7 @@ pub async fn authenticate(
         };
         let now = Instant::now();
         if now >= overall {
-            return Err(AuthenticateError::Timeout {
+            return Err(NoVerdict::Timeout {
                 master: master.clone(),
                 timeout: options.timeout,
                 attempts: retry.attempt(),
@@ -250,6 +258,6 @@ pub fn authenticate_blocking(
     pid: &Upid,
     credential: Credential,
     options: &AuthenticateOptions,
-) -> Result<Verdict, AuthenticateError> {
+) -> Result<Verdict, NoVerdict> {
     endpoint.block_on(authenticate(endpoint.endpoint(), master, pid, credential, options))
 }

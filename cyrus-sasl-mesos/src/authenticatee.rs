@@ -5,9 +5,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::messages::{
-    AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message, MessageType,
-};
+use crate::authenticator::{DiscardReason, ExchangeError, ExchangeState, Outcome};
+use crate::messages::{AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Message};
 use crate::{ChannelBindingPolicy, SecureChannel};
 use cyrus_sasl::{ChannelBinding, Client, ClientStep, Config, Credentials, Secret};
 
@@ -97,7 +96,8 @@ impl Default for ClientOptions {
 }
 
 /// Where an [`Authenticatee`] is: Mesos's `READY`, `STARTING`, `STEPPING`, then
-/// one of the terminal states `COMPLETED`, `FAILED`, `ERROR`, `DISCARDED`.
+/// one of the terminal states (Mesos's `COMPLETED`, `FAILED`, `ERROR`,
+/// `DISCARDED`, named here by their [`Outcome`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AuthenticateeState {
     /// Created; nothing sent.
@@ -106,79 +106,29 @@ pub enum AuthenticateeState {
     Starting,
     /// `AuthenticationStartMessage` sent; exchanging steps until the verdict.
     Stepping,
-    /// The master accepted the credentials: result `Ok(true)`.
-    Completed,
-    /// The master rejected them, or there was no secret: result `Ok(false)`.
+    /// The master accepted the credentials: [`Outcome::Authenticated`].
+    Authenticated,
+    /// The master rejected them, or there was no secret: [`Outcome::Rejected`].
+    Rejected,
+    /// The exchange broke down: [`Outcome::Failed`].
     Failed,
-    /// The exchange broke down: result `Err`.
-    Error,
-    /// Given up by the caller ([`Authenticatee::discard`]): result
-    /// `Err(AuthenticateeError::Discarded)`.
+    /// Given up by the caller ([`Authenticatee::discard`]):
+    /// [`Outcome::Failed`] with [`DiscardReason::Abandoned`].
     Discarded,
 }
 
 impl AuthenticateeState {
-    /// True for `Completed`, `Failed`, `Error` and `Discarded`.
+    /// True for `Authenticated`, `Rejected`, `Failed` and `Discarded`.
     pub fn is_terminal(self) -> bool {
         !matches!(self, Self::Ready | Self::Starting | Self::Stepping)
     }
-}
-
-/// Why an attempt ended without a verdict. Worth a retry, unlike a rejection.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthenticateeError {
-    /// A message arrived that the protocol does not allow in this state (Mesos:
-    /// "Unexpected authentication 'step' received").
-    #[error("unexpected authentication '{message}' received in state {state:?}")]
-    Unexpected {
-        /// What arrived.
-        message: MessageType,
-        /// The state it arrived in.
-        state: AuthenticateeState,
-    },
-    /// The master sent an `AuthenticationErrorMessage` (its text is the
-    /// master's, shown escaped).
-    #[error("authentication error from the master: {}", error.as_ref().map_or_else(|| "(no detail)".to_owned(), |e| format!("{e:?}")))]
-    Remote {
-        /// Its text, if it had one.
-        error: Option<String>,
-    },
-    /// The local SASL client failed: it could not be created, none of the offered
-    /// mechanisms is usable, or a step failed.
-    #[error("SASL client: {0}")]
-    Sasl(#[from] cyrus_sasl::Error),
-    /// None of the mechanisms the master offered is in
-    /// [`ClientOptions::mechanisms`]; nothing was sent.
-    #[error("the master offered none of the allowed mechanisms (offered {offered:?}, allowed {allowed:?})")]
-    NoAllowedMechanism {
-        /// What the master offered.
-        offered: Vec<String>,
-        /// What this client allows.
-        allowed: Vec<String>,
-    },
-    /// [`ClientOptions::channel_binding`] is [`ChannelBindingPolicy::Require`],
-    /// and there is nothing to bind to (the connection to the master is not
-    /// TLS) or the master offered no `-PLUS` mechanism this client allows;
-    /// nothing was sent.
-    #[error("channel binding is required, but {reason}")]
-    ChannelBindingRequired {
-        /// Which of the two.
-        reason: &'static str,
-    },
-    /// [`Authenticatee::discard`] was called before a verdict (a timeout, the
-    /// master changed).
-    #[error("authentication discarded")]
-    Discarded,
 }
 
 enum Phase {
     Ready,
     Starting(Client),
     Stepping(Client),
-    Completed,
-    Failed,
-    Error(AuthenticateeError),
+    Done(Outcome),
 }
 
 /// One authentication attempt of a framework or an agent. It is the same type for
@@ -187,15 +137,15 @@ enum Phase {
 /// Sans-IO, like Mesos's `CRAMMD5AuthenticateeProcess` without the process: call
 /// [`start`](Self::start), send whatever [`poll_transmit`](Self::poll_transmit)
 /// returns to the master, pass the master's answers to
-/// [`handle_message`](Self::handle_message), until [`result`](Self::result) is
+/// [`handle_message`](Self::handle_message), until [`outcome`](Self::outcome) is
 /// `Some`. It has no timer: the caller gives up with [`discard`](Self::discard)
 /// ([`AuthenticationRetry`](super::AuthenticationRetry) does that, and retries).
 ///
 /// ```text
 /// Ready --start--> Starting --Mechanisms--> Stepping --Step--> Stepping
-///                                               |--Completed--> Completed  Ok(true)
-/// (any live state) --Failed--> Failed  Ok(false)
-/// (any live state) --Error, or a message out of place--> Error  Err
+///                                               |--Completed--> Authenticated
+/// (any live state) --Failed--> Rejected
+/// (any live state) --Error, or a message out of place--> Failed
 /// ```
 ///
 /// It wraps a [`Client`], created by `start` from the [`ClientOptions`].
@@ -240,8 +190,8 @@ impl Authenticatee {
     /// Begins: creates the SASL client, queues the `AuthenticateMessage` and moves
     /// to `Starting`.
     ///
-    /// Without a secret the attempt fails at once: state `Failed`, result
-    /// `Ok(false)`, nothing sent. If the client cannot be created, state `Error`.
+    /// Without a secret the attempt ends at once: [`Outcome::Rejected`],
+    /// nothing sent. If the client cannot be created: [`Outcome::Failed`].
     /// Calling `start` again does nothing.
     pub fn start(&mut self) {
         if !matches!(self.phase, Phase::Ready) {
@@ -261,7 +211,7 @@ impl Authenticatee {
             },
             None => {
                 log::warn!("authentication failed: principal {:?} has no secret, which CRAM-MD5 needs", self.principal);
-                self.phase = Phase::Failed;
+                self.phase = Phase::Done(Outcome::Rejected);
                 return;
             }
         };
@@ -271,7 +221,7 @@ impl Authenticatee {
                 self.outbox.push_back(AuthenticateMessage { pid: self.pid.clone() }.into());
                 Phase::Starting(client)
             }
-            Err(e) => Phase::Error(e.into()),
+            Err(e) => failed(e.into()),
         };
     }
 
@@ -290,16 +240,17 @@ impl Authenticatee {
     ///   *Pinning* in the [type docs](Self)).
     /// - `Mechanisms` in `Starting`: picks one of those allowed by
     ///   [`ClientOptions::mechanisms`], sends `Start`, moves to `Stepping`; if
-    ///   none is allowed, `Error` with [`AuthenticateeError::NoAllowedMechanism`].
+    ///   none is allowed, failed with [`ExchangeError::NoAllowedMechanism`].
     /// - `Step` in `Stepping`: answers with a `Step`.
-    /// - `Completed` in `Stepping`: `Completed`.
-    /// - `Failed` in any live state: `Failed`. `Error` in any live state: `Error`.
-    /// - Anything else: `Error` with [`AuthenticateeError::Unexpected`] naming the
+    /// - `Completed` in `Stepping`: authenticated.
+    /// - `Failed` in any live state: rejected. `Error` in any live state: failed.
+    /// - Before [`start`](Self::start): ignored, as is anything after the outcome.
+    /// - Anything else: failed with [`ExchangeError::Unexpected`] naming the
     ///   message and the state (a `Step` before the mechanisms, a `Completed`
     ///   before any step, a master-bound message).
     pub fn handle_message(&mut self, from: &str, message: Message) {
         let state = self.state();
-        if state.is_terminal() {
+        if state.is_terminal() || state == AuthenticateeState::Ready {
             log::debug!(
                 "ignoring authentication '{}' from {from:?} received after the attempt ended ({state:?})",
                 message.message_type()
@@ -320,22 +271,24 @@ impl Authenticatee {
                 self.peer = Some(from.to_owned());
             }
         }
+        let exchange_state =
+            if state == AuthenticateeState::Starting { ExchangeState::Starting } else { ExchangeState::Stepping };
         self.phase = match (std::mem::replace(&mut self.phase, Phase::Ready), message) {
             (Phase::Starting(client), Message::Mechanisms(m)) => self.mechanisms(client, &m.mechanisms),
             (Phase::Stepping(client), Message::Step(m)) => self.step(client, &m.data),
             (Phase::Stepping(_), Message::Completed(_)) => {
                 log::info!("authentication of principal {:?} succeeded", self.principal);
-                Phase::Completed
+                Phase::Done(Outcome::Authenticated { principal: self.principal.clone() })
             }
             (_, Message::Failed(_)) => {
                 log::warn!("the master rejected principal {:?}", self.principal);
-                Phase::Failed
+                Phase::Done(Outcome::Rejected)
             }
-            (_, Message::Error(m)) => Phase::Error(AuthenticateeError::Remote { error: m.error }),
-            (_, other) => Phase::Error(AuthenticateeError::Unexpected { message: other.message_type(), state }),
+            (_, Message::Error(m)) => failed(ExchangeError::Remote { error: m.error }),
+            (_, other) => failed(ExchangeError::Unexpected { message: other.message_type(), state: exchange_state }),
         };
-        if let Phase::Error(e) = &self.phase {
-            log::warn!("authentication of principal {:?} broke down: {e}", self.principal);
+        if let Phase::Done(Outcome::Failed(e)) = &self.phase {
+            log::warn!("authentication of principal {:?} broke down: {}", self.principal, crate::error::Chain(e));
         }
     }
 
@@ -348,7 +301,7 @@ impl Authenticatee {
             (ChannelBindingPolicy::Off, _) => None,
             (ChannelBindingPolicy::Require, None) => {
                 let reason = "the connection to the master is not TLS";
-                return Phase::Error(AuthenticateeError::ChannelBindingRequired { reason });
+                return failed(ExchangeError::ChannelBindingRequired { reason });
             }
             (policy, Some(binding)) => {
                 Some(ChannelBinding::new(binding.name(), binding.data(), policy == ChannelBindingPolicy::Require))
@@ -366,17 +319,17 @@ impl Authenticatee {
             usable.retain(|m| is_plus(m));
         } else if policy == ChannelBindingPolicy::Require && !usable.is_empty() {
             let reason = "the master offered no -PLUS mechanism this client allows";
-            return Phase::Error(AuthenticateeError::ChannelBindingRequired { reason });
+            return failed(ExchangeError::ChannelBindingRequired { reason });
         }
         if usable.is_empty() {
-            return Phase::Error(AuthenticateeError::NoAllowedMechanism {
+            return failed(ExchangeError::NoAllowedMechanism {
                 offered: mechanisms.to_vec(),
                 allowed: allowed.clone(),
             });
         }
         if let Some(binding) = &binding {
             if let Err(e) = client.set_channel_binding(binding) {
-                return Phase::Error(e.into());
+                return failed(e.into());
             }
             // libsasl2 (2.1.28 `sasl_client_start`) tells SCRAM's server "I can
             // bind, and saw you offer no -PLUS" (gs2 flag `y`, which a server
@@ -392,12 +345,12 @@ impl Authenticatee {
         // (libsasl2's EXTERNAL client is available only with an identity set).
         if let Some(channel) = channel.as_ref().filter(|_| usable.iter().any(|m| m.eq_ignore_ascii_case(EXTERNAL))) {
             if let Err(e) = client.set_external(channel.ssf, Some(&self.principal)) {
-                return Phase::Error(e.into());
+                return failed(e.into());
             }
         }
         let start = match client.start(&usable.join(" ")) {
             Ok(start) => start,
-            Err(e) => return Phase::Error(e.into()),
+            Err(e) => return failed(e.into()),
         };
         log::debug!("attempting to authenticate with mechanism {:?}", start.mechanism);
         // Mesos always sets `data`, empty when the mechanism has no initial response.
@@ -412,7 +365,7 @@ impl Authenticatee {
             // The client has nothing more to compute; its last response (possibly
             // empty) still goes to the master, which alone knows the verdict.
             Ok(ClientStep::Complete(response)) => response.unwrap_or_default().to_vec(),
-            Err(e) => return Phase::Error(e.into()),
+            Err(e) => return failed(e.into()),
         };
         self.outbox.push_back(AuthenticationStepMessage { data }.into());
         Phase::Stepping(client)
@@ -424,46 +377,44 @@ impl Authenticatee {
     }
 
     /// Gives up (a timeout, the master changed, the connection broke): state
-    /// `Discarded` and result `Err(Discarded)`, unless a result is already in.
+    /// `Discarded`, outcome [`Outcome::Failed`] with
+    /// [`DiscardReason::Abandoned`], unless the outcome is already in.
     /// Pending messages are dropped.
     pub fn discard(&mut self) {
         if !self.state().is_terminal() {
-            self.phase = Phase::Error(AuthenticateeError::Discarded);
+            self.phase = failed(ExchangeError::Discarded(DiscardReason::Abandoned));
             self.outbox.clear();
         }
     }
 
     /// The current state.
     pub fn state(&self) -> AuthenticateeState {
-        match self.phase {
+        match &self.phase {
             Phase::Ready => AuthenticateeState::Ready,
             Phase::Starting(_) => AuthenticateeState::Starting,
             Phase::Stepping(_) => AuthenticateeState::Stepping,
-            Phase::Completed => AuthenticateeState::Completed,
-            Phase::Failed => AuthenticateeState::Failed,
-            Phase::Error(AuthenticateeError::Discarded) => AuthenticateeState::Discarded,
-            Phase::Error(_) => AuthenticateeState::Error,
+            Phase::Done(Outcome::Authenticated { .. }) => AuthenticateeState::Authenticated,
+            Phase::Done(Outcome::Rejected) => AuthenticateeState::Rejected,
+            Phase::Done(Outcome::Failed(ExchangeError::Discarded(DiscardReason::Abandoned))) => {
+                AuthenticateeState::Discarded
+            }
+            Phase::Done(Outcome::Failed(_)) => AuthenticateeState::Failed,
         }
     }
 
-    /// Mesos's `Future<bool>`: `None` while pending; `Some(Ok(true))` accepted,
-    /// `Some(Ok(false))` rejected (or no secret), `Some(Err(_))` no verdict.
-    pub fn result(&self) -> Option<Result<bool, &AuthenticateeError>> {
+    /// Mesos's `Future<bool>`: `None` while pending, then how the attempt ended.
+    pub fn outcome(&self) -> Option<&Outcome> {
         match &self.phase {
-            Phase::Ready | Phase::Starting(_) | Phase::Stepping(_) => None,
-            Phase::Completed => Some(Ok(true)),
-            Phase::Failed => Some(Ok(false)),
-            Phase::Error(e) => Some(Err(e)),
+            Phase::Done(outcome) => Some(outcome),
+            _ => None,
         }
     }
 
-    /// [`result`](Self::result), by value.
-    pub fn into_result(self) -> Option<Result<bool, AuthenticateeError>> {
+    /// [`outcome`](Self::outcome), by value.
+    pub fn into_outcome(self) -> Option<Outcome> {
         match self.phase {
-            Phase::Ready | Phase::Starting(_) | Phase::Stepping(_) => None,
-            Phase::Completed => Some(Ok(true)),
-            Phase::Failed => Some(Ok(false)),
-            Phase::Error(e) => Some(Err(e)),
+            Phase::Done(outcome) => Some(outcome),
+            _ => None,
         }
     }
 
@@ -481,6 +432,10 @@ impl Authenticatee {
     pub fn peer(&self) -> Option<&str> {
         self.peer.as_deref()
     }
+}
+
+fn failed(error: ExchangeError) -> Phase {
+    Phase::Done(Outcome::Failed(error))
 }
 
 impl fmt::Debug for Authenticatee {

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,9 @@ use crate::messages::{
 };
 use crate::registry::{Generation, Registry};
 use cyrus_sasl::{ChannelBinding, Config, Identity, Server, ServerStep};
+use libprocess::Upid;
+
+use crate::error::Chain;
 
 /// How long a session may last before it is discarded: Mesos's
 /// `--authentication_v0_timeout` default, 15 seconds.
@@ -113,7 +116,7 @@ pub enum PeerBinding {
     /// The IP in the sender's `Libprocess-From` UPID and the IP in
     /// `AuthenticateMessage.pid` must both equal the IP address of the TCP peer
     /// the message arrived from ([`Origin::peer_ip`]); a message that fails is
-    /// dropped with [`SessionError::PeerAddressMismatch`] and nothing is sent
+    /// dropped with [`ExchangeError::PeerAddressMismatch`] and nothing is sent
     /// (the claimed sender is not to be believed, so neither is its address).
     /// IPv4-mapped IPv6 addresses count as their IPv4 address.
     #[default]
@@ -206,16 +209,18 @@ impl Origin {
     }
 }
 
-/// The IP address of a UPID (`id@ip:port`), canonical (IPv4-mapped IPv6 as IPv4).
+/// The IP address of a claimed UPID (`id@ip:port`), canonical (IPv4-mapped
+/// IPv6 as IPv4); `None` when the text is no [`Upid`].
 pub(crate) fn upid_ip(upid: &str) -> Option<IpAddr> {
-    let (_, address) = upid.rsplit_once('@')?;
-    Some(address.parse::<SocketAddr>().ok()?.ip().to_canonical())
+    upid.parse::<Upid>().ok().map(|upid| upid.ip().to_canonical())
 }
 
-/// Where a live session is (Mesos's session states before the terminal ones).
+/// Where a live exchange is, on either side (Mesos's states before the
+/// terminal ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SessionState {
-    /// Mechanisms sent; waiting for `AuthenticationStartMessage`.
+pub enum ExchangeState {
+    /// The master sent its mechanisms, or the authenticatee its
+    /// `AuthenticateMessage`: the mechanism is not chosen yet.
     Starting,
     /// Exchanging steps.
     Stepping,
@@ -231,52 +236,122 @@ pub enum DiscardReason {
     TimedOut,
     /// The [`Authenticator`] was dropped.
     AuthenticatorDropped,
+    /// The authenticatee gave up ([`Authenticatee::discard`](crate::Authenticatee::discard):
+    /// its timeout, or the master changed).
+    Abandoned,
 }
 
-/// A session that ended without a verdict.
+/// Why an exchange ended without a verdict, on either side: worth a retry,
+/// unlike a rejection.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SessionError {
-    /// The peer sent a message the protocol does not allow in this state (Mesos:
+pub enum ExchangeError {
+    /// A message the protocol does not allow in this state (Mesos:
     /// "Unexpected authentication 'step' received").
     #[error("unexpected authentication '{message}' received in state {state:?}")]
     Unexpected {
         /// What arrived.
         message: MessageType,
         /// The state it arrived in.
-        state: SessionState,
+        state: ExchangeState,
     },
-    /// libsasl2 failed with something other than a rejection, e.g. the peer chose
-    /// a mechanism that is not offered, or sent a malformed response.
-    #[error("SASL server: {0}")]
+    /// libsasl2 failed with something other than a rejection: the master's
+    /// server (the peer chose a mechanism that is not offered, or sent a
+    /// malformed response) or the authenticatee's client (it could not be
+    /// created, a step failed). The libsasl2 error is the source.
+    #[error("the SASL exchange failed")]
     Sasl(#[from] cyrus_sasl::Error),
-    /// The mechanism finished with data for the peer, which Mesos's
+    /// Authenticatee: the master sent an `AuthenticationErrorMessage` (its
+    /// text is the master's, shown escaped).
+    #[error("the master reported an authentication error: {}; its log says more", error.as_ref().map_or_else(|| "(no detail)".to_owned(), |e| format!("{e:?}")))]
+    Remote {
+        /// Its text, if it had one.
+        error: Option<String>,
+    },
+    /// Authenticatee: none of the mechanisms the master offered is in
+    /// [`ClientOptions::mechanisms`](crate::ClientOptions::mechanisms);
+    /// nothing was sent.
+    #[error(
+        "the master offered none of the allowed mechanisms (offered {offered:?}, allowed {allowed:?}): allow one \
+         of them, or offer an allowed one on the master"
+    )]
+    NoAllowedMechanism {
+        /// What the master offered.
+        offered: Vec<String>,
+        /// What this client allows.
+        allowed: Vec<String>,
+    },
+    /// [`ChannelBindingPolicy::Require`], and there is nothing to bind to
+    /// (the connection is not TLS) or the master offered no `-PLUS`
+    /// mechanism the client allows. The master starts no session and tells
+    /// the peer only that authentication failed; the authenticatee sends nothing.
+    #[error("channel binding is required, but {reason}")]
+    ChannelBindingRequired {
+        /// Which of the two.
+        reason: &'static str,
+    },
+    /// Master: the mechanism finished with data for the peer, which Mesos's
     /// `AuthenticationCompletedMessage` cannot carry (Mesos's server does not
     /// use `SASL_SUCCESS_DATA` either).
-    #[error("mechanism {0} sent data with its success, which the Mesos protocol cannot carry")]
+    #[error("mechanism {0} sent data with its success, which the Mesos protocol cannot carry: offer another")]
     SuccessData(String),
-    /// The transport reported the peer gone (Mesos: "Failed to communicate with
-    /// authenticatee").
+    /// Master: the transport reported the peer gone (Mesos: "Failed to
+    /// communicate with authenticatee").
     #[error("failed to communicate with authenticatee")]
     PeerExited,
-    /// The session was dropped before a verdict.
+    /// The exchange was dropped before a verdict.
     #[error("authentication discarded ({0:?})")]
     Discarded(DiscardReason),
-    /// An `AuthenticateMessage` whose sender UPID or `pid` does not have the IP
-    /// address of the TCP peer it came from ([`PeerBinding::RequireIpMatch`]).
-    /// No session was started and nothing was sent.
-    #[error("claimed UPID {claimed:?} does not match the peer address {peer_ip}")]
+    /// Master: an `AuthenticateMessage` whose sender UPID or `pid` does not
+    /// have the IP address of the TCP peer it came from
+    /// ([`PeerBinding::RequireIpMatch`]). No session was started and nothing
+    /// was sent.
+    #[error(
+        "claimed UPID {claimed:?} does not match the peer address {peer_ip} (behind NAT, see \
+         PeerBinding::TrustClaimedAddress)"
+    )]
     PeerAddressMismatch {
         /// The UPID (sender or `pid`) that failed the check.
         claimed: String,
         /// The TCP peer's address.
         peer_ip: IpAddr,
     },
-    /// [`ChannelBindingPolicy::Require`], and the `AuthenticateMessage` did not
-    /// come over TLS. No session was started; the peer is told only that
-    /// authentication failed.
-    #[error("channel binding is required and the peer did not come over TLS")]
-    ChannelBindingRequired,
+}
+
+/// How one authentication exchange ended, on either side.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The master accepted the credentials (it sent `Completed`): `principal`
+    /// is authenticated.
+    Authenticated {
+        /// The principal, without the realm the master's config added.
+        principal: String,
+    },
+    /// The master rejected the credentials (it sent `Failed`), for a wrong
+    /// secret and an unknown principal alike; or the authenticatee had no
+    /// secret to try. Final: never retried.
+    Rejected,
+    /// No verdict: the exchange broke down, timed out or was superseded.
+    /// Worth a retry.
+    Failed(ExchangeError),
+}
+
+impl Outcome {
+    /// The authenticated principal, if the outcome is [`Outcome::Authenticated`].
+    pub fn principal(&self) -> Option<&str> {
+        match self {
+            Outcome::Authenticated { principal } => Some(principal),
+            _ => None,
+        }
+    }
+
+    /// The error, if the outcome is [`Outcome::Failed`].
+    pub fn error(&self) -> Option<&ExchangeError> {
+        match self {
+            Outcome::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// What a peer is told in an `AuthenticationErrorMessage` when its chosen
@@ -286,7 +361,7 @@ pub const PEER_TEXT_UNSUPPORTED_MECHANISM: &str = "Unsupported authentication me
 /// of the master's SASL server.
 pub const PEER_TEXT_AUTHENTICATION_ERROR: &str = "Authentication error (see the master's log)";
 
-impl SessionError {
+impl ExchangeError {
     /// The text sent to the peer in an `AuthenticationErrorMessage`: one of a
     /// few fixed texts (Mesos's own wording for a message out of place). An
     /// unauthenticated peer learns nothing about the master's setup (its
@@ -294,8 +369,8 @@ impl SessionError {
     /// error goes to the master's log only.
     fn peer_text(&self) -> String {
         match self {
-            SessionError::Unexpected { message, .. } => format!("Unexpected authentication '{message}' received"),
-            SessionError::Sasl(
+            ExchangeError::Unexpected { message, .. } => format!("Unexpected authentication '{message}' received"),
+            ExchangeError::Sasl(
                 cyrus_sasl::Error::MechanismNotOffered { .. } | cyrus_sasl::Error::MechanismUnavailable { .. },
             ) => PEER_TEXT_UNSUPPORTED_MECHANISM.to_owned(),
             _ => PEER_TEXT_AUTHENTICATION_ERROR.to_owned(),
@@ -303,17 +378,16 @@ impl SessionError {
     }
 }
 
-/// How one session ended: Mesos's `Future<Option<string>>` for it.
+/// How one session ended on the master: Mesos's `Future<Option<string>>` for it.
 #[derive(Debug)]
-pub struct Outcome<P> {
+pub struct SessionOutcome<P> {
     /// The transport peer the session ran with.
     pub peer: P,
     /// The PID from its `AuthenticateMessage`.
     pub pid: String,
-    /// `Ok(Some(principal))`: accepted (the peer got `Completed`). `Ok(None)`:
-    /// rejected, for a wrong secret and an unknown principal alike (the peer got
-    /// `Failed`). `Err`: no verdict.
-    pub result: Result<Option<String>, SessionError>,
+    /// Authenticated (the peer got `Completed`), rejected (the peer got
+    /// `Failed`), or failed without a verdict.
+    pub outcome: Outcome,
 }
 
 /// Where an [`Authenticator`] delivers the [`Outcome`] of every session, exactly
@@ -321,33 +395,33 @@ pub struct Outcome<P> {
 ///
 /// A channel, so that it outlives the authenticator: when the authenticator is
 /// dropped, each pending session gets the outcome
-/// `Err(Discarded(AuthenticatorDropped))`, then the channel closes. A driver
+/// `Failed(Discarded(AuthenticatorDropped))`, then the channel closes. A driver
 /// blocked in [`next_blocking`](Self::next_blocking) therefore wakes up with the
 /// outcome, then with `None`; it never hangs.
 #[derive(Debug)]
 pub struct Outcomes<P> {
-    rx: mpsc::Receiver<Outcome<P>>,
+    rx: mpsc::Receiver<SessionOutcome<P>>,
 }
 
 impl<P> Outcomes<P> {
     /// The next outcome, without blocking; `None` if there is none yet.
-    pub fn try_next(&self) -> Option<Outcome<P>> {
+    pub fn try_next(&self) -> Option<SessionOutcome<P>> {
         self.rx.try_recv().ok()
     }
 
     /// All outcomes delivered so far, without blocking.
-    pub fn try_iter(&self) -> impl Iterator<Item = Outcome<P>> + '_ {
+    pub fn try_iter(&self) -> impl Iterator<Item = SessionOutcome<P>> + '_ {
         self.rx.try_iter()
     }
 
     /// Blocks for the next outcome. `None` once the authenticator is dropped and
     /// every outcome has been read.
-    pub fn next_blocking(&self) -> Option<Outcome<P>> {
+    pub fn next_blocking(&self) -> Option<SessionOutcome<P>> {
         self.rx.recv().ok()
     }
 
     /// Blocks for the next outcome for at most `timeout`.
-    pub fn next_timeout(&self, timeout: Duration) -> Result<Outcome<P>, mpsc::RecvTimeoutError> {
+    pub fn next_timeout(&self, timeout: Duration) -> Result<SessionOutcome<P>, mpsc::RecvTimeoutError> {
         self.rx.recv_timeout(timeout)
     }
 }
@@ -359,7 +433,7 @@ struct Session {
     /// answers, and the only one it takes messages from.
     from: String,
     server: Server,
-    state: SessionState,
+    state: ExchangeState,
     deadline: Instant,
 }
 
@@ -382,20 +456,20 @@ struct Session {
 /// Sessions, as Mesos's master keeps them:
 /// - An `AuthenticateMessage` first passes the [`PeerBinding`] check; one that
 ///   fails changes nothing (no session, no registry change, nothing sent) and
-///   ends with `Err(PeerAddressMismatch)`.
+///   ends with `Failed(PeerAddressMismatch)`.
 /// - It then starts a session on its peer: a new [`Server`] from the config,
 ///   whose mechanisms are sent back. It also begins a new [`Generation`] of its
 ///   PID in the registry, which clears any earlier authentication of that PID.
 /// - A new `AuthenticateMessage` for a PID that has a pending session, or on a
 ///   peer that has one, supersedes it: the old session ends with
-///   `Err(Discarded(Superseded))`, and anything later from its peer is ignored.
+///   `Failed(Discarded(Superseded))`, and anything later from its peer is ignored.
 /// - A session takes messages only from the UPID that sent its
 ///   `AuthenticateMessage` (and, under [`PeerBinding::RequireIpMatch`], only
 ///   from that UPID's IP address); others are ignored and logged.
 /// - A session ends when libsasl2 decides: `Completed` to the peer and
-///   `Ok(Some(principal))`, or `Failed` and `Ok(None)` for a rejection. Any
+///   [`Outcome::Authenticated`], or `Failed` and [`Outcome::Rejected`]. Any
 ///   other failure sends `AuthenticationErrorMessage` (with a fixed text, see
-///   [`PEER_TEXT_AUTHENTICATION_ERROR`]) and ends with `Err`.
+///   [`PEER_TEXT_AUTHENTICATION_ERROR`]) and ends [`Outcome::Failed`].
 /// - A message out of place (a `Step` before `Start`, a second `Start`) ends the
 ///   session with an error, sent to the peer too.
 /// - A session that lasts longer than [`ServerOptions::session_timeout`] is
@@ -412,7 +486,7 @@ pub struct Authenticator<P> {
     by_pid: HashMap<String, P>,
     registry: Registry,
     outbox: VecDeque<(P, Message)>,
-    outcomes: mpsc::Sender<Outcome<P>>,
+    outcomes: mpsc::Sender<SessionOutcome<P>>,
 }
 
 impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
@@ -454,12 +528,12 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     /// Checks a claimed UPID against the TCP peer's address, per [`PeerBinding`].
-    fn check_binding(&self, claimed: &str, origin: &Origin) -> Result<(), SessionError> {
+    fn check_binding(&self, claimed: &str, origin: &Origin) -> Result<(), ExchangeError> {
         let peer_ip = origin.peer_ip.to_canonical();
         if upid_ip(claimed) == Some(peer_ip) {
             return Ok(());
         }
-        let error = SessionError::PeerAddressMismatch { claimed: claimed.to_owned(), peer_ip };
+        let error = ExchangeError::PeerAddressMismatch { claimed: claimed.to_owned(), peer_ip };
         match self.options.peer_binding {
             PeerBinding::RequireIpMatch => Err(error),
             PeerBinding::TrustClaimedAddress => {
@@ -496,29 +570,33 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             return;
         }
         let step = match (session.state, message) {
-            (SessionState::Starting, Message::Start(m)) => {
+            (ExchangeState::Starting, Message::Start(m)) => {
                 log::debug!("received SASL authentication start ({:?}) from {peer:?}", m.mechanism);
                 // As Mesos: an empty initial response is no initial response.
                 let initial = m.data.filter(|d| !d.is_empty());
                 session.server.start(&m.mechanism, initial.as_deref())
             }
-            (SessionState::Stepping, Message::Step(m)) => session.server.step(&m.data),
+            (ExchangeState::Stepping, Message::Step(m)) => session.server.step(&m.data),
             (state, other) => {
-                let error = SessionError::Unexpected { message: other.message_type(), state };
-                return self.finish(peer, Err(error));
+                let error = ExchangeError::Unexpected { message: other.message_type(), state };
+                return self.finish(peer, Outcome::Failed(error));
             }
         };
         let next = match step {
             Ok(ServerStep::Continue(challenge)) => {
-                session.state = SessionState::Stepping;
+                session.state = ExchangeState::Stepping;
                 let data = challenge.to_vec();
                 self.outbox.push_back((peer, AuthenticationStepMessage { data }.into()));
                 return;
             }
-            Ok(ServerStep::Authenticated { identity, additional: [] }) => Ok(Some(self.principal(&identity))),
-            Ok(ServerStep::Authenticated { identity, .. }) => Err(SessionError::SuccessData(identity.mechanism)),
-            Ok(ServerStep::Rejected) => Ok(None),
-            Err(e) => Err(SessionError::Sasl(e)),
+            Ok(ServerStep::Authenticated { identity, additional: [] }) => {
+                Outcome::Authenticated { principal: self.principal(&identity) }
+            }
+            Ok(ServerStep::Authenticated { identity, .. }) => {
+                Outcome::Failed(ExchangeError::SuccessData(identity.mechanism))
+            }
+            Ok(ServerStep::Rejected) => Outcome::Rejected,
+            Err(e) => Outcome::Failed(ExchangeError::Sasl(e)),
         };
         self.finish(peer, next);
     }
@@ -527,8 +605,8 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if let Err(error) = self.check_binding(&origin.from, origin).and_then(|()| self.check_binding(&pid, origin)) {
             // Nothing changes: no session, no registry entry cleared, no answer
             // to an address that is not to be believed.
-            log::warn!("refusing to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
-            self.emit(Outcome { peer, pid, result: Err(error) });
+            log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
+            self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
             return;
         }
         if let Some(old_peer) = self.by_pid.get(&pid).cloned() {
@@ -555,15 +633,15 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                 self.by_pid.insert(pid.clone(), peer.clone());
                 let deadline = now + self.options.session_timeout;
                 let from = origin.from.clone();
-                let state = SessionState::Starting;
+                let state = ExchangeState::Starting;
                 self.sessions.insert(peer, Session { pid, generation, from, server, state, deadline });
             }
             Err(error) => {
-                log::error!("cannot authenticate {pid:?} from {peer:?}: {error}");
+                log::error!("cannot authenticate {pid:?} from {peer:?}: {}", Chain(&error));
                 self.registry.finish(&pid, generation, None);
                 let text = Some(error.peer_text());
                 self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
-                self.emit(Outcome { peer, pid, result: Err(error) });
+                self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
             }
         }
     }
@@ -571,11 +649,13 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// A session's SASL server, bound to `origin`'s channel as
     /// [`ServerOptions::channel_binding`] says, and told the identity the
     /// channel verified for the peer, if any (for EXTERNAL).
-    fn new_server(&self, origin: &Origin) -> Result<Server, SessionError> {
+    fn new_server(&self, origin: &Origin) -> Result<Server, ExchangeError> {
         let o = &self.options;
         let binding = match (o.channel_binding, &origin.channel) {
             (ChannelBindingPolicy::Off, _) | (ChannelBindingPolicy::Prefer, None) => None,
-            (ChannelBindingPolicy::Require, None) => return Err(SessionError::ChannelBindingRequired),
+            (ChannelBindingPolicy::Require, None) => {
+                return Err(ExchangeError::ChannelBindingRequired { reason: "the peer did not come over TLS" });
+            }
             (policy, Some(channel)) => Some(ChannelBinding::new(
                 channel.binding.name(),
                 channel.binding.data(),
@@ -595,38 +675,39 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     /// Ends `peer`'s session with a verdict or an error, telling the peer.
-    fn finish(&mut self, peer: P, result: Result<Option<String>, SessionError>) {
+    fn finish(&mut self, peer: P, outcome: Outcome) {
         let Some(session) = self.remove(&peer) else { return };
         let pid = session.pid;
-        let message: Message = match &result {
-            Ok(Some(principal)) => {
+        let message: Message = match &outcome {
+            Outcome::Authenticated { principal } => {
                 log::info!("authenticated principal {principal:?} at {pid:?} ({peer:?})");
                 AuthenticationCompletedMessage {}.into()
             }
-            Ok(None) => {
+            Outcome::Rejected => {
                 // The reason (unknown user or wrong secret) is in libsasl2's log
                 // line from the server, never sent to the peer.
                 log::info!("authentication of {pid:?} ({peer:?}) was unsuccessful: invalid credentials");
                 AuthenticationFailedMessage {}.into()
             }
-            Err(e) => {
-                log::warn!("an error occurred while authenticating {pid:?} ({peer:?}): {e}");
+            Outcome::Failed(e) => {
+                log::warn!("an error occurred while authenticating {pid:?} ({peer:?}): {}", Chain(e));
                 AuthenticationErrorMessage { error: Some(e.peer_text()) }.into()
             }
         };
-        let principal = result.as_ref().ok().and_then(Option::as_deref);
+        let principal = outcome.principal();
         if !self.registry.finish(&pid, session.generation, principal) && principal.is_some() {
             log::info!("not recording {pid:?}: a newer attempt of it began, or it was forgotten");
         }
         self.outbox.push_back((peer.clone(), message));
-        self.emit(Outcome { peer, pid, result });
+        self.emit(SessionOutcome { peer, pid, outcome });
     }
 
     /// Drops `peer`'s session without telling the peer.
     fn discard(&mut self, peer: &P, reason: DiscardReason) {
         if let Some(session) = self.remove(peer) {
             self.registry.finish(&session.pid, session.generation, None);
-            self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::Discarded(reason)) });
+            let outcome = Outcome::Failed(ExchangeError::Discarded(reason));
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
         }
     }
 
@@ -638,7 +719,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         Some(session)
     }
 
-    fn emit(&self, outcome: Outcome<P>) {
+    fn emit(&self, outcome: SessionOutcome<P>) {
         // Nobody listening is not an error: the outcomes are for the driver's use.
         let _ = self.outcomes.send(outcome);
     }
@@ -649,27 +730,28 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// in-memory credential store keys principals without a realm, so this is the
     /// name to authorize. A realm the client named itself (`benh@OTHER`) stays.
     fn principal(&self, identity: &Identity) -> String {
-        let authid = identity.authid.as_str();
+        let name = identity.authid.as_str();
         match &self.options.realm {
             Some(realm) if !realm.is_empty() => {
-                authid.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(authid).to_owned()
+                name.strip_suffix(realm.as_str()).and_then(|rest| rest.strip_suffix('@')).unwrap_or(name).to_owned()
             }
-            _ => authid.to_owned(),
+            _ => name.to_owned(),
         }
     }
 
     /// The transport lost `peer`: its session, if any, ends with
-    /// `Err(PeerExited)` (Mesos's session links to its peer and fails the same way).
+    /// `Failed(PeerExited)` (Mesos's session links to its peer and fails the same way).
     pub fn handle_peer_exited(&mut self, peer: &P) {
         if let Some(session) = self.remove(peer) {
             log::info!("authentication of {:?} failed: {peer:?} went away", session.pid);
             self.registry.finish(&session.pid, session.generation, None);
-            self.emit(Outcome { peer: peer.clone(), pid: session.pid, result: Err(SessionError::PeerExited) });
+            let outcome = Outcome::Failed(ExchangeError::PeerExited);
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
         }
     }
 
     /// Discards every session whose deadline is at or before `now`, with
-    /// `Err(Discarded(TimedOut))`. Nothing is sent to those peers.
+    /// `Failed(Discarded(TimedOut))`. Nothing is sent to those peers.
     pub fn handle_timeout(&mut self, now: Instant) {
         let expired: Vec<P> =
             self.sessions.iter().filter(|(_, s)| s.deadline <= now).map(|(peer, _)| peer.clone()).collect();
@@ -722,19 +804,19 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     /// The state of `peer`'s session, if it has one.
-    pub fn session_state(&self, peer: &P) -> Option<SessionState> {
+    pub fn session_state(&self, peer: &P) -> Option<ExchangeState> {
         self.sessions.get(peer).map(|s| s.state)
     }
 }
 
-/// Every pending session ends with `Err(Discarded(AuthenticatorDropped))`; then
+/// Every pending session ends with `Failed(Discarded(AuthenticatorDropped))`; then
 /// the [`Outcomes`] channel closes. Peers are not told: they time out and retry.
 impl<P> Drop for Authenticator<P> {
     fn drop(&mut self) {
         for (peer, session) in self.sessions.drain() {
             self.registry.finish(&session.pid, session.generation, None);
-            let result = Err(SessionError::Discarded(DiscardReason::AuthenticatorDropped));
-            let _ = self.outcomes.send(Outcome { peer, pid: session.pid, result });
+            let outcome = Outcome::Failed(ExchangeError::Discarded(DiscardReason::AuthenticatorDropped));
+            let _ = self.outcomes.send(SessionOutcome { peer, pid: session.pid, outcome });
         }
     }
 }

@@ -39,7 +39,7 @@ pub struct Backoff {
 
 /// `timeout_min` was above `timeout_max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("authentication timeout_min ({min:?}) is above timeout_max ({max:?})")]
+#[error("authentication timeout_min ({min:?}) is above timeout_max ({max:?}): swap them")]
 pub struct BackoffError {
     /// The minimum given.
     pub min: Duration,

@@ -14,7 +14,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::Warning;
 use crate::authenticatee::Credential;
-use cyrus_sasl::Secret;
+use crate::error::{CredentialsProblem, FileError, FileErrorKind, SecretProblem};
+use cyrus_sasl::{CredentialStore, Secret};
 
 /// The largest credentials file read: 1 MiB. A credential takes about 50 bytes,
 /// so this is room for some 20,000; anything bigger is a mistake (a wrong path, a
@@ -68,8 +69,8 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// execute the file, and when it holds no credentials (every authentication
 /// attempt will then be rejected).
 ///
-/// The result is ready for the credential store:
-/// `CredentialStore::from_credentials(read_credentials(path)?)`.
+/// Each [`Credential`] read has a secret. [`credential_store`] puts them into
+/// an in-memory credential store for the master's SASL servers.
 ///
 /// ```
 /// use cyrus_sasl_mesos::read_credentials;
@@ -78,25 +79,34 @@ pub const MAX_CREDENTIALS_FILE_SIZE: u64 = 1 << 20;
 /// std::fs::write(&path, r#"{"credentials": [{"principal": "framework-a", "secret": "s3cret"}]}"#)?;
 /// let credentials = read_credentials(format!("file://{}", path.display()))?;
 /// assert_eq!(credentials.len(), 1);
-/// assert_eq!(credentials[0].0, "framework-a");
-/// assert_eq!(credentials[0].1.expose(), b"s3cret");
+/// assert_eq!(credentials[0].principal, "framework-a");
+/// assert_eq!(credentials[0].secret.as_ref().unwrap().expose(), b"s3cret");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<(String, Secret)>, CredentialsFileError> {
+pub fn read_credentials(path: impl AsRef<Path>) -> Result<Vec<Credential>, FileError> {
     read_credentials_warned(path.as_ref()).map(|(credentials, _)| credentials)
 }
 
+/// An in-memory credential store holding `credentials` (those with a
+/// secret; a credential without one cannot log in with a secret anyway).
+/// Fails on a principal listed twice.
+pub fn credential_store(credentials: Vec<Credential>) -> Result<CredentialStore, cyrus_sasl::Error> {
+    CredentialStore::from_credentials(store_entries(credentials))
+}
+
+/// The `(principal, secret)` entries a [`CredentialStore`] takes.
+pub(crate) fn store_entries(credentials: Vec<Credential>) -> impl Iterator<Item = (String, Secret)> {
+    credentials.into_iter().filter_map(|c| Some((c.principal, c.secret?)))
+}
+
 /// Principals and their secrets.
-type Credentials = Vec<(String, Secret)>;
+type Credentials = Vec<Credential>;
 
 /// [`read_credentials`], also returning its warnings (a file open to others,
 /// a file with no credentials), each logged too.
-pub(crate) fn read_credentials_warned(path: &Path) -> Result<(Credentials, Vec<Warning>), CredentialsFileError> {
+pub(crate) fn read_credentials_warned(path: &Path) -> Result<(Credentials, Vec<Warning>), FileError> {
     let (path, bytes, mut warnings) = read_file(path)?;
-    let credentials = parse_credentials(&bytes).map_err(|mut e| {
-        e.path = Some(path.clone());
-        e
-    })?;
+    let credentials = parse_credentials(&bytes).map_err(|e| e.in_file(&path))?;
     if credentials.is_empty() {
         let warning = Warning::EmptyCredentialsFile { path: path.clone() };
         log::warn!("{warning}");
@@ -138,18 +148,15 @@ pub(crate) fn read_credentials_warned(path: &Path) -> Result<(Credentials, Vec<W
 /// assert_eq!(credential.secret.unwrap().expose(), b"s3cret");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn read_credential(path: impl AsRef<Path>) -> Result<Credential, CredentialsFileError> {
+pub fn read_credential(path: impl AsRef<Path>) -> Result<Credential, FileError> {
     let (path, bytes, _warnings) = read_file(path.as_ref())?;
-    parse_credential(&bytes).map_err(|mut e| {
-        e.path = Some(path);
-        e
-    })
+    parse_credential(&bytes).map_err(|e| e.in_file(path))
 }
 
 /// Parses the contents of a `--credential` file (see [`read_credential`]). The
 /// error names the line but no file.
-pub fn parse_credential(bytes: &[u8]) -> Result<Credential, CredentialsFileError> {
-    let error = |line, kind| CredentialsFileError { path: None, line, kind };
+pub fn parse_credential(bytes: &[u8]) -> Result<Credential, FileError> {
+    let error = |line, problem| FileError::at(line, 0, FileErrorKind::Credentials(problem));
     let text = checked_text(bytes)?;
     let (principal, secret) = if text.trim_start().starts_with('{') {
         parse_json_with(text, |stash, de| CredentialVisitor { stash }.deserialize(de)).map_err(|(l, k)| error(l, k))?
@@ -157,7 +164,7 @@ pub fn parse_credential(bytes: &[u8]) -> Result<Credential, CredentialsFileError
         let mut credentials = parse_text(text).map_err(|(l, k)| error(l, k))?;
         if credentials.len() != 1 {
             let found = credentials.len();
-            return Err(error(0, CredentialsFileErrorKind::NotOneCredential { found }));
+            return Err(error(0, CredentialsProblem::NotOneCredential { found }));
         }
         credentials.remove(0)
     };
@@ -169,42 +176,46 @@ pub fn parse_credential(bytes: &[u8]) -> Result<Credential, CredentialsFileError
 /// A file's path (without `file://`), its bytes, and its warnings.
 type ReadFile = (PathBuf, Zeroizing<Vec<u8>>, Vec<Warning>);
 
-fn read_file(path: &Path) -> Result<ReadFile, CredentialsFileError> {
+fn read_file(path: &Path) -> Result<ReadFile, FileError> {
     let path = path.to_str().and_then(|p| p.strip_prefix("file://")).map_or(path, Path::new);
-    let error = |kind| CredentialsFileError { path: Some(path.to_owned()), line: 0, kind };
-    let io = |e: std::io::Error| error(CredentialsFileErrorKind::Io(e.kind(), e.to_string()));
+    let error = |kind| FileError::new(Some(path.to_owned()), kind);
+    let io = |e: std::io::Error| error(FileErrorKind::Io(e));
 
     let mut file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     let warnings = warn_if_open_to_others(path, &meta).into_iter().collect();
     let bytes = read_capped(&mut file, meta.len())
         .map_err(io)?
-        .ok_or_else(|| error(CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }))?;
+        .ok_or_else(|| error(FileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }))?;
     Ok((path.to_owned(), bytes, warnings))
 }
 
 /// Parses the contents of a credentials file (see [`read_credentials`]). The
 /// error names the line but no file.
-pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<(String, Secret)>, CredentialsFileError> {
-    let error = |line, kind| CredentialsFileError { path: None, line, kind };
+pub fn parse_credentials(bytes: &[u8]) -> Result<Vec<Credential>, FileError> {
+    let error = |line, problem| FileError::at(line, 0, FileErrorKind::Credentials(problem));
     let text = checked_text(bytes)?;
     let parsed = if text.trim_start().starts_with('{') {
         parse_json_with(text, |stash, de| FileVisitor { stash }.deserialize(de))
     } else {
         parse_text(text)
     };
-    parsed.map_err(|(line, kind)| error(line, kind))
+    parsed
+        .map(|list| {
+            list.into_iter().map(|(principal, secret)| Credential { principal, secret: Some(secret) }).collect()
+        })
+        .map_err(|(line, kind)| error(line, kind))
 }
 
 /// The file as UTF-8 text without a byte-order mark, free of control
 /// characters other than tab, CR and LF.
-fn checked_text(bytes: &[u8]) -> Result<&str, CredentialsFileError> {
-    let error = |line, kind| CredentialsFileError { path: None, line, kind };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| error(line_of(bytes, e.valid_up_to()), CredentialsFileErrorKind::NotUtf8))?;
+fn checked_text(bytes: &[u8]) -> Result<&str, FileError> {
+    let error = |line, problem| FileError::at(line, 0, FileErrorKind::Credentials(problem));
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| error(line_of(bytes, e.valid_up_to()), CredentialsProblem::NotUtf8))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(at) = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-        return Err(error(line_of(text.as_bytes(), at), CredentialsFileErrorKind::ControlCharacter));
+        return Err(error(line_of(text.as_bytes(), at), CredentialsProblem::ControlCharacter));
     }
     Ok(text)
 }
@@ -262,7 +273,7 @@ fn read_capped(file: &mut File, size_hint: u64) -> std::io::Result<Option<Zeroiz
 // ---------------------------------------------------------------------------
 // Text: one `principal secret` per line.
 
-fn parse_text(text: &str) -> Result<Vec<(String, Secret)>, (usize, CredentialsFileErrorKind)> {
+fn parse_text(text: &str) -> Result<Vec<(String, Secret)>, (usize, CredentialsProblem)> {
     let mut credentials = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (index, line) in text.split('\n').enumerate() {
@@ -273,11 +284,11 @@ fn parse_text(text: &str) -> Result<Vec<(String, Secret)>, (usize, CredentialsFi
             if found == 0 {
                 continue;
             }
-            return Err((line_no, CredentialsFileErrorKind::FieldCount { found }));
+            return Err((line_no, CredentialsProblem::FieldCount { found }));
         };
         if let Some(&first) = seen.get(principal) {
             let principal = principal.to_owned();
-            return Err((line_no, CredentialsFileErrorKind::DuplicatePrincipal { principal, first_line: Some(first) }));
+            return Err((line_no, CredentialsProblem::DuplicatePrincipal { principal, first_line: Some(first) }));
         }
         seen.insert(principal, line_no);
         credentials.push((principal.to_owned(), Secret::from(secret)));
@@ -294,9 +305,9 @@ fn parse_text(text: &str) -> Result<Vec<(String, Secret)>, (usize, CredentialsFi
 // here are recorded in `Stash` so the caller gets a typed kind, while serde_json
 // supplies the line.
 
-type Stash = RefCell<Option<CredentialsFileErrorKind>>;
+type Stash = RefCell<Option<CredentialsProblem>>;
 
-fn fail<E: de::Error>(stash: &Stash, kind: CredentialsFileErrorKind) -> E {
+fn fail<E: de::Error>(stash: &Stash, kind: CredentialsProblem) -> E {
     let error = E::custom(&kind);
     *stash.borrow_mut() = Some(kind);
     error
@@ -306,7 +317,7 @@ fn fail<E: de::Error>(stash: &Stash, kind: CredentialsFileErrorKind) -> E {
 fn parse_json_with<'de, T>(
     text: &'de str,
     visit: impl FnOnce(&Stash, &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>) -> serde_json::Result<T>,
-) -> Result<T, (usize, CredentialsFileErrorKind)> {
+) -> Result<T, (usize, CredentialsProblem)> {
     let stash = Stash::default();
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = visit(&stash, &mut de).and_then(|credentials| {
@@ -314,7 +325,7 @@ fn parse_json_with<'de, T>(
         Ok(credentials)
     });
     parsed.map_err(|e| {
-        let kind = stash.take().unwrap_or_else(|| CredentialsFileErrorKind::Json(without_position(&e)));
+        let kind = stash.take().unwrap_or_else(|| CredentialsProblem::Json(without_position(&e)));
         (e.line(), kind)
     })
 }
@@ -407,7 +418,7 @@ const PRINCIPAL_EXPECTED: &str = "a principal string";
 
 impl FileVisitor<'_> {
     fn wrong<E: de::Error>(&self, found: &'static str) -> E {
-        fail(self.stash, CredentialsFileErrorKind::WrongType { expected: FILE_EXPECTED, found })
+        fail(self.stash, CredentialsProblem::WrongType { expected: FILE_EXPECTED, found })
     }
 }
 
@@ -432,10 +443,10 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
         let mut credentials = None;
         while let Some(key) = map.next_key::<String>()? {
             if key != "credentials" {
-                return Err(fail(self.stash, CredentialsFileErrorKind::UnknownField(key)));
+                return Err(fail(self.stash, CredentialsProblem::UnknownField(key)));
             }
             if credentials.is_some() {
-                return Err(fail(self.stash, CredentialsFileErrorKind::DuplicateField("credentials")));
+                return Err(fail(self.stash, CredentialsProblem::DuplicateField("credentials")));
             }
             credentials = Some(map.next_value_seed(ListVisitor { stash: self.stash })?);
         }
@@ -445,7 +456,7 @@ impl<'de> Visitor<'de> for FileVisitor<'_> {
 
 impl ListVisitor<'_> {
     fn wrong<E: de::Error>(&self, found: &'static str) -> E {
-        fail(self.stash, CredentialsFileErrorKind::WrongType { expected: LIST_EXPECTED, found })
+        fail(self.stash, CredentialsProblem::WrongType { expected: LIST_EXPECTED, found })
     }
 }
 
@@ -471,7 +482,7 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
         let mut seen = HashSet::new();
         while let Some((principal, secret)) = seq.next_element_seed(CredentialVisitor { stash: self.stash })? {
             if !seen.insert(principal.clone()) {
-                let kind = CredentialsFileErrorKind::DuplicatePrincipal { principal, first_line: None };
+                let kind = CredentialsProblem::DuplicatePrincipal { principal, first_line: None };
                 return Err(fail(self.stash, kind));
             }
             credentials.push((principal, secret));
@@ -482,7 +493,7 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
 
 impl CredentialVisitor<'_> {
     fn wrong<E: de::Error>(&self, found: &'static str) -> E {
-        fail(self.stash, CredentialsFileErrorKind::WrongType { expected: CREDENTIAL_EXPECTED, found })
+        fail(self.stash, CredentialsProblem::WrongType { expected: CREDENTIAL_EXPECTED, found })
     }
 }
 
@@ -504,7 +515,7 @@ impl<'de> Visitor<'de> for CredentialVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        use CredentialsFileErrorKind as K;
+        use CredentialsProblem as K;
         let mut principal: Option<String> = None;
         let mut secret: Option<&'de RawValue> = None;
         while let Some(key) = map.next_key::<String>()? {
@@ -534,7 +545,7 @@ impl<'de> Visitor<'de> for CredentialVisitor<'_> {
 
 impl PrincipalVisitor<'_> {
     fn wrong<E: de::Error>(&self, found: &'static str) -> E {
-        fail(self.stash, CredentialsFileErrorKind::WrongType { expected: PRINCIPAL_EXPECTED, found })
+        fail(self.stash, CredentialsProblem::WrongType { expected: PRINCIPAL_EXPECTED, found })
     }
 }
 
@@ -557,10 +568,10 @@ impl<'de> Visitor<'de> for PrincipalVisitor<'_> {
 
     fn visit_str<E: de::Error>(self, principal: &str) -> Result<Self::Value, E> {
         if principal.is_empty() {
-            return Err(fail(self.stash, CredentialsFileErrorKind::EmptyPrincipal));
+            return Err(fail(self.stash, CredentialsProblem::EmptyPrincipal));
         }
         if principal.chars().any(char::is_control) {
-            return Err(fail(self.stash, CredentialsFileErrorKind::ControlCharacter));
+            return Err(fail(self.stash, CredentialsProblem::ControlCharacter));
         }
         Ok(principal.to_owned())
     }
@@ -634,131 +645,6 @@ fn hex4(digits: Option<&[u8]>) -> Result<u32, SecretProblem> {
     })
 }
 
-/// A credentials file error, naming the file and line when there are any.
-#[derive(Debug, thiserror::Error)]
-#[error("{}{kind}", location(path.as_deref(), *line))]
-pub struct CredentialsFileError {
-    /// The file, when the credentials came from one.
-    pub path: Option<PathBuf>,
-    /// The 1-based line, or 0 when not about a line.
-    pub line: usize,
-    /// What is wrong.
-    pub kind: CredentialsFileErrorKind,
-}
-
-fn location(path: Option<&Path>, line: usize) -> String {
-    match (path, line) {
-        (Some(p), 0) => format!("credentials file {}: ", p.display()),
-        (Some(p), n) => format!("credentials file {}:{n}: ", p.display()),
-        (None, 0) => String::new(),
-        (None, n) => format!("credentials line {n}: "),
-    }
-}
-
-/// What is wrong with a credentials file. Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CredentialsFileErrorKind {
-    /// The file could not be opened or read.
-    #[error("cannot read it: {1}")]
-    Io(std::io::ErrorKind, String),
-    /// The file is bigger than the cap.
-    #[error("it is larger than {limit} bytes, the most a credentials file may hold")]
-    TooLarge {
-        /// [`MAX_CREDENTIALS_FILE_SIZE`].
-        limit: u64,
-    },
-    /// The file is not UTF-8 text (the line is where the first bad byte is).
-    #[error("not UTF-8 text (is this a binary file?)")]
-    NotUtf8,
-    /// A control character other than tab, CR or LF (in a principal, or anywhere
-    /// in the file).
-    #[error("a control character (is this a binary file?)")]
-    ControlCharacter,
-    /// The JSON does not parse.
-    #[error("invalid JSON: {0}")]
-    Json(String),
-    /// A JSON value of the wrong type.
-    #[error("expected {expected}, found {found}")]
-    WrongType {
-        /// What belongs there.
-        expected: &'static str,
-        /// The kind of value found (never the value).
-        found: &'static str,
-    },
-    /// A JSON key other than `credentials`, `principal`, `secret`.
-    #[error("unknown field {0:?} (the file holds \"credentials\"; each credential \"principal\" and \"secret\")")]
-    UnknownField(String),
-    /// A JSON key given twice in one object.
-    #[error("field \"{0}\" appears twice in one object")]
-    DuplicateField(&'static str),
-    /// A JSON credential without `principal`.
-    #[error("a credential without a \"principal\"")]
-    MissingPrincipal,
-    /// An empty principal.
-    #[error("an empty principal")]
-    EmptyPrincipal,
-    /// A JSON credential without `secret`.
-    #[error("principal {principal:?} has no \"secret\"")]
-    MissingSecret {
-        /// Whose.
-        principal: String,
-    },
-    /// An empty secret.
-    #[error("principal {principal:?} has an empty secret")]
-    EmptySecret {
-        /// Whose.
-        principal: String,
-    },
-    /// A secret containing a NUL byte.
-    #[error("the secret of principal {principal:?} contains a NUL character")]
-    NulInSecret {
-        /// Whose.
-        principal: String,
-    },
-    /// A JSON secret that is not a string, or holds an invalid `\u` escape.
-    #[error("the secret of principal {principal:?} {problem}")]
-    BadSecret {
-        /// Whose.
-        principal: String,
-        /// What is wrong with it.
-        problem: SecretProblem,
-    },
-    /// A principal listed twice.
-    #[error("principal {principal:?} is listed twice{}", first_line.map(|l| format!(" (first on line {l})")).unwrap_or_default())]
-    DuplicatePrincipal {
-        /// Which.
-        principal: String,
-        /// The line of its first entry, in the text format.
-        first_line: Option<usize>,
-    },
-    /// A `--credential` file ([`read_credential`]) that does not hold exactly
-    /// one credential.
-    #[error("expected exactly one credential, \"principal secret\", found {found}")]
-    NotOneCredential {
-        /// How many it holds.
-        found: usize,
-    },
-    /// A text line without exactly two fields.
-    #[error("expected two fields, \"principal secret\", found {found}")]
-    FieldCount {
-        /// How many whitespace-separated fields the line has.
-        found: usize,
-    },
-}
-
-/// What is wrong with a JSON secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SecretProblem {
-    /// Not a JSON string (a number, null, ...).
-    #[error("is not a JSON string")]
-    NotAString,
-    /// A `\u` escape that is no character (a lone surrogate).
-    #[error("holds an invalid \\u escape")]
-    BadEscape,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -767,11 +653,11 @@ mod tests {
         parse_credentials(text.as_bytes())
             .unwrap_or_else(|e| panic!("{text:?}: {e}"))
             .into_iter()
-            .map(|(p, s)| (p, s.expose().to_vec()))
+            .map(|c| (c.principal, c.secret.unwrap().expose().to_vec()))
             .collect()
     }
 
-    fn err(text: &[u8]) -> CredentialsFileError {
+    fn err(text: &[u8]) -> FileError {
         match parse_credentials(text) {
             Ok(c) => panic!("{:?} parsed as {} credentials", String::from_utf8_lossy(text), c.len()),
             Err(e) => e,
@@ -820,7 +706,10 @@ mod tests {
         let text = "{\n  \"credentials\": [\n    {\"principal\": \"a\" \"secret\": \"s\"}\n  ]\n}\n";
         let e = err(text.as_bytes());
         assert_eq!(e.line, 3);
-        assert!(matches!(e.kind, CredentialsFileErrorKind::Json(ref m) if m.contains("expected")), "{e}");
+        assert!(
+            matches!(e.credentials_problem().unwrap(), CredentialsProblem::Json(m) if m.contains("expected")),
+            "{e}"
+        );
         assert!(!e.to_string().contains("at line"), "position given twice: {e}");
     }
 
@@ -828,13 +717,17 @@ mod tests {
     fn a_credential_without_principal_names_its_line() {
         let text = "{\"credentials\": [\n{\"principal\": \"a\", \"secret\": \"s\"},\n{\"secret\": \"s\"}\n]}";
         let e = err(text.as_bytes());
-        assert_eq!((e.line, e.kind.clone()), (3, CredentialsFileErrorKind::MissingPrincipal), "{e}");
-        assert_eq!(e.to_string(), "credentials line 3: a credential without a \"principal\"");
+        assert_eq!(
+            (e.line, e.credentials_problem().cloned().unwrap()),
+            (3, CredentialsProblem::MissingPrincipal),
+            "{e}"
+        );
+        assert_eq!(e.to_string(), "credentials file text, line 3: a credential without a \"principal\"; add one");
     }
 
     #[test]
     fn missing_or_empty_secrets_and_principals_are_errors() {
-        use CredentialsFileErrorKind as K;
+        use CredentialsProblem as K;
         let cases: [(&str, K); 5] = [
             (r#"{"credentials":[{"principal":"a"}]}"#, K::MissingSecret { principal: "a".into() }),
             (r#"{"credentials":[{"principal":"a","secret":""}]}"#, K::EmptySecret { principal: "a".into() }),
@@ -843,7 +736,7 @@ mod tests {
             (r#"{"credentials":[{"principal":"a\u0001","secret":"s"}]}"#, K::ControlCharacter),
         ];
         for (text, kind) in cases {
-            assert_eq!(err(text.as_bytes()).kind, kind, "{text}");
+            assert_eq!(err(text.as_bytes()).credentials_problem().cloned().unwrap(), kind, "{text}");
         }
     }
 
@@ -851,18 +744,24 @@ mod tests {
     fn duplicate_principals_are_errors_in_both_formats() {
         let e = err(b"a s1\nb s2\na s3\n");
         assert_eq!(e.line, 3);
-        assert_eq!(e.kind, CredentialsFileErrorKind::DuplicatePrincipal { principal: "a".into(), first_line: Some(1) });
+        assert_eq!(
+            e.credentials_problem().cloned().unwrap(),
+            CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: Some(1) }
+        );
         assert!(e.to_string().contains("first on line 1"), "{e}");
         let e = err(
             b"{\"credentials\":[\n{\"principal\":\"a\",\"secret\":\"s\"},\n{\"principal\":\"a\",\"secret\":\"t\"}]}",
         );
         assert_eq!(e.line, 3);
-        assert_eq!(e.kind, CredentialsFileErrorKind::DuplicatePrincipal { principal: "a".into(), first_line: None });
+        assert_eq!(
+            e.credentials_problem().cloned().unwrap(),
+            CredentialsProblem::DuplicatePrincipal { principal: "a".into(), first_line: None }
+        );
     }
 
     #[test]
     fn duplicate_and_unknown_json_fields_are_errors() {
-        use CredentialsFileErrorKind as K;
+        use CredentialsProblem as K;
         let cases: [(&str, K); 4] = [
             (r#"{"credentials":[],"credentials":[]}"#, K::DuplicateField("credentials")),
             (r#"{"credentials":[{"principal":"a","principal":"b","secret":"s"}]}"#, K::DuplicateField("principal")),
@@ -870,7 +769,7 @@ mod tests {
             (r#"{"credential":[]}"#, K::UnknownField("credential".into())),
         ];
         for (text, kind) in cases {
-            assert_eq!(err(text.as_bytes()).kind, kind, "{text}");
+            assert_eq!(err(text.as_bytes()).credentials_problem().cloned().unwrap(), kind, "{text}");
         }
     }
 
@@ -878,7 +777,10 @@ mod tests {
     fn text_lines_without_exactly_two_fields_are_errors_that_do_not_echo_the_line() {
         for (text, line, found) in [("a s\nhunter2\n", 2, 1), ("a s extra-hunter2", 1, 3)] {
             let e = err(text.as_bytes());
-            assert_eq!((e.line, e.kind.clone()), (line, CredentialsFileErrorKind::FieldCount { found }));
+            assert_eq!(
+                (e.line, e.credentials_problem().cloned().unwrap()),
+                (line, CredentialsProblem::FieldCount { found })
+            );
             assert!(!e.to_string().contains("hunter2"), "{e}");
         }
     }
@@ -886,11 +788,11 @@ mod tests {
     #[test]
     fn binary_junk_and_non_utf8_are_errors_naming_the_line() {
         let e = err(b"a s\nb \xff\xfe\n");
-        assert_eq!((e.line, e.kind), (2, CredentialsFileErrorKind::NotUtf8));
+        assert_eq!((e.line, e.credentials_problem().cloned().unwrap()), (2, CredentialsProblem::NotUtf8));
         let e = err(b"a s\n\nb s\0\x01\x02\n");
-        assert_eq!((e.line, e.kind), (3, CredentialsFileErrorKind::ControlCharacter));
+        assert_eq!((e.line, e.credentials_problem().cloned().unwrap()), (3, CredentialsProblem::ControlCharacter));
         let e = err(b"{\"credentials\":\n[\0]}");
-        assert_eq!((e.line, e.kind), (2, CredentialsFileErrorKind::ControlCharacter));
+        assert_eq!((e.line, e.credentials_problem().cloned().unwrap()), (2, CredentialsProblem::ControlCharacter));
     }
 
     #[test]
@@ -914,8 +816,8 @@ mod tests {
         }
         let e = err(br#"{"credentials":[{"principal":"a","secret":12}]}"#);
         assert_eq!(
-            e.kind,
-            CredentialsFileErrorKind::BadSecret { principal: "a".into(), problem: SecretProblem::NotAString }
+            e.credentials_problem().cloned().unwrap(),
+            CredentialsProblem::BadSecret { principal: "a".into(), problem: SecretProblem::NotAString }
         );
     }
 
@@ -925,8 +827,8 @@ mod tests {
             let text = format!(r#"{{"credentials":[{{"principal":"a","secret":"{secret}"}}]}}"#);
             let e = err(text.as_bytes());
             assert_eq!(
-                e.kind,
-                CredentialsFileErrorKind::BadSecret { principal: "a".into(), problem: SecretProblem::BadEscape },
+                e.credentials_problem().cloned().unwrap(),
+                CredentialsProblem::BadSecret { principal: "a".into(), problem: SecretProblem::BadEscape },
                 "{secret}"
             );
         }

@@ -15,9 +15,10 @@ use tokio::time::{Instant, sleep_until};
 use cyrus_sasl::Config;
 use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, Upid, client_certificate_principal};
 
-use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, Verdict};
-use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionError};
-use crate::{LOG_TARGET, SecureChannel};
+use crate::error::Chain;
+use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, RegistrationVerdict};
+use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionOutcome};
+use crate::{LOG_TARGET, MasterConfig, SecureChannel};
 
 /// The id of the master's own process, to which `AuthenticateMessage` goes.
 pub const MASTER_PROCESS_ID: &str = "master";
@@ -31,8 +32,17 @@ pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
 pub const SESSION_PREFIX: &str = "crammd5-authenticator-session";
 
 /// How a [`Master`] runs.
+///
+/// [`from_config`](Self::from_config) puts a master config file into effect;
+/// the fields it does not set (the endpoint's addresses, the SASL service
+/// and host name, limits) are the caller's.
 #[derive(Clone, Debug)]
 pub struct MasterOptions {
+    /// What each session's SASL server is made from: its credential store or
+    /// sasldb, `mech_list`, `keytab` (see
+    /// [`MasterConfig::sasl_config`](crate::MasterConfig::sasl_config)).
+    /// Without `mech_list`, CRAM-MD5 is offered. Default: an empty config.
+    pub sasl: Config,
     /// The libprocess endpoint: bind and advertised addresses
     /// ([`EndpointOptions::from_env`] reads `LIBPROCESS_IP`, ...), limits.
     pub endpoint: EndpointOptions,
@@ -62,7 +72,7 @@ pub struct MasterOptions {
     /// strength as `SASL_SSF_EXTERNAL`), so that `EXTERNAL`, when `mech_list`
     /// offers it, authenticates the peer as that principal without a secret.
     /// Certificates are verified against the endpoint's CA; set
-    /// [`TlsOptions::require_client_cert`](super::TlsOptions::require_client_cert)
+    /// [`TlsOptions::require_client_cert`](crate::libprocess::TlsOptions::require_client_cert)
     /// (`LIBPROCESS_SSL_REQUIRE_CLIENT_CERT`) so that every peer has one. A
     /// certificate the rule finds no principal in (no common name, two DNS
     /// names...) gives none: EXTERNAL is then not offered to that peer, and
@@ -70,9 +80,41 @@ pub struct MasterOptions {
     pub external: Option<PrincipalSource>,
 }
 
+impl MasterOptions {
+    /// Options that put every key of a master config into effect: its SASL
+    /// config and credentials ([`sasl`](Self::sasl)), `channel_binding`
+    /// ([`ServerOptions::channel_binding`]), `external_principal`
+    /// ([`external`](Self::external)) and `acls` (a
+    /// [`registration`](Self::registration) gate deciding by that file and
+    /// its reloads). Everything else is [`MasterOptions::default`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cyrus_sasl_mesos::{Master, MasterConfig, MasterOptions};
+    ///
+    /// let config = MasterConfig::read("/etc/mesos/master.conf")?;
+    /// let mut options = MasterOptions::from_config(&config);
+    /// options.endpoint.bind_port = 5050;
+    /// let master = Master::spawn(options).await?;
+    /// println!("listening as {}", master.upid());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config(config: &MasterConfig) -> Self {
+        let defaults = MasterOptions::default();
+        MasterOptions {
+            sasl: config.sasl_config().clone(),
+            server: ServerOptions { channel_binding: config.channel_binding(), ..defaults.server },
+            registration: config.registration_gate(),
+            external: config.external_principal(),
+            ..MasterOptions::default()
+        }
+    }
+}
+
 impl Default for MasterOptions {
     fn default() -> Self {
         MasterOptions {
+            sasl: Config::new(),
             endpoint: EndpointOptions::default(),
             server: ServerOptions::default(),
             max_sessions: 4096,
@@ -103,13 +145,13 @@ pub struct AuthenticationRecord {
     /// Whether the exchange was bound to its TLS connection: the mechanism was
     /// a `-PLUS` one, which the SASL server runs only with the binding of the
     /// connection the `AuthenticateMessage` came over (see
-    /// [`ChannelBindingPolicy`](crate::ChannelBindingPolicy)), so a
-    /// verdict `Ok(Some(_))` proves the peer is at the other end of it.
+    /// [`ChannelBindingPolicy`](crate::ChannelBindingPolicy)), so an
+    /// [`Outcome::Authenticated`] proves the peer is at the other end of it.
     pub channel_bound: bool,
-    /// `Ok(Some(principal))` authenticated, `Ok(None)` refused (wrong secret or
-    /// unknown principal alike), `Err` no verdict (timed out, superseded, peer
-    /// address mismatch, a protocol or SASL error).
-    pub result: Result<Option<String>, SessionError>,
+    /// Authenticated, rejected (wrong secret or unknown principal alike), or
+    /// failed without a verdict (timed out, superseded, peer address
+    /// mismatch, a protocol or SASL error).
+    pub outcome: Outcome,
 }
 
 /// How one registration ended on the master (with
@@ -121,7 +163,7 @@ pub struct RegistrationRecord {
     /// The TCP peer it came from.
     pub peer_addr: SocketAddr,
     /// The verdict (its answer went to `from`, from the master's UPID).
-    pub verdict: Verdict,
+    pub verdict: RegistrationVerdict,
 }
 
 /// What a [`Master`] reports.
@@ -189,15 +231,15 @@ struct SessionSlot {
 pub struct Master;
 
 impl Master {
-    /// Binds the endpoint, registers `master`, and runs the loop on a tokio task.
-    /// `config` makes each session's SASL server (its credential store or
-    /// sasldb, `mech_list`, `keytab`): see
-    /// [`MasterConfig::sasl_config`](crate::MasterConfig::sasl_config).
-    pub async fn spawn(config: &Config, options: MasterOptions) -> io::Result<MasterHandle> {
+    /// Binds the endpoint, registers `master`, and runs the loop on a tokio
+    /// task. [`MasterOptions::from_config`] makes the options from a master
+    /// config file.
+    pub async fn spawn(options: MasterOptions) -> io::Result<MasterHandle> {
         let endpoint = Endpoint::bind(options.endpoint.clone()).await?;
         let master = endpoint.register(MASTER_PROCESS_ID).map_err(io::Error::other)?;
         let registry = options.registry.clone().unwrap_or_default();
-        let (authenticator, outcomes) = Authenticator::with_registry(config, options.server.clone(), registry.clone());
+        let (authenticator, outcomes) =
+            Authenticator::with_registry(&options.sasl, options.server.clone(), registry.clone());
         let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
         let (stop_tx, stop_rx) = watch::channel(false);
         let upid = master.upid().clone();
@@ -357,7 +399,7 @@ impl Loop {
         }
         let message = match Message::decode(MessageType::Authenticate.tag(), &envelope.body) {
             Ok(message) => message,
-            Err(e) => return self.malformed(&envelope, e.to_string()),
+            Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
         if self.sessions.len() >= self.max_sessions {
             log::warn!(
@@ -435,9 +477,9 @@ impl Loop {
                 Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
             };
             match &answer.verdict {
-                Verdict::Denied { principal, denial, .. } => log::info!(
+                RegistrationVerdict::Denied { principal, denial, .. } => log::info!(
                     target: LOG_TARGET,
-                    "refusing the registration of {:?} (principal {principal:?}): {denial}",
+                    "denying the registration of {:?} (principal {principal:?}): {denial}",
                     envelope.from.to_string()
                 ),
                 verdict => {
@@ -454,7 +496,8 @@ impl Loop {
             }
             // A sender whose claimed address is not its connection's is not to be
             // believed, so neither is where it asks the answer to go: no answer.
-            if matches!(answer.verdict, Verdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }) {
+            if matches!(answer.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. })
+            {
                 return;
             }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
@@ -475,7 +518,7 @@ impl Loop {
         };
         let message = match Message::decode(message_type.tag(), &envelope.body) {
             Ok(message) => message,
-            Err(e) => return self.malformed(&envelope, e.to_string()),
+            Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
         // For the record: only what the session's own peer sent (the
         // authenticator ignores the rest).
@@ -535,7 +578,7 @@ fn origin(envelope: &Envelope) -> Origin {
     }
 }
 
-fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
+fn record(outcome: SessionOutcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
     let channel_bound = slot.tls && slot.mechanism.as_deref().is_some_and(crate::authenticatee::is_plus);
     AuthenticationRecord {
         channel_bound,
@@ -545,7 +588,7 @@ fn record(outcome: Outcome<u64>, slot: SessionSlot) -> AuthenticationRecord {
         session: slot.upid,
         mechanism: slot.mechanism,
         tls: slot.tls,
-        result: outcome.result,
+        outcome: outcome.outcome,
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::ChannelBindingPolicy;
-use crate::authorization::{AclFile, AclsError};
-use crate::credentials_file::{CredentialsFileError, read_credentials, read_credentials_warned};
+use crate::Error;
+use crate::authorization::AclFile;
+use crate::credentials_file::{read_credentials, read_credentials_warned, store_entries};
 use crate::registration::RegistrationGate;
-use cyrus_sasl::{Config, ConfigError};
+use cyrus_sasl::Config;
 use cyrus_sasl::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use libprocess::PrincipalSource;
 
@@ -43,7 +44,7 @@ pub enum CredentialSource {
     /// (`auxprop_plugin: ldapdb`). The plugin reads `ldapdb_uri`, `ldapdb_id`,
     /// `ldapdb_pw` and `ldapdb_mech` only from libsasl2's process-wide options
     /// (the file `APP.conf` in `SASL_CONF_PATH`, read at init), never from a
-    /// connection's: `ci/ldap start DIR` writes that file and `DIR/env`.
+    /// connection's (see [`guide::ldap`](crate::guide::ldap)).
     Ldapdb,
     /// Whatever the libsasl2 options select (another auxprop plugin, `saslauthd`,
     /// or none at all, as for GSSAPI, where the KDC holds the secrets).
@@ -53,15 +54,15 @@ pub enum CredentialSource {
 /// A master's SASL configuration, with its credential store when it has one:
 /// its mechanisms and credential source are chosen by a config file, not by code.
 ///
-/// The file is the one [`Config::from_file`] reads (`key: value` lines). One key
-/// is this layer's own; the rest go to libsasl2 as they are:
+/// The file is the one [`Config::from_file`] reads (`key: value` lines). Four
+/// keys are this layer's own; the rest go to libsasl2 as they are:
 ///
 /// | Key | Meaning |
 /// |---|---|
 /// | `acls` | Mesos's `--acls` flag: a Mesos ACL JSON file ([`AclFile`]) that decides registrations ([`registration_gate`](Self::registration_gate)). A relative path is taken relative to the config file's directory. Not passed to libsasl2. |
 /// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
 /// | `channel_binding` | `off`, `prefer` (default) or `require`: whether a session over TLS binds SASL to its connection, offering `SCRAM-SHA-256-PLUS` beside `SCRAM-SHA-256` ([`ChannelBindingPolicy`]; read by [`channel_binding`](Self::channel_binding)). Not passed to libsasl2. |
-/// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](super::libprocess::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
+/// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](crate::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -78,10 +79,10 @@ pub enum CredentialSource {
 /// sasldb_path: /etc/mesos/sasldb2
 /// ```
 ///
-/// The master code is the same either way: it hands
-/// [`sasl_config`](Self::sasl_config) to
-/// [`libprocess::Master::spawn`](super::libprocess::Master::spawn) (or to an
-/// [`Authenticator`](super::Authenticator)).
+/// The master code is the same either way: [`MasterOptions::from_config`](crate::MasterOptions::from_config)
+/// puts every key into effect for [`Master::spawn`](crate::Master::spawn)
+/// (the sans-IO [`Authenticator`](crate::Authenticator) takes
+/// [`sasl_config`](Self::sasl_config) and [`channel_binding`](Self::channel_binding)).
 ///
 /// ```
 /// use cyrus_sasl_mesos::{CredentialSource, MasterConfig};
@@ -92,7 +93,7 @@ pub enum CredentialSource {
 /// )?;
 /// std::fs::write(dir.path().join("master.conf"), "credentials: credentials.json\n")?;
 ///
-/// let master = MasterConfig::from_file(dir.path().join("master.conf"))?;
+/// let master = MasterConfig::read(dir.path().join("master.conf"))?;
 /// assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("credentials.json")));
 /// assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
 /// assert!(master.credential_store().unwrap().contains("framework-a"));
@@ -116,9 +117,9 @@ pub struct MasterConfig {
 }
 
 impl MasterConfig {
-    /// Reads a config file (see the [type docs](Self)) and loads the
-    /// credentials it names.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
+    /// Reads a config file (see the [type docs](Self)), and the credentials
+    /// and ACL files it names.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let config =
             Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY, EXTERNAL_PRINCIPAL_KEY])?;
@@ -126,23 +127,23 @@ impl MasterConfig {
     }
 
     /// The same from a [`Config`] already in memory; a relative `credentials`
-    /// path is taken relative to the current directory.
-    pub fn from_config(config: Config) -> Result<Self, MasterConfigError> {
+    /// or `acls` path is taken relative to the current directory.
+    pub fn from_sasl_config(config: Config) -> Result<Self, Error> {
         Self::build(config, None)
     }
 
-    /// CRAM-MD5 against the credentials file at `path`: the same as a config file
-    /// holding only `credentials: PATH`.
-    pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
-        let path = path.as_ref().to_str().ok_or_else(|| MasterConfigError::NonUtf8Path(path.as_ref().to_owned()))?;
-        Self::from_config(Config::new().with(CREDENTIALS_KEY, path)?)
+    /// CRAM-MD5 against the credentials file at `path`: the same as reading a
+    /// config file holding only `credentials: PATH`.
+    pub fn read_credentials_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_str().ok_or_else(|| Error::NonUtf8Path(path.as_ref().to_owned()))?;
+        Self::from_sasl_config(Config::new().with(CREDENTIALS_KEY, path)?)
     }
 
-    fn build(mut config: Config, base: Option<&Path>) -> Result<Self, MasterConfigError> {
+    fn build(mut config: Config, base: Option<&Path>) -> Result<Self, Error> {
         let acls = match config.get(ACLS_KEY).map(str::to_owned) {
             Some(path) => {
                 config.remove(ACLS_KEY);
-                Some(Arc::new(AclFile::load(resolve(&path, base))?))
+                Some(Arc::new(AclFile::read(resolve(&path, base))?))
             }
             None => None,
         };
@@ -159,7 +160,7 @@ impl MasterConfig {
                 Some(match value.as_str() {
                     "common_name" => PrincipalSource::CommonName,
                     "dns_name" => PrincipalSource::SubjectAltNameDns,
-                    _ => return Err(MasterConfigError::ExternalPrincipal(value.chars().take(64).collect())),
+                    _ => return Err(Error::ExternalPrincipal(value.chars().take(64).collect())),
                 })
             }
             None => None,
@@ -168,7 +169,7 @@ impl MasterConfig {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
             }
-            Some(list) if list.is_empty() => return Err(MasterConfigError::EmptyMechList),
+            Some(list) if list.is_empty() => return Err(Error::EmptyMechList),
             Some(_) => {}
         }
         let Some(credentials) = config.get(CREDENTIALS_KEY).map(str::to_owned) else {
@@ -176,7 +177,7 @@ impl MasterConfig {
                 Some("sasldb") => {
                     let path = config.get("sasldb_path").map(PathBuf::from);
                     if let Some(path) = path.as_ref().filter(|p| !p.is_file()) {
-                        return Err(MasterConfigError::MissingSasldb(path.clone()));
+                        return Err(Error::MissingSasldb(path.clone()));
                     }
                     CredentialSource::Sasldb(path)
                 }
@@ -199,12 +200,12 @@ impl MasterConfig {
                 None => false,
             };
             if other_store {
-                return Err(MasterConfigError::Conflict { key });
+                return Err(Error::Conflict { key });
             }
         }
         let path = resolve(&credentials, base);
         let (credentials, file_warnings) = read_credentials_warned(&path)?;
-        let store = CredentialStore::from_credentials(credentials)?;
+        let store = CredentialStore::from_credentials(store_entries(credentials)).map_err(Error::Store)?;
         // Not a libsasl2 option: keep it out of what the servers are served.
         config.remove(CREDENTIALS_KEY);
         config.set_credential_store(&store);
@@ -222,13 +223,13 @@ impl MasterConfig {
 
     /// What the `channel_binding` key says (default
     /// [`ChannelBindingPolicy::Prefer`]), for
-    /// [`ServerOptions::channel_binding`](super::ServerOptions::channel_binding).
+    /// [`ServerOptions::channel_binding`](crate::ServerOptions::channel_binding).
     pub fn channel_binding(&self) -> ChannelBindingPolicy {
         self.channel_binding
     }
 
     /// What the `external_principal` key says, for
-    /// [`MasterOptions::external`](super::libprocess::MasterOptions::external).
+    /// [`MasterOptions::external`](crate::MasterOptions::external).
     pub fn external_principal(&self) -> Option<PrincipalSource> {
         self.external_principal
     }
@@ -239,10 +240,10 @@ impl MasterConfig {
     }
 
     /// A registration gate deciding by the `acls` file (and its reloads), for
-    /// [`MasterOptions::registration`](super::libprocess::MasterOptions::registration);
+    /// [`MasterOptions::registration`](crate::MasterOptions::registration);
     /// `None` without an `acls` key.
     pub fn registration_gate(&self) -> Option<RegistrationGate> {
-        self.acls.as_ref().map(|file| RegistrationGate::from_file(Arc::clone(file)))
+        self.acls.as_ref().map(|file| RegistrationGate::from_acl_file(Arc::clone(file)))
     }
 
     /// The config to create the master's SASL servers with (with the store
@@ -284,11 +285,11 @@ impl MasterConfig {
     /// looked up, later ones see the new one. On any error (unreadable file, bad
     /// syntax, a duplicate principal) the store keeps its old contents. Returns
     /// how many principals it now holds.
-    pub fn reload_credentials(&self) -> Result<usize, MasterConfigError> {
+    pub fn reload_credentials(&self) -> Result<usize, Error> {
         let (CredentialSource::CredentialsFile(path), Some(store)) = (&self.source, &self.store) else {
-            return Err(MasterConfigError::NoCredentialsFile);
+            return Err(Error::NoCredentialsFile);
         };
-        store.replace(read_credentials(path)?)?;
+        store.replace(store_entries(read_credentials(path)?)).map_err(Error::Store)?;
         Ok(store.len())
     }
 }
@@ -300,49 +301,6 @@ fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
         Some(base) if path.is_relative() => base.join(path),
         _ => path.to_owned(),
     }
-}
-
-/// Why a master configuration could not be loaded. Never holds a secret.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MasterConfigError {
-    /// The config file itself.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The credentials file it names.
-    #[error(transparent)]
-    CredentialsFile(#[from] CredentialsFileError),
-    /// The credentials file parsed, but the store refused an entry (e.g. a
-    /// principal listed twice).
-    #[error("credentials: {0}")]
-    Store(#[from] cyrus_sasl::Error),
-    /// `credentials` was given together with a key selecting another store.
-    #[error("'credentials' (an in-memory store) conflicts with '{key}'; use one credential source")]
-    Conflict {
-        /// The other key.
-        key: &'static str,
-    },
-    /// `sasldb_path` names no file.
-    #[error("sasldb_path {0} does not exist (create it with saslpasswd2 -f PATH)")]
-    MissingSasldb(PathBuf),
-    /// `mech_list` is present but names no mechanism.
-    #[error("mech_list names no mechanism")]
-    EmptyMechList,
-    /// [`MasterConfig::reload_credentials`] on a config without a credentials file.
-    #[error("this master has no credentials file to reload")]
-    NoCredentialsFile,
-    /// The ACL file the `acls` key names.
-    #[error(transparent)]
-    Acls(#[from] AclsError),
-    /// `channel_binding` is not `off`, `prefer` or `require`.
-    #[error(transparent)]
-    ChannelBinding(#[from] crate::UnknownChannelBindingPolicy),
-    /// `external_principal` is not `common_name` or `dns_name`.
-    #[error("unknown external_principal {0:?} (expected common_name or dns_name)")]
-    ExternalPrincipal(String),
-    /// A credentials path that is not UTF-8 (config values are text).
-    #[error("path {0:?} is not UTF-8")]
-    NonUtf8Path(PathBuf),
 }
 
 #[cfg(test)]
@@ -359,7 +317,7 @@ mod tests {
     fn a_credentials_key_makes_an_in_memory_store_and_leaves_libsasl2_options_clean() {
         let dir = tempfile::tempdir().unwrap();
         let creds = write(dir.path(), "creds", "fw s1\nagent s2\n");
-        let master = MasterConfig::from_file(write(
+        let master = MasterConfig::read(write(
             dir.path(),
             "m.conf",
             &format!("mech_list: CRAM-MD5\ncredentials: file://{}\n", creds.display()),
@@ -379,7 +337,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("etc")).unwrap();
         write(&dir.path().join("etc"), "creds", "fw s1\n");
         let conf = write(&dir.path().join("etc"), "m.conf", "credentials: creds\n");
-        let master = MasterConfig::from_file(conf).unwrap();
+        let master = MasterConfig::read(conf).unwrap();
         assert_eq!(master.source(), &CredentialSource::CredentialsFile(dir.path().join("etc/creds")));
     }
 
@@ -387,10 +345,10 @@ mod tests {
     fn mech_list_defaults_to_cram_md5_and_may_not_be_empty() {
         let dir = tempfile::tempdir().unwrap();
         let creds = write(dir.path(), "creds", "fw s1\n");
-        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        let master = MasterConfig::read_credentials_file(&creds).unwrap();
         assert_eq!(master.sasl_config().mech_list(), Some(vec!["CRAM-MD5".to_owned()]));
-        let err = MasterConfig::from_config(Config::new().with("mech_list", " ").unwrap()).unwrap_err();
-        assert!(matches!(err, MasterConfigError::EmptyMechList), "{err:?}");
+        let err = MasterConfig::from_sasl_config(Config::new().with("mech_list", " ").unwrap()).unwrap_err();
+        assert!(matches!(err, Error::EmptyMechList), "{err:?}");
     }
 
     #[test]
@@ -398,15 +356,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = write(dir.path(), "sasldb2", "");
         let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", db.display());
-        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        let master = MasterConfig::from_sasl_config(text.parse().unwrap()).unwrap();
         assert_eq!(master.source(), &CredentialSource::Sasldb(Some(db)));
         assert!(master.credential_store().is_none());
-        assert!(matches!(master.reload_credentials(), Err(MasterConfigError::NoCredentialsFile)));
+        assert!(matches!(master.reload_credentials(), Err(Error::NoCredentialsFile)));
 
         let missing = dir.path().join("nope");
         let text = format!("auxprop_plugin: sasldb\nsasldb_path: {}\n", missing.display());
-        let err = MasterConfig::from_config(text.parse().unwrap()).unwrap_err();
-        assert!(matches!(&err, MasterConfigError::MissingSasldb(p) if *p == missing), "{err:?}");
+        let err = MasterConfig::from_sasl_config(text.parse().unwrap()).unwrap_err();
+        assert!(matches!(&err, Error::MissingSasldb(p) if *p == missing), "{err:?}");
     }
 
     #[test]
@@ -414,8 +372,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "creds", "fw s1\n");
         write(dir.path(), "acls.json", r#"{"permissive": false}"#);
-        let master =
-            MasterConfig::from_file(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
+        let master = MasterConfig::read(write(dir.path(), "m.conf", "credentials: creds\nacls: acls.json\n")).unwrap();
         assert_eq!(master.acls().unwrap().path(), dir.path().join("acls.json"));
         assert!(!master.acls().unwrap().current().permissive());
         assert_eq!(master.sasl_config().get(ACLS_KEY), None);
@@ -423,17 +380,17 @@ mod tests {
 
         // A bad ACL file fails the load, naming the file.
         write(dir.path(), "acls.json", r#"{"permissive": "no"}"#);
-        let err = MasterConfig::from_file(dir.path().join("m.conf")).unwrap_err();
-        assert!(matches!(err, MasterConfigError::Acls(_)), "{err:?}");
+        let err = MasterConfig::read(dir.path().join("m.conf")).unwrap_err();
+        assert!(matches!(err, Error::File(_)), "{err:?}");
         assert!(err.to_string().contains("acls.json"), "{err}");
         // Without the key: no gate.
-        let master = MasterConfig::from_file(write(dir.path(), "n.conf", "credentials: creds\n")).unwrap();
+        let master = MasterConfig::read(write(dir.path(), "n.conf", "credentials: creds\n")).unwrap();
         assert!(master.acls().is_none() && master.registration_gate().is_none());
     }
 
     #[test]
     fn an_ldapdb_config_is_recognised() {
-        let master = MasterConfig::from_config("auxprop_plugin: ldapdb\n".parse().unwrap()).unwrap();
+        let master = MasterConfig::from_sasl_config("auxprop_plugin: ldapdb\n".parse().unwrap()).unwrap();
         assert_eq!(master.source(), &CredentialSource::Ldapdb);
         assert_eq!(master.sasl_config().get("auxprop_plugin"), Some("ldapdb"));
     }
@@ -441,7 +398,7 @@ mod tests {
     #[test]
     fn gssapi_configs_pass_through_untouched() {
         let text = "mech_list: GSSAPI CRAM-MD5\nkeytab: /etc/mesos.keytab\n";
-        let master = MasterConfig::from_config(text.parse().unwrap()).unwrap();
+        let master = MasterConfig::from_sasl_config(text.parse().unwrap()).unwrap();
         assert_eq!(master.source(), &CredentialSource::Other);
         assert_eq!(master.sasl_config().get("keytab"), Some("/etc/mesos.keytab"));
         assert_eq!(master.sasl_config().mech_list(), Some(vec!["GSSAPI".to_owned(), "CRAM-MD5".to_owned()]));
@@ -454,8 +411,8 @@ mod tests {
         for extra in ["auxprop_plugin: sasldb", "sasldb_path: /tmp/x"] {
             let text = format!("credentials: {}\n{extra}\n", creds.display());
             let config = Config::parse_bytes_with(text.as_bytes(), &[CREDENTIALS_KEY]).unwrap();
-            let err = MasterConfig::from_config(config).unwrap_err();
-            assert!(matches!(err, MasterConfigError::Conflict { .. }), "{extra}: {err:?}");
+            let err = MasterConfig::from_sasl_config(config).unwrap_err();
+            assert!(matches!(err, Error::Conflict { .. }), "{extra}: {err:?}");
         }
     }
 
@@ -463,16 +420,16 @@ mod tests {
     fn bad_credentials_fail_the_load_and_a_bad_reload_keeps_the_old_store() {
         let dir = tempfile::tempdir().unwrap();
         let creds = write(dir.path(), "creds", "fw s1\nfw s2\n");
-        let err = MasterConfig::from_credentials_file(&creds).unwrap_err();
+        let err = MasterConfig::read_credentials_file(&creds).unwrap_err();
         // The file reader catches a duplicate first, naming the line.
-        assert!(matches!(err, MasterConfigError::CredentialsFile(ref e) if e.line == 2), "{err:?}");
+        assert!(matches!(err, Error::File(ref e) if e.line == 2), "{err:?}");
         assert!(!err.to_string().contains("s1") && !err.to_string().contains("s2"), "{err}");
 
         write(dir.path(), "creds", "fw s1\n");
-        let master = MasterConfig::from_credentials_file(&creds).unwrap();
+        let master = MasterConfig::read_credentials_file(&creds).unwrap();
         write(dir.path(), "creds", "{\"credentials\": [");
         let err = master.reload_credentials().unwrap_err();
-        assert!(matches!(err, MasterConfigError::CredentialsFile(_)), "{err:?}");
+        assert!(matches!(err, Error::File(_)), "{err:?}");
         assert!(master.credential_store().unwrap().contains("fw"));
 
         std::fs::remove_file(&creds).unwrap();

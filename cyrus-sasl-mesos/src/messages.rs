@@ -361,7 +361,7 @@ pub enum DecodeError {
     #[error("unknown authentication message type tag {0}")]
     UnknownTag(u8),
     /// The bytes are not a valid protobuf encoding of the message.
-    #[error("malformed {}: {source}", message.proto_name())]
+    #[error("malformed {}: not its protobuf encoding", message.proto_name())]
     Protobuf {
         /// The type the tag named.
         message: MessageType,

@@ -6,18 +6,20 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::authenticatee::{Authenticatee, AuthenticateeError, ClientOptions, Credential};
+use crate::authenticatee::{Authenticatee, ClientOptions, Credential};
+use crate::authenticator::{ExchangeError, Outcome};
 use crate::backoff::{Backoff, TimeoutRange, TimeoutRanges};
 use crate::messages::Message;
 
-/// The final answer of a sequence of attempts.
+/// The master's final answer to a framework or agent, after however many
+/// attempts it took.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// The master accepted the credentials.
     Authenticated,
     /// The master rejected them, or there was no secret. Final: never retried
     /// (Mesos's scheduler reports "Master refused authentication"; its agent exits).
-    Refused,
+    Rejected,
 }
 
 /// What happened, for a driver and its logs.
@@ -40,9 +42,9 @@ pub enum RetryEvent {
     AttemptFailed {
         /// Which one.
         attempt: u32,
-        /// Why; [`AuthenticateeError::Discarded`] for a timeout or
+        /// Why; [`ExchangeError::Discarded`] for a timeout or
         /// [`retry_now`](AuthenticationRetry::retry_now).
-        error: AuthenticateeError,
+        error: ExchangeError,
     },
     /// The verdict. Nothing happens after it.
     Finished(Verdict),
@@ -56,7 +58,7 @@ struct Attempt {
 /// Authenticates with retries, as a framework or agent does: each attempt is a
 /// fresh [`Authenticatee`] with a timeout drawn from the next [`Backoff`] range.
 ///
-/// - A rejection (`Failed` from the master, or no secret) is final: [`Verdict::Refused`].
+/// - A rejection (`Failed` from the master, or no secret) is final: [`Verdict::Rejected`].
 /// - `Completed` is final: [`Verdict::Authenticated`].
 /// - An error (an `AuthenticationErrorMessage`, a message out of place, a SASL
 ///   failure) or a timeout ends the attempt, and the next one starts at once
@@ -130,7 +132,7 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         let mut authenticatee = Authenticatee::new(self.credential.clone(), self.pid.clone(), &self.options);
         authenticatee.start();
         let sent = self.drain(&mut authenticatee);
-        if authenticatee.result().is_some_and(|r| r.is_err()) && sent == 0 {
+        if matches!(authenticatee.outcome(), Some(Outcome::Failed(_))) && sent == 0 {
             // Failed locally before sending anything: retrying at once would fail
             // the same way, so wait out this attempt's timeout.
             self.fail(authenticatee);
@@ -154,11 +156,11 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
     /// starts the next attempt.
     fn settle(&mut self, now: Instant, mut attempt: Attempt) {
         self.drain(&mut attempt.authenticatee);
-        match attempt.authenticatee.result() {
+        match attempt.authenticatee.outcome() {
             None => self.current = Some(attempt),
-            Some(Ok(true)) => self.finish(Verdict::Authenticated),
-            Some(Ok(false)) => self.finish(Verdict::Refused),
-            Some(Err(_)) => {
+            Some(Outcome::Authenticated { .. }) => self.finish(Verdict::Authenticated),
+            Some(Outcome::Rejected) => self.finish(Verdict::Rejected),
+            Some(Outcome::Failed(_)) => {
                 self.fail(attempt.authenticatee);
                 self.begin(now);
             }
@@ -166,8 +168,8 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
     }
 
     fn fail(&mut self, authenticatee: Authenticatee) {
-        if let Some(Err(error)) = authenticatee.into_result() {
-            log::warn!("authentication attempt {} failed: {error}; retrying", self.attempt);
+        if let Some(Outcome::Failed(error)) = authenticatee.into_outcome() {
+            log::warn!("authentication attempt {} failed: {}; retrying", self.attempt, crate::error::Chain(&error));
             self.events.push_back(RetryEvent::AttemptFailed { attempt: self.attempt, error });
         }
     }

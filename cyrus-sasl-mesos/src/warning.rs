@@ -11,7 +11,7 @@ pub enum Warning {
     /// A warning about the SASL configuration itself.
     #[error(transparent)]
     Sasl(#[from] cyrus_sasl::Warning),
-    /// A credentials file holds no credentials: every login is refused.
+    /// A credentials file holds no credentials: every login is rejected.
     #[error("credentials file '{}' holds no credentials: every authentication attempt will be rejected", path.display())]
     EmptyCredentialsFile {
         /// The file.

@@ -21,8 +21,10 @@ use std::time::Duration;
 use libprocess::{Endpoint, EndpointOptions, Upid};
 
 use cyrus_sasl::{Config, CredentialStore, Secret};
-use cyrus_sasl_mesos::{AuthenticateError, AuthenticateOptions, Master, MasterHandle, MasterOptions, authenticate};
-use cyrus_sasl_mesos::{ChannelBindingPolicy, ClientOptions, Credential, ServerOptions, SessionError, Verdict};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterHandle, MasterOptions, NoVerdict, authenticate};
+use cyrus_sasl_mesos::{
+    ChannelBindingPolicy, ClientOptions, Credential, ExchangeError, Outcome, ServerOptions, Verdict,
+};
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -77,7 +79,7 @@ async fn spawn_master(
         server: ServerOptions { channel_binding: policy, ..ServerOptions::default() },
         ..MasterOptions::default()
     };
-    Master::spawn(&config, options).await.unwrap()
+    Master::spawn(MasterOptions { sasl: config.clone(), ..options }).await.unwrap()
 }
 
 /// A framework endpoint trusting both CAs, authenticating with SCRAM-SHA-256
@@ -87,7 +89,7 @@ async fn framework(
     master: &Upid,
     policy: ChannelBindingPolicy,
     deadline: Duration,
-) -> Result<Verdict, AuthenticateError> {
+) -> Result<Verdict, NoVerdict> {
     let endpoint = Endpoint::bind(EndpointOptions {
         tls: Some(certs.tls_trusting("client", "both-cas.pem")),
         ..EndpointOptions::default()
@@ -115,7 +117,7 @@ async fn scram_plus_binds_over_a_direct_tls_connection() {
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("SCRAM-SHA-256-PLUS"));
     assert!(record.tls && record.channel_bound, "{record:?}");
-    assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
+    assert_eq!(record.outcome.principal(), Some("framework-a"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +136,7 @@ async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
     assert_eq!(verdict, Verdict::Authenticated);
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!((record.mechanism.as_deref(), record.channel_bound), (Some("SCRAM-SHA-256"), false));
-    assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
+    assert_eq!(record.outcome.principal(), Some("framework-a"));
     master.shutdown().await;
 
     // With binding on both sides, the same relay makes SCRAM-SHA-256-PLUS fail.
@@ -146,8 +148,8 @@ async fn a_tls_terminating_relay_passes_plain_scram_but_breaks_scram_plus() {
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "authenticated through the relay: {verdict:?}");
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("SCRAM-SHA-256-PLUS"), "{record:?}");
-    assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
-    eprintln!("the master's verdict through the relay: {:?}", record.result);
+    assert!(!matches!(record.outcome, Outcome::Authenticated { .. }), "{record:?}");
+    eprintln!("the master's verdict through the relay: {:?}", record.outcome);
     assert_eq!(master.authenticated(&record.pid), None);
 }
 
@@ -160,7 +162,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
     // offers only the -PLUS variant.
     let mut master = spawn_master(&certs, &store, ChannelBindingPolicy::Require, None).await;
     let verdict = framework(&certs, master.upid(), ChannelBindingPolicy::Off, Duration::from_secs(3)).await;
-    assert!(matches!(verdict, Err(AuthenticateError::Timeout { .. })), "{verdict:?}");
+    assert!(matches!(verdict, Err(NoVerdict::Timeout { .. })), "{verdict:?}");
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism, None, "the client sent no start: {record:?}");
     // One that binds authenticates.
@@ -174,7 +176,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
         server: ServerOptions { channel_binding: ChannelBindingPolicy::Require, ..ServerOptions::default() },
         ..MasterOptions::default()
     };
-    let mut master = Master::spawn(&config, options).await.unwrap();
+    let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..options }).await.unwrap();
     let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     let pid = endpoint.upid("scheduler-1").unwrap();
     let client = ClientOptions { mechanisms: vec!["SCRAM-SHA-256".to_owned()], ..ClientOptions::default() };
@@ -183,7 +185,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
         authenticate(&endpoint, master.upid(), &pid, Credential::new("framework-a", "s3cret"), &options).await;
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "{verdict:?}");
     let record = common::tls::next_authentication(&mut master, WAIT).await;
-    assert!(matches!(record.result, Err(SessionError::ChannelBindingRequired)), "{record:?}");
+    assert!(matches!(record.outcome, Outcome::Failed(ExchangeError::ChannelBindingRequired { .. })), "{record:?}");
 }
 
 /// A relay that also strips the `-PLUS` names from the master's offer, so that
@@ -193,6 +195,7 @@ async fn a_master_requiring_binding_refuses_plaintext_and_unbound_clients() {
 /// own end of a relay (two different byte strings).
 #[test]
 fn a_relay_that_strips_plus_from_the_offer_is_caught() {
+    use common::mesos::Dir;
     use cyrus_sasl::ChannelBinding;
     use cyrus_sasl_mesos::{
         Authenticatee, AuthenticateeState, AuthenticationMechanismsMessage, Authenticator, Message, Origin,
@@ -213,45 +216,35 @@ fn a_relay_that_strips_plus_from_the_offer_is_caught() {
         client
             .set_secure_channel(Some(SecureChannel::new(ChannelBinding::new("tls-exporter", client_side, false), 256)));
         client.start();
-        let now = std::time::Instant::now();
         let mut chosen = None;
-        loop {
-            let mut moved = false;
-            while let Some(m) = client.poll_transmit() {
-                moved = true;
-                if let Message::Start(start) = &m {
-                    chosen = Some(start.mechanism.clone());
+        let tap = |dir: Dir, m: &mut Message| {
+            match (dir, m) {
+                (Dir::ToMaster, Message::Start(start)) => chosen = Some(start.mechanism.clone()),
+                (Dir::ToClient, Message::Mechanisms(AuthenticationMechanismsMessage { mechanisms })) if strip => {
+                    mechanisms.retain(|m| !m.ends_with("-PLUS"))
                 }
-                master.handle_message(now, 1, &origin, m);
+                _ => {}
             }
-            while let Some((_, mut m)) = master.poll_transmit() {
-                moved = true;
-                if let (true, Message::Mechanisms(AuthenticationMechanismsMessage { mechanisms })) = (strip, &mut m) {
-                    mechanisms.retain(|m| !m.ends_with("-PLUS"));
-                }
-                client.handle_message("crammd5-authenticator-session(1)@127.0.0.1:5050", m);
-            }
-            if !moved {
-                break;
-            }
-        }
-        let result = outcomes.try_iter().next().expect("an outcome").result;
-        (chosen, client.state(), result.map_err(|e| e.to_string()))
+            true
+        };
+        common::mesos::exchange(std::time::Instant::now(), &mut client, &mut master, 1, &origin, tap);
+        let outcome = outcomes.try_iter().next().expect("an outcome").outcome;
+        (chosen, client.state(), outcome.principal().map(str::to_owned).ok_or_else(|| format!("{outcome:?}")))
     };
     // Same bytes on both sides (no relay), offer intact: bound and accepted.
     let (chosen, state, result) = run(false, &[1u8; 32]);
-    assert_eq!((chosen.as_deref(), state), (Some("SCRAM-SHA-256-PLUS"), AuthenticateeState::Completed));
-    assert_eq!(result, Ok(Some("framework-a".to_owned())));
+    assert_eq!((chosen.as_deref(), state), (Some("SCRAM-SHA-256-PLUS"), AuthenticateeState::Authenticated));
+    assert_eq!(result, Ok("framework-a".to_owned()));
     // A relay's bytes, offer intact: the binding differs and the master refuses.
     let (chosen, state, result) = run(false, &[2u8; 32]);
     assert_eq!(chosen.as_deref(), Some("SCRAM-SHA-256-PLUS"));
-    assert_ne!(state, AuthenticateeState::Completed);
-    assert!(!matches!(result, Ok(Some(_))), "{result:?}");
+    assert_ne!(state, AuthenticateeState::Authenticated);
+    assert!(result.is_err(), "{result:?}");
     // A relay's bytes, offer stripped: the client falls back to SCRAM-SHA-256,
     // says it could have bound, and the master, which binds, refuses.
     let (chosen, state, result) = run(true, &[2u8; 32]);
     assert_eq!(chosen.as_deref(), Some("SCRAM-SHA-256"));
-    assert_ne!(state, AuthenticateeState::Completed);
-    assert!(!matches!(result, Ok(Some(_))), "{result:?}");
+    assert_ne!(state, AuthenticateeState::Authenticated);
+    assert!(result.is_err(), "{result:?}");
     eprintln!("stripped offer: the master says {result:?}");
 }

@@ -14,7 +14,7 @@ use cyrus_sasl_mesos::{Backoff, Credential, Verdict};
 async fn attempts_that_time_out_under_load_still_end_in_the_right_verdict() {
     let store = CredentialStore::from_credentials(vec![("framework-a".to_string(), Secret::from("s3cret"))]).unwrap();
     let config = Config::new().with_credential_store(&store);
-    let mut master = Master::spawn(&config, MasterOptions::default()).await.unwrap();
+    let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
     let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     // Attempt timeouts from 20 ms, growing to 3 s: with 300 authentications at once, many
     // attempts time out mid-session and are retried.
@@ -34,7 +34,7 @@ async fn attempts_that_time_out_under_load_still_end_in_the_right_verdict() {
         let verdict = task.await.unwrap().unwrap();
         let pid = endpoint.upid(&format!("scheduler-{i}")).unwrap().to_string();
         if i % 10 == 9 {
-            assert_eq!((verdict, master.authenticated(&pid)), (Verdict::Refused, None), "{pid}");
+            assert_eq!((verdict, master.authenticated(&pid)), (Verdict::Rejected, None), "{pid}");
         } else {
             assert_eq!(
                 (verdict, master.authenticated(&pid).as_deref()),

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use common::kdc::{self, HOST, SERVICE, USER, kdc};
-use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterOptions, authenticate};
 use cyrus_sasl_mesos::{ClientOptions, Credential, MasterConfig, ServerOptions, Verdict};
 use libprocess::{Endpoint, EndpointOptions};
 use libtest_mimic::{Failed, Trial};
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 
 fn master_config() -> MasterConfig {
     let text = format!("mech_list: GSSAPI\nkeytab: {}\n", kdc().keytab.display());
-    MasterConfig::from_config(text.parse().unwrap()).unwrap()
+    MasterConfig::from_sasl_config(text.parse().unwrap()).unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -35,7 +35,8 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
     runtime().block_on(async {
         let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
         let options = MasterOptions { server, ..MasterOptions::default() };
-        let mut master = Master::spawn(master_config().sasl_config(), options).await?;
+        let mut master =
+            Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
         let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
         let pid = endpoint.upid("scheduler-kerberos")?;
         let client = ClientOptions {
@@ -51,13 +52,8 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
         let credential = Credential::new(USER, "unused-by-gssapi");
         let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await?;
         assert_eq!(verdict, Verdict::Authenticated);
-        let record = loop {
-            match tokio::time::timeout(Duration::from_secs(10), master.next_event()).await?.ok_or("master stopped")? {
-                MasterEvent::Authentication(record) => break record,
-                _ => continue,
-            }
-        };
-        assert_eq!(record.result.map_err(|e| e.to_string())?.as_deref(), Some(USER));
+        let record = cyrus_sasl_test_support::mesos::next_authentication(&mut master, Duration::from_secs(10)).await;
+        assert_eq!(record.outcome.principal(), Some(USER));
         assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some(USER));
         Ok(())
     })
@@ -67,7 +63,7 @@ fn default_client_refuses_gssapi() -> Result<(), Failed> {
     runtime().block_on(async {
         let server = ServerOptions { service: SERVICE.into(), fqdn: HOST.into(), ..ServerOptions::default() };
         let options = MasterOptions { server, ..MasterOptions::default() };
-        let master = Master::spawn(master_config().sasl_config(), options).await?;
+        let master = Master::spawn(MasterOptions { sasl: master_config().sasl_config().clone(), ..options }).await?;
         let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
         let pid = endpoint.upid("scheduler-default")?;
         let client = ClientOptions { service: SERVICE.into(), server_fqdn: HOST.into(), ..ClientOptions::default() };

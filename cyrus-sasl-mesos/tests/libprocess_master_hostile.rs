@@ -9,12 +9,13 @@ use libprocess::{Endpoint, EndpointOptions, Process, SendError, Upid, encode_req
 
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use cyrus_sasl_mesos::{
-    AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Credential, DiscardReason, Message,
-    MessageType, ServerOptions, SessionError, SessionState, Verdict,
+    AuthenticateMessage, AuthenticationStartMessage, AuthenticationStepMessage, Credential, DiscardReason,
+    ExchangeError, ExchangeState, Message, MessageType, Outcome, ServerOptions, Verdict,
 };
 use cyrus_sasl_mesos::{
     AuthenticateOptions, AuthenticationRecord, Master, MasterEvent, MasterHandle, MasterOptions, authenticate,
 };
+use cyrus_sasl_test_support::mesos::next_authentication;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -35,7 +36,7 @@ async fn master_with(session_timeout: Duration, request_deadline: Duration) -> (
         endpoint: EndpointOptions { request_deadline, ..EndpointOptions::default() },
         ..MasterOptions::default()
     };
-    (Master::spawn(&config, options).await.unwrap(), store)
+    (Master::spawn(MasterOptions { sasl: config, ..options }).await.unwrap(), store)
 }
 
 async fn master() -> (MasterHandle, CredentialStore) {
@@ -44,12 +45,7 @@ async fn master() -> (MasterHandle, CredentialStore) {
 
 /// The next authentication record.
 async fn next_record(master: &mut MasterHandle) -> AuthenticationRecord {
-    loop {
-        match timeout(WAIT, master.next_event()).await.expect("an event in time").expect("master running") {
-            MasterEvent::Authentication(record) => return record,
-            other => eprintln!("(skipping {other:?})"),
-        }
-    }
+    next_authentication(master, WAIT).await
 }
 
 /// Our own framework, end to end, on a fresh endpoint: the master still serves.
@@ -60,7 +56,7 @@ async fn honest_framework_authenticates(master: &mut MasterHandle) {
     let verdict = authenticate(&endpoint, master.upid(), &pid, Credential::new("framework-a", "s3cret"), &options);
     assert_eq!(verdict.await.unwrap(), Verdict::Authenticated);
     let record = next_record(master).await;
-    assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
+    assert_eq!(record.outcome.principal(), Some("framework-a"));
     assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some("framework-a"));
 }
 
@@ -132,7 +128,9 @@ async fn a_forged_libprocess_from_is_refused_with_a_typed_outcome_and_no_answer(
     assert_eq!(status, "HTTP/1.1 202 Accepted");
     let record = next_record(&mut master).await;
     assert_eq!(record.from, forged);
-    let Err(SessionError::PeerAddressMismatch { claimed, peer_ip }) = &record.result else { panic!("{record:?}") };
+    let Outcome::Failed(ExchangeError::PeerAddressMismatch { claimed, peer_ip }) = &record.outcome else {
+        panic!("{record:?}")
+    };
     assert_eq!(claimed, "crammd5-authenticatee(7)@10.9.9.9:41234");
     assert_eq!(peer_ip.to_string(), "127.0.0.1");
     assert_eq!(master.authenticated("scheduler-x@10.9.9.9:41234"), None);
@@ -140,7 +138,7 @@ async fn a_forged_libprocess_from_is_refused_with_a_typed_outcome_and_no_answer(
     // A real local sender, but the pid names another host.
     peer.send(master.upid(), AuthenticateMessage { pid: "scheduler-y@10.9.9.9:1".into() }).await.unwrap();
     let record = next_record(&mut master).await;
-    assert!(matches!(record.result, Err(SessionError::PeerAddressMismatch { .. })), "{record:?}");
+    assert!(matches!(record.outcome, Outcome::Failed(ExchangeError::PeerAddressMismatch { .. })), "{record:?}");
     peer.nothing_within(Duration::from_millis(300)).await;
     honest_framework_authenticates(&mut master).await;
 }
@@ -168,8 +166,8 @@ async fn start_before_authenticate_reaches_no_session_and_step_before_start_is_a
     let record = next_record(&mut master).await;
     assert!(
         matches!(
-            record.result,
-            Err(SessionError::Unexpected { message: MessageType::Step, state: SessionState::Starting })
+            record.outcome,
+            Outcome::Failed(ExchangeError::Unexpected { message: MessageType::Step, state: ExchangeState::Starting })
         ),
         "{record:?}"
     );
@@ -190,7 +188,10 @@ async fn duplicated_and_reordered_messages_give_typed_outcomes() {
     assert_ne!(first, second);
     let record = next_record(&mut master).await;
     assert_eq!(record.session, first);
-    assert!(matches!(record.result, Err(SessionError::Discarded(DiscardReason::Superseded))), "{record:?}");
+    assert!(
+        matches!(record.outcome, Outcome::Failed(ExchangeError::Discarded(DiscardReason::Superseded))),
+        "{record:?}"
+    );
 
     // A duplicated Start: the first gets the challenge, the second is out of place.
     peer.send(&second, start()).await.unwrap();
@@ -202,8 +203,8 @@ async fn duplicated_and_reordered_messages_give_typed_outcomes() {
     let record = next_record(&mut master).await;
     assert!(
         matches!(
-            record.result,
-            Err(SessionError::Unexpected { message: MessageType::Start, state: SessionState::Stepping })
+            record.outcome,
+            Outcome::Failed(ExchangeError::Unexpected { message: MessageType::Start, state: ExchangeState::Stepping })
         ),
         "{record:?}"
     );
@@ -219,7 +220,7 @@ async fn a_session_that_never_finishes_times_out_and_its_process_goes_away() {
     let began = Instant::now();
     let session = peer.open(master.upid(), &pid).await;
     let record = next_record(&mut master).await;
-    assert!(matches!(record.result, Err(SessionError::Discarded(DiscardReason::TimedOut))), "{record:?}");
+    assert!(matches!(record.outcome, Outcome::Failed(ExchangeError::Discarded(DiscardReason::TimedOut))), "{record:?}");
     assert!(began.elapsed() >= Duration::from_millis(400) && began.elapsed() < Duration::from_secs(5));
     // Nothing is sent for a timeout; later messages to the session get 404.
     peer.nothing_within(Duration::from_millis(200)).await;
@@ -272,7 +273,7 @@ async fn a_thousand_concurrent_authentications_all_get_their_verdict() {
     for (i, task) in tasks.into_iter().enumerate() {
         match task.await.unwrap().unwrap() {
             Verdict::Authenticated => verdicts.0 += 1,
-            Verdict::Refused => verdicts.1 += 1,
+            Verdict::Rejected => verdicts.1 += 1,
         }
         let expected = if i % 10 == 9 { None } else { Some("framework-a") };
         let pid = endpoint.upid(&format!("scheduler-{i}")).unwrap().to_string();

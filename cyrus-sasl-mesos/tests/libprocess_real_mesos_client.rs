@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use libprocess::{BlockingEndpoint, Endpoint, EndpointOptions, Upid};
 
-use cyrus_sasl_mesos::{AuthenticateError, AuthenticateOptions, authenticate, authenticate_blocking};
+use cyrus_sasl_mesos::{AuthenticateOptions, NoVerdict, authenticate, authenticate_blocking};
 use cyrus_sasl_mesos::{
     AuthenticationCompletedMessage, AuthenticationFailedMessage, AuthenticationMechanismsMessage, Credential, Verdict,
 };
@@ -48,7 +48,7 @@ async fn the_real_mesos_authenticator_refuses_a_wrong_secret_and_an_unknown_prin
     let mut master = RealMaster::start(&peer, r#"{"credentials":[{"principal":"fw","secret":"s3cret"}]}"#);
     for (principal, secret) in [("fw", "wrong"), ("stranger", "s3cret")] {
         let (verdict, pid, line) = against_real_master(&mut master, principal, secret).await;
-        assert_eq!(verdict, Verdict::Refused, "{principal}/{secret}");
+        assert_eq!(verdict, Verdict::Rejected, "{principal}/{secret}");
         assert_eq!(line.trim_end(), format!("refused: {pid}"));
     }
 }
@@ -105,7 +105,7 @@ async fn only_the_session_that_answered_is_heard() {
     assert!(!client.is_finished(), "a verdict from a process that is not the session was taken");
     session.send_message(&authenticatee, &AuthenticationFailedMessage {}).await.unwrap();
     let verdict = timeout(WAIT, client).await.unwrap().unwrap().unwrap();
-    assert_eq!(verdict, Verdict::Refused);
+    assert_eq!(verdict, Verdict::Rejected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,14 +117,14 @@ async fn a_master_that_is_down_fails_fast_or_at_the_deadline() {
     let fast = AuthenticateOptions { max_delivery_failures: Some(3), ..options() };
     let started = Instant::now();
     let result = authenticate(&framework, &master, &pid, Credential::new("fw", "s"), &fast).await;
-    assert!(matches!(result, Err(AuthenticateError::Unreachable { .. })), "{result:?}");
+    assert!(matches!(result, Err(NoVerdict::Unreachable { .. })), "{result:?}");
     // Three refused connections, with 250 ms and 500 ms pauses between them.
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
 
     let patient = AuthenticateOptions { timeout: Duration::from_secs(2), ..options() };
     let started = Instant::now();
     match authenticate(&framework, &master, &pid, Credential::new("fw", "s"), &patient).await {
-        Err(AuthenticateError::Timeout { attempts, .. }) => assert!(attempts >= 3, "{attempts}"),
+        Err(NoVerdict::Timeout { attempts, .. }) => assert!(attempts >= 3, "{attempts}"),
         other => panic!("{other:?}"),
     }
     let took = started.elapsed();

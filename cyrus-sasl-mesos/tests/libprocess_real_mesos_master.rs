@@ -8,16 +8,15 @@ use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 use std::time::Duration;
 
 use cyrus_sasl_mesos::MasterConfig;
-use cyrus_sasl_mesos::{AuthenticationRecord, Master, MasterEvent, MasterHandle, MasterOptions};
-use tokio::time::timeout;
+use cyrus_sasl_mesos::{AuthenticationRecord, Master, MasterHandle, MasterOptions, Outcome};
 
 const CREDENTIALS: &str = "framework-a s3cret\nagent-1 agent-secret\n";
 
 async fn our_master(dir: &tempfile::TempDir) -> MasterHandle {
     let path = dir.path().join("credentials");
     std::fs::write(&path, CREDENTIALS).unwrap();
-    let config = MasterConfig::from_credentials_file(&path).unwrap();
-    Master::spawn(config.sasl_config(), MasterOptions::default()).await.unwrap()
+    let config = MasterConfig::read_credentials_file(&path).unwrap();
+    Master::spawn(MasterOptions { sasl: config.sasl_config().clone(), ..MasterOptions::default() }).await.unwrap()
 }
 
 /// Runs real-framework against `master` on a blocking thread.
@@ -31,12 +30,7 @@ async fn real_framework(peer: &std::path::Path, master: &MasterHandle, principal
 
 /// The first authentication record, skipping other events.
 async fn record(master: &mut MasterHandle) -> AuthenticationRecord {
-    loop {
-        match timeout(Duration::from_secs(30), master.next_event()).await.expect("an event").expect("running") {
-            MasterEvent::Authentication(record) => return record,
-            _ => continue,
-        }
-    }
+    cyrus_sasl_test_support::mesos::next_authentication(master, Duration::from_secs(30)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +45,7 @@ async fn the_real_mesos_scheduler_driver_authenticates_to_our_master_and_is_refu
     let (code, last) = real_framework(&peer, &master, "framework-a", "s3cret").await;
     assert_eq!((code, last.as_str()), (0, "AUTHENTICATED"));
     let ok = record(&mut master).await;
-    assert_eq!(ok.result.as_ref().unwrap().as_deref(), Some("framework-a"), "{ok:?}");
+    assert_eq!(ok.outcome.principal(), Some("framework-a"), "{ok:?}");
     assert!(ok.pid.starts_with("scheduler-") && ok.pid.ends_with(&format!("@127.0.0.1:{}", ok.from.addr().port())));
     assert!(ok.from.id().starts_with("crammd5-authenticatee("), "{ok:?}");
     assert!(ok.session.id().starts_with("crammd5-authenticator-session("), "{ok:?}");
@@ -62,7 +56,7 @@ async fn the_real_mesos_scheduler_driver_authenticates_to_our_master_and_is_refu
         let (code, last) = real_framework(&peer, &master, principal, secret).await;
         assert_eq!((code, last.as_str()), (1, "REFUSED"), "{principal}");
         let refused = record(&mut master).await;
-        assert!(matches!(refused.result, Ok(None)), "{principal}: {refused:?}");
+        assert!(matches!(refused.outcome, Outcome::Rejected), "{principal}: {refused:?}");
         assert_eq!(master.authenticated(&refused.pid), None);
     }
     // The first framework's authentication still stands.

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use cyrus_sasl_mesos::MasterConfig;
 use cyrus_sasl_mesos::authorization::Acls;
-use cyrus_sasl_mesos::registration::{
-    Denial, FrameworkErrorMessage, FrameworkInfo, FrameworkRegisteredMessage, RegistrationGate, SchedulerCall,
-    Subscribe, Verdict,
+use cyrus_sasl_mesos::fuzzing::{
+    FrameworkErrorMessage, FrameworkInfo, FrameworkRegisteredMessage, SchedulerCall, Subscribe,
 };
+use cyrus_sasl_mesos::registration::{Denial, RegistrationGate, RegistrationVerdict};
 use cyrus_sasl_mesos::{Master, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord};
 use libprocess::{Endpoint, EndpointOptions};
 use prost::Message as _;
@@ -37,10 +37,10 @@ const ACLS: &str = r#"{
 async fn gated_master(dir: &tempfile::TempDir) -> MasterHandle {
     let path = dir.path().join("credentials");
     std::fs::write(&path, CREDENTIALS).unwrap();
-    let config = MasterConfig::from_credentials_file(&path).unwrap();
+    let config = MasterConfig::read_credentials_file(&path).unwrap();
     let gate = RegistrationGate::new(Arc::new(Acls::from_json(ACLS).unwrap()));
     let options = MasterOptions { registration: Some(gate), ..MasterOptions::default() };
-    Master::spawn(config.sasl_config(), options).await.unwrap()
+    Master::spawn(MasterOptions { sasl: config.sasl_config().clone(), ..options }).await.unwrap()
 }
 
 /// Runs real-framework against `master` on a blocking thread, waiting for
@@ -84,7 +84,9 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
     // Allowed: framework-a in analytics. registered() fired with our id.
     let (code, last) = real_framework(&peer, &master, "framework-a", "s3cret", &[("MR_ROLE", "analytics")]).await;
     let record = registration(&mut master).await;
-    let Verdict::FrameworkRegistered { principal, roles, framework_id } = &record.verdict else { panic!("{record:?}") };
+    let RegistrationVerdict::FrameworkRegistered { principal, roles, framework_id } = &record.verdict else {
+        panic!("{record:?}")
+    };
     assert_eq!((principal.as_str(), roles.as_slice()), ("framework-a", &["analytics".to_owned()][..]));
     assert_eq!((code, last), (0, format!("REGISTERED {framework_id}")));
     assert!(record.from.id().starts_with("scheduler-"), "{record:?}");
@@ -93,7 +95,7 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
     let (code, last) = real_framework(&peer, &master, "framework-b", "b-secret", &[("MR_ROLE", "analytics")]).await;
     let record = registration(&mut master).await;
     assert!(
-        matches!(&record.verdict, Verdict::Denied { principal: Some(p), framework: true, denial: Denial::NotAuthorized(_) } if p == "framework-b"),
+        matches!(&record.verdict, RegistrationVerdict::Denied { principal: Some(p), framework: true, denial: Denial::NotAuthorized(_) } if p == "framework-b"),
         "{record:?}"
     );
     assert_eq!(
@@ -102,7 +104,7 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
     );
     // ... while framework-b in `*` is allowed.
     let (code, last) = real_framework(&peer, &master, "framework-b", "b-secret", &[]).await;
-    assert!(registration(&mut master).await.verdict.allowed());
+    assert!(registration(&mut master).await.verdict.registered());
     assert_eq!(code, 0, "{last}");
     assert!(last.starts_with("REGISTERED "), "{last}");
 
@@ -111,7 +113,7 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
         real_framework(&peer, &master, "framework-b", "b-secret", &[("MR_FRAMEWORK_PRINCIPAL", "framework-a")]).await;
     let record = registration(&mut master).await;
     assert!(
-        matches!(&record.verdict, Verdict::Denied { denial: Denial::PrincipalMismatch { claimed }, .. } if claimed == "framework-a"),
+        matches!(&record.verdict, RegistrationVerdict::Denied { denial: Denial::PrincipalMismatch { claimed }, .. } if claimed == "framework-a"),
         "{record:?}"
     );
     assert_eq!(
@@ -147,7 +149,7 @@ async fn a_framework_that_skipped_authentication_gets_a_framework_error_from_the
     assert!(
         matches!(
             record.verdict,
-            Verdict::Denied { principal: None, framework: true, denial: Denial::NotAuthenticated }
+            RegistrationVerdict::Denied { principal: None, framework: true, denial: Denial::NotAuthenticated }
         ),
         "{record:?}"
     );
@@ -190,7 +192,9 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     // No principal in FrameworkInfo: Mesos fills in the authenticated one.
     scheduler.send(master.upid(), "mesos.scheduler.Call", &subscribe(None, "analytics")).await.unwrap();
     let record = registration(&mut master).await;
-    let Verdict::FrameworkRegistered { principal, framework_id, .. } = &record.verdict else { panic!("{record:?}") };
+    let RegistrationVerdict::FrameworkRegistered { principal, framework_id, .. } = &record.verdict else {
+        panic!("{record:?}")
+    };
     assert_eq!(principal, "framework-a");
     let answer = timeout(Duration::from_secs(10), scheduler.recv()).await.unwrap().unwrap();
     assert_eq!((answer.name.as_str(), &answer.from), ("mesos.internal.FrameworkRegisteredMessage", master.upid()));
@@ -215,7 +219,10 @@ async fn a_subscribe_claiming_another_hosts_upid_is_refused_and_not_answered() {
     let sender = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     sender.send(victim.upid(), master.upid(), "mesos.scheduler.Call", &subscribe(None, "*")).await.unwrap();
     let record = registration(&mut master).await;
-    assert!(matches!(record.verdict, Verdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }), "{record:?}");
+    assert!(
+        matches!(record.verdict, RegistrationVerdict::Denied { denial: Denial::PeerAddressMismatch { .. }, .. }),
+        "{record:?}"
+    );
     assert!(timeout(Duration::from_secs(2), victim.recv()).await.is_err(), "nothing is sent to the claimed UPID");
     master.shutdown().await;
 }

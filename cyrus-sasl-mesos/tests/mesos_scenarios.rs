@@ -15,13 +15,14 @@ use cyrus_sasl_test_support as common;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use common::mesos::{Dir, deliver_all, wire};
 use common::{REALM, TestDb, sasldb};
 use cyrus_sasl::{Config, CredentialStore, Sasldb, Secret};
 use cyrus_sasl_mesos::{
-    AuthenticateMessage, Authenticatee, AuthenticateeError, AuthenticateeState, AuthenticationErrorMessage,
-    AuthenticationRetry, AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason,
-    Message, MessageType, Origin, Outcome, Outcomes, PEER_TEXT_UNSUPPORTED_MECHANISM, Registry, RetryEvent,
-    ServerOptions, SessionError, SessionState, Verdict,
+    AuthenticateMessage, Authenticatee, AuthenticateeState, AuthenticationErrorMessage, AuthenticationRetry,
+    AuthenticationStepMessage, Authenticator, Backoff, ClientOptions, Credential, DiscardReason, ExchangeError,
+    ExchangeState, Message, MessageType, Origin, Outcome, Outcomes, PEER_TEXT_UNSUPPORTED_MECHANISM, Registry,
+    RetryEvent, ServerOptions, SessionOutcome, Verdict,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -123,20 +124,8 @@ fn master_on(credentials: Credentials, session_timeout: Duration) -> Master {
     Master { authenticator, outcomes, credentials }
 }
 
-/// A message as the far side gets it: encoded, tagged, decoded.
-fn wire(message: Message) -> Message {
-    Message::decode(message.tag(), &message.encode()).expect("a message survives its own encoding")
-}
-
 fn retry(credential: Credential, seed: u64) -> AuthenticationRetry<StdRng> {
     AuthenticationRetry::new(credential, PID, ClientOptions::default(), Backoff::default(), StdRng::seed_from_u64(seed))
-}
-
-/// Which way a message travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dir {
-    ToMaster,
-    ToClient,
 }
 
 /// Delivers messages both ways until neither side has anything to send. `drop`
@@ -148,27 +137,9 @@ fn pump(
     master: &mut Authenticator<Peer>,
     mut drop: impl FnMut(Dir, &Message) -> bool,
 ) -> Vec<(Dir, MessageType)> {
-    let mut delivered = Vec::new();
-    loop {
-        let mut moved = false;
-        while let Some((attempt, message)) = client.poll_transmit() {
-            moved = true;
-            if !drop(Dir::ToMaster, &message) {
-                delivered.push((Dir::ToMaster, message.message_type()));
-                master.handle_message(now, attempt, &authenticatee(attempt), wire(message));
-            }
-        }
-        while let Some((peer, message)) = master.poll_transmit() {
-            moved = true;
-            if !drop(Dir::ToClient, &message) {
-                delivered.push((Dir::ToClient, message.message_type()));
-                client.handle_message(now, peer, &session(peer), wire(message));
-            }
-        }
-        if !moved {
-            return delivered;
-        }
-    }
+    let tap = |dir: Dir, message: &mut Message| !drop(dir, message);
+    let delivered = common::retry_exchange!(now, client, master, authenticatee, |peer| session(peer), tap);
+    delivered.into_iter().map(|(dir, message)| (dir, message.message_type())).collect()
 }
 
 fn keep_all(_: Dir, _: &Message) -> bool {
@@ -187,28 +158,20 @@ fn drop_first(dir: Dir, t: MessageType) -> impl FnMut(Dir, &Message) -> bool {
 
 /// One single attempt, no retries: an `Authenticatee` against the master on peer 1.
 fn single_attempt(credential: Credential, master: &mut Master) -> (Authenticatee, Vec<MessageType>) {
-    let now = Instant::now();
     let mut client = Authenticatee::new(credential, PID, &ClientOptions::default());
-    client.start();
-    let mut to_client = Vec::new();
-    loop {
-        let mut moved = false;
-        while let Some(m) = client.poll_transmit() {
-            moved = true;
-            master.authenticator.handle_message(now, 1, &authenticatee(1), wire(m));
-        }
-        while let Some((_, m)) = master.authenticator.poll_transmit() {
-            moved = true;
-            to_client.push(m.message_type());
-            client.handle_message(&session(1), wire(m));
-        }
-        if !moved {
-            return (client, to_client);
-        }
-    }
+    let delivered = common::mesos::exchange(
+        Instant::now(),
+        &mut client,
+        &mut master.authenticator,
+        1,
+        &authenticatee(1),
+        deliver_all,
+    );
+    let to_client = delivered.iter().filter(|(dir, _)| *dir == Dir::ToClient).map(|(_, m)| m.message_type()).collect();
+    (client, to_client)
 }
 
-fn outcomes(master: &Master) -> Vec<Outcome<Peer>> {
+fn outcomes(master: &Master) -> Vec<SessionOutcome<Peer>> {
     master.outcomes.try_iter().collect()
 }
 
@@ -220,14 +183,14 @@ fn events(client: &mut AuthenticationRetry<StdRng>) -> Vec<RetryEvent> {
 fn success_the_master_reports_the_principal_the_client_learns_true() {
     let mut master = master(&[("benh", "secret")]);
     let (client, to_client) = single_attempt(Credential::new("benh", "secret"), &mut master);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
-    assert_eq!(client.state(), AuthenticateeState::Completed);
+    assert_eq!(client.state(), AuthenticateeState::Authenticated);
+    assert_eq!(client.state(), AuthenticateeState::Authenticated);
     assert_eq!(to_client, [MessageType::Mechanisms, MessageType::Step, MessageType::Completed]);
     let outcomes = outcomes(&master);
     assert_eq!(outcomes.len(), 1);
     assert_eq!((outcomes[0].peer, outcomes[0].pid.as_str()), (1, PID));
     // The principal as the framework named it, without the realm libsasl2 appended.
-    assert_eq!(outcomes[0].result.as_ref().unwrap().as_deref(), Some("benh"));
+    assert_eq!(outcomes[0].outcome.principal(), Some("benh"));
     assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
     assert_eq!(master.authenticator.pending(), 0);
 }
@@ -236,7 +199,7 @@ fn success_the_master_reports_the_principal_the_client_learns_true() {
 fn success_an_agent_authenticates_with_the_same_type_under_its_own_principal() {
     let mut master = master(&[("benh", "secret"), ("agent-1", "agent-secret")]);
     let (client, _) = single_attempt(Credential::new("agent-1", "agent-secret"), &mut master);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
+    assert_eq!(client.state(), AuthenticateeState::Authenticated);
     assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("agent-1"));
 }
 
@@ -244,11 +207,11 @@ fn success_an_agent_authenticates_with_the_same_type_under_its_own_principal() {
 fn wrong_secret_is_rejected_on_both_sides() {
     let mut master = master(&[("benh", "secret2")]);
     let (client, to_client) = single_attempt(Credential::new("benh", "secret"), &mut master);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)));
-    assert_eq!(client.state(), AuthenticateeState::Failed);
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
     assert_eq!(to_client.last(), Some(&MessageType::Failed));
     let outcomes = outcomes(&master);
-    assert!(matches!(outcomes[..], [Outcome { result: Ok(None), .. }]), "{outcomes:?}");
+    assert!(matches!(outcomes[..], [SessionOutcome { outcome: Outcome::Rejected, .. }]), "{outcomes:?}");
     assert_eq!(master.authenticator.authenticated(PID).as_deref(), None);
 }
 
@@ -256,8 +219,8 @@ fn wrong_secret_is_rejected_on_both_sides() {
 fn unknown_principal_is_rejected_exactly_like_a_wrong_secret() {
     let mut unknown = master(&[("vinod", "secret")]);
     let (client, to_client_unknown) = single_attempt(Credential::new("benh", "secret"), &mut unknown);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)));
-    assert!(matches!(outcomes(&unknown)[..], [Outcome { result: Ok(None), .. }]));
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
+    assert!(matches!(outcomes(&unknown)[..], [SessionOutcome { outcome: Outcome::Rejected, .. }]));
     // The peer sees the same messages as for a wrong secret: it cannot probe names.
     let mut wrong = master(&[("benh", "other")]);
     let (_, to_client_wrong) = single_attempt(Credential::new("benh", "secret"), &mut wrong);
@@ -269,12 +232,12 @@ fn missing_secret_fails_at_once_and_sends_nothing() {
     let mut client =
         Authenticatee::new(Credential { principal: "benh".into(), secret: None }, PID, &ClientOptions::default());
     client.start();
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)));
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
     assert_eq!(client.poll_transmit(), None);
     // With retries: refused, final, nothing sent, no timer.
     let mut retrying = retry(Credential { principal: "benh".into(), secret: None }, 1);
     retrying.start(Instant::now());
-    assert_eq!(retrying.verdict(), Some(Verdict::Refused));
+    assert_eq!(retrying.verdict(), Some(Verdict::Rejected));
     assert_eq!(retrying.poll_transmit(), None);
     assert_eq!(retrying.poll_timeout(), None);
 }
@@ -306,7 +269,7 @@ fn dropped_authenticate_then_retry_after_the_timeout() {
             events[..],
             [
                 RetryEvent::AttemptStarted { attempt: 1, .. },
-                RetryEvent::AttemptFailed { attempt: 1, error: AuthenticateeError::Discarded },
+                RetryEvent::AttemptFailed { attempt: 1, error: ExchangeError::Discarded(DiscardReason::Abandoned) },
                 RetryEvent::AttemptStarted { attempt: 2, .. },
                 RetryEvent::Finished(Verdict::Authenticated),
             ]
@@ -326,7 +289,7 @@ fn dropped_intermediate_step_then_retry_supersedes_the_stale_session() {
     let t0 = Instant::now();
     client.start(t0);
     pump(t0, &mut client, &mut master.authenticator, drop_first(Dir::ToClient, MessageType::Step));
-    assert_eq!(master.authenticator.session_state(&1), Some(SessionState::Stepping));
+    assert_eq!(master.authenticator.session_state(&1), Some(ExchangeState::Stepping));
     let deadline = client.poll_timeout().unwrap();
     assert!(deadline < t0 + cyrus_sasl_mesos::DEFAULT_SESSION_TIMEOUT);
     client.handle_timeout(deadline);
@@ -337,8 +300,8 @@ fn dropped_intermediate_step_then_retry_supersedes_the_stale_session() {
         matches!(
             &outcomes[..],
             [
-                Outcome { peer: 1, result: Err(SessionError::Discarded(DiscardReason::Superseded)), .. },
-                Outcome { peer: 2, result: Ok(Some(p)), .. },
+                SessionOutcome { peer: 1, outcome: Outcome::Failed(ExchangeError::Discarded(DiscardReason::Superseded)), .. },
+                SessionOutcome { peer: 2, outcome: Outcome::Authenticated { principal: p }, .. },
             ] if p == "benh"
         ),
         "{outcomes:#?}"
@@ -378,7 +341,7 @@ fn dropped_completed_then_retry_then_a_second_completed() {
     assert_eq!(delivered.last(), Some(&(Dir::ToClient, MessageType::Completed)));
     assert_eq!(client.verdict(), Some(Verdict::Authenticated));
     let outcomes = outcomes(&master);
-    let principals: Vec<_> = outcomes.iter().map(|o| (o.peer, o.result.as_ref().ok().cloned().flatten())).collect();
+    let principals: Vec<_> = outcomes.iter().map(|o| (o.peer, o.outcome.principal().map(str::to_owned))).collect();
     assert_eq!(principals, [(1, Some("benh".to_owned())), (2, Some("benh".to_owned()))]);
     assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
 }
@@ -405,10 +368,7 @@ fn a_duplicate_authenticate_while_pending_supersedes_and_the_client_recovers() {
             e,
             RetryEvent::AttemptFailed {
                 attempt: 1,
-                error: AuthenticateeError::Unexpected {
-                    message: MessageType::Mechanisms,
-                    state: AuthenticateeState::Stepping
-                }
+                error: ExchangeError::Unexpected { message: MessageType::Mechanisms, state: ExchangeState::Stepping }
             }
         )),
         "{events:#?}"
@@ -418,9 +378,9 @@ fn a_duplicate_authenticate_while_pending_supersedes_and_the_client_recovers() {
     let outcomes = outcomes(&master);
     let summary: Vec<_> = outcomes
         .iter()
-        .map(|o| match &o.result {
-            Ok(p) => (o.peer, format!("{p:?}")),
-            Err(e) => (o.peer, e.to_string()),
+        .map(|o| match &o.outcome {
+            Outcome::Failed(e) => (o.peer, e.to_string()),
+            other => (o.peer, format!("{:?}", other.principal())),
         })
         .collect();
     assert_eq!(
@@ -461,8 +421,11 @@ fn step_before_start_is_an_error_on_both_sides() {
     assert!(
         matches!(
             outcomes[..],
-            [Outcome {
-                result: Err(SessionError::Unexpected { message: MessageType::Step, state: SessionState::Starting }),
+            [SessionOutcome {
+                outcome: Outcome::Failed(ExchangeError::Unexpected {
+                    message: MessageType::Step,
+                    state: ExchangeState::Starting
+                }),
                 ..
             }]
         ),
@@ -474,12 +437,9 @@ fn step_before_start_is_an_error_on_both_sides() {
     let mut client = Authenticatee::new(Credential::new("benh", "secret"), PID, &ClientOptions::default());
     client.start();
     client.handle_message(&session(1), AuthenticationStepMessage { data: b"x".to_vec() }.into());
-    assert_eq!(client.state(), AuthenticateeState::Error);
-    let error = client.result().unwrap().unwrap_err();
-    assert!(matches!(
-        error,
-        AuthenticateeError::Unexpected { message: MessageType::Step, state: AuthenticateeState::Starting }
-    ));
+    assert_eq!(client.state(), AuthenticateeState::Failed);
+    let error = client.outcome().unwrap().error().unwrap();
+    assert!(matches!(error, ExchangeError::Unexpected { message: MessageType::Step, state: ExchangeState::Starting }));
     assert_eq!(error.to_string(), "unexpected authentication 'step' received in state Starting");
 }
 
@@ -496,26 +456,29 @@ fn messages_out_of_place_name_the_message_and_the_state() {
     let completed = Message::Completed(Default::default());
     let client = start(std::slice::from_ref(&completed));
     assert!(matches!(
-        client.result(),
-        Some(Err(AuthenticateeError::Unexpected {
+        client.outcome(),
+        Some(Outcome::Failed(ExchangeError::Unexpected {
             message: MessageType::Completed,
-            state: AuthenticateeState::Starting
+            state: ExchangeState::Starting
         }))
     ));
     // A master-bound message sent to the client.
     let client = start(&[AuthenticateMessage { pid: "x".into() }.into()]);
     assert!(matches!(
-        client.result(),
-        Some(Err(AuthenticateeError::Unexpected { message: MessageType::Authenticate, .. }))
+        client.outcome(),
+        Some(Outcome::Failed(ExchangeError::Unexpected { message: MessageType::Authenticate, .. }))
     ));
     // An Error from the master carries its text; Failed in any live state rejects.
     let client = start(&[AuthenticationErrorMessage { error: Some("boom".into()) }.into()]);
-    assert_eq!(client.result().unwrap().unwrap_err().to_string(), "authentication error from the master: \"boom\"");
+    assert_eq!(
+        client.outcome().unwrap().error().unwrap().to_string(),
+        "the master reported an authentication error: \"boom\"; its log says more"
+    );
     let client = start(&[Message::Failed(Default::default())]);
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)));
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
     // After the result, later messages change nothing.
     let client = start(&[Message::Failed(Default::default()), completed]);
-    assert_eq!(client.state(), AuthenticateeState::Failed);
+    assert_eq!(client.state(), AuthenticateeState::Rejected);
 }
 
 #[test]
@@ -539,7 +502,7 @@ fn authenticator_destroyed_mid_session_fails_the_pending_outcome_and_never_hangs
     let (first, second) = waiter.join().unwrap();
     let first = first.expect("the pending session's outcome");
     assert_eq!((first.peer, first.pid.as_str()), (1, PID));
-    assert!(matches!(first.result, Err(SessionError::Discarded(DiscardReason::AuthenticatorDropped))));
+    assert!(matches!(first.outcome, Outcome::Failed(ExchangeError::Discarded(DiscardReason::AuthenticatorDropped))));
     assert!(second.is_none(), "then the channel closes");
 }
 
@@ -571,16 +534,16 @@ fn reloaded_mid_session(mut master: Master) {
 
     master.authenticator.handle_message(now, 1, &authenticatee(1), wire(response));
     client.handle_message(&session(1), wire(master.authenticator.poll_transmit().unwrap().1));
-    assert_eq!(client.result().map(|r| r.ok()), Some(Some(false)), "the old secret no longer passes");
+    assert_eq!(client.state(), AuthenticateeState::Rejected, "the old secret no longer passes");
     let (fresh, _) = single_attempt(Credential::new("benh", "new-secret"), &mut master);
-    assert_eq!(fresh.result().map(|r| r.ok()), Some(Some(true)), "the new one does");
+    assert_eq!(fresh.state(), AuthenticateeState::Authenticated, "the new one does");
 
     // A principal removed mid-session is rejected the same way.
     let (gone, _) = {
         master.credentials.delete_user("benh");
         single_attempt(Credential::new("benh", "new-secret"), &mut master)
     };
-    assert_eq!(gone.result().map(|r| r.ok()), Some(Some(false)));
+    assert_eq!(gone.state(), AuthenticateeState::Rejected);
 }
 
 #[test]
@@ -611,7 +574,7 @@ fn backoff_ranges_grow_like_mesos_across_retries() {
         assert_eq!(client.attempt(), attempt + 1);
         assert!(matches!(
             client.poll_event(),
-            Some(RetryEvent::AttemptFailed { error: AuthenticateeError::Discarded, .. })
+            Some(RetryEvent::AttemptFailed { error: ExchangeError::Discarded(DiscardReason::Abandoned), .. })
         ));
     }
     pump(now, &mut client, &mut master.authenticator, keep_all);
@@ -644,7 +607,7 @@ fn a_rejection_is_final_and_never_retried() {
     let t0 = Instant::now();
     client.start(t0);
     pump(t0, &mut client, &mut master.authenticator, keep_all);
-    assert_eq!(client.verdict(), Some(Verdict::Refused));
+    assert_eq!(client.verdict(), Some(Verdict::Rejected));
     assert_eq!(client.poll_timeout(), None);
     client.handle_timeout(t0 + secs(3600));
     client.retry_now(t0 + secs(3600));
@@ -664,7 +627,7 @@ fn an_error_from_the_master_retries_at_once_with_a_fresh_authenticatee() {
     assert_eq!(client.attempt(), 2, "no waiting for the timeout");
     let events = events(&mut client);
     assert!(
-        matches!(&events[1], RetryEvent::AttemptFailed { attempt: 1, error: AuthenticateeError::Remote { error: Some(e) } } if e == "No authenticator loaded"),
+        matches!(&events[1], RetryEvent::AttemptFailed { attempt: 1, error: ExchangeError::Remote { error: Some(e) } } if e == "No authenticator loaded"),
         "{events:#?}"
     );
     // Late messages for attempt 1 are ignored; attempt 2 goes through.
@@ -693,7 +656,7 @@ fn a_client_that_cannot_start_waits_out_its_timeout_instead_of_spinning() {
     assert!(
         matches!(
             events[..],
-            [RetryEvent::AttemptStarted { .. }, RetryEvent::AttemptFailed { error: AuthenticateeError::Sasl(_), .. }]
+            [RetryEvent::AttemptStarted { .. }, RetryEvent::AttemptFailed { error: ExchangeError::Sasl(_), .. }]
         ),
         "{events:#?}"
     );
@@ -718,7 +681,7 @@ fn session_timeout_discards_the_session_without_telling_the_peer() {
     assert_eq!(master.authenticator.poll_timeout(), None);
     assert!(matches!(
         outcomes(&master)[..],
-        [Outcome { result: Err(SessionError::Discarded(DiscardReason::TimedOut)), .. }]
+        [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Discarded(DiscardReason::TimedOut)), .. }]
     ));
 }
 
@@ -735,7 +698,10 @@ fn a_peer_that_goes_away_fails_its_session() {
     );
     master.authenticator.handle_peer_exited(&1);
     assert_eq!(master.authenticator.pending(), 1, "only peer 1's session ends");
-    assert!(matches!(outcomes(&master)[..], [Outcome { peer: 1, result: Err(SessionError::PeerExited), .. }]));
+    assert!(matches!(
+        outcomes(&master)[..],
+        [SessionOutcome { peer: 1, outcome: Outcome::Failed(ExchangeError::PeerExited), .. }]
+    ));
 }
 
 #[test]
@@ -752,7 +718,9 @@ fn a_mechanism_the_master_does_not_offer_is_an_error_sent_to_the_peer_with_a_fix
     // stays in the master's log and in the outcome.
     assert_eq!(text, PEER_TEXT_UNSUPPORTED_MECHANISM);
     let outcomes = outcomes(&master);
-    let [Outcome { result: Err(SessionError::Sasl(e)), .. }] = &outcomes[..] else { panic!("{outcomes:?}") };
+    let [SessionOutcome { outcome: Outcome::Failed(ExchangeError::Sasl(e)), .. }] = &outcomes[..] else {
+        panic!("{outcomes:?}")
+    };
     assert!(e.to_string().contains("CRAM-MD5"), "{e}");
 }
 
@@ -769,7 +737,7 @@ fn without_a_realm_secrets_are_looked_up_under_the_fqdn_and_the_principal_is_bar
         let (authenticator, outcomes) = Authenticator::new(&credentials.config(), options);
         let mut master = Master { authenticator, outcomes, credentials };
         let (client, _) = single_attempt(Credential::new("benh", "secret"), &mut master);
-        assert_eq!(client.result().map(|r| r.ok()), Some(Some(true)));
+        assert_eq!(client.state(), AuthenticateeState::Authenticated);
         assert_eq!(master.authenticator.authenticated(PID).as_deref(), Some("benh"));
     }
 }
@@ -811,7 +779,7 @@ fn a_stale_session_ending_after_a_newer_success_never_erases_it() {
     stale.handle_timeout(t0 + secs(5));
     assert!(matches!(
         stale_outcomes.try_next(),
-        Some(Outcome { result: Err(SessionError::Discarded(DiscardReason::TimedOut)), .. })
+        Some(SessionOutcome { outcome: Outcome::Failed(ExchangeError::Discarded(DiscardReason::TimedOut)), .. })
     ));
     assert_eq!(registry.authenticated(PID).as_deref(), Some("benh"), "the stale timeout erased the newer success");
     assert_eq!(stale.authenticated(PID).as_deref(), Some("benh"));

@@ -18,14 +18,15 @@ use cyrus_sasl_test_support as common;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
+use common::mesos::{Dir, authenticatee_origin, session_upid};
 use common::{REALM, capture, handshake};
 use cyrus_sasl::{
     Client, ClientStep, Config, CredentialStore, Credentials, Sasldb, Secret, SecurityProperties, Server, ServerStep,
 };
 use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterOptions, authenticate};
 use cyrus_sasl_mesos::{
-    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, Origin,
-    ServerOptions, read_credentials,
+    AuthenticationRetry, Authenticator, Backoff, ClientOptions, Credential, MasterConfig, Message, ServerOptions,
+    read_credentials,
 };
 use libprocess::{Endpoint, EndpointOptions};
 
@@ -177,35 +178,26 @@ fn mesos_in_process(seen: &mut Exhibits, config: &Config, secret: &str, accepted
     );
     let now = Instant::now();
     framework.start(now);
-    for _ in 0..10 {
-        while let Some((attempt, message)) = framework.poll_transmit() {
-            seen.debug(&format!("{label}: Message to master"), &message);
-            let decoded = Message::decode(message.tag(), &message.encode()).unwrap();
-            let origin =
-                Origin::new(format!("crammd5-authenticatee({attempt})@127.0.0.1:40123"), [127, 0, 0, 1].into());
-            master.handle_message(now, attempt, &origin, decoded);
-        }
-        while let Some((peer, message)) = master.poll_transmit() {
-            seen.debug(&format!("{label}: Message to framework"), &message);
-            framework.handle_message(now, peer, "crammd5-authenticator-session(1)@127.0.0.1:5050", message);
-        }
-        seen.debug(&format!("{label}: Authenticator"), &master);
-        seen.debug(&format!("{label}: AuthenticationRetry"), &framework);
-        if framework.verdict().is_some() {
-            break;
-        }
-    }
+    let tap = |dir: Dir, message: &mut Message| {
+        let to = if dir == Dir::ToMaster { "master" } else { "framework" };
+        seen.debug(&format!("{label}: Message to {to}"), message);
+        true
+    };
+    common::retry_exchange!(now, &mut framework, &mut master, authenticatee_origin, session_upid, tap);
+    seen.debug(&format!("{label}: Authenticator"), &master);
+    seen.debug(&format!("{label}: AuthenticationRetry"), &framework);
     let verdict = framework.verdict().expect("a verdict");
     seen.debug(&format!("{label}: Verdict"), &verdict);
     let outcome = outcomes.try_next().expect("an outcome");
     seen.debug(&format!("{label}: Outcome"), &outcome);
-    assert_eq!(outcome.result.as_ref().is_ok_and(Option::is_some), accepted, "{outcome:?}");
+    assert_eq!(outcome.outcome.principal().is_some(), accepted, "{outcome:?}");
 }
 
 fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let mut master = Master::spawn(config, MasterOptions::default()).await.unwrap();
+        let mut master =
+            Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
         seen.debug("libprocess master", &master);
         let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
         let pid = endpoint.upid("scheduler-1").unwrap();
@@ -227,7 +219,7 @@ fn mesos_over_loopback(seen: &mut Exhibits, config: &Config) {
         // A master that is gone: the error, after one failed delivery.
         let options = AuthenticateOptions { max_delivery_failures: Some(1), ..options };
         let error = authenticate(&endpoint, &gone, &pid, Credential::new("framework-a", MESOS), &options).await;
-        seen.error("libprocess AuthenticateError", &error.unwrap_err());
+        seen.error("libprocess NoVerdict", &error.unwrap_err());
     });
 }
 
@@ -278,7 +270,7 @@ fn credentials_files(seen: &mut Exhibits, dir: &std::path::Path) -> std::path::P
         std::fs::write(&path, text).unwrap();
         let error = read_credentials(&path).expect_err(what);
         seen.error(&format!("credentials file, {what}"), &error);
-        let error = MasterConfig::from_credentials_file(&path).expect_err(what);
+        let error = MasterConfig::read_credentials_file(&path).expect_err(what);
         seen.error(&format!("MasterConfig, {what}"), &error);
     }
     let mut not_utf8 = b"p ".to_vec();
@@ -349,7 +341,7 @@ fn no_secret_reaches_a_log_line_debug_output_or_error_message() {
 
     // Mesos: credentials files, the state machines, the blocking driver.
     let good = credentials_files(&mut seen, dir.path());
-    let master = MasterConfig::from_credentials_file(&good).unwrap();
+    let master = MasterConfig::read_credentials_file(&good).unwrap();
     seen.debug("MasterConfig", &master);
     mesos_in_process(&mut seen, master.sasl_config(), MESOS, true);
     mesos_in_process(&mut seen, master.sasl_config(), WRONG, false);

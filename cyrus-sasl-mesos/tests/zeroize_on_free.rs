@@ -181,7 +181,7 @@ fn secrets_are_wiped_before_their_memory_is_freed() {
             std::fs::write(&path, contents.as_bytes()).unwrap();
             let loaded = read_credentials(&path).unwrap();
             assert_eq!(loaded.len(), 2);
-            let store = CredentialStore::from_credentials(loaded).unwrap();
+            let store = cyrus_sasl_mesos::credential_store(loaded).unwrap();
             drop(store);
         }
     });

@@ -53,7 +53,7 @@ pub enum Command {
     /// printing one line per attempt, until stopped.
     MesosMaster(crate::mesos_master::MesosMasterArgs),
     /// Authenticate once to a Mesos master over libprocess (as a framework or
-    /// agent does) and print `authenticated` (exit 0), `refused` (exit 1) or
+    /// agent does) and print `authenticated` (exit 0), `rejected` (exit 1) or
     /// `error: ...` (exit 2). Honours LIBPROCESS_IP, LIBPROCESS_PORT,
     /// LIBPROCESS_ADVERTISE_IP and LIBPROCESS_ADVERTISE_PORT.
     MesosAuthenticate(crate::mesos_authenticate::MesosAuthenticateArgs),

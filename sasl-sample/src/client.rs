@@ -8,18 +8,14 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::os::unix::ffi::OsStringExt;
-use std::path::Path;
 
-use cyrus_sasl::{Client, ClientStep, Credentials, Secret};
+use cyrus_sasl::{Client, ClientStep, Credentials};
 
 use crate::cli::ClientArgs;
 use crate::lines::Lines;
 use crate::net;
 use crate::outcome::Failure;
-
-/// The environment variable the password is read from without --password-file.
-pub const PASSWORD_VAR: &str = "SASL_PASSWORD";
+use crate::password::read_password;
 
 /// Runs the client subcommand.
 pub fn run(args: &ClientArgs) -> Result<(), Failure> {
@@ -50,23 +46,6 @@ pub fn run(args: &ClientArgs) -> Result<(), Failure> {
             result
         }
     }
-}
-
-/// The password from `file` (one trailing newline stripped), else from
-/// [`PASSWORD_VAR`], else none.
-pub(crate) fn read_password(file: Option<&Path>) -> Result<Option<Secret>, Failure> {
-    if let Some(path) = file {
-        let mut bytes = std::fs::read(path)
-            .map_err(|e| Failure::Error(format!("cannot read the password file {}: {e}", path.display())))?;
-        if bytes.last() == Some(&b'\n') {
-            bytes.pop();
-            if bytes.last() == Some(&b'\r') {
-                bytes.pop();
-            }
-        }
-        return Ok(Some(Secret::new(bytes)));
-    }
-    Ok(std::env::var_os(PASSWORD_VAR).map(|value| Secret::new(value.into_vec())))
 }
 
 /// One exchange of the line protocol, client side. Prints `completed: ...` when

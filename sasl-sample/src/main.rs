@@ -32,6 +32,7 @@ mod mesos_master;
 mod mesos_registration;
 mod net;
 mod outcome;
+mod password;
 mod server;
 
 use std::path::Path;

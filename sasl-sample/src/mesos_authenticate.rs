@@ -59,7 +59,7 @@ pub struct MesosAuthenticateArgs {
 /// before giving up: an operator wants "error" quickly, not Mesos's endless retries.
 const MAX_DELIVERY_FAILURES: u32 = 3;
 
-/// Runs it: prints `authenticated` (Ok), `refused` (exit 1) or `error: ...`
+/// Runs it: prints `authenticated` (Ok), `rejected` (exit 1) or `error: ...`
 /// (exit 2) on stdout.
 pub fn run(args: &MesosAuthenticateArgs) -> Result<(), Failure> {
     let verdict = authenticate(args).inspect_err(|failure| {
@@ -72,9 +72,9 @@ pub fn run(args: &MesosAuthenticateArgs) -> Result<(), Failure> {
             println!("authenticated");
             Ok(())
         }
-        Verdict::Refused => {
-            println!("refused");
-            Err(Failure::Rejected(format!("master@{} refused the credential", args.master)))
+        Verdict::Rejected => {
+            println!("rejected");
+            Err(Failure::Rejected(format!("master@{} rejected the credential", args.master)))
         }
     }
 }
@@ -87,7 +87,7 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
     let credential = match (&args.credential, &args.principal, &args.secret_file) {
         (Some(path), _, _) => read_credential(path).map_err(Failure::error)?,
         (None, Some(principal), Some(path)) => {
-            let secret = crate::client::read_password(Some(path))?.expect("a file was given");
+            let secret = crate::password::read_password(Some(path))?.expect("a file was given");
             Credential { principal: principal.clone(), secret: Some(secret) }
         }
         (None, Some(principal), None)

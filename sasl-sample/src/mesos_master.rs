@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use cyrus_sasl_mesos::{Master, MasterEvent, MasterOptions};
-use cyrus_sasl_mesos::{MasterConfig, PeerBinding, ServerOptions};
+use cyrus_sasl_mesos::{MasterConfig, Outcome, PeerBinding};
 use libprocess::EndpointOptions;
 
 use crate::outcome::Failure;
@@ -51,7 +51,7 @@ pub struct MesosMasterArgs {
 
     /// Believe the UPIDs peers claim even when their IP is not the address the
     /// connection comes from (needed behind NAT); by default such an attempt is
-    /// refused. Any host can then authenticate in another's name.
+    /// turned away. Any host can then authenticate in another's name.
     #[arg(long)]
     pub trust_claimed_address: bool,
 
@@ -67,27 +67,31 @@ pub struct MesosMasterArgs {
 /// stdout, flushed: `authenticated: PRINCIPAL pid=UPID mech=MECH tls=yes|no
 /// bound=yes|no` (bound: the exchange was tied to its TLS connection by a
 /// `-PLUS` mechanism),
-/// `refused: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
+/// `rejected: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
 /// verdict; with ACLs, one line per registration (see
 /// [`crate::mesos_registration::line`]). Peer text escaped.
 pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     let master_config = match (&args.credentials, &args.config) {
-        (Some(path), _) => MasterConfig::from_credentials_file(path),
-        (None, Some(path)) => MasterConfig::from_file(path),
+        (Some(path), _) => MasterConfig::read_credentials_file(path),
+        (None, Some(path)) => MasterConfig::read(path),
         (None, None) => unreachable!("clap requires one of --credentials and --config"),
     }
     .map_err(Failure::error)?;
+    // Every key of the config file takes effect here (acls, channel_binding,
+    // external_principal, the credentials and SASL options); the flags below
+    // add what a file does not say.
+    let mut options = MasterOptions::from_config(&master_config);
     let config = master_config.sasl_config();
     // Check the mechanisms now, not at the first framework.
     cyrus_sasl::Server::check(&args.service, &args.fqdn, args.realm.as_deref(), config)?;
     crate::print_warnings(&master_config.warnings());
 
-    let mut endpoint = EndpointOptions::from_env().map_err(Failure::error)?;
+    options.endpoint = EndpointOptions::from_env().map_err(Failure::error)?;
     if let Some(listen) = args.listen {
-        endpoint.bind_ip = listen.ip();
-        endpoint.bind_port = listen.port();
+        options.endpoint.bind_ip = listen.ip();
+        options.endpoint.bind_port = listen.port();
     }
-    let peer_binding = if args.trust_claimed_address {
+    options.server.peer_binding = if args.trust_claimed_address {
         eprintln!(
             "sasl-sample: warning: --trust-claimed-address: claimed UPIDs are believed; any host can authenticate in another's name"
         );
@@ -95,17 +99,12 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     } else {
         PeerBinding::RequireIpMatch
     };
-    let server = ServerOptions {
-        service: args.service.clone(),
-        fqdn: args.fqdn.clone(),
-        realm: args.realm.clone(),
-        peer_binding,
-        channel_binding: master_config.channel_binding(),
-        ..ServerOptions::default()
-    };
-    let registration = crate::mesos_registration::gate(args.acls.as_deref(), &master_config)?;
-    let external = master_config.external_principal();
-    let options = MasterOptions { endpoint, server, registration, external, ..MasterOptions::default() };
+    options.server.service = args.service.clone();
+    options.server.fqdn = args.fqdn.clone();
+    options.server.realm = args.realm.clone();
+    if let Some(gate) = crate::mesos_registration::gate_from_flag(args.acls.as_deref())? {
+        options.registration = Some(gate);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -113,8 +112,7 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Error(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async {
-        let mut master =
-            Master::spawn(config, options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
+        let mut master = Master::spawn(options).await.map_err(|e| Failure::Error(format!("cannot listen: {e}")))?;
         say(&format!("listening: {}", master.upid()));
         while let Some(event) = master.next_event().await {
             let record = match event {
@@ -126,16 +124,16 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
                 _ => continue,
             };
             let pid = escape(&record.pid);
-            say(&match &record.result {
-                Ok(Some(principal)) => format!(
+            say(&match &record.outcome {
+                Outcome::Authenticated { principal } => format!(
                     "authenticated: {} pid={pid} mech={} tls={} bound={}",
                     escape(principal),
                     escape(record.mechanism.as_deref().unwrap_or("-")),
                     if record.tls { "yes" } else { "no" },
                     if record.channel_bound { "yes" } else { "no" }
                 ),
-                Ok(None) => format!("refused: pid={pid}"),
-                Err(e) => format!("error: pid={pid} ({})", escape(&e.to_string())),
+                Outcome::Rejected => format!("rejected: pid={pid}"),
+                Outcome::Failed(e) => format!("error: pid={pid} ({})", escape(&crate::outcome::chain(e))),
             });
         }
         Err(Failure::error("the master stopped"))

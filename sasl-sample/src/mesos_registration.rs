@@ -3,21 +3,21 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use cyrus_sasl_mesos::MasterConfig;
 use cyrus_sasl_mesos::RegistrationRecord;
 use cyrus_sasl_mesos::authorization::AclFile;
-use cyrus_sasl_mesos::registration::{RegistrationGate, Verdict};
+use cyrus_sasl_mesos::registration::{RegistrationGate, RegistrationVerdict};
 
 use crate::outcome::Failure;
 
-/// The gate: `--acls FILE` if given, else the master config's `acls:` key, else none.
-pub fn gate(acls: Option<&Path>, config: &MasterConfig) -> Result<Option<RegistrationGate>, Failure> {
+/// The gate of `--acls FILE`, which overrides the master config's `acls:` key;
+/// `None` without the flag.
+pub fn gate_from_flag(acls: Option<&Path>) -> Result<Option<RegistrationGate>, Failure> {
     match acls {
         Some(path) => {
-            let file = AclFile::load(path).map_err(Failure::error)?;
-            Ok(Some(RegistrationGate::from_file(Arc::new(file))))
+            let file = AclFile::read(path).map_err(Failure::error)?;
+            Ok(Some(RegistrationGate::from_acl_file(Arc::new(file))))
         }
-        None => Ok(config.registration_gate()),
+        None => Ok(None),
     }
 }
 
@@ -27,15 +27,15 @@ pub fn gate(acls: Option<&Path>, config: &MasterConfig) -> Result<Option<Registr
 /// `denied: pid=UPID (REASON)`.
 pub fn line(record: &RegistrationRecord, escape: impl Fn(&str) -> String) -> String {
     match &record.verdict {
-        Verdict::FrameworkRegistered { principal, roles, .. } => {
+        RegistrationVerdict::FrameworkRegistered { principal, roles, .. } => {
             let roles: Vec<String> = roles.iter().map(|r| escape(r)).collect();
             format!("registered: {} role={}", escape(principal), roles.join(","))
         }
-        Verdict::AgentRegistered { principal, .. } => format!("registered: {} agent", escape(principal)),
-        Verdict::Denied { principal: Some(principal), denial, .. } => {
+        RegistrationVerdict::AgentRegistered { principal, .. } => format!("registered: {} agent", escape(principal)),
+        RegistrationVerdict::Denied { principal: Some(principal), denial, .. } => {
             format!("denied: {} ({})", escape(principal), escape(&denial.to_string()))
         }
-        Verdict::Denied { principal: None, denial, .. } => {
+        RegistrationVerdict::Denied { principal: None, denial, .. } => {
             format!("denied: pid={} ({})", escape(&record.from.to_string()), escape(&denial.to_string()))
         }
     }

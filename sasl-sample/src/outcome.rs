@@ -14,9 +14,9 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// A [`Failure::Error`] from anything printable.
-    pub fn error(message: impl fmt::Display) -> Self {
-        Failure::Error(message.to_string())
+    /// A [`Failure::Error`] from an error (with its causes) or a message.
+    pub fn error<'a>(error: impl Into<Box<dyn std::error::Error + 'a>>) -> Self {
+        Failure::Error(chain(&*error.into()))
     }
 
     /// The process exit code for this failure.
@@ -57,6 +57,18 @@ impl From<cyrus_sasl::ConfigError> for Failure {
     fn from(e: cyrus_sasl::ConfigError) -> Self {
         Failure::Error(format!("config {e}"))
     }
+}
+
+/// An error and its causes, each once, `: `-separated.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 /// The `sasl-sample client` option that supplies a credential libsasl2 asked for.

@@ -1,7 +1,7 @@
 //! The bad-input table (issue 5, part 3): one named row per kind of bad input,
 //! each with the exact outcome expected: an [`Error`] variant (and its fields
 //! where they are the point), a [`ConfigErrorKind`], a Mesos
-//! [`DecodeError`] or [`CredentialsFileErrorKind`], an `io::ErrorKind` with the
+//! [`DecodeError`] or [`CredentialsProblem`], an `io::ErrorKind` with the
 //! typed error inside, a [`ServerStep::Rejected`], or `sasl-sample`'s exit code
 //! and stderr line.
 //!
@@ -37,9 +37,9 @@ use cyrus_sasl::{
     Client, ClientStep, Code, Config, ConfigErrorKind, CredentialStore, Credentials, Error, Sasldb, Secret,
     SecureStream, SecurityLayer, Server, ServerStep,
 };
+use cyrus_sasl_mesos::fuzzing::parse_credentials;
 use cyrus_sasl_mesos::{
-    CredentialsFileErrorKind, DecodeError, MAX_CREDENTIALS_FILE_SIZE, Message, MessageType, parse_credentials,
-    read_credentials,
+    CredentialsProblem, DecodeError, FileErrorKind, MAX_CREDENTIALS_FILE_SIZE, Message, MessageType, read_credentials,
 };
 use libtest_mimic::{Failed, Trial};
 
@@ -143,12 +143,12 @@ table! {
     config_line_without_colon => "`ConfigErrorKind::MissingColon`, with the line",
     config_file_missing => "`ConfigErrorKind::Io(NotFound)`",
     // Credentials files and the in-memory store.
-    credentials_file_duplicate_principal_json => "`CredentialsFileErrorKind::DuplicatePrincipal`",
-    credentials_file_duplicate_principal_text => "`CredentialsFileErrorKind::DuplicatePrincipal { first_line: Some(1) }`",
-    credentials_file_empty_secret => "`CredentialsFileErrorKind::EmptySecret`",
-    credentials_file_over_1_mib => "`CredentialsFileErrorKind::TooLarge`",
-    credentials_file_binary_junk => "`CredentialsFileErrorKind::NotUtf8`",
-    credentials_file_control_characters => "`CredentialsFileErrorKind::ControlCharacter`",
+    credentials_file_duplicate_principal_json => "`CredentialsProblem::DuplicatePrincipal`",
+    credentials_file_duplicate_principal_text => "`CredentialsProblem::DuplicatePrincipal { first_line: Some(1) }`",
+    credentials_file_empty_secret => "`CredentialsProblem::EmptySecret`",
+    credentials_file_over_1_mib => "`FileErrorKind::TooLarge`",
+    credentials_file_binary_junk => "`CredentialsProblem::NotUtf8`",
+    credentials_file_control_characters => "`CredentialsProblem::ControlCharacter`",
     credential_store_duplicate_principal => "`Error::InvalidCredential` (listed twice)",
     credential_store_empty_secret => "`Error::InvalidCredential` (secret is empty)",
     // The sasldb.
@@ -915,7 +915,7 @@ fn credentials_file_duplicate_principal_json() -> Result<(), Failed> {
     let json = br#"{"credentials": [{"principal": "fw", "secret": "a-SENTINEL"}, {"principal": "fw", "secret": "b-SENTINEL"}]}"#;
     expect_err!(
         read_credentials(credentials_file("dup.json", json)?),
-        e if matches!(&e.kind, CredentialsFileErrorKind::DuplicatePrincipal { principal, .. } if principal == "fw")
+        e if matches!(e.credentials_problem(), Some(CredentialsProblem::DuplicatePrincipal { principal, .. }) if principal == "fw")
     );
     Ok(())
 }
@@ -924,7 +924,7 @@ fn credentials_file_duplicate_principal_text() -> Result<(), Failed> {
     expect_err!(
         read_credentials(credentials_file("dup.txt", b"fw a-SENTINEL\nagent c-SENTINEL\nfw b-SENTINEL\n")?),
         e if e.line == 3
-            && e.kind == CredentialsFileErrorKind::DuplicatePrincipal { principal: "fw".into(), first_line: Some(1) }
+            && e.credentials_problem() == Some(&CredentialsProblem::DuplicatePrincipal { principal: "fw".into(), first_line: Some(1) })
     );
     Ok(())
 }
@@ -933,7 +933,7 @@ fn credentials_file_empty_secret() -> Result<(), Failed> {
     let json = br#"{"credentials": [{"principal": "fw", "secret": ""}]}"#;
     expect_err!(
         read_credentials(credentials_file("empty.json", json)?),
-        e if e.kind == CredentialsFileErrorKind::EmptySecret { principal: "fw".into() }
+        e if e.credentials_problem() == Some(&CredentialsProblem::EmptySecret { principal: "fw".into() })
     );
     Ok(())
 }
@@ -948,7 +948,7 @@ fn credentials_file_over_1_mib() -> Result<(), Failed> {
     }
     expect_err!(
         read_credentials(credentials_file("huge.txt", &text)?),
-        e if e.kind == CredentialsFileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE }
+        e if matches!(e.kind, FileErrorKind::TooLarge { limit: MAX_CREDENTIALS_FILE_SIZE })
     );
     Ok(())
 }
@@ -964,12 +964,12 @@ fn credentials_file_binary_junk() -> Result<(), Failed> {
             (state >> 24) as u8
         })
         .collect();
-    expect_err!(read_credentials(credentials_file("junk.bin", &junk)?), e if e.kind == CredentialsFileErrorKind::NotUtf8);
+    expect_err!(read_credentials(credentials_file("junk.bin", &junk)?), e if e.credentials_problem() == Some(&CredentialsProblem::NotUtf8));
     Ok(())
 }
 
 fn credentials_file_control_characters() -> Result<(), Failed> {
-    expect_err!(parse_credentials(b"fw secret-SENTINEL\n\x01\x02\x03 x\n"), e if e.line == 2 && e.kind == CredentialsFileErrorKind::ControlCharacter);
+    expect_err!(parse_credentials(b"fw secret-SENTINEL\n\x01\x02\x03 x\n"), e if e.line == 2 && e.credentials_problem() == Some(&CredentialsProblem::ControlCharacter));
     Ok(())
 }
 

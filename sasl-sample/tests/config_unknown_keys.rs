@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cyrus_sasl::{Config, ConfigErrorKind};
-use cyrus_sasl_mesos::{MasterConfig, MasterConfigError};
+use cyrus_sasl_mesos::MasterConfig;
 
 #[test]
 fn a_misspelt_cyrus_key_names_file_line_and_the_nearest_key() {
@@ -39,8 +39,8 @@ fn a_misspelt_credentials_key_stops_the_master_config() {
         .unwrap();
     let path = dir.path().join("master.conf");
     std::fs::write(&path, "mech_list: CRAM-MD5\ncredentails: credentials.json\n").unwrap();
-    let e = MasterConfig::from_file(&path).unwrap_err();
-    let MasterConfigError::Config(e) = &e else { panic!("expected a config error, got {e:?}") };
+    let e = MasterConfig::read(&path).unwrap_err();
+    let cyrus_sasl_mesos::Error::Config(e) = &e else { panic!("expected a config error, got {e:?}") };
     assert_eq!(e.line, 2);
     assert!(e.to_string().contains("did you mean `credentials`?"), "{e}");
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 use libprocess::{Endpoint, EndpointOptions, PrincipalSource};
 
 use cyrus_sasl::{Config, CredentialStore, Secret};
-use cyrus_sasl_mesos::{AuthenticateError, AuthenticateOptions, Master, MasterHandle, MasterOptions, authenticate};
-use cyrus_sasl_mesos::{ClientOptions, Credential, Verdict};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterHandle, MasterOptions, NoVerdict, authenticate};
+use cyrus_sasl_mesos::{ClientOptions, Credential, Outcome, Verdict};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -32,7 +32,7 @@ async fn spawn_master(certs: &Certs, mech_list: &str, external: Option<Principal
         external,
         ..MasterOptions::default()
     };
-    Master::spawn(&config, options).await.unwrap()
+    Master::spawn(MasterOptions { sasl: config.clone(), ..options }).await.unwrap()
 }
 
 /// A framework with `client.pem` authenticating as `principal` with EXTERNAL
@@ -42,7 +42,7 @@ async fn external_framework(
     master: &MasterHandle,
     principal: &str,
     deadline: Duration,
-) -> Result<Verdict, AuthenticateError> {
+) -> Result<Verdict, NoVerdict> {
     let endpoint =
         Endpoint::bind(EndpointOptions { tls: Some(certs.tls("client")), ..EndpointOptions::default() }).await.unwrap();
     let pid = endpoint.upid("scheduler-1").unwrap();
@@ -59,7 +59,7 @@ async fn external_authenticates_the_principal_of_the_client_certificate() {
     assert_eq!(verdict, Verdict::Authenticated);
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!((record.mechanism.as_deref(), record.tls), (Some("EXTERNAL"), true));
-    assert_eq!(record.result.unwrap().as_deref(), Some("client"));
+    assert_eq!(record.outcome.principal(), Some("client"));
     assert_eq!(master.authenticated(&record.pid).as_deref(), Some("client"));
 }
 
@@ -70,10 +70,10 @@ async fn a_principal_other_than_the_certificates_is_refused() {
     // libsasl2's default proxy policy: the identity asked for must be the one
     // the certificate proved.
     let verdict = external_framework(&certs, &master, "framework-b", WAIT).await.unwrap();
-    assert_eq!(verdict, Verdict::Refused);
+    assert_eq!(verdict, Verdict::Rejected);
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism.as_deref(), Some("EXTERNAL"));
-    assert!(matches!(record.result, Ok(None)), "{record:?}");
+    assert!(matches!(record.outcome, Outcome::Rejected), "{record:?}");
     assert_eq!(master.authenticated(&record.pid), None);
 }
 
@@ -85,7 +85,7 @@ async fn without_an_identity_rule_external_is_not_offered() {
     // which allows nothing else, sends no start.
     let mut master = spawn_master(&certs, "EXTERNAL CRAM-MD5", None).await;
     let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
-    assert!(matches!(verdict, Err(AuthenticateError::Timeout { .. })), "{verdict:?}");
+    assert!(matches!(verdict, Err(NoVerdict::Timeout { .. })), "{verdict:?}");
     let record = common::tls::next_authentication(&mut master, WAIT).await;
     assert_eq!(record.mechanism, None, "{record:?}");
     assert_eq!(master.authenticated(&record.pid), None);
@@ -100,7 +100,7 @@ async fn a_certificate_without_the_named_field_gives_no_identity() {
     let verdict = external_framework(&certs, &master, "client", Duration::from_secs(3)).await;
     assert!(!matches!(verdict, Ok(Verdict::Authenticated)), "{verdict:?}");
     let record = common::tls::next_authentication(&mut master, WAIT).await;
-    assert!(!matches!(record.result, Ok(Some(_))), "{record:?}");
+    assert!(!matches!(record.outcome, Outcome::Authenticated { .. }), "{record:?}");
 }
 
 /// The operator tool: `sasl-sample mesos-master` with `external_principal:
@@ -142,7 +142,7 @@ fn sasl_sample_authenticates_with_external_from_the_shell() {
     let line = lines.next().unwrap().unwrap();
     assert!(line.starts_with("authenticated: client pid=sasl-sample@127.0.0.1:"), "{line}");
     assert!(line.ends_with(" mech=EXTERNAL tls=yes bound=no"), "{line}");
-    assert_eq!(authenticate("someone-else"), "refused");
-    assert!(lines.next().unwrap().unwrap().starts_with("refused: pid="));
+    assert_eq!(authenticate("someone-else"), "rejected");
+    assert!(lines.next().unwrap().unwrap().starts_with("rejected: pid="));
     drop(master);
 }

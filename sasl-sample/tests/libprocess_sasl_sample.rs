@@ -2,7 +2,7 @@
 //! code (`../shared/mesos-peer/real-master`): its output line and exit code for
 //! each outcome.
 
-mod libprocess_support;
+use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ fn the_three_outcomes_against_the_real_mesos_master() {
     // Wrong secret (Mesos's --credential JSON), unknown principal (its text form): exit 1.
     for file in [&json, &text] {
         let output = sample(&["--master", &address, "--credential", file.to_str().unwrap()], &[]);
-        assert_eq!((stdout(&output).as_str(), output.status.code()), ("refused\n", Some(1)), "{output:?}");
+        assert_eq!((stdout(&output).as_str(), output.status.code()), ("rejected\n", Some(1)), "{output:?}");
         assert!(master.next_line(Duration::from_secs(10)).unwrap().starts_with("refused: sasl-sample@127.0.0.1:"));
     }
 

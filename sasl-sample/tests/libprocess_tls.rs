@@ -16,7 +16,7 @@ use std::time::Duration;
 use cyrus_sasl::{Config, CredentialStore, Secret};
 use cyrus_sasl_mesos::Credential;
 use cyrus_sasl_mesos::Verdict;
-use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterEvent, MasterOptions, authenticate};
+use cyrus_sasl_mesos::{AuthenticateOptions, Master, MasterOptions, authenticate};
 use libprocess::{Endpoint, EndpointOptions, TlsOptions, Upid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -75,22 +75,15 @@ async fn master_and_authenticatee_authenticate_over_tls_with_client_certificates
         endpoint: EndpointOptions { tls: Some(master_tls), ..EndpointOptions::default() },
         ..MasterOptions::default()
     };
-    let mut master = Master::spawn(&config, options).await.unwrap();
+    let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..options }).await.unwrap();
     let endpoint = bind(Some(certs.tls("client"))).await;
     let pid = endpoint.upid("scheduler-1").unwrap();
     let options = AuthenticateOptions { timeout: WAIT, ..AuthenticateOptions::default() };
     let verdict = authenticate(&endpoint, master.upid(), &pid, Credential::new("framework-a", "s3cret"), &options);
     assert_eq!(verdict.await.unwrap(), Verdict::Authenticated);
-    loop {
-        match timeout(WAIT, master.next_event()).await.unwrap().unwrap() {
-            MasterEvent::Authentication(record) => {
-                assert_eq!((record.mechanism.as_deref(), record.tls), (Some("CRAM-MD5"), true));
-                assert_eq!(record.result.unwrap().as_deref(), Some("framework-a"));
-                break;
-            }
-            other => eprintln!("(skipping {other:?})"),
-        }
-    }
+    let record = common::mesos::next_authentication(&mut master, WAIT).await;
+    assert_eq!((record.mechanism.as_deref(), record.tls), (Some("CRAM-MD5"), true));
+    assert_eq!(record.outcome.principal(), Some("framework-a"));
     assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some("framework-a"));
 }
 

@@ -3,13 +3,13 @@
 //! Mesos 1.11 scheduler driver authenticates to it when `../shared/mesos-peer`
 //! is prepared (skipped with one line otherwise).
 
-mod libprocess_support;
+use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 
 use std::process::{Command, Stdio};
 
 use cyrus_sasl_mesos::AuthenticateMessage;
+use cyrus_sasl_test_support::mesos::SampleMaster;
 use libprocess::{Endpoint, EndpointOptions};
-use libprocess_support::SampleMaster;
 
 /// `sasl-sample mesos-master --listen 127.0.0.1:0` with these credentials.
 fn start(credentials: &str) -> SampleMaster {
@@ -23,7 +23,7 @@ fn start_with(credentials: &str, args: &[&str], vars: &[(&str, &str)]) -> Sample
     std::fs::write(&path, credentials).unwrap();
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
     all.extend(["--credentials".as_ref(), path.as_os_str()]);
-    SampleMaster::start(&all, vars).keeping(dir)
+    SampleMaster::start(std::path::Path::new(env!("CARGO_BIN_EXE_sasl-sample")), &all, vars).keeping(dir)
 }
 
 #[test]
@@ -80,5 +80,5 @@ fn the_real_mesos_scheduler_driver_authenticates_to_sasl_sample_mesos_master() {
     assert!(line.starts_with("authenticated: framework-a pid=scheduler-"), "{line}");
     assert_eq!(run("framework-a", "wrong"), (Some(1), "REFUSED".to_owned()));
     let line = master.line();
-    assert!(line.starts_with("refused: pid=scheduler-"), "{line}");
+    assert!(line.starts_with("rejected: pid=scheduler-"), "{line}");
 }

@@ -4,17 +4,17 @@
 //! scheduler driver (allowed, denied by role) runs when `../shared/mesos-peer`
 //! is prepared (skipped with one line otherwise).
 
-mod libprocess_support;
+use cyrus_sasl_test_support::mesos_peer as libprocess_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use libprocess::{Endpoint, EndpointOptions};
 
-use cyrus_sasl_mesos::registration::{FrameworkInfo, SchedulerCall, Subscribe};
+use cyrus_sasl_mesos::fuzzing::{FrameworkInfo, SchedulerCall, Subscribe};
 use cyrus_sasl_mesos::{AuthenticateOptions, authenticate};
 use cyrus_sasl_mesos::{Credential, Verdict};
-use libprocess_support::SampleMaster;
+use cyrus_sasl_test_support::mesos::SampleMaster;
 use prost::Message as _;
 
 const ACLS: &str = r#"{
@@ -29,7 +29,7 @@ const ACLS: &str = r#"{
 fn start(args: &[&std::ffi::OsStr]) -> SampleMaster {
     let mut all: Vec<&std::ffi::OsStr> = vec!["--listen".as_ref(), "127.0.0.1:0".as_ref()];
     all.extend_from_slice(args);
-    SampleMaster::start(&all, &[])
+    SampleMaster::start(std::path::Path::new(env!("CARGO_BIN_EXE_sasl-sample")), &all, &[])
 }
 
 fn files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -47,7 +47,7 @@ fn subscribe(role: &str) -> Vec<u8> {
 }
 
 #[test]
-fn unauthenticated_and_refused_subscribes_are_one_escaped_denied_line_each() {
+fn unauthenticated_and_denied_subscribes_are_one_escaped_denied_line_each() {
     let dir = tempfile::tempdir().unwrap();
     let (credentials, acls) = files(dir.path());
     // The ACL file through the master config's `acls:` key.

@@ -21,7 +21,7 @@ fn credentials_file(dir: &Path, text: &str, mode: u32) -> PathBuf {
 fn an_empty_credentials_file_is_a_warning_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = credentials_file(dir.path(), r#"{"credentials": []}"#, 0o600);
-    let master = MasterConfig::from_credentials_file(&path).unwrap();
+    let master = MasterConfig::read_credentials_file(&path).unwrap();
     assert_eq!(master.warnings(), [MasterWarning::EmptyCredentialsFile { path: path.clone() }]);
     let shown = master.warnings()[0].to_string();
     assert!(shown.contains("holds no credentials: every authentication attempt will be rejected"), "{shown}");
@@ -32,11 +32,11 @@ fn a_credentials_file_open_to_others_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let text = r#"{"credentials": [{"principal": "a", "secret": "s"}]}"#;
     let path = credentials_file(dir.path(), text, 0o644);
-    let master = MasterConfig::from_credentials_file(&path).unwrap();
+    let master = MasterConfig::read_credentials_file(&path).unwrap();
     assert_eq!(master.warnings(), [MasterWarning::CredentialsFileOpenToOthers { path: path.clone(), mode: 0o644 }]);
     assert!(master.warnings()[0].to_string().contains("chmod o-rwx"));
     let private = credentials_file(dir.path(), text, 0o600);
-    assert_eq!(MasterConfig::from_credentials_file(private).unwrap().warnings(), []);
+    assert_eq!(MasterConfig::read_credentials_file(private).unwrap().warnings(), []);
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn a_config_that_opens_up_is_a_warning_from_the_master_too() {
     let creds = credentials_file(dir.path(), r#"{"credentials": [{"principal": "a", "secret": "s"}]}"#, 0o600);
     let conf = dir.path().join("master.conf");
     std::fs::write(&conf, format!("credentials: {}\nsecurity_flags: noplaintext\n", creds.display())).unwrap();
-    assert_eq!(MasterConfig::from_file(&conf).unwrap().warnings(), [MasterWarning::Sasl(Warning::AllowsAnonymous)]);
+    assert_eq!(MasterConfig::read(&conf).unwrap().warnings(), [MasterWarning::Sasl(Warning::AllowsAnonymous)]);
 }
 
 #[test]

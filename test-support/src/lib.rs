@@ -10,6 +10,7 @@ pub mod capture;
 pub mod child;
 pub mod kdc;
 pub mod ldap;
+pub mod mesos;
 pub mod mesos_peer;
 pub mod secure_stream;
 pub mod tls;

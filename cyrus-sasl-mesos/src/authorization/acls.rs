@@ -1,10 +1,14 @@
 //! The rules of a Mesos ACL file and the local authorizer's decision over them.
 
 use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 use serde::Deserialize;
 
 use super::groups::{AuthorizationError, GroupDirectory, LDAP_GROUP_PREFIX, NoDirectory};
+use crate::error::{AclsProblem, FileError, FileErrorKind};
 
 /// Who (the subjects) or what (the objects) an ACL is about: Mesos's
 /// `ACL.Entity`.
@@ -175,7 +179,7 @@ fn permissive_default() -> bool {
 /// The ACL file as written (Mesos's `ACLs` message in JSON).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawAcls {
+struct RawAcls {
     #[serde(default = "permissive_default")]
     permissive: bool,
     #[serde(default)]
@@ -309,28 +313,36 @@ pub enum Basis {
 pub struct Decision {
     /// Whether the request is allowed.
     pub allowed: bool,
-    /// What decided it (for a refusal of several objects: the first refused one).
+    /// What decided it (for a denial of several objects: the first denied one).
     pub basis: Basis,
+}
+
+impl fmt::Display for Basis {
+    /// `register_frameworks[1] for "analytics"`, or `no rule matched "analytics"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let object = match self {
+            Basis::Rule { action, index, object } => {
+                write!(f, "{action}[{index}]")?;
+                object.as_ref().map(|o| (" for", o))
+            }
+            Basis::Permissive { object } => {
+                f.write_str("no rule matched")?;
+                object.as_ref().map(|o| ("", o))
+            }
+        };
+        match object {
+            Some((word, object)) => write!(f, "{word} {object:?}"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "allowed" } else { "denied" };
         match &self.basis {
-            Basis::Rule { action, index, object } => {
-                write!(f, "{verdict} by {action}[{index}]")?;
-                if let Some(object) = object {
-                    write!(f, " for {object:?}")?;
-                }
-                Ok(())
-            }
-            Basis::Permissive { object } => {
-                write!(f, "{verdict}: no rule matched")?;
-                if let Some(object) = object {
-                    write!(f, " {object:?}")?;
-                }
-                write!(f, " and permissive is {}", self.allowed)
-            }
+            Basis::Rule { .. } => write!(f, "{verdict} by {}", self.basis),
+            Basis::Permissive { .. } => write!(f, "{verdict}: {} and permissive is {}", self.basis, self.allowed),
         }
     }
 }
@@ -351,8 +363,16 @@ enum Fit {
 impl Acls {
     /// Parses ACLs from JSON text (what Mesos's `--acls` takes inline). Errors
     /// name the line, column and field; [`AclFile`](super::AclFile) adds the file.
-    pub fn from_json(text: &str) -> Result<Acls, super::AclsError> {
-        super::file::parse(text.as_bytes())
+    pub fn from_json(text: &str) -> Result<Acls, FileError> {
+        parse(text.as_bytes())
+    }
+
+    /// Reads and parses an ACL file; `path` may start with `file://` as
+    /// Mesos's `--acls` flag allows. At most
+    /// [`MAX_ACLS_FILE_SIZE`] bytes are read.
+    /// [`AclFile`](super::AclFile) does the same and can reload.
+    pub fn read(path: impl AsRef<Path>) -> Result<Acls, FileError> {
+        read_acls(path.as_ref())
     }
 
     /// The `permissive` flag: the decision when no rule matches.
@@ -391,7 +411,7 @@ impl Acls {
     /// Decides `request` as Mesos's local authorizer does, asking `groups` about
     /// `ldap-group:` principals (see [the module docs](super)).
     ///
-    /// This may block on `groups` (an LDAP lookup). An `Err` is a refusal:
+    /// This may block on `groups` (an LDAP lookup). An `Err` is a denial:
     /// the caller must deny; the error says which group could not be read.
     pub fn decide_with(
         &self,
@@ -456,6 +476,51 @@ impl Acls {
         }
         Ok(Decision { allowed: self.permissive, basis: Basis::Permissive { object: object.map(str::to_owned) } })
     }
+}
+
+/// Parses the JSON of an ACL file (no file name in errors).
+fn parse(bytes: &[u8]) -> Result<Acls, FileError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let raw: RawAcls = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        // serde_path_to_error names the top level ".".
+        let field = match e.path().to_string() {
+            top if top == "." => String::new(),
+            field => field,
+        };
+        json_error(e.into_inner(), field)
+    })?;
+    // Nothing but white space may follow the object.
+    deserializer.end().map_err(|e| json_error(e, String::new()))?;
+    Ok(Acls::from(raw))
+}
+
+fn json_error(inner: serde_json::Error, field: String) -> FileError {
+    // serde_json appends " at line L column C"; the error has fields for that.
+    let message = inner.to_string();
+    let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+    let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+    FileError::at(inner.line(), inner.column(), FileErrorKind::Acls(AclsProblem { field, message }))
+}
+
+/// The largest ACL file read: 1 MiB. A rule takes about 100 bytes, so this is
+/// room for some 10,000; anything bigger is a mistake (a wrong path, a device,
+/// a generated file gone wrong), refused before it is read.
+pub const MAX_ACLS_FILE_SIZE: u64 = 1 << 20;
+
+/// Reads and parses an ACL file (see [`Acls::read`]).
+fn read_acls(path: &Path) -> Result<Acls, FileError> {
+    let path = path.to_str().and_then(|p| p.strip_prefix("file://")).map_or(path, Path::new);
+    let error = |kind| FileError::new(Some(path.to_owned()), kind);
+    let io = |e: std::io::Error| error(FileErrorKind::Io(e));
+    let file = File::open(path).map_err(io)?;
+    // Cap the read itself, not only the size the metadata claims (a FIFO or a
+    // file that grows while it is read).
+    let mut bytes = Vec::new();
+    file.take(MAX_ACLS_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_ACLS_FILE_SIZE {
+        return Err(error(FileErrorKind::TooLarge { limit: MAX_ACLS_FILE_SIZE }));
+    }
+    parse(&bytes).map_err(|e| e.in_file(path))
 }
 
 /// The `log` target of authorization decisions that fail.

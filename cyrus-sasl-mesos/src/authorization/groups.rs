@@ -13,7 +13,7 @@ pub const LDAP_GROUP_PREFIX: &str = "ldap-group:";
 /// [`Acls::decide_with`](super::Acls::decide_with) on a blocking thread (e.g.
 /// `tokio::task::spawn_blocking`).
 ///
-/// An `Err` means "unknown": the decision fails and the request is refused.
+/// An `Err` means "unknown": the decision fails and the request is denied.
 /// An implementation must never guess `Ok(false)` or `Ok(true)` when it could
 /// not find out, nor when the group does not exist: `Ok(false)` for a group
 /// in a rule that denies would let its members through to a later rule.
@@ -50,12 +50,14 @@ impl fmt::Display for GroupLookupError {
 
 impl std::error::Error for GroupLookupError {}
 
-/// A decision that could not be made. The request must be refused.
+/// A decision that could not be made. The request must be denied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthorizationError {
     /// A rule that might apply names a group whose membership is unknown.
-    #[error("cannot tell whether principal {principal:?} is a member of LDAP group {group:?}: {source}")]
+    #[error(
+        "cannot tell whether principal {principal:?} is a member of LDAP group {group:?}, so the request is denied; check the group directory"
+    )]
     GroupLookup {
         /// The group's DN.
         group: String,

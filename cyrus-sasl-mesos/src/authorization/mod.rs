@@ -75,7 +75,7 @@
 //! | agent `agent` registers | allowed | `register_agents[0]` |
 //! | agent `bob` registers | denied | `register_agents[1]` |
 //!
-//! tests/mesos_acls.rs runs this table, and Mesos's own authorizer test
+//! This crate's tests run this table, and Mesos's own authorizer test
 //! scenarios, as table tests.
 //!
 //! # Groups and a directory that is down
@@ -85,7 +85,7 @@
 //! such a rule never touch the directory. When membership cannot be found out
 //! (no directory configured, the directory down or slow, no such group), the
 //! decision fails with [`AuthorizationError::GroupLookup`], a warning is
-//! logged, and the caller must refuse: never allowed by accident, also not when
+//! logged, and the caller must deny: never allowed by accident, also not when
 //! the group sits in a `NONE` rule that would have denied.
 //!
 //! Decisions are synchronous and may block on the directory: `LdapGroups`
@@ -94,7 +94,7 @@
 //!
 //! # Bad files
 //!
-//! [`read_acls`] and [`AclFile`] refuse, with an [`AclsError`] naming the file,
+//! [`Acls::read`] and [`AclFile`] refuse, with a [`FileError`](crate::FileError) naming the file,
 //! line, column and field: JSON syntax errors, unknown keys (an action Mesos
 //! knows but this crate does not decide is refused too, rather than ignored),
 //! wrong types, duplicate keys, a missing entity, an empty `values` list (a
@@ -127,8 +127,8 @@ mod groups;
 #[cfg(feature = "ldap")]
 mod ldap;
 
-pub use acls::{Acls, Action, Basis, Decision, Entity, Request, Rule};
-pub use file::{AclFile, AclsError, AclsErrorKind, MAX_ACLS_FILE_SIZE, read_acls};
+pub use acls::{Acls, Action, Basis, Decision, Entity, MAX_ACLS_FILE_SIZE, Request, Rule};
+pub use file::AclFile;
 pub use groups::{AuthorizationError, GroupDirectory, GroupLookupError, LDAP_GROUP_PREFIX, NoDirectory};
 #[cfg(feature = "ldap")]
 pub use ldap::{LdapBind, LdapConfigError, LdapGroups, LdapGroupsConfig};

@@ -2,13 +2,16 @@
 //! register? Sans-IO: a [`RegistrationRequest`] decoded from a libprocess
 //! message, the master's [`Registry`] and the ACLs in, a [`RegistrationAnswer`]
 //! (the verdict and the message to send back) out.
-//! [`Master`](super::libprocess::Master) runs it when
-//! [`MasterOptions::registration`](super::libprocess::MasterOptions::registration)
+//! [`Master`](crate::Master) runs it when
+//! [`MasterOptions::registration`](crate::MasterOptions::registration)
 //! is set.
 //!
 //! # The messages (facts from apache/mesos 1.11's protos and its real driver)
 //!
-//! Only the fields the gate reads are declared; prost skips the others.
+//! Only the fields the gate reads are declared; prost skips the others. These
+//! partial messages are not part of this crate's API: a framework or agent
+//! brings its own types generated from Mesos's `.proto` files, and the
+//! libprocess endpoint carries them.
 //!
 //! ```text
 //! mesos.scheduler.Call                      type = 2 (SUBSCRIBE = 1), subscribe = 3
@@ -45,9 +48,9 @@
 //!    `roles` if given, else `role`, else `*` (the proto default).
 //! 4. The ACLs decide: `register_frameworks` for each role (all must be
 //!    allowed), `register_agents` for an agent. A decision that cannot be made
-//!    (an LDAP group whose membership is unknown) refuses.
+//!    (an LDAP group whose membership is unknown) denies.
 //!
-//! A refused framework gets `FrameworkErrorMessage`; a refused agent gets
+//! A denied framework gets `FrameworkErrorMessage`; a denied agent gets
 //! `ShutdownMessage`, as Mesos answers them. The text sent to the peer says
 //! which rule failed without showing the ACLs or why a directory is down; the
 //! [`Denial`] (for logs) says everything. An allowed framework gets a new
@@ -63,180 +66,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use prost::Message as _;
 
 use super::authenticator::upid_ip;
-use super::authorization::{AclFile, Acls, AuthorizationError, Decision, GroupDirectory, NoDirectory, Request};
+use super::authorization::{AclFile, Acls, AuthorizationError, Basis, Decision, GroupDirectory, NoDirectory, Request};
 use super::{PeerBinding, Registry};
 
-/// `FrameworkID` (`required string value = 1`).
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct FrameworkId {
-    /// The id.
-    #[prost(string, required, tag = "1")]
-    pub value: String,
-}
+pub(crate) mod proto;
 
-/// `SlaveID`, an agent's id (`required string value = 1`).
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct SlaveId {
-    /// The id.
-    #[prost(string, required, tag = "1")]
-    pub value: String,
-}
-
-/// The fields of `FrameworkInfo` the gate reads (and sends back nowhere).
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct FrameworkInfo {
-    /// The operating system user its tasks run as (`user = 1`).
-    #[prost(string, optional, tag = "1")]
-    pub user: Option<String>,
-    /// Its name (`name = 2`).
-    #[prost(string, optional, tag = "2")]
-    pub name: Option<String>,
-    /// Its id, set when it fails over (`id = 3`).
-    #[prost(message, optional, tag = "3")]
-    pub id: Option<FrameworkId>,
-    /// Its role, for drivers without `MULTI_ROLE` (`role = 6`, default `*`).
-    #[prost(string, optional, tag = "6")]
-    pub role: Option<String>,
-    /// The host it runs on (`hostname = 7`).
-    #[prost(string, optional, tag = "7")]
-    pub hostname: Option<String>,
-    /// The principal it claims to be (`principal = 8`).
-    #[prost(string, optional, tag = "8")]
-    pub principal: Option<String>,
-    /// Its roles, for `MULTI_ROLE` frameworks (`roles = 12`).
-    #[prost(string, repeated, tag = "12")]
-    pub roles: Vec<String>,
-}
-
-/// The `Subscribe` of a `mesos.scheduler.Call`.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct Subscribe {
-    /// `framework_info = 1`.
-    #[prost(message, optional, tag = "1")]
-    pub framework_info: Option<FrameworkInfo>,
-}
-
-/// `mesos.scheduler.Call`: what the 1.11 driver sends to subscribe.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct SchedulerCall {
-    /// `type = 2`; [`SchedulerCall::SUBSCRIBE`] is 1.
-    #[prost(int32, optional, tag = "2")]
-    pub r#type: Option<i32>,
-    /// `subscribe = 3`.
-    #[prost(message, optional, tag = "3")]
-    pub subscribe: Option<Subscribe>,
-}
-
-impl SchedulerCall {
-    /// `Call.Type.SUBSCRIBE`.
-    pub const SUBSCRIBE: i32 = 1;
-}
-
-/// `mesos.internal.RegisterFrameworkMessage`, from drivers before the Call API.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct RegisterFrameworkMessage {
-    /// `framework = 1`.
-    #[prost(message, optional, tag = "1")]
-    pub framework: Option<FrameworkInfo>,
-}
-
-/// The fields of `SlaveInfo` the gate reads.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct SlaveInfo {
-    /// `hostname = 1`.
-    #[prost(string, optional, tag = "1")]
-    pub hostname: Option<String>,
-}
-
-/// `mesos.internal.RegisterSlaveMessage`: an agent registers.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct RegisterSlaveMessage {
-    /// `slave = 1`.
-    #[prost(message, optional, tag = "1")]
-    pub slave: Option<SlaveInfo>,
-    /// The agent's Mesos version (`version = 2`).
-    #[prost(string, optional, tag = "2")]
-    pub version: Option<String>,
-}
-
-/// `MasterInfo`, the required fields.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct MasterInfo {
-    /// The master's id (`id = 1`).
-    #[prost(string, required, tag = "1")]
-    pub id: String,
-    /// Its IPv4 address as Mesos stores it (`ip = 2`): the `s_addr` of a
-    /// `struct in_addr`, network byte order in memory, read as a host integer.
-    #[prost(uint32, required, tag = "2")]
-    pub ip: u32,
-    /// Its port (`port = 3`).
-    #[prost(uint32, required, tag = "3")]
-    pub port: u32,
-}
-
-/// `mesos.internal.FrameworkRegisteredMessage`: the framework is registered.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct FrameworkRegisteredMessage {
-    /// `framework_id = 1`.
-    #[prost(message, required, tag = "1")]
-    pub framework_id: FrameworkId,
-    /// `master_info = 2`.
-    #[prost(message, required, tag = "2")]
-    pub master_info: MasterInfo,
-}
-
-/// `mesos.internal.FrameworkErrorMessage`: registration failed (the driver's
-/// `error()` callback).
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct FrameworkErrorMessage {
-    /// `message = 2`.
-    #[prost(string, required, tag = "2")]
-    pub message: String,
-}
-
-/// `mesos.internal.SlaveRegisteredMessage`: the agent is registered.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct SlaveRegisteredMessage {
-    /// `slave_id = 1`.
-    #[prost(message, required, tag = "1")]
-    pub slave_id: SlaveId,
-}
-
-/// `mesos.internal.ShutdownMessage`: how Mesos refuses an agent.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct ShutdownMessage {
-    /// `message = 1`.
-    #[prost(string, optional, tag = "1")]
-    pub message: Option<String>,
-}
-
-macro_rules! names {
-    ($($ty:ident => $package:literal, $name:literal;)*) => {$(
-        impl prost::Name for $ty {
-            const NAME: &'static str = $name;
-            const PACKAGE: &'static str = $package;
-        }
-    )*};
-}
-
-names! {
-    SchedulerCall => "mesos.scheduler", "Call";
-    RegisterFrameworkMessage => "mesos.internal", "RegisterFrameworkMessage";
-    RegisterSlaveMessage => "mesos.internal", "RegisterSlaveMessage";
-    FrameworkRegisteredMessage => "mesos.internal", "FrameworkRegisteredMessage";
-    FrameworkErrorMessage => "mesos.internal", "FrameworkErrorMessage";
-    SlaveRegisteredMessage => "mesos.internal", "SlaveRegisteredMessage";
-    ShutdownMessage => "mesos.internal", "ShutdownMessage";
-}
+use proto::{
+    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, MasterInfo,
+    RegisterFrameworkMessage, RegisterSlaveMessage, SchedulerCall, ShutdownMessage, SlaveId, SlaveInfo,
+    SlaveRegisteredMessage,
+};
 
 /// The message names the gate takes (`mesos.scheduler.Call`,
 /// `mesos.internal.RegisterFrameworkMessage`, `mesos.internal.RegisterSlaveMessage`).
 pub const REGISTRATION_MESSAGES: [&str; 3] =
     ["mesos.scheduler.Call", "mesos.internal.RegisterFrameworkMessage", "mesos.internal.RegisterSlaveMessage"];
 
-/// A registration, decoded.
+/// A registration, decoded: a framework's `FrameworkInfo` or an agent's
+/// `SlaveInfo`, the fields the gate reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RegistrationRequest {
+pub struct RegistrationRequest(Registrant);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Registrant {
     /// A framework subscribes (`Call` SUBSCRIBE or `RegisterFrameworkMessage`).
     Framework(FrameworkInfo),
     /// An agent registers.
@@ -254,6 +106,11 @@ pub struct RegistrationDecodeError {
 }
 
 impl RegistrationRequest {
+    /// Whether a framework (not an agent) asks to register.
+    pub fn is_framework(&self) -> bool {
+        matches!(self.0, Registrant::Framework(_))
+    }
+
     /// Decodes a message to `master` named `name`. `Ok(None)`: not a
     /// registration (another message name, or a `Call` other than SUBSCRIBE).
     pub fn decode(name: &str, body: &[u8]) -> Result<Option<RegistrationRequest>, RegistrationDecodeError> {
@@ -266,22 +123,24 @@ impl RegistrationRequest {
                     return Ok(None);
                 }
                 let info = call.subscribe.and_then(|s| s.framework_info).ok_or_else(|| missing("framework_info"))?;
-                Ok(Some(RegistrationRequest::Framework(info)))
+                Ok(Some(RegistrationRequest(Registrant::Framework(info))))
             }
             "mesos.internal.RegisterFrameworkMessage" => {
                 let message = RegisterFrameworkMessage::decode(body).map_err(|e| bad(e.to_string()))?;
-                Ok(Some(RegistrationRequest::Framework(message.framework.ok_or_else(|| missing("framework"))?)))
+                Ok(Some(RegistrationRequest(Registrant::Framework(
+                    message.framework.ok_or_else(|| missing("framework"))?,
+                ))))
             }
             "mesos.internal.RegisterSlaveMessage" => {
                 let message = RegisterSlaveMessage::decode(body).map_err(|e| bad(e.to_string()))?;
-                Ok(Some(RegistrationRequest::Agent(message.slave.ok_or_else(|| missing("slave"))?)))
+                Ok(Some(RegistrationRequest(Registrant::Agent(message.slave.ok_or_else(|| missing("slave"))?))))
             }
             _ => Ok(None),
         }
     }
 }
 
-/// Why a registration was refused.
+/// Why a registration was denied.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Denial {
@@ -302,8 +161,8 @@ pub enum Denial {
     },
     /// `role` and `roles` both set.
     InvalidRoles,
-    /// The ACLs refused.
-    NotAuthorized(Decision),
+    /// The ACLs denied it, by this rule (or by `permissive: false`).
+    NotAuthorized(Basis),
     /// The ACLs could not decide (an LDAP group's membership is unknown).
     Undecidable(AuthorizationError),
 }
@@ -319,15 +178,22 @@ impl fmt::Display for Denial {
                 write!(f, "framework principal {claimed:?} is not the authenticated principal")
             }
             Denial::InvalidRoles => f.write_str("both 'role' and 'roles' are set"),
-            Denial::NotAuthorized(decision) => write!(f, "not authorized: {decision}"),
-            Denial::Undecidable(e) => write!(f, "authorization unavailable: {e}"),
+            Denial::NotAuthorized(basis) => {
+                write!(f, "not authorized: {}", Decision { allowed: false, basis: basis.clone() })
+            }
+            // A `Denial` is a reason for the logs, not an error chain: the
+            // lookup's own cause is part of it.
+            Denial::Undecidable(e) => match std::error::Error::source(e) {
+                Some(cause) => write!(f, "authorization unavailable: {e}: {cause}"),
+                None => write!(f, "authorization unavailable: {e}"),
+            },
         }
     }
 }
 
-/// The verdict on one registration.
+/// How the gate decided one registration: registered, or denied.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum RegistrationVerdict {
     /// A framework is registered.
     FrameworkRegistered {
         /// Its (authenticated) principal.
@@ -344,21 +210,21 @@ pub enum Verdict {
         /// The id given to it.
         agent_id: String,
     },
-    /// Refused.
+    /// Denied.
     Denied {
         /// The authenticated principal, if any.
         principal: Option<String>,
-        /// Whether a framework (or an agent) was refused.
+        /// Whether a framework (or an agent) was denied.
         framework: bool,
         /// Why.
         denial: Denial,
     },
 }
 
-impl Verdict {
-    /// Whether it was allowed.
-    pub fn allowed(&self) -> bool {
-        !matches!(self, Verdict::Denied { .. })
+impl RegistrationVerdict {
+    /// Whether the framework or agent was registered.
+    pub fn registered(&self) -> bool {
+        !matches!(self, RegistrationVerdict::Denied { .. })
     }
 }
 
@@ -366,7 +232,7 @@ impl Verdict {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationAnswer {
     /// What was decided.
-    pub verdict: Verdict,
+    pub verdict: RegistrationVerdict,
     /// The answer's message name.
     pub reply_name: String,
     /// The answer's protobuf bytes; sent from the master's own UPID to the sender.
@@ -405,7 +271,7 @@ impl fmt::Debug for RegistrationGate {
 
 impl RegistrationGate {
     /// A gate deciding by `acls`, with no group directory ([`NoDirectory`]: a
-    /// rule naming an `ldap-group:` refuses), peer binding on, and a random
+    /// rule naming an `ldap-group:` denies), peer binding on, and a random
     /// master id.
     pub fn new(acls: Arc<Acls>) -> Self {
         Self::with_source(AclSource::Fixed(acls))
@@ -413,7 +279,7 @@ impl RegistrationGate {
 
     /// The same, deciding by whatever `file` holds at each registration (so
     /// [`AclFile::reload`] takes effect at the next one).
-    pub fn from_file(file: Arc<AclFile>) -> Self {
+    pub fn from_acl_file(file: Arc<AclFile>) -> Self {
         Self::with_source(AclSource::File(file))
     }
 
@@ -466,11 +332,11 @@ impl RegistrationGate {
         registry: &Registry,
         master: SocketAddr,
     ) -> RegistrationAnswer {
-        let framework = matches!(request, RegistrationRequest::Framework(_));
+        let framework = request.is_framework();
         let principal = registry.authenticated(from);
         let verdict = match self.check(request, from, peer_ip, principal.as_deref()) {
             Ok(verdict) => verdict,
-            Err(denial) => Verdict::Denied { principal, framework, denial },
+            Err(denial) => RegistrationVerdict::Denied { principal, framework, denial },
         };
         let (reply_name, reply_body) = self.reply(&verdict, master);
         RegistrationAnswer { verdict, reply_name, reply_body }
@@ -482,7 +348,7 @@ impl RegistrationGate {
         from: &str,
         peer_ip: IpAddr,
         principal: Option<&str>,
-    ) -> Result<Verdict, Denial> {
+    ) -> Result<RegistrationVerdict, Denial> {
         if self.peer_binding == PeerBinding::RequireIpMatch && upid_ip(from) != Some(peer_ip.to_canonical()) {
             return Err(Denial::PeerAddressMismatch { from: from.to_owned(), peer_ip });
         }
@@ -491,8 +357,8 @@ impl RegistrationGate {
             AclSource::Fixed(acls) => Arc::clone(acls),
             AclSource::File(file) => file.current(),
         };
-        match request {
-            RegistrationRequest::Framework(info) => {
+        match &request.0 {
+            Registrant::Framework(info) => {
                 // Mesos fills in an unset principal with the authenticated one.
                 if let Some(claimed) = info.principal.as_deref().filter(|c| *c != principal) {
                     return Err(Denial::PrincipalMismatch { claimed: claimed.to_owned() });
@@ -510,24 +376,24 @@ impl RegistrationGate {
                     )
                     .map_err(Denial::Undecidable)?;
                 if !decision.allowed {
-                    return Err(Denial::NotAuthorized(decision));
+                    return Err(Denial::NotAuthorized(decision.basis));
                 }
                 let n = self.next_framework.fetch_add(1, Ordering::Relaxed);
-                Ok(Verdict::FrameworkRegistered {
+                Ok(RegistrationVerdict::FrameworkRegistered {
                     principal: principal.to_owned(),
                     roles,
                     framework_id: format!("{}-{n:04}", self.master_id),
                 })
             }
-            RegistrationRequest::Agent(_) => {
+            Registrant::Agent(_) => {
                 let decision = acls
                     .decide_with(&Request::register_agent(Some(principal)), &*self.groups)
                     .map_err(Denial::Undecidable)?;
                 if !decision.allowed {
-                    return Err(Denial::NotAuthorized(decision));
+                    return Err(Denial::NotAuthorized(decision.basis));
                 }
                 let n = self.next_agent.fetch_add(1, Ordering::Relaxed);
-                Ok(Verdict::AgentRegistered {
+                Ok(RegistrationVerdict::AgentRegistered {
                     principal: principal.to_owned(),
                     agent_id: format!("{}-S{n}", self.master_id),
                 })
@@ -535,10 +401,10 @@ impl RegistrationGate {
         }
     }
 
-    fn reply(&self, verdict: &Verdict, master: SocketAddr) -> (String, Vec<u8>) {
+    fn reply(&self, verdict: &RegistrationVerdict, master: SocketAddr) -> (String, Vec<u8>) {
         use prost::Name;
         match verdict {
-            Verdict::FrameworkRegistered { framework_id, .. } => {
+            RegistrationVerdict::FrameworkRegistered { framework_id, .. } => {
                 let ip = match master.ip().to_canonical() {
                     IpAddr::V4(v4) => u32::from_ne_bytes(v4.octets()),
                     // MasterInfo.ip is IPv4 only (Mesos sets `address` too for IPv6).
@@ -550,11 +416,11 @@ impl RegistrationGate {
                 };
                 (FrameworkRegisteredMessage::full_name(), message.encode_to_vec())
             }
-            Verdict::AgentRegistered { agent_id, .. } => {
+            RegistrationVerdict::AgentRegistered { agent_id, .. } => {
                 let message = SlaveRegisteredMessage { slave_id: SlaveId { value: agent_id.clone() } };
                 (SlaveRegisteredMessage::full_name(), message.encode_to_vec())
             }
-            Verdict::Denied { framework, denial, .. } => {
+            RegistrationVerdict::Denied { framework, denial, .. } => {
                 let text = peer_text(denial, *framework);
                 if *framework {
                     (FrameworkErrorMessage::full_name(), FrameworkErrorMessage { message: text }.encode_to_vec())
@@ -586,6 +452,7 @@ fn peer_text(denial: &Denial, framework: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proto::Subscribe;
 
     const FROM: &str = "scheduler-1@127.0.0.1:4000";
     const MASTER: &str = "127.0.0.1:5050";
@@ -602,19 +469,19 @@ mod tests {
     }
 
     fn framework(principal: Option<&str>, role: Option<&str>, roles: &[&str]) -> RegistrationRequest {
-        RegistrationRequest::Framework(FrameworkInfo {
+        RegistrationRequest(Registrant::Framework(FrameworkInfo {
             user: Some("u".into()),
             name: Some("n".into()),
             principal: principal.map(Into::into),
             role: role.map(Into::into),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             ..FrameworkInfo::default()
-        })
+        }))
     }
 
     fn denial(answer: &RegistrationAnswer) -> &Denial {
         match &answer.verdict {
-            Verdict::Denied { denial, .. } => denial,
+            RegistrationVerdict::Denied { denial, .. } => denial,
             other => panic!("allowed: {other:?}"),
         }
     }
@@ -627,18 +494,18 @@ mod tests {
             subscribe: Some(Subscribe { framework_info: Some(info.clone()) }),
         };
         let decoded = RegistrationRequest::decode("mesos.scheduler.Call", &call.encode_to_vec()).unwrap();
-        assert_eq!(decoded, Some(RegistrationRequest::Framework(info.clone())));
+        assert_eq!(decoded, Some(RegistrationRequest(Registrant::Framework(info.clone()))));
         let teardown = SchedulerCall { r#type: Some(2), subscribe: None };
         assert_eq!(RegistrationRequest::decode("mesos.scheduler.Call", &teardown.encode_to_vec()), Ok(None));
         let old = RegisterFrameworkMessage { framework: Some(info.clone()) }.encode_to_vec();
         assert_eq!(
             RegistrationRequest::decode("mesos.internal.RegisterFrameworkMessage", &old).unwrap(),
-            Some(RegistrationRequest::Framework(info))
+            Some(RegistrationRequest(Registrant::Framework(info)))
         );
         let agent = RegisterSlaveMessage { slave: Some(SlaveInfo { hostname: Some("h".into()) }), version: None };
         assert!(matches!(
             RegistrationRequest::decode("mesos.internal.RegisterSlaveMessage", &agent.encode_to_vec()),
-            Ok(Some(RegistrationRequest::Agent(_)))
+            Ok(Some(RegistrationRequest(Registrant::Agent(_))))
         ));
         // A SUBSCRIBE without framework_info, and bytes that are no protobuf.
         let empty = SchedulerCall { r#type: Some(SchedulerCall::SUBSCRIBE), subscribe: None }.encode_to_vec();
@@ -653,7 +520,7 @@ mod tests {
         let registry = authenticated(FROM, "p");
         let ip = "127.0.0.1".parse().unwrap();
         let roles = |request| match gate.decide(&request, FROM, ip, &registry, MASTER.parse().unwrap()).verdict {
-            Verdict::FrameworkRegistered { roles, .. } => roles,
+            RegistrationVerdict::FrameworkRegistered { roles, .. } => roles,
             other => panic!("{other:?}"),
         };
         assert_eq!(roles(framework(None, None, &[])), ["*"]);
@@ -673,13 +540,13 @@ mod tests {
         let registry = authenticated(FROM, "p");
         let ip = "127.0.0.1".parse().unwrap();
         let master = MASTER.parse().unwrap();
-        assert!(gate.decide(&framework(None, None, &["a"]), FROM, ip, &registry, master).verdict.allowed());
+        assert!(gate.decide(&framework(None, None, &["a"]), FROM, ip, &registry, master).verdict.registered());
         let answer = gate.decide(&framework(None, None, &["a", "b"]), FROM, ip, &registry, master);
         assert!(matches!(denial(&answer), Denial::NotAuthorized(_)));
     }
 
     #[test]
-    fn a_sender_whose_claimed_ip_is_not_its_connections_is_refused() {
+    fn a_sender_whose_claimed_ip_is_not_its_connections_is_denied() {
         let gate = gate(r#"{"permissive": true}"#);
         let registry = authenticated(FROM, "p");
         let answer = gate.decide(
@@ -698,20 +565,20 @@ mod tests {
             &registry,
             MASTER.parse().unwrap(),
         );
-        assert!(answer.verdict.allowed());
+        assert!(answer.verdict.registered());
     }
 
     #[test]
-    fn agents_are_decided_by_register_agents_and_refused_with_a_shutdown() {
+    fn agents_are_decided_by_register_agents_and_denied_with_a_shutdown() {
         let gate = gate(
             r#"{"permissive": false, "register_agents": [
                 {"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}]}"#,
         );
         let ip = "127.0.0.1".parse().unwrap();
         let master = MASTER.parse().unwrap();
-        let agent = RegistrationRequest::Agent(SlaveInfo { hostname: Some("h".into()) });
+        let agent = RegistrationRequest(Registrant::Agent(SlaveInfo { hostname: Some("h".into()) }));
         let ok = gate.decide(&agent, FROM, ip, &authenticated(FROM, "agent"), master);
-        assert!(matches!(&ok.verdict, Verdict::AgentRegistered { agent_id, .. } if agent_id == "M-S0"));
+        assert!(matches!(&ok.verdict, RegistrationVerdict::AgentRegistered { agent_id, .. } if agent_id == "M-S0"));
         assert_eq!(ok.reply_name, "mesos.internal.SlaveRegisteredMessage");
         let refused = gate.decide(&agent, FROM, ip, &authenticated(FROM, "bob"), master);
         assert!(matches!(denial(&refused), Denial::NotAuthorized(_)));
@@ -723,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_group_refuses_and_the_peer_is_not_told_why() {
+    fn an_unknown_group_denies_and_the_peer_is_not_told_why() {
         let gate = gate(
             r#"{"permissive": true, "register_frameworks": [
                 {"principals": {"values": ["ldap-group:cn=g,dc=example,dc=test"]}, "roles": {"type": "ANY"}}]}"#,

@@ -1,0 +1,175 @@
+//! # Setting up a master and its frameworks
+//!
+//! ## The wire
+//!
+//! Every Mesos master, agent and scheduler driver speaks libprocess: a message
+//! is an HTTP/1.1 `POST /{to-process}/{message name}` carrying protobuf bytes,
+//! naming its sender's UPID (`id@ip:port`) in `Libprocess-From`, answered
+//! `202 Accepted`. An answer travels the other way on a connection of the
+//! answerer's own, to the address in the sender's UPID, so both sides listen.
+//! The [`libprocess`](mod@crate::libprocess) crate (re-exported) has the endpoint:
+//! [`Endpoint::bind`](crate::libprocess::Endpoint::bind), processes by
+//! [`register`](crate::libprocess::Endpoint::register), and
+//! [`EndpointOptions::from_env`](crate::libprocess::EndpointOptions::from_env),
+//! which reads `LIBPROCESS_IP`, `LIBPROCESS_PORT`, `LIBPROCESS_ADVERTISE_IP`,
+//! `LIBPROCESS_ADVERTISE_PORT` and the `LIBPROCESS_SSL_*` variables
+//! ([`tls`](super::tls)).
+//!
+//! Authentication is the first thing a framework says on it; its own messages
+//! (SUBSCRIBE, status updates) then go over the same endpoint, from the same
+//! UPID.
+//!
+//! ## The master
+//!
+//! [`Master::spawn`](crate::Master::spawn) runs process `master`. Each
+//! `AuthenticateMessage` gets a session process of its own
+//! (`crammd5-authenticator-session(N)`), which answers only the sender of that
+//! message; a new attempt for the same UPID supersedes the old one; a session
+//! lasts at most 15 seconds. Every attempt ends as one
+//! [`MasterEvent::Authentication`](crate::MasterEvent::Authentication) whose
+//! [`Outcome`](crate::Outcome) is authenticated, rejected (a wrong secret and an
+//! unknown principal look the same to the peer), or failed with a typed
+//! [`ExchangeError`](crate::ExchangeError). An authenticated UPID is recorded in
+//! the master's [`Registry`](crate::Registry), which registration reads. Other
+//! messages to `master` come out as
+//! [`MasterEvent::Message`](crate::MasterEvent::Message), unless the
+//! registration gate takes them ([`authorization`](super::authorization)).
+//!
+//! A master is made from a config file: [`MasterConfig::read`](crate::MasterConfig::read)
+//! loads it, and [`MasterOptions::from_config`](crate::MasterOptions::from_config)
+//! puts every key into effect. The keys are listed on
+//! [`MasterConfig`](crate::MasterConfig); the usual ones:
+//!
+//! ```text
+//! # Secrets in memory, from a Mesos credentials file (Mesos's --credentials):
+//! mech_list: CRAM-MD5
+//! credentials: /etc/mesos/credentials.json
+//! # Mesos's --acls: who may register (see the authorization guide)
+//! acls: /etc/mesos/acls.json
+//!
+//! # Or secrets in a sasldb made with saslpasswd2:
+//! mech_list: CRAM-MD5
+//! auxprop_plugin: sasldb
+//! sasldb_path: /etc/mesos/sasldb2
+//! ```
+//!
+//! ```no_run
+//! use cyrus_sasl_mesos::{Master, MasterConfig, MasterEvent, MasterOptions, Outcome};
+//! use cyrus_sasl_mesos::libprocess::EndpointOptions;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MasterConfig::read("/etc/mesos/master.conf")?;
+//! for warning in config.warnings() {
+//!     eprintln!("warning: {warning}");
+//! }
+//! let mut options = MasterOptions::from_config(&config);
+//! options.endpoint = EndpointOptions::from_env()?; // LIBPROCESS_IP, LIBPROCESS_PORT, TLS ...
+//! let mut master = Master::spawn(options).await?;
+//! while let Some(event) = master.next_event().await {
+//!     if let MasterEvent::Authentication(record) = event {
+//!         match record.outcome {
+//!             Outcome::Authenticated { principal } => println!("{principal:?} at {:?}", record.pid),
+//!             Outcome::Rejected => println!("rejected: {:?}", record.pid),
+//!             Outcome::Failed(error) => println!("no verdict for {:?}: {error}", record.pid),
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The credentials file is Mesos's JSON
+//! (`{"credentials": [{"principal": "p", "secret": "s"}]}`) or the older
+//! `principal secret` lines ([`read_credentials`](crate::read_credentials)).
+//! Secrets stay in memory that is wiped when freed, out of errors, logs and
+//! `Debug`; a file others can read is warned about.
+//! [`MasterConfig::reload_credentials`](crate::MasterConfig::reload_credentials)
+//! swaps a changed file into the running master at once; a broken file keeps
+//! the old credentials.
+//!
+//! ## The framework or agent
+//!
+//! [`authenticate`](crate::authenticate) is the framework's and the agent's
+//! side (the same code; only the principal differs). Register the process
+//! whose UPID is to be authenticated **first**: the master records that UPID,
+//! later checks registrations against it, and sends its answers to it.
+//! Each attempt is a fresh `crammd5-authenticatee(N)` process; attempts are
+//! retried with Mesos's backoff (timeouts drawn from 5 to 7 seconds, then 5 to
+//! 9, up to 5 to 60); a rejection is final. The framework's own credential
+//! file, in Mesos's `--credential` format, is read by
+//! [`read_credential`](crate::read_credential).
+//!
+//! ```no_run
+//! use cyrus_sasl_mesos::libprocess::{Endpoint, EndpointOptions, Upid};
+//! use cyrus_sasl_mesos::{AuthenticateOptions, Verdict, authenticate, read_credential};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let endpoint = Endpoint::bind(EndpointOptions::from_env()?).await?;
+//! let mut scheduler = endpoint.register("scheduler-1")?;
+//! let master: Upid = "master@10.0.0.1:5050".parse()?;
+//! let credential = read_credential("/etc/mesos/framework.credential")?;
+//! match authenticate(&endpoint, &master, scheduler.upid(), credential, &AuthenticateOptions::default()).await? {
+//!     Verdict::Authenticated => {
+//!         // SUBSCRIBE from `scheduler`; the master answers it there.
+//!         # let call: Vec<u8> = Vec::new();
+//!         scheduler.send(&master, "mesos.scheduler.Call", &call).await?;
+//!         let _answer = scheduler.recv().await;
+//!     }
+//!     Verdict::Rejected => eprintln!("the master rejected the credential"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Safe by default
+//!
+//! - **CRAM-MD5 only, on both sides.** A master without `mech_list` offers
+//!   CRAM-MD5, and a client uses only what
+//!   [`ClientOptions::mechanisms`](crate::ClientOptions::mechanisms) allows
+//!   (CRAM-MD5 by default): a master, or someone in between, that offers
+//!   only `PLAIN` gets an error, never the secret.
+//! - **A principal is bound to what the master can check.** libprocess names a
+//!   sender only by what the sender writes. The master requires the IP address
+//!   of the claimed sender UPID, and of the UPID to be recorded, to be the
+//!   address the TCP connection comes from (Mesos checks this only with
+//!   `LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`). An attempt that fails the
+//!   check changes nothing and gets no answer. The port and process id stay
+//!   claims: a process on the same host can claim a neighbour's UPID. Behind
+//!   NAT, turn the check off with
+//!   [`PeerBinding::TrustClaimedAddress`](crate::PeerBinding::TrustClaimedAddress),
+//!   which is logged.
+//! - **A peer learns nothing of the master's setup**: error messages to peers
+//!   are a few fixed texts; the details go to the master's log.
+//! - **Peer text is escaped in logs** (UPIDs, principals, mechanism names), so
+//!   a peer cannot forge log lines.
+//! - **Every limit is per peer as well as global**: sessions in progress,
+//!   registrations being decided, bytes of a request (see
+//!   [`MasterOptions`](crate::MasterOptions) and the endpoint's options).
+//!
+//! ## The operator's tool
+//!
+//! The `sasl-sample` tool (its own package) runs a master from the same config
+//! file, printing one line per attempt, and authenticates once against any
+//! Mesos master:
+//!
+//! ```text
+//! $ sasl-sample mesos-master --listen 127.0.0.1:5050 --config master.conf
+//! listening: master@127.0.0.1:5050
+//! authenticated: framework-a pid=scheduler-1@10.0.0.7:40123 mech=CRAM-MD5 tls=no bound=no
+//! rejected: pid=scheduler-1@10.0.0.8:40555
+//!
+//! $ sasl-sample mesos-authenticate --master 127.0.0.1:5050 --credential framework.credential
+//! authenticated                  (or: rejected, exit 1; error: ..., exit 2)
+//! ```
+//!
+//! ## Checked against real Mesos
+//!
+//! This crate's tests run Apache Mesos 1.11's own code against it: the real
+//! scheduler driver authenticates to [`Master`](crate::Master) (right secret:
+//! the driver's scheduler UPID is recorded with its principal; wrong secret and
+//! unknown principal: the driver reports the refusal and nothing is
+//! recorded), and [`authenticate`](crate::authenticate) authenticates to the
+//! real `CRAMMD5Authenticator` (authenticated, and rejected for a wrong secret
+//! or an unknown principal). Mesos's own authentication test scenarios
+//! (dropped, duplicated and reordered messages, timeouts, retries, a master
+//! gone mid-session) run against the state machines, and hostile peers (forged
+//! senders, messages out of order, sessions that never end, slow trickles)
+//! against the master, which keeps serving.
