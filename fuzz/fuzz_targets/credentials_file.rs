@@ -13,8 +13,8 @@
 
 use std::collections::HashSet;
 
-use cyrus_sasl::CredentialStore;
-use cyrus_sasl_mesos::{CredentialsFileErrorKind, parse_credentials};
+use cyrus_sasl_mesos::fuzzing::parse_credentials;
+use cyrus_sasl_mesos::{Credential, CredentialsProblem, FileErrorKind};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,10 +25,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(e.path.is_none(), "no file was involved");
             assert!((1..=lines).contains(&e.line), "error line {} outside 1..={lines}: {e:?}", e.line);
             assert!(
-                !matches!(e.kind, CredentialsFileErrorKind::Io(..) | CredentialsFileErrorKind::TooLarge { .. }),
+                !matches!(e.kind, FileErrorKind::Io(..) | FileErrorKind::TooLarge { .. }),
                 "{e:?}"
             );
-            if let CredentialsFileErrorKind::Json(message) = &e.kind {
+            if let Some(CredentialsProblem::Json(message)) = e.credentials_problem() {
                 assert!(!message.contains('"'), "a JSON error quotes the input: {message}");
             }
             let _ = e.to_string();
@@ -38,7 +38,8 @@ fuzz_target!(|data: &[u8]| {
 
     let mut principals = HashSet::new();
     let mut pairs = Vec::new();
-    for (principal, secret) in &credentials {
+    for Credential { principal, secret } in &credentials {
+        let secret = secret.as_ref().expect("a parsed credential has a secret");
         assert!(!principal.is_empty(), "empty principal");
         assert!(!principal.chars().any(char::is_control), "control character in principal {principal:?}");
         assert!(principals.insert(principal.clone()), "duplicate principal {principal:?}");
@@ -47,9 +48,10 @@ fuzz_target!(|data: &[u8]| {
         let secret = std::str::from_utf8(secret.expose()).expect("a secret parsed from text is UTF-8");
         pairs.push((principal.clone(), secret.to_owned()));
     }
-    let store = CredentialStore::from_credentials(credentials.iter().map(|(p, s)| (p.clone(), s.clone())))
+    let count = credentials.len();
+    let store = cyrus_sasl_mesos::credential_store(credentials)
         .unwrap_or_else(|e| panic!("the store refuses what the parser accepted: {e}"));
-    assert_eq!(store.len(), credentials.len());
+    assert_eq!(store.len(), count);
 
     // Mesos JSON.
     let entries: Vec<String> = pairs
@@ -89,7 +91,13 @@ fn json_string(s: &str) -> String {
 
 fn reparse(bytes: &[u8]) -> Vec<(String, String)> {
     match parse_credentials(bytes) {
-        Ok(list) => list.into_iter().map(|(p, s)| (p, String::from_utf8(s.expose().to_vec()).unwrap())).collect(),
+        Ok(list) => list
+            .into_iter()
+            .map(|c| {
+                let secret = c.secret.expect("a parsed credential has a secret");
+                (c.principal, String::from_utf8(secret.expose().to_vec()).unwrap())
+            })
+            .collect(),
         Err(e) => panic!("written-out credentials do not parse: {e:?}"),
     }
 }

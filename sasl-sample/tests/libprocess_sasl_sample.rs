@@ -107,7 +107,10 @@ fn bad_arguments_and_environment_are_errors() {
     let args = ["--master", "127.0.0.1:5050", "--principal", "fw", "--secret-file", secret.to_str().unwrap()];
     let output = sample(&args, &[("LIBPROCESS_PORT", "fifty")]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
-    assert_eq!(stdout(&output), "error: LIBPROCESS_PORT=\"fifty\" is not a port number\n");
+    assert_eq!(
+        stdout(&output),
+        "error: LIBPROCESS_PORT=\"fifty\" is not a port number: give a valid one, or unset it\n"
+    );
     let missing = dir.path().join("absent.json");
     let output = sample(&["--master", "127.0.0.1:5050", "--credential", missing.to_str().unwrap()], &[]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");

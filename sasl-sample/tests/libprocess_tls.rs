@@ -434,13 +434,7 @@ async fn tls_exporter_matches_openssl_s_client() {
     let certs = Certs::new();
     let chain = vec![CertificateDer::from_pem_file(certs.path("server.pem")).unwrap()];
     let key = PrivateKeyDer::from_pem_file(certs.path("server.key")).unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(chain, key).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
