@@ -515,7 +515,7 @@ pub enum ConfigErrorKind {
     /// know, and the file did not declare it with `extra_options`.
     #[error(
         "unknown option `{key}`{}; a key for another plugin must be declared first with \
-         `extra_options: {key}`",
+         `extra_options: {key}` in a file, or set with `Config::set` in code",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
     )]
     UnknownOption {

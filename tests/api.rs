@@ -10,6 +10,8 @@
 
 #[path = "api/channel_binding.rs"]
 mod channel_binding;
+#[path = "api/config_in_code.rs"]
+mod config_in_code;
 #[path = "api/config_switch.rs"]
 mod config_switch;
 #[path = "api/errors.rs"]

@@ -135,7 +135,9 @@ impl MasterConfig {
     /// holding only `credentials: PATH`.
     pub fn from_credentials_file(path: impl AsRef<Path>) -> Result<Self, MasterConfigError> {
         let path = path.as_ref().to_str().ok_or_else(|| MasterConfigError::NonUtf8Path(path.as_ref().to_owned()))?;
-        Self::from_config(Config::new().with(CREDENTIALS_KEY, path)?)
+        let mut config = Config::new();
+        config.set(CREDENTIALS_KEY, path)?;
+        Self::from_config(config)
     }
 
     fn build(mut config: Config, base: Option<&Path>) -> Result<Self, MasterConfigError> {
