@@ -235,7 +235,7 @@ fn handshake(
                 step = server.step(response)?;
             }
             ServerStep::Authenticated { identity, .. } => return Ok(Some(identity)),
-            ServerStep::Rejected => return Ok(None),
+            ServerStep::Rejected(_) => return Ok(None),
         }
     }
 }

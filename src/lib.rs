@@ -33,7 +33,7 @@
 //!             step = server.step(&response)?;
 //!         }
 //!         ServerStep::Authenticated { identity, .. } => break identity,
-//!         ServerStep::Rejected => panic!("wrong user or password"),
+//!         ServerStep::Rejected(rejection) => panic!("{rejection}"),
 //!     }
 //! };
 //! assert_eq!(identity.user(), "alice@EXAMPLE.COM");
@@ -44,7 +44,7 @@
 //!
 //! | You want | Use |
 //! |---|---|
-//! | to verify a peer | [`Server`]: [`Server::start`] and [`Server::step`] give a [`ServerStep`]; a wrong password and an unknown user are the same [`ServerStep::Rejected`] |
+//! | to verify a peer | [`Server`]: [`Server::start`] and [`Server::step`] give a [`ServerStep`]; a wrong password and an unknown user are the same [`ServerStep::Rejected`] to the peer, told apart for the server by its [`Rejection`] |
 //! | to prove who you are | [`Client`] with [`Credentials`] (or [`Credentials::kerberos`]) |
 //! | to choose mechanisms and stores by configuration | [`Config`], Cyrus's own `key: value` format ([`Config::from_file`]); unknown keys are errors ([`options`]) |
 //! | users in a sasldb | [`Sasldb`] (what `saslpasswd2` writes) |
@@ -97,6 +97,7 @@ mod kerberos;
 mod library;
 pub mod options;
 mod panic;
+mod rejection;
 mod sasldb;
 mod secret;
 mod secure_framing;
@@ -117,6 +118,7 @@ pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Resu
 pub use ffi::LOG_TARGET;
 pub use hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
+pub use rejection::{RejectReason, Rejection};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use secure_stream::SecureStream;

@@ -11,6 +11,7 @@ use crate::gss;
 use crate::hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 use crate::kerberos;
 use crate::library;
+use crate::rejection::{RejectReason, Rejection};
 use crate::security_layer::SecurityLayer;
 use crate::too_weak;
 
@@ -40,6 +41,10 @@ pub struct Server {
     /// into, the `keytab` credential included.
     conn: Conn,
     state: State,
+    /// The mechanism name the client chose, as given to `start`: libsasl2
+    /// reports the plugin's name, without the `-PLUS` the client may have
+    /// chosen.
+    chosen: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,11 +75,13 @@ pub enum ServerStep<'a> {
         /// [`ServerStep::Continue`] instead.
         additional: &'a [u8],
     },
-    /// The peer failed to authenticate: wrong password, unknown user, or not
-    /// authorised to act as the requested authzid. Deliberately one value for all,
-    /// so a peer cannot tell which; the reason is logged (`log` target
-    /// `cyrus_sasl::server`, level info).
-    Rejected,
+    /// The peer failed to authenticate: wrong password, unknown user, not
+    /// authorised to act as the requested authzid, or bound to another
+    /// channel (a relay). Answer the peer the same way for every
+    /// [`Rejection`], so it cannot tell which; the [`Rejection`] (the name
+    /// tried and the [`RejectReason`]) is for the server's own audit and
+    /// lockout, and is logged (`log` target `cyrus_sasl::server`, level info).
+    Rejected(Rejection),
 }
 
 /// An authenticated identity, as libsasl2 canonicalised it.
@@ -92,7 +99,9 @@ pub struct Identity {
     /// The authorisation identity (`SASL_USERNAME`) when the peer asked to act as
     /// someone other than `authid`, else `None`.
     pub authzid: Option<String>,
-    /// The mechanism used, e.g. `CRAM-MD5`.
+    /// The mechanism the client chose, e.g. `CRAM-MD5`, or
+    /// `SCRAM-SHA-256-PLUS` for a channel-bound exchange (libsasl2 itself
+    /// names the plugin, `SCRAM-SHA-256`, for both).
     pub mechanism: String,
     /// The negotiated security strength factor (0: no security layer).
     pub ssf: u32,
@@ -102,6 +111,15 @@ impl Identity {
     /// The identity the peer acts as: the authzid if any, else the authid.
     pub fn user(&self) -> &str {
         self.authzid.as_deref().unwrap_or(&self.authid)
+    }
+
+    /// Whether the exchange was bound to the channel under it
+    /// ([`ChannelBinding`](crate::ChannelBinding)): the client chose a `-PLUS`
+    /// mechanism and both ends mixed in the same binding data, so no relay
+    /// sits between them. A mismatch never gets here: it is
+    /// [`RejectReason::ChannelBindingMismatch`].
+    pub fn channel_bound(&self) -> bool {
+        self.mechanism.ends_with("-PLUS")
     }
 }
 
@@ -230,7 +248,7 @@ impl Server {
         let callbacks = CallbackSet::server(config.clone(), canon, proxy);
         let mut conn = Conn::server(service, fqdn, realm, callbacks, config.security())?;
         gss::server(&mut conn, service, fqdn, config)?;
-        Ok(Server { conn, state: State::New })
+        Ok(Server { conn, state: State::New, chosen: String::new() })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
@@ -267,6 +285,7 @@ impl Server {
             return Err(Error::State { call: "Server::start", state: "twice on one connection" });
         }
         self.state = State::Stepping;
+        self.chosen = mechanism.to_ascii_uppercase();
         let started = self.conn.server_start(mechanism, initial_response);
         match started {
             // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
@@ -303,7 +322,8 @@ impl Server {
         let logged = self.conn.take_logged_failures();
         let (code, out) = match stepped {
             Ok(stepped) => stepped,
-            Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
+            Err(Error::Sasl { code, detail, .. }) if verdict(code, &detail).is_some() => {
+                let mut reason = verdict(code, &detail).expect("checked by the guard");
                 if code == Code::NOUSER {
                     // libsasl2 reports a missing sasldb file as an unknown user.
                     self.conn.config().check_sasldb()?;
@@ -315,14 +335,26 @@ impl Server {
                 if let Some(error) = kerberos::server_side_badauth(call, code, gss.map(String::as_str)) {
                     return Err(error);
                 }
-                // The detail can quote the peer's user name: logged escaped.
-                match gss {
-                    Some(reason) => {
-                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}: {reason:?}")
-                    }
-                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}"),
+                if self.conn.take_canon_refused() {
+                    reason = RejectReason::Policy;
                 }
-                return Ok(ServerStep::Rejected);
+                // The name the peer tried, if the mechanism got that far.
+                let authid = self.conn.prop_bytes(sys::SASL_AUTHUSER).map(|b| String::from_utf8_lossy(b).into_owned());
+                let rejection = Rejection::new(authid, reason);
+                // The name and the detail are peer text: logged escaped.
+                let user = rejection.authid().map_or_else(|| "no user name read".to_owned(), |u| format!("user {u:?}"));
+                let reason = rejection.reason();
+                match gss {
+                    Some(gss) => log::info!(
+                        target: "cyrus_sasl::server",
+                        "authentication rejected ({code:?}): {reason}, {user}: {detail:?}: {gss:?}"
+                    ),
+                    None => log::info!(
+                        target: "cyrus_sasl::server",
+                        "authentication rejected ({code:?}): {reason}, {user}: {detail:?}"
+                    ),
+                }
+                return Ok(ServerStep::Rejected(rejection));
             }
             Err(e) => return Err(kerberos::refine(too_weak::explain(&self.conn, e, None))),
         };
@@ -342,7 +374,12 @@ impl Server {
         // Borrowed first, so the authid is copied only when it differs.
         let user = self.conn.prop_utf8(sys::SASL_USERNAME, "user name")?.unwrap_or_default();
         let authid = self.conn.prop_utf8(sys::SASL_AUTHUSER, "authentication id")?;
-        let mechanism = self.conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
+        let mut mechanism = self.conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
+        // The plugin's name is the same for the bound variant; the exchange
+        // authenticated, so the `-PLUS` the client chose was bound and checked.
+        if self.chosen.strip_suffix("-PLUS").is_some_and(|plain| plain.eq_ignore_ascii_case(&mechanism)) {
+            mechanism.push_str("-PLUS");
+        }
         let ssf = self.conn.prop_uint(sys::SASL_SSF)?;
         Ok(match authid {
             Some(authid) if authid != user => {
@@ -469,6 +506,25 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server").field("state", &self.state).field("config", self.conn.config()).finish_non_exhaustive()
+    }
+}
+
+/// The class of a failed step that is a verdict on the peer rather than an
+/// error, or `None` for an error.
+fn verdict(code: Code, detail: &str) -> Option<RejectReason> {
+    match code {
+        Code::NOUSER => Some(RejectReason::UnknownUser),
+        // libsasl2's own rule when no proxy policy is set (the authzid must be
+        // the authid) refuses with BADAUTH and this text.
+        Code::BADAUTH if detail.contains("Requested identity not authenticated identity") => Some(RejectReason::Policy),
+        Code::BADAUTH => Some(RejectReason::WrongSecret),
+        Code::NOAUTHZ => Some(RejectReason::Policy),
+        Code::BADBINDING => Some(RejectReason::ChannelBindingMismatch),
+        // libsasl2's SCRAM: "Channel bindings mismatch in SCRAM-SHA-256".
+        Code::BADPROT if detail.to_ascii_lowercase().contains("channel binding") => {
+            Some(RejectReason::ChannelBindingMismatch)
+        }
+        _ => None,
     }
 }
 

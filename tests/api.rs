@@ -20,5 +20,7 @@ mod errors;
 mod external;
 #[path = "api/memory_store.rs"]
 mod memory_store;
+#[path = "api/rejections.rs"]
+mod rejections;
 #[path = "api/sasldb.rs"]
 mod sasldb;

@@ -517,7 +517,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             }
             Ok(ServerStep::Authenticated { identity, additional: [] }) => Ok(Some(self.principal(&identity))),
             Ok(ServerStep::Authenticated { identity, .. }) => Err(SessionError::SuccessData(identity.mechanism)),
-            Ok(ServerStep::Rejected) => Ok(None),
+            Ok(ServerStep::Rejected(_)) => Ok(None),
             Err(e) => Err(SessionError::Sasl(e)),
         };
         self.finish(peer, next);

@@ -373,6 +373,12 @@ impl Conn {
         self.callbacks().take_failures()
     }
 
+    /// Whether the canon-user hook refused a name since the last call of
+    /// this method; clears the mark.
+    pub(crate) fn take_canon_refused(&self) -> bool {
+        self.callbacks().take_canon_refused()
+    }
+
     /// Hands the connection a GSS-API credential (`SASL_GSS_CREDS`), which it
     /// then owns until after `sasl_dispose`.
     pub(crate) fn attach_gss(&mut self, credential: gss::Credential) -> Result<()> {
@@ -503,6 +509,22 @@ impl Conn {
             Some(text) => Ok(Some(text)),
             None => Err(Error::NotUtf8 { what }),
         }
+    }
+
+    /// A string property as bytes, or `None` when libsasl2 has none (not set
+    /// yet, or `sasl_getprop` refused: `SASL_NOTDONE`). Reads no error detail
+    /// of its own worth keeping, so it suits a connection that just failed.
+    pub(crate) fn prop_bytes(&self, prop: c_int) -> Option<&[u8]> {
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: the connection is live; value is an out-pointer. sasl_getprop
+        // calls no callback.
+        let rc = unsafe { sys::sasl_getprop(self.as_ptr(), prop, &mut value) };
+        if rc != sys::SASL_OK || value.is_null() {
+            return None;
+        }
+        // SAFETY: string properties are NUL-terminated and owned by the
+        // connection, which the returned borrow of self keeps alive.
+        Some(unsafe { CStr::from_ptr(value.cast::<c_char>()) }.to_bytes())
     }
 
     /// An unsigned property (`SASL_SSF`, `SASL_MAXOUTBUF`).

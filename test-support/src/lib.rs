@@ -129,7 +129,7 @@ fn run(
                 }
                 return Ok(Outcome::Authenticated(identity));
             }
-            ServerStep::Rejected => return Ok(Outcome::Rejected),
+            ServerStep::Rejected(_) => return Ok(Outcome::Rejected),
         }
     }
 }
