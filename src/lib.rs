@@ -84,6 +84,8 @@ struct ReadmeDoctests;
 
 #[cfg(feature = "tokio")]
 mod async_secure_stream;
+#[cfg(feature = "tokio")]
+mod async_steps;
 mod channel_binding;
 mod client;
 mod config;
@@ -110,8 +112,10 @@ mod warning;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
+#[cfg(feature = "tokio")]
+pub use async_steps::{AsyncClient, AsyncServer};
 pub use channel_binding::ChannelBinding;
-pub use client::{Client, ClientStart, ClientStep, Credentials};
+pub use client::{Client, ClientStart, ClientStep, Credentials, OwnedClientStart, OwnedClientStep};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
@@ -124,7 +128,7 @@ pub use secret::Secret;
 pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
-pub use server::{Identity, Server, ServerStep};
+pub use server::{Identity, OwnedServerStep, Server, ServerStep};
 pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.

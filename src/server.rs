@@ -57,7 +57,11 @@ enum State {
 }
 
 /// What a server step produced.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows bytes as their length and hex (the first 32), not as a
+/// list of decimal numbers: `Continue(<12 bytes: 3c312e32...>)`. A server's
+/// challenges carry no secret.
+#[derive(PartialEq, Eq)]
 pub enum ServerStep<'a> {
     /// Send these bytes to the peer, and pass its answer to [`Server::step`].
     /// They borrow the connection: libsasl2 reuses the buffer on the next call.
@@ -82,6 +86,98 @@ pub enum ServerStep<'a> {
     /// tried and the [`RejectReason`]) is for the server's own audit and
     /// lockout, and is logged (`log` target `cyrus_sasl::server`, level info).
     Rejected(Rejection),
+}
+
+impl ServerStep<'_> {
+    /// The same step, owning its bytes, so it no longer borrows the
+    /// [`Server`]: to move it across threads or tasks (see
+    /// [`AsyncServer`](crate::guide::async_servers)), or keep it past the next call.
+    pub fn into_owned(self) -> OwnedServerStep {
+        match self {
+            ServerStep::Continue(challenge) => OwnedServerStep::Continue(challenge.to_vec()),
+            ServerStep::Authenticated { identity, additional } => {
+                OwnedServerStep::Authenticated { identity, additional: additional.to_vec() }
+            }
+            ServerStep::Rejected(rejection) => OwnedServerStep::Rejected(rejection),
+        }
+    }
+}
+
+/// A [`ServerStep`] that owns its bytes ([`ServerStep::into_owned`]); what the
+/// async server returns. The variants mean the same as [`ServerStep`]'s.
+#[derive(Clone, PartialEq, Eq)]
+pub enum OwnedServerStep {
+    /// Send these bytes to the peer, and pass its answer to the next step.
+    Continue(Vec<u8>),
+    /// The peer proved its identity.
+    Authenticated {
+        /// Who it is.
+        identity: Identity,
+        /// Bytes to send along with the success, if the mechanism has any.
+        additional: Vec<u8>,
+    },
+    /// The peer failed to authenticate; see [`ServerStep::Rejected`].
+    Rejected(Rejection),
+}
+
+/// Shows bytes as `<N bytes: HEX>`, the hex cut after 32 bytes.
+struct Bytes<'a>(&'a [u8]);
+
+impl fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes", self.0.len())?;
+        if !self.0.is_empty() {
+            f.write_str(": ")?;
+            for b in self.0.iter().take(32) {
+                write!(f, "{b:02x}")?;
+            }
+            if self.0.len() > 32 {
+                f.write_str("...")?;
+            }
+        }
+        f.write_str(">")
+    }
+}
+
+fn debug_step(
+    f: &mut fmt::Formatter<'_>,
+    continued: Option<&[u8]>,
+    done: Option<(&Identity, &[u8])>,
+    rejected: Option<&Rejection>,
+) -> fmt::Result {
+    match (continued, done, rejected) {
+        (Some(challenge), _, _) => f.debug_tuple("Continue").field(&Bytes(challenge)).finish(),
+        (_, Some((identity, additional)), _) => {
+            f.debug_struct("Authenticated").field("identity", identity).field("additional", &Bytes(additional)).finish()
+        }
+        (_, _, Some(rejection)) => f.debug_tuple("Rejected").field(rejection).finish(),
+        _ => unreachable!("one of the three"),
+    }
+}
+
+impl fmt::Debug for ServerStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerStep::Continue(c) => debug_step(f, Some(c), None, None),
+            ServerStep::Authenticated { identity, additional } => {
+                debug_step(f, None, Some((identity, additional)), None)
+            }
+            ServerStep::Rejected(r) => debug_step(f, None, None, Some(r)),
+        }
+    }
+}
+
+/// As [`ServerStep`]'s.
+impl fmt::Debug for OwnedServerStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OwnedServerStep::Continue(c) => debug_step(f, Some(c), None, None),
+            OwnedServerStep::Authenticated { identity, additional } => {
+                debug_step(f, None, Some((identity, additional)), None)
+            }
+            OwnedServerStep::Rejected(r) => debug_step(f, None, None, Some(r)),
+        }
+    }
 }
 
 /// An authenticated identity, as libsasl2 canonicalised it.

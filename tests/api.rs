@@ -8,6 +8,8 @@
 //! and the KDC-backed `gssapi` and `secure_stream` (environment set before
 //! any thread starts).
 
+#[path = "api/async_steps.rs"]
+mod async_steps;
 #[path = "api/channel_binding.rs"]
 mod channel_binding;
 #[path = "api/config_in_code.rs"]

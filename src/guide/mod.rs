@@ -13,6 +13,7 @@
 //! | [`security_layer`] | protecting the connection after authentication |
 //! | [`kerberos`] | GSSAPI in five minutes, and what trips people up |
 //! | [`proxy_authorization`] | acting as someone else: the authzid and a proxy policy |
+//! | [`async_servers`] | which steps block, and running them off a tokio runtime |
 
 pub mod outcomes_and_errors {
     #![doc = include_str!("outcomes_and_errors.md")]
@@ -44,4 +45,8 @@ pub mod kerberos {
 
 pub mod proxy_authorization {
     #![doc = include_str!("proxy_authorization.md")]
+}
+
+pub mod async_servers {
+    #![doc = include_str!("async_servers.md")]
 }
