@@ -66,7 +66,7 @@ where
 /// let (mut server, mut client) = (AsyncServer::new(server), AsyncClient::new(client));
 ///
 /// // Over a network each message is one frame of your protocol.
-/// let offered = server.server()?.mechanism_list()?.to_owned();
+/// let offered = server.server()?.mechanism_list()?;
 /// let start = client.start(&offered).await?;
 /// let initial = start.initial_response.as_deref().map(Vec::as_slice);
 /// let mut step = server.start(&start.mechanism, initial).await?;

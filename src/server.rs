@@ -354,20 +354,20 @@ impl Server {
         self.conn.mechanisms()
     }
 
-    /// The same list as [`Server::mechanisms`], space-separated, borrowed from
-    /// libsasl2 without copying: it can go straight to the peer, or to
-    /// [`Client::start`](crate::Client::start). Empty when no mechanism is left.
+    /// The same list as [`Server::mechanisms`], space-separated, as it can go
+    /// to the peer or to [`Client::start`](crate::Client::start). Empty when
+    /// no mechanism is left.
     ///
     /// ```
     /// use cyrus_sasl::{Config, Server};
     /// let config = Config::new().with("mech_list", "CRAM-MD5 SCRAM-SHA-256")?;
-    /// let mut server = Server::new("myservice", "host.example.com", None, &config)?;
+    /// let server = Server::new("myservice", "host.example.com", None, &config)?;
     /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 SCRAM-SHA-256");
     /// # Ok::<(), cyrus_sasl::Error>(())
     /// ```
     #[doc(alias = "sasl_listmech")]
-    pub fn mechanism_list(&mut self) -> Result<&str> {
-        Ok(self.conn.mechanism_list()?.unwrap_or(""))
+    pub fn mechanism_list(&self) -> Result<String> {
+        self.conn.mechanism_list()
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
@@ -393,6 +393,17 @@ impl Server {
             Err(Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
                 self.state = State::Done;
                 Err(self.explain_nomech(mechanism))
+            }
+            // libsasl2 says only "Remote sent first but mech does not allow it".
+            Err(Error::Sasl { call, code: Code::BADPROT, detail }) if detail.contains("Remote sent first") => {
+                self.state = State::Done;
+                let hint = match initial_response {
+                    Some([]) => {
+                        "an empty initial response (Some(&[])) is still one; pass None when the client sent none"
+                    }
+                    _ => "pass None: the server sends first with this mechanism",
+                };
+                Err(Error::Sasl { call, code: Code::BADPROT, detail: format!("{detail} ({mechanism}: {hint})") })
             }
             started => self.finish("sasl_server_start", started),
         }

@@ -22,6 +22,8 @@ mod errors;
 mod external;
 #[path = "api/memory_store.rs"]
 mod memory_store;
+#[path = "api/readable_output.rs"]
+mod readable_output;
 #[path = "api/rejections.rs"]
 mod rejections;
 #[path = "api/sasldb.rs"]

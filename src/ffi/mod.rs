@@ -70,7 +70,16 @@ fn detail(conn: *mut sys::sasl_conn_t, code: Code) -> String {
         return code.description().to_owned();
     }
     // SAFETY: non-null and NUL-terminated; copied before the next call on conn.
-    unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+    let text = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
+    tidy_detail(text)
+}
+
+/// libsasl2 formats a detail as `SASL(code): description: message` even when
+/// the message is empty: drop the empty part (`no mechanism available: `).
+fn tidy_detail(mut text: String) -> String {
+    let kept = text.trim_end().trim_end_matches(':').trim_end().len();
+    text.truncate(kept);
+    text
 }
 
 impl Code {
@@ -557,13 +566,12 @@ impl Conn {
         Out { ptr, len, generation: self.generation }
     }
 
-    /// `sasl_listmech` with separator `" "`, borrowed from the connection;
-    /// `None` when no mechanism is left (`SASL_NOMECH`).
-    pub(crate) fn mechanism_list(&mut self) -> Result<Option<&str>> {
-        self.generation += 1;
-        // SAFETY: the borrow of `self` excludes every other call on the
-        // connection while the text lives.
-        unsafe { self.list_mechanisms() }
+    /// `sasl_listmech` with separator `" "`, copied out; empty when no
+    /// mechanism is left (`SASL_NOMECH`).
+    pub(crate) fn mechanism_list(&self) -> Result<String> {
+        // SAFETY: the text is copied before anything else is called on conn.
+        let text = unsafe { self.list_mechanisms() }?;
+        Ok(text.unwrap_or_default().to_owned())
     }
 
     /// `sasl_listmech`, copied out.

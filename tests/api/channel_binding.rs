@@ -105,7 +105,7 @@ fn verdict(server_cb: Option<ChannelBinding>, client_cb: Option<ChannelBinding>)
     if let Some(cb) = &server_cb {
         server.set_channel_binding(cb).unwrap();
     }
-    let offered = server.mechanism_list().unwrap().to_owned();
+    let offered = server.mechanism_list().unwrap();
     let mut client = Client::new("test", "localhost", Credentials::new("alice", "s3cret"), &Config::new()).unwrap();
     if let Some(cb) = &client_cb {
         client.set_channel_binding(cb).unwrap();
