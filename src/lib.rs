@@ -53,6 +53,8 @@
 //! | to bind the exchange to a TLS connection | [`ChannelBinding`], [`Server::set_channel_binding`], [`Client::set_channel_binding`] |
 //! | a Mesos framework, agent or master | the separate crates `libprocess` (Mesos's message wire) and `cyrus-sasl-mesos` (Mesos authentication on it), built on this one |
 //! | what this crate does not wrap | [`sys`], the raw bindings |
+//! | your own protocol's server and client, no Mesos | [`guide::line_protocol`]: an `AUTH` exchange over TCP, then a [`SecureStream`] |
+//! | async servers | [`guide::async_servers`]: which steps block; `AsyncServer`/`AsyncClient` (feature `tokio`) |
 //! | the long explanations | the [`guide`]: configuration, realms, stores, threads and panics, the security layer, Kerberos, proxy authorization |
 //!
 //! Every failure that is not a verdict is an [`Error`], carrying libsasl2's code
