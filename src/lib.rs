@@ -109,6 +109,7 @@ mod secure_stream;
 mod security;
 mod security_layer;
 mod server;
+mod server_builder;
 mod too_weak;
 mod warning;
 
@@ -131,6 +132,7 @@ pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
 pub use server::{Identity, OwnedServerStep, Server, ServerStep};
+pub use server_builder::ServerBuilder;
 pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.

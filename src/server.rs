@@ -246,6 +246,9 @@ impl Server {
     ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
     /// - MIT krb5 keeps a replay cache, by default in `/var/tmp`; set
     ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
+    ///
+    /// For hooks too (a canon-user hook and a proxy policy together), or
+    /// named arguments, use [`Server::builder`].
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
         Self::build(service, fqdn, realm, config, None, None)
@@ -331,7 +334,7 @@ impl Server {
         Self::build(service, fqdn, realm, config, None, Some(Box::new(policy)))
     }
 
-    fn build(
+    pub(crate) fn build(
         service: &str,
         fqdn: &str,
         realm: Option<&str>,

@@ -28,3 +28,5 @@ mod readable_output;
 mod rejections;
 #[path = "api/sasldb.rs"]
 mod sasldb;
+#[path = "api/server_builder.rs"]
+mod server_builder;
