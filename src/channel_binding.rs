@@ -23,13 +23,14 @@ use std::fmt;
 /// [`RejectReason::ChannelBindingMismatch`](crate::RejectReason::ChannelBindingMismatch),
 /// not an error.
 ///
-/// Where the bytes come from: the TLS library under the exchange. For
+/// Where the bytes come from: the TLS session under the exchange. For
 /// `tls-exporter` (RFC 9266, TLS 1.3), both ends export 32 bytes with the label
-/// `EXPORTER-Channel-Binding` and no context (rustls:
-/// `export_keying_material(&mut [0; 32], b"EXPORTER-Channel-Binding", None)`);
-/// for `tls-server-end-point` (RFC 5929), the hash of the server's leaf
-/// certificate (SHA-256 for SHA-1/SHA-256-signed certificates). This crate
-/// computes neither: it depends on no TLS library.
+/// `EXPORTER-Channel-Binding` and an empty context; for `tls-server-end-point`
+/// (RFC 5929), the hash of the server's leaf certificate. With the feature
+/// `rustls`, `ChannelBinding::tls_exporter` and
+/// `ChannelBinding::tls_server_end_point` compute them from a rustls
+/// connection; with another TLS library, compute them there and use
+/// [`ChannelBinding::new`].
 ///
 /// `Debug` shows the name, the flag and the length, never the bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]

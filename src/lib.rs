@@ -50,7 +50,7 @@
 //! | users in a sasldb | [`Sasldb`] (what `saslpasswd2` writes) |
 //! | users in memory | [`CredentialStore`], attached with [`Config::with_credential_store`] |
 //! | an encrypted channel after GSSAPI or DIGEST-MD5 | [`SecurityLayer`], [`SecureStream`] |
-//! | to bind the exchange to a TLS connection | [`ChannelBinding`], [`Server::set_channel_binding`], [`Client::set_channel_binding`] |
+//! | to bind the exchange to a TLS connection | [`ChannelBinding`] (from rustls with the feature `rustls`), [`Server::set_channel_binding`], [`Client::set_channel_binding`]; a relay ends in [`RejectReason::ChannelBindingMismatch`] |
 //! | a Mesos framework, agent or master | the separate crates `libprocess` (Mesos's message wire) and `cyrus-sasl-mesos` (Mesos authentication on it), built on this one |
 //! | what this crate does not wrap | [`sys`], the raw bindings |
 //! | your own protocol's server and client, no Mesos | [`guide::line_protocol`]: an `AUTH` exchange over TCP, then a [`SecureStream`] |
@@ -110,6 +110,8 @@ mod security;
 mod security_layer;
 mod server;
 mod server_builder;
+#[cfg(feature = "rustls")]
+mod tls_binding;
 mod too_weak;
 mod warning;
 

@@ -30,3 +30,5 @@ mod rejections;
 mod sasldb;
 #[path = "api/server_builder.rs"]
 mod server_builder;
+#[path = "api/tls_binding.rs"]
+mod tls_binding;
