@@ -219,7 +219,8 @@ impl Config {
     /// # Ok::<(), cyrus_sasl::ConfigError>(())
     /// ```
     pub fn with(mut self, key: &str, value: &str) -> Result<Self, ConfigError> {
-        if !options::is_known(key, &[]) {
+        // A NUL byte is the more precise error (`set` reports it).
+        if !key.contains('\0') && !options::is_known(key, &[]) {
             let suggestion = options::nearest(key, &[]).map(str::to_owned);
             return Err(ConfigError::at(0, ConfigErrorKind::UnknownOption { key: key.to_owned(), suggestion }));
         }
