@@ -223,7 +223,7 @@ fn handshake(
     let mut server = Server::new(SERVICE, FQDN, Some(REALM), server_config)?;
     let offered = server.mechanism_list()?;
     let mut client = Client::new(SERVICE, FQDN, credentials, client_config)?;
-    let start = client.start(offered)?;
+    let start = client.start(&offered)?;
     let mut step = server.start(start.mechanism, start.initial_response)?;
     loop {
         match step {
@@ -235,7 +235,7 @@ fn handshake(
                 step = server.step(response)?;
             }
             ServerStep::Authenticated { identity, .. } => return Ok(Some(identity)),
-            ServerStep::Rejected => return Ok(None),
+            ServerStep::Rejected(_) => return Ok(None),
         }
     }
 }

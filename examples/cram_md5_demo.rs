@@ -97,7 +97,7 @@ fn serve(stream: TcpStream, config: &Config) -> Result<Option<Identity>> {
                 wire.send(&Message::Ok(identity.user().to_owned()))?;
                 return Ok(Some(identity));
             }
-            ServerStep::Rejected => {
+            ServerStep::Rejected(_) => {
                 println!("rejected");
                 wire.send(&Message::No)?;
                 return Ok(None);

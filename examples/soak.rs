@@ -217,7 +217,7 @@ fn handshake(attempt: Attempt, server_config: &Config, client_config: &Config) -
                     _ => Err(format!("{attempt:?} was accepted as {identity:?}").into()),
                 };
             }
-            ServerStep::Rejected => {
+            ServerStep::Rejected(_) => {
                 return match attempt {
                     Attempt::Right => Err("the right password was rejected".into()),
                     _ => Ok(()),

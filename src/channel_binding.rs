@@ -15,6 +15,23 @@ use std::fmt;
 /// Critical: a client refuses any mechanism without binding, and a server
 /// refuses clients that do not bind.
 ///
+/// The outcome on the server: a bound exchange authenticates with
+/// [`Identity::channel_bound`](crate::Identity::channel_bound) true and
+/// [`Identity::mechanism`](crate::Identity::mechanism) naming the `-PLUS`
+/// variant; a mismatch (a relay) is
+/// [`ServerStep::Rejected`](crate::ServerStep::Rejected) with
+/// [`RejectReason::ChannelBindingMismatch`](crate::RejectReason::ChannelBindingMismatch),
+/// not an error.
+///
+/// Where the bytes come from: the TLS session under the exchange. For
+/// `tls-exporter` (RFC 9266, TLS 1.3), both ends export 32 bytes with the label
+/// `EXPORTER-Channel-Binding` and an empty context; for `tls-server-end-point`
+/// (RFC 5929), the hash of the server's leaf certificate. With the feature
+/// `rustls`, `ChannelBinding::tls_exporter` and
+/// `ChannelBinding::tls_server_end_point` compute them from a rustls
+/// connection; with another TLS library, compute them there and use
+/// [`ChannelBinding::new`].
+///
 /// `Debug` shows the name, the flag and the length, never the bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ChannelBinding {

@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 use std::fmt;
 
 use sasl_sys as sys;
+use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
@@ -371,6 +372,66 @@ impl fmt::Debug for ClientStep<'_> {
             ClientStep::Continue(r) => f.debug_tuple("Continue").field(&Redacted(r.len())).finish(),
             ClientStep::Complete(r) => f.debug_tuple("Complete").field(&r.map(|r| Redacted(r.len()))).finish(),
         }
+    }
+}
+
+impl ClientStep<'_> {
+    /// The same step, owning its bytes (zeroized on drop: a PLAIN response
+    /// holds the password), so it no longer borrows the [`Client`].
+    pub fn into_owned(self) -> OwnedClientStep {
+        match self {
+            ClientStep::Continue(r) => OwnedClientStep::Continue(Zeroizing::new(r.to_vec())),
+            ClientStep::Complete(r) => OwnedClientStep::Complete(r.map(|r| Zeroizing::new(r.to_vec()))),
+        }
+    }
+}
+
+/// A [`ClientStep`] that owns its bytes ([`ClientStep::into_owned`]), zeroized
+/// on drop. `Debug` shows lengths only, as [`ClientStep`]'s does.
+#[derive(Clone, PartialEq, Eq)]
+pub enum OwnedClientStep {
+    /// Send these bytes and wait for the next challenge.
+    Continue(Zeroizing<Vec<u8>>),
+    /// The client has nothing more to compute; see [`ClientStep::Complete`].
+    Complete(Option<Zeroizing<Vec<u8>>>),
+}
+
+impl fmt::Debug for OwnedClientStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OwnedClientStep::Continue(r) => f.debug_tuple("Continue").field(&Redacted(r.len())).finish(),
+            OwnedClientStep::Complete(r) => {
+                f.debug_tuple("Complete").field(&r.as_ref().map(|r| Redacted(r.len()))).finish()
+            }
+        }
+    }
+}
+
+/// What [`ClientStart`] says, owning its bytes (zeroized on drop).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnedClientStart {
+    /// The mechanism chosen from the server's list.
+    pub mechanism: String,
+    /// The initial response to send with the mechanism name, if any.
+    pub initial_response: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl ClientStart<'_> {
+    /// The same, owning its bytes, so it no longer borrows the [`Client`].
+    pub fn into_owned(self) -> OwnedClientStart {
+        OwnedClientStart {
+            mechanism: self.mechanism.to_owned(),
+            initial_response: self.initial_response.map(|r| Zeroizing::new(r.to_vec())),
+        }
+    }
+}
+
+impl fmt::Debug for OwnedClientStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedClientStart")
+            .field("mechanism", &self.mechanism)
+            .field("initial_response", &self.initial_response.as_ref().map(|r| Redacted(r.len())))
+            .finish()
     }
 }
 

@@ -99,7 +99,8 @@ impl Config {
     /// my_plugin_path: /var/lib/my_plugin
     /// ```
     ///
-    /// [`Config::set`] takes any key: code that sets a key means it.
+    /// [`Config::with`] is as strict in code; [`Config::set`] takes any key,
+    /// for a plugin's own.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         Self::from_file_with(path, &[])
     }
@@ -160,7 +161,9 @@ impl Config {
         Ok(config)
     }
 
-    /// Sets one option. Wrapper keys `min_ssf`, `max_ssf` and `maxbufsize` must
+    /// Sets one option, any key at all: for a plugin's own keys, which this
+    /// crate cannot know. Prefer [`Config::with`], which refuses a misspelt
+    /// key. Wrapper keys `min_ssf`, `max_ssf` and `maxbufsize` must
     /// be unsigned integers, `security_flags` flag names
     /// ([`SecurityProperties::parse_flags`]); other values are passed to
     /// libsasl2 as they are.
@@ -197,8 +200,30 @@ impl Config {
         Ok(self)
     }
 
-    /// Builder form of [`Config::set`].
+    /// Sets one known option, as strictly as [`Config::from_file`] reads one:
+    /// a key that neither libsasl2, its bundled plugins nor this crate read
+    /// ([`options`](crate::options)) is [`ConfigErrorKind::UnknownOption`],
+    /// naming the nearest known key. A typo such as `min_sff` would otherwise
+    /// leave `min_ssf` at 0 without a word.
+    ///
+    /// ```
+    /// use cyrus_sasl::{Config, ConfigErrorKind};
+    /// let err = Config::new().with("min_sff", "56").unwrap_err();
+    /// assert_eq!(
+    ///     err.kind,
+    ///     ConfigErrorKind::UnknownOption { key: "min_sff".into(), suggestion: Some("min_ssf".into()) }
+    /// );
+    /// // A plugin's own key, which this crate cannot know: `set` takes any key.
+    /// let mut config = Config::new().with("mech_list", "PLAIN")?;
+    /// config.set("my_plugin_path", "/var/lib/my_plugin")?;
+    /// # Ok::<(), cyrus_sasl::ConfigError>(())
+    /// ```
     pub fn with(mut self, key: &str, value: &str) -> Result<Self, ConfigError> {
+        // A NUL byte is the more precise error (`set` reports it).
+        if !key.contains('\0') && !options::is_known(key, &[]) {
+            let suggestion = options::nearest(key, &[]).map(str::to_owned);
+            return Err(ConfigError::at(0, ConfigErrorKind::UnknownOption { key: key.to_owned(), suggestion }));
+        }
         self.set(key, value)?;
         Ok(self)
     }

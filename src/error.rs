@@ -147,7 +147,7 @@ pub enum Error {
     #[error(
         "SASL mechanism {mechanism} is not installed on this system ({}; installed server mechanisms: {})",
         package.map_or_else(|| "no known plugin package provides it: check the name".to_owned(), |p| format!("install {p}")),
-        installed.join(" ")
+        list_or_none(installed)
     )]
     MechanismUnavailable {
         /// The mechanism asked for.
@@ -165,7 +165,7 @@ pub enum Error {
         "SASL mechanism {mechanism} is not offered by this connection \
          (mech_list and security properties allow: {}; by default security_flags refuses ANONYMOUS, \
          and PLAIN and LOGIN without a TLS layer); add it to mech_list, or relax security_flags if that is meant",
-        offered.join(" ")
+        list_or_none(offered)
     )]
     MechanismNotOffered {
         /// The mechanism asked for.
@@ -257,7 +257,7 @@ pub enum Error {
          excluded by the client's mech_list, unable to reach its min_ssf of {min_ssf}, refused by its \
          security_flags (by default no ANONYMOUS, and no PLAIN or LOGIN without a TLS layer), or lacks a \
          credential it needs [{detail}]",
-        if offered.is_empty() { "none".to_owned() } else { offered.join(" ") }
+        list_or_none(offered)
     )]
     NoMechanism {
         /// What the server offered.
@@ -376,6 +376,11 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// A list of names for a message, or `none`: never an empty part.
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(" ") }
 }
 
 /// The text of [`Error::SecurityTooWeak`], with the likely fix.
@@ -515,7 +520,7 @@ pub enum ConfigErrorKind {
     /// know, and the file did not declare it with `extra_options`.
     #[error(
         "unknown option `{key}`{}; a key for another plugin must be declared first with \
-         `extra_options: {key}`",
+         `extra_options: {key}` in a file, or set with `Config::set` in code",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
     )]
     UnknownOption {

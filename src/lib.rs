@@ -33,7 +33,7 @@
 //!             step = server.step(&response)?;
 //!         }
 //!         ServerStep::Authenticated { identity, .. } => break identity,
-//!         ServerStep::Rejected => panic!("wrong user or password"),
+//!         ServerStep::Rejected(rejection) => panic!("{rejection}"),
 //!     }
 //! };
 //! assert_eq!(identity.user(), "alice@EXAMPLE.COM");
@@ -44,15 +44,17 @@
 //!
 //! | You want | Use |
 //! |---|---|
-//! | to verify a peer | [`Server`]: [`Server::start`] and [`Server::step`] give a [`ServerStep`]; a wrong password and an unknown user are the same [`ServerStep::Rejected`] |
+//! | to verify a peer | [`Server`]: [`Server::start`] and [`Server::step`] give a [`ServerStep`]; a wrong password and an unknown user are the same [`ServerStep::Rejected`] to the peer, told apart for the server by its [`Rejection`] |
 //! | to prove who you are | [`Client`] with [`Credentials`] (or [`Credentials::kerberos`]) |
 //! | to choose mechanisms and stores by configuration | [`Config`], Cyrus's own `key: value` format ([`Config::from_file`]); unknown keys are errors ([`options`]) |
 //! | users in a sasldb | [`Sasldb`] (what `saslpasswd2` writes) |
 //! | users in memory | [`CredentialStore`], attached with [`Config::with_credential_store`] |
 //! | an encrypted channel after GSSAPI or DIGEST-MD5 | [`SecurityLayer`], [`SecureStream`] |
-//! | to bind the exchange to a TLS connection | [`ChannelBinding`], [`Server::set_channel_binding`], [`Client::set_channel_binding`] |
+//! | to bind the exchange to a TLS connection | [`ChannelBinding`] (from rustls with the feature `rustls`), [`Server::set_channel_binding`], [`Client::set_channel_binding`]; a relay ends in [`RejectReason::ChannelBindingMismatch`] |
 //! | a Mesos framework, agent or master | the separate crates `libprocess` (Mesos's message wire) and `cyrus-sasl-mesos` (Mesos authentication on it), built on this one |
 //! | what this crate does not wrap | [`sys`], the raw bindings |
+//! | your own protocol's server and client, no Mesos | [`guide::line_protocol`]: an `AUTH` exchange over TCP, then a [`SecureStream`] |
+//! | async servers | [`guide::async_servers`]: which steps block; `AsyncServer`/`AsyncClient` (feature `tokio`) |
 //! | the long explanations | the [`guide`]: configuration, realms, stores, threads and panics, the security layer, Kerberos, proxy authorization |
 //!
 //! Every failure that is not a verdict is an [`Error`], carrying libsasl2's code
@@ -84,6 +86,8 @@ struct ReadmeDoctests;
 
 #[cfg(feature = "tokio")]
 mod async_secure_stream;
+#[cfg(feature = "tokio")]
+mod async_steps;
 mod channel_binding;
 mod client;
 mod config;
@@ -97,6 +101,7 @@ mod kerberos;
 mod library;
 pub mod options;
 mod panic;
+mod rejection;
 mod sasldb;
 mod secret;
 mod secure_framing;
@@ -104,25 +109,32 @@ mod secure_stream;
 mod security;
 mod security_layer;
 mod server;
+mod server_builder;
+#[cfg(feature = "rustls")]
+mod tls_binding;
 mod too_weak;
 mod warning;
 
 #[cfg(feature = "tokio")]
 pub use async_secure_stream::AsyncSecureStream;
+#[cfg(feature = "tokio")]
+pub use async_steps::{AsyncClient, AsyncServer};
 pub use channel_binding::ChannelBinding;
-pub use client::{Client, ClientStart, ClientStep, Credentials};
+pub use client::{Client, ClientStart, ClientStep, Credentials, OwnedClientStart, OwnedClientStep};
 pub use config::Config;
 pub use credentials::{CredentialStore, MAX_SECRET_LEN, MEMORY_AUXPROP_PLUGIN};
 pub use error::{Code, ConfigError, ConfigErrorKind, Error, KerberosProblem, Result};
 pub use ffi::LOG_TARGET;
 pub use hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 pub use library::{DEFAULT_APP_NAME, init, installed_mechanisms, runtime_version};
+pub use rejection::{RejectReason, Rejection};
 pub use sasldb::Sasldb;
 pub use secret::Secret;
 pub use secure_stream::SecureStream;
 pub use security::SecurityProperties;
 pub use security_layer::SecurityLayer;
-pub use server::{Identity, Server, ServerStep};
+pub use server::{Identity, OwnedServerStep, Server, ServerStep};
+pub use server_builder::ServerBuilder;
 pub use warning::Warning;
 
 /// The raw bindings, for what this crate does not wrap.

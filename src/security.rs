@@ -23,7 +23,10 @@ use sasl_sys as sys;
 /// least `min_ssf` (`lib/server.c` `mech_permitted`, `lib/client.c`
 /// `sasl_client_start`, 2.1.28). A config opens up explicitly with the
 /// `security_flags` option (see [`SecurityProperties::parse_flags`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// `Debug` names the flags: `flags: "noplaintext noanonymous"`, and any bit
+/// without a name in hex.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SecurityProperties {
     /// The weakest acceptable SSF. A mechanism that cannot reach it is not offered.
     pub min_ssf: u32,
@@ -98,6 +101,26 @@ impl SecurityProperties {
 impl Default for SecurityProperties {
     fn default() -> Self {
         SecurityProperties { min_ssf: 0, max_ssf: 0, maxbufsize: 65536, flags: Self::DEFAULT_FLAGS }
+    }
+}
+
+impl std::fmt::Debug for SecurityProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words: Vec<String> = Self::FLAG_NAMES
+            .iter()
+            .filter(|&&(_, bit)| self.flags & bit != 0)
+            .map(|&(name, _)| name.to_owned())
+            .collect();
+        let unnamed = Self::FLAG_NAMES.iter().fold(self.flags, |rest, &(_, bit)| rest & !bit);
+        if unnamed != 0 {
+            words.push(format!("{unnamed:#x}"));
+        }
+        f.debug_struct("SecurityProperties")
+            .field("min_ssf", &self.min_ssf)
+            .field("max_ssf", &self.max_ssf)
+            .field("maxbufsize", &self.maxbufsize)
+            .field("flags", &words.join(" "))
+            .finish()
     }
 }
 

@@ -222,15 +222,17 @@ impl SecurityLayer {
     fn explain(&self, error: Error) -> Error {
         match error {
             Error::Sasl { call, code, detail } => {
-                let detail = if detail.ends_with(": ") {
-                    // "SASL(-1): generic failure: " and nothing after it.
+                // "SASL(-1): generic failure" and nothing after it (the empty
+                // last part libsasl2 leaves is dropped by the funnel).
+                let bare = format!("SASL({}): {}", code.0, code.description());
+                let detail = if detail == bare || detail.is_empty() {
                     match call {
                         "sasl_decode" => format!(
-                            "{detail}the input is not a valid packet of this security layer (corrupt, forged, \
+                            "{bare}: the input is not a valid packet of this security layer (corrupt, forged, \
                              out of order, of length 0, or longer than {} bytes)",
                             self.max_frame_len
                         ),
-                        _ => format!("{detail}libsasl2 gave no detail"),
+                        _ => format!("{bare}: libsasl2 gave no detail"),
                     }
                 } else {
                     detail

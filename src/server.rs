@@ -11,6 +11,7 @@ use crate::gss;
 use crate::hooks::{CanonUserFn, ProxyPolicyFn, ProxyRequest};
 use crate::kerberos;
 use crate::library;
+use crate::rejection::{RejectReason, Rejection};
 use crate::security_layer::SecurityLayer;
 use crate::too_weak;
 
@@ -40,6 +41,10 @@ pub struct Server {
     /// into, the `keytab` credential included.
     conn: Conn,
     state: State,
+    /// The mechanism name the client chose, as given to `start`: libsasl2
+    /// reports the plugin's name, without the `-PLUS` the client may have
+    /// chosen.
+    chosen: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +57,11 @@ enum State {
 }
 
 /// What a server step produced.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows bytes as their length and hex (the first 32), not as a
+/// list of decimal numbers: `Continue(<12 bytes: 3c312e32...>)`. A server's
+/// challenges carry no secret.
+#[derive(PartialEq, Eq)]
 pub enum ServerStep<'a> {
     /// Send these bytes to the peer, and pass its answer to [`Server::step`].
     /// They borrow the connection: libsasl2 reuses the buffer on the next call.
@@ -70,11 +79,105 @@ pub enum ServerStep<'a> {
         /// [`ServerStep::Continue`] instead.
         additional: &'a [u8],
     },
-    /// The peer failed to authenticate: wrong password, unknown user, or not
-    /// authorised to act as the requested authzid. Deliberately one value for all,
-    /// so a peer cannot tell which; the reason is logged (`log` target
-    /// `cyrus_sasl::server`, level info).
-    Rejected,
+    /// The peer failed to authenticate: wrong password, unknown user, not
+    /// authorised to act as the requested authzid, or bound to another
+    /// channel (a relay). Answer the peer the same way for every
+    /// [`Rejection`], so it cannot tell which; the [`Rejection`] (the name
+    /// tried and the [`RejectReason`]) is for the server's own audit and
+    /// lockout, and is logged (`log` target `cyrus_sasl::server`, level info).
+    Rejected(Rejection),
+}
+
+impl ServerStep<'_> {
+    /// The same step, owning its bytes, so it no longer borrows the
+    /// [`Server`]: to move it across threads or tasks (see
+    /// [`AsyncServer`](crate::guide::async_servers)), or keep it past the next call.
+    pub fn into_owned(self) -> OwnedServerStep {
+        match self {
+            ServerStep::Continue(challenge) => OwnedServerStep::Continue(challenge.to_vec()),
+            ServerStep::Authenticated { identity, additional } => {
+                OwnedServerStep::Authenticated { identity, additional: additional.to_vec() }
+            }
+            ServerStep::Rejected(rejection) => OwnedServerStep::Rejected(rejection),
+        }
+    }
+}
+
+/// A [`ServerStep`] that owns its bytes ([`ServerStep::into_owned`]); what the
+/// async server returns. The variants mean the same as [`ServerStep`]'s.
+#[derive(Clone, PartialEq, Eq)]
+pub enum OwnedServerStep {
+    /// Send these bytes to the peer, and pass its answer to the next step.
+    Continue(Vec<u8>),
+    /// The peer proved its identity.
+    Authenticated {
+        /// Who it is.
+        identity: Identity,
+        /// Bytes to send along with the success, if the mechanism has any.
+        additional: Vec<u8>,
+    },
+    /// The peer failed to authenticate; see [`ServerStep::Rejected`].
+    Rejected(Rejection),
+}
+
+/// Shows bytes as `<N bytes: HEX>`, the hex cut after 32 bytes.
+struct Bytes<'a>(&'a [u8]);
+
+impl fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes", self.0.len())?;
+        if !self.0.is_empty() {
+            f.write_str(": ")?;
+            for b in self.0.iter().take(32) {
+                write!(f, "{b:02x}")?;
+            }
+            if self.0.len() > 32 {
+                f.write_str("...")?;
+            }
+        }
+        f.write_str(">")
+    }
+}
+
+fn debug_step(
+    f: &mut fmt::Formatter<'_>,
+    continued: Option<&[u8]>,
+    done: Option<(&Identity, &[u8])>,
+    rejected: Option<&Rejection>,
+) -> fmt::Result {
+    match (continued, done, rejected) {
+        (Some(challenge), _, _) => f.debug_tuple("Continue").field(&Bytes(challenge)).finish(),
+        (_, Some((identity, additional)), _) => {
+            f.debug_struct("Authenticated").field("identity", identity).field("additional", &Bytes(additional)).finish()
+        }
+        (_, _, Some(rejection)) => f.debug_tuple("Rejected").field(rejection).finish(),
+        _ => unreachable!("one of the three"),
+    }
+}
+
+impl fmt::Debug for ServerStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerStep::Continue(c) => debug_step(f, Some(c), None, None),
+            ServerStep::Authenticated { identity, additional } => {
+                debug_step(f, None, Some((identity, additional)), None)
+            }
+            ServerStep::Rejected(r) => debug_step(f, None, None, Some(r)),
+        }
+    }
+}
+
+/// As [`ServerStep`]'s.
+impl fmt::Debug for OwnedServerStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OwnedServerStep::Continue(c) => debug_step(f, Some(c), None, None),
+            OwnedServerStep::Authenticated { identity, additional } => {
+                debug_step(f, None, Some((identity, additional)), None)
+            }
+            OwnedServerStep::Rejected(r) => debug_step(f, None, None, Some(r)),
+        }
+    }
 }
 
 /// An authenticated identity, as libsasl2 canonicalised it.
@@ -92,7 +195,9 @@ pub struct Identity {
     /// The authorisation identity (`SASL_USERNAME`) when the peer asked to act as
     /// someone other than `authid`, else `None`.
     pub authzid: Option<String>,
-    /// The mechanism used, e.g. `CRAM-MD5`.
+    /// The mechanism the client chose, e.g. `CRAM-MD5`, or
+    /// `SCRAM-SHA-256-PLUS` for a channel-bound exchange (libsasl2 itself
+    /// names the plugin, `SCRAM-SHA-256`, for both).
     pub mechanism: String,
     /// The negotiated security strength factor (0: no security layer).
     pub ssf: u32,
@@ -102,6 +207,15 @@ impl Identity {
     /// The identity the peer acts as: the authzid if any, else the authid.
     pub fn user(&self) -> &str {
         self.authzid.as_deref().unwrap_or(&self.authid)
+    }
+
+    /// Whether the exchange was bound to the channel under it
+    /// ([`ChannelBinding`](crate::ChannelBinding)): the client chose a `-PLUS`
+    /// mechanism and both ends mixed in the same binding data, so no relay
+    /// sits between them. A mismatch never gets here: it is
+    /// [`RejectReason::ChannelBindingMismatch`].
+    pub fn channel_bound(&self) -> bool {
+        self.mechanism.ends_with("-PLUS")
     }
 }
 
@@ -132,6 +246,9 @@ impl Server {
     ///   becomes `alice`; with `Some("EXAMPLE.TEST")`, `alice@EXAMPLE.TEST`.
     /// - MIT krb5 keeps a replay cache, by default in `/var/tmp`; set
     ///   `KRB5RCACHETYPE=none` where that is not writable (tests, sandboxes).
+    ///
+    /// For hooks too (a canon-user hook and a proxy policy together), or
+    /// named arguments, use [`Server::builder`].
     #[doc(alias = "sasl_server_new")]
     pub fn new(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Self> {
         Self::build(service, fqdn, realm, config, None, None)
@@ -217,7 +334,7 @@ impl Server {
         Self::build(service, fqdn, realm, config, None, Some(Box::new(policy)))
     }
 
-    fn build(
+    pub(crate) fn build(
         service: &str,
         fqdn: &str,
         realm: Option<&str>,
@@ -230,7 +347,7 @@ impl Server {
         let callbacks = CallbackSet::server(config.clone(), canon, proxy);
         let mut conn = Conn::server(service, fqdn, realm, callbacks, config.security())?;
         gss::server(&mut conn, service, fqdn, config)?;
-        Ok(Server { conn, state: State::New })
+        Ok(Server { conn, state: State::New, chosen: String::new() })
     }
 
     /// The mechanisms this connection offers, after `mech_list` and the security
@@ -240,20 +357,20 @@ impl Server {
         self.conn.mechanisms()
     }
 
-    /// The same list as [`Server::mechanisms`], space-separated, borrowed from
-    /// libsasl2 without copying: it can go straight to the peer, or to
-    /// [`Client::start`](crate::Client::start). Empty when no mechanism is left.
+    /// The same list as [`Server::mechanisms`], space-separated, as it can go
+    /// to the peer or to [`Client::start`](crate::Client::start). Empty when
+    /// no mechanism is left.
     ///
     /// ```
     /// use cyrus_sasl::{Config, Server};
     /// let config = Config::new().with("mech_list", "CRAM-MD5 SCRAM-SHA-256")?;
-    /// let mut server = Server::new("myservice", "host.example.com", None, &config)?;
+    /// let server = Server::new("myservice", "host.example.com", None, &config)?;
     /// assert_eq!(server.mechanism_list()?, "CRAM-MD5 SCRAM-SHA-256");
     /// # Ok::<(), cyrus_sasl::Error>(())
     /// ```
     #[doc(alias = "sasl_listmech")]
-    pub fn mechanism_list(&mut self) -> Result<&str> {
-        Ok(self.conn.mechanism_list()?.unwrap_or(""))
+    pub fn mechanism_list(&self) -> Result<String> {
+        self.conn.mechanism_list()
     }
 
     /// Starts authentication with the mechanism the client chose, and its initial
@@ -267,6 +384,7 @@ impl Server {
             return Err(Error::State { call: "Server::start", state: "twice on one connection" });
         }
         self.state = State::Stepping;
+        self.chosen = mechanism.to_ascii_uppercase();
         let started = self.conn.server_start(mechanism, initial_response);
         match started {
             // The mechanism cannot reach min_ssf ("mech CRAM-MD5 is too weak").
@@ -278,6 +396,17 @@ impl Server {
             Err(Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
                 self.state = State::Done;
                 Err(self.explain_nomech(mechanism))
+            }
+            // libsasl2 says only "Remote sent first but mech does not allow it".
+            Err(Error::Sasl { call, code: Code::BADPROT, detail }) if detail.contains("Remote sent first") => {
+                self.state = State::Done;
+                let hint = match initial_response {
+                    Some([]) => {
+                        "an empty initial response (Some(&[])) is still one; pass None when the client sent none"
+                    }
+                    _ => "pass None: the server sends first with this mechanism",
+                };
+                Err(Error::Sasl { call, code: Code::BADPROT, detail: format!("{detail} ({mechanism}: {hint})") })
             }
             started => self.finish("sasl_server_start", started),
         }
@@ -303,7 +432,8 @@ impl Server {
         let logged = self.conn.take_logged_failures();
         let (code, out) = match stepped {
             Ok(stepped) => stepped,
-            Err(Error::Sasl { code: code @ (Code::BADAUTH | Code::NOUSER | Code::NOAUTHZ), detail, .. }) => {
+            Err(Error::Sasl { code, detail, .. }) if verdict(code, &detail).is_some() => {
+                let mut reason = verdict(code, &detail).expect("checked by the guard");
                 if code == Code::NOUSER {
                     // libsasl2 reports a missing sasldb file as an unknown user.
                     self.conn.config().check_sasldb()?;
@@ -315,14 +445,26 @@ impl Server {
                 if let Some(error) = kerberos::server_side_badauth(call, code, gss.map(String::as_str)) {
                     return Err(error);
                 }
-                // The detail can quote the peer's user name: logged escaped.
-                match gss {
-                    Some(reason) => {
-                        log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}: {reason:?}")
-                    }
-                    None => log::info!(target: "cyrus_sasl::server", "authentication rejected ({code:?}): {detail:?}"),
+                if self.conn.take_canon_refused() {
+                    reason = RejectReason::Policy;
                 }
-                return Ok(ServerStep::Rejected);
+                // The name the peer tried, if the mechanism got that far.
+                let authid = self.conn.prop_bytes(sys::SASL_AUTHUSER).map(|b| String::from_utf8_lossy(b).into_owned());
+                let rejection = Rejection::new(authid, reason);
+                // The name and the detail are peer text: logged escaped.
+                let user = rejection.authid().map_or_else(|| "no user name read".to_owned(), |u| format!("user {u:?}"));
+                let reason = rejection.reason();
+                match gss {
+                    Some(gss) => log::info!(
+                        target: "cyrus_sasl::server",
+                        "authentication rejected ({code:?}): {reason}, {user}: {detail:?}: {gss:?}"
+                    ),
+                    None => log::info!(
+                        target: "cyrus_sasl::server",
+                        "authentication rejected ({code:?}): {reason}, {user}: {detail:?}"
+                    ),
+                }
+                return Ok(ServerStep::Rejected(rejection));
             }
             Err(e) => return Err(kerberos::refine(too_weak::explain(&self.conn, e, None))),
         };
@@ -342,7 +484,12 @@ impl Server {
         // Borrowed first, so the authid is copied only when it differs.
         let user = self.conn.prop_utf8(sys::SASL_USERNAME, "user name")?.unwrap_or_default();
         let authid = self.conn.prop_utf8(sys::SASL_AUTHUSER, "authentication id")?;
-        let mechanism = self.conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
+        let mut mechanism = self.conn.prop_str(sys::SASL_MECHNAME, "mechanism name")?.unwrap_or_default();
+        // The plugin's name is the same for the bound variant; the exchange
+        // authenticated, so the `-PLUS` the client chose was bound and checked.
+        if self.chosen.strip_suffix("-PLUS").is_some_and(|plain| plain.eq_ignore_ascii_case(&mechanism)) {
+            mechanism.push_str("-PLUS");
+        }
         let ssf = self.conn.prop_uint(sys::SASL_SSF)?;
         Ok(match authid {
             Some(authid) if authid != user => {
@@ -469,6 +616,25 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server").field("state", &self.state).field("config", self.conn.config()).finish_non_exhaustive()
+    }
+}
+
+/// The class of a failed step that is a verdict on the peer rather than an
+/// error, or `None` for an error.
+fn verdict(code: Code, detail: &str) -> Option<RejectReason> {
+    match code {
+        Code::NOUSER => Some(RejectReason::UnknownUser),
+        // libsasl2's own rule when no proxy policy is set (the authzid must be
+        // the authid) refuses with BADAUTH and this text.
+        Code::BADAUTH if detail.contains("Requested identity not authenticated identity") => Some(RejectReason::Policy),
+        Code::BADAUTH => Some(RejectReason::WrongSecret),
+        Code::NOAUTHZ => Some(RejectReason::Policy),
+        Code::BADBINDING => Some(RejectReason::ChannelBindingMismatch),
+        // libsasl2's SCRAM: "Channel bindings mismatch in SCRAM-SHA-256".
+        Code::BADPROT if detail.to_ascii_lowercase().contains("channel binding") => {
+            Some(RejectReason::ChannelBindingMismatch)
+        }
+        _ => None,
     }
 }
 

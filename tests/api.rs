@@ -8,8 +8,12 @@
 //! and the KDC-backed `gssapi` and `secure_stream` (environment set before
 //! any thread starts).
 
+#[path = "api/async_steps.rs"]
+mod async_steps;
 #[path = "api/channel_binding.rs"]
 mod channel_binding;
+#[path = "api/config_in_code.rs"]
+mod config_in_code;
 #[path = "api/config_switch.rs"]
 mod config_switch;
 #[path = "api/errors.rs"]
@@ -18,5 +22,13 @@ mod errors;
 mod external;
 #[path = "api/memory_store.rs"]
 mod memory_store;
+#[path = "api/readable_output.rs"]
+mod readable_output;
+#[path = "api/rejections.rs"]
+mod rejections;
 #[path = "api/sasldb.rs"]
 mod sasldb;
+#[path = "api/server_builder.rs"]
+mod server_builder;
+#[path = "api/tls_binding.rs"]
+mod tls_binding;

@@ -83,7 +83,7 @@ fn digest_md5_response_with_a_repeated_cnonce_is_a_typed_failure_and_the_next_ex
     let config = digest_config(0, None).with_credential_store(&store());
     let mut server = challenged_server(&config);
     // The nonce is not this server's: an ordinary rejection.
-    assert!(matches!(server.step(REPEATED_CNONCE), Ok(ServerStep::Rejected)));
+    assert!(matches!(server.step(REPEATED_CNONCE), Ok(ServerStep::Rejected(_))));
     assert!(matches!(server.step(b""), Err(Error::State { .. })), "the exchange is over");
 
     let mut server = Server::new(SERVICE, HOST, Some(REALM), &config).unwrap();
@@ -108,7 +108,7 @@ fn libsasl2_digest_md5_server_leaks_the_values_of_repeated_directives() {
     let single = format!("cnonce=\"{}\",username=\"alice\"", "0123456789".repeat(5));
     let attempt = |response: &[u8]| {
         let mut server = challenged_server(&config);
-        assert!(matches!(server.step(response), Err(Error::Sasl { .. }) | Ok(ServerStep::Rejected)));
+        assert!(matches!(server.step(response), Err(Error::Sasl { .. }) | Ok(ServerStep::Rejected(_))));
     };
     let growth = |response: &[u8]| {
         for _ in 0..200 {
@@ -218,14 +218,14 @@ fn libsasl2_leaks_a_client_user_name_too_long_to_canonicalise() {
         let mut server = Server::new(SERVICE, HOST, Some(REALM), &cram).unwrap();
         assert!(matches!(server.start("CRAM-MD5", None).unwrap(), ServerStep::Continue(_)));
         match server.step(response.as_bytes()) {
-            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected) => {}
+            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected(_)) => {}
             other => panic!("{} bytes: {other:?}", response.len()),
         }
     };
     let scram_attempt_with = |config: &Config, first: &str| {
         let mut server = Server::new(SERVICE, HOST, Some(REALM), config).unwrap();
         match server.start("SCRAM-SHA-256", Some(first.as_bytes())) {
-            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected) => {}
+            Err(Error::Sasl { code: Code::BUFOVER, .. }) | Ok(ServerStep::Rejected(_)) => {}
             other => panic!("{} bytes: {other:?}", first.len()),
         }
     };

@@ -72,6 +72,25 @@ fn rejection_reasons_are_logged_on_the_server_side_only() {
 }
 
 #[test]
+fn a_wrong_cram_md5_password_is_logged_naming_the_user_escaped() {
+    let _g = capture();
+    let db = sasldb(&[("alice", "secret")]);
+    assert_eq!(login(&db.path, "CRAM-MD5", "alice", "wrong-sentinel"), Outcome::Rejected);
+    let log = lines().join("\n");
+    let line =
+        log.lines().find(|l| l.contains("authentication rejected (SASL_BADAUTH)")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains(r#"wrong secret, user "alice@EXAMPLE.TEST""#), "{line}");
+    assert!(!log.contains("wrong-sentinel"), "the attempted password is never logged: {log}");
+
+    // A name with control characters arrives escaped, on one line.
+    let _ = login(&db.path, "CRAM-MD5", "mal\u{1b}[2Jlory", "x");
+    let log = lines().join("\n");
+    let line = log.lines().find(|l| l.contains("unknown user, user")).unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains(r#"user "mal\u{1b}[2Jlory@EXAMPLE.TEST""#), "{line}");
+    assert!(!log.contains('\u{1b}'), "peer text unescaped in the log: {log}");
+}
+
+#[test]
 fn a_panicking_logger_resumes_at_the_api_call_and_the_process_survives() {
     let _g = capture();
     let db = sasldb(&[("alice", "secret")]);

@@ -186,7 +186,7 @@ fn pure_sasl_peer_and_secure_stream_agree_on_the_wire(qop: &str, expected_ssf: u
                     assert_eq!((identity.user(), identity.ssf), ("alice", expected_ssf));
                     break;
                 }
-                cyrus_sasl::ServerStep::Rejected => return Err("pure-sasl was rejected".into()),
+                cyrus_sasl::ServerStep::Rejected(_) => return Err("pure-sasl was rejected".into()),
             }
         }
         let mut stream = cyrus_sasl::SecureStream::new(tcp, server.into_security_layer()?);

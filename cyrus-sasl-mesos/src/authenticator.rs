@@ -595,7 +595,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             Ok(ServerStep::Authenticated { identity, .. }) => {
                 Outcome::Failed(ExchangeError::SuccessData(identity.mechanism))
             }
-            Ok(ServerStep::Rejected) => Outcome::Rejected,
+            Ok(ServerStep::Rejected(_)) => Outcome::Rejected,
             Err(e) => Outcome::Failed(ExchangeError::Sasl(e)),
         };
         self.finish(peer, next);

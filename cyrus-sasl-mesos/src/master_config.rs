@@ -136,7 +136,10 @@ impl MasterConfig {
     /// config file holding only `credentials: PATH`.
     pub fn read_credentials_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_str().ok_or_else(|| Error::NonUtf8Path(path.as_ref().to_owned()))?;
-        Self::from_sasl_config(Config::new().with(CREDENTIALS_KEY, path)?)
+        // `credentials` is this crate's key, not one libsasl2 knows: `set`, not `with`.
+        let mut config = Config::new();
+        config.set(CREDENTIALS_KEY, path)?;
+        Self::from_sasl_config(config)
     }
 
     fn build(mut config: Config, base: Option<&Path>) -> Result<Self, Error> {

@@ -137,7 +137,7 @@ fn login(seen: &mut Exhibits, label: &str, config: &Config, user: &str, password
                 step = server.step(&response).unwrap();
             }
             ServerStep::Authenticated { ref identity, .. } => break Some(identity.clone()),
-            ServerStep::Rejected => break None,
+            ServerStep::Rejected(_) => break None,
         }
     };
     seen.debug(&format!("{label}: Server after"), &server);

@@ -107,7 +107,7 @@ fn cram_login(store: &CredentialStore, password: &str) -> bool {
                 step = server.step(&response).unwrap();
             }
             ServerStep::Authenticated { .. } => return true,
-            ServerStep::Rejected => return false,
+            ServerStep::Rejected(_) => return false,
         }
     }
 }

@@ -94,7 +94,7 @@ fn layers() -> (SecurityLayer, SecurityLayer) {
                 step = server.step(&response).expect("server step");
             }
             ServerStep::Authenticated { .. } => break,
-            ServerStep::Rejected => panic!("DIGEST-MD5 rejected the right secret"),
+            ServerStep::Rejected(_) => panic!("DIGEST-MD5 rejected the right secret"),
         }
     }
     (client.into_security_layer().expect("client layer"), server.into_security_layer().expect("server layer"))

@@ -169,7 +169,7 @@ fn exchange(setup: &Setup, mech: usize, right_secret: bool, replace: Option<(u8,
                 end = End::Failed;
                 break;
             }
-            Ok(ServerStep::Rejected) => {
+            Ok(ServerStep::Rejected(_)) => {
                 end = End::Rejected;
                 break;
             }

@@ -89,9 +89,13 @@ fn exchange<R: BufRead, W: Write>(lines: &mut Lines<R, W>, common: &Common, conf
             }
             // Nothing more is sent: the client sees the connection close where the
             // final line would be (gsasl --client then exits with status 1).
-            Step::Rejected => {
+            Step::Rejected(rejection) => {
                 let hint = if log::max_level() < log::LevelFilter::Info { " (-v logs libsasl2's reason)" } else { "" };
-                return Err(Failure::Rejected(format!("{mechanism} authentication failed{hint}")));
+                return Err(Failure::Rejected(format!(
+                    "{mechanism} authentication failed ({}, user {:?}){hint}",
+                    rejection.reason(),
+                    rejection.authid().unwrap_or("?")
+                )));
             }
         }
     }
@@ -118,7 +122,7 @@ fn went_away(what: &str) -> Failure {
 enum Step {
     Continue(Vec<u8>),
     Authenticated(Identity, Vec<u8>),
-    Rejected,
+    Rejected(cyrus_sasl::Rejection),
 }
 
 impl From<ServerStep<'_>> for Step {
@@ -126,7 +130,7 @@ impl From<ServerStep<'_>> for Step {
         match step {
             ServerStep::Continue(challenge) => Step::Continue(challenge.to_vec()),
             ServerStep::Authenticated { identity, additional } => Step::Authenticated(identity, additional.to_vec()),
-            ServerStep::Rejected => Step::Rejected,
+            ServerStep::Rejected(rejection) => Step::Rejected(rejection),
         }
     }
 }

@@ -232,7 +232,7 @@ fn serve(mut server: Server, mut peer: LinePeer, mech: &str) -> Result<ServerRun
                 peer.write_token(additional);
                 break Some(identity);
             }
-            ServerStep::Rejected => break None,
+            ServerStep::Rejected(_) => break None,
         }
     };
     let (peer_status, peer_stderr) = peer.finish();

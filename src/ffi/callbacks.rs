@@ -231,6 +231,9 @@ pub(crate) struct CallbackSet {
     /// sees was appended by libsasl2, not typed by the client.
     realm_appended: Cell<u8>,
     client: Option<ClientCredentials>,
+    /// Set when the canon-user hook refused a name, so the server can tell a
+    /// policy refusal from a wrong secret (both are `SASL_BADAUTH`).
+    canon_refused: Cell<bool>,
     /// Failure messages libsasl2 logged for this connection since they were
     /// last taken (at most [`MAX_FAILURES`]).
     failures: Cell<Vec<String>>,
@@ -267,6 +270,7 @@ impl CallbackSet {
             track_names,
             realm_appended: Cell::new(0),
             client,
+            canon_refused: Cell::new(false),
             failures: Cell::default(),
         })
     }
@@ -362,6 +366,11 @@ impl CallbackSet {
     /// oldest first; clears them.
     pub(crate) fn take_failures(&self) -> Vec<String> {
         self.failures.take()
+    }
+
+    /// See [`CallbackSet::canon_refused`]; clears it.
+    pub(crate) fn take_canon_refused(&self) -> bool {
+        self.canon_refused.replace(false)
     }
 
     /// The connection's config.
@@ -614,6 +623,7 @@ unsafe extern "C" fn canon_user(
                     unsafe { CStr::from_ptr(user_realm) }.to_str().ok()
                 };
                 let Some(name) = hook(name, realm) else {
+                    set.canon_refused.set(true);
                     return sys::SASL_BADAUTH;
                 };
                 if name.contains('\0') {

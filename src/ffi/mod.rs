@@ -70,7 +70,16 @@ fn detail(conn: *mut sys::sasl_conn_t, code: Code) -> String {
         return code.description().to_owned();
     }
     // SAFETY: non-null and NUL-terminated; copied before the next call on conn.
-    unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned()
+    let text = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
+    tidy_detail(text)
+}
+
+/// libsasl2 formats a detail as `SASL(code): description: message` even when
+/// the message is empty: drop the empty part (`no mechanism available: `).
+fn tidy_detail(mut text: String) -> String {
+    let kept = text.trim_end().trim_end_matches(':').trim_end().len();
+    text.truncate(kept);
+    text
 }
 
 impl Code {
@@ -373,6 +382,12 @@ impl Conn {
         self.callbacks().take_failures()
     }
 
+    /// Whether the canon-user hook refused a name since the last call of
+    /// this method; clears the mark.
+    pub(crate) fn take_canon_refused(&self) -> bool {
+        self.callbacks().take_canon_refused()
+    }
+
     /// Hands the connection a GSS-API credential (`SASL_GSS_CREDS`), which it
     /// then owns until after `sasl_dispose`.
     pub(crate) fn attach_gss(&mut self, credential: gss::Credential) -> Result<()> {
@@ -505,6 +520,22 @@ impl Conn {
         }
     }
 
+    /// A string property as bytes, or `None` when libsasl2 has none (not set
+    /// yet, or `sasl_getprop` refused: `SASL_NOTDONE`). Reads no error detail
+    /// of its own worth keeping, so it suits a connection that just failed.
+    pub(crate) fn prop_bytes(&self, prop: c_int) -> Option<&[u8]> {
+        let mut value: *const c_void = ptr::null();
+        // SAFETY: the connection is live; value is an out-pointer. sasl_getprop
+        // calls no callback.
+        let rc = unsafe { sys::sasl_getprop(self.as_ptr(), prop, &mut value) };
+        if rc != sys::SASL_OK || value.is_null() {
+            return None;
+        }
+        // SAFETY: string properties are NUL-terminated and owned by the
+        // connection, which the returned borrow of self keeps alive.
+        Some(unsafe { CStr::from_ptr(value.cast::<c_char>()) }.to_bytes())
+    }
+
     /// An unsigned property (`SASL_SSF`, `SASL_MAXOUTBUF`).
     pub(crate) fn prop_uint(&self, prop: c_int) -> Result<u32> {
         let value = self.prop_ptr(prop, "sasl_getprop")?;
@@ -535,13 +566,12 @@ impl Conn {
         Out { ptr, len, generation: self.generation }
     }
 
-    /// `sasl_listmech` with separator `" "`, borrowed from the connection;
-    /// `None` when no mechanism is left (`SASL_NOMECH`).
-    pub(crate) fn mechanism_list(&mut self) -> Result<Option<&str>> {
-        self.generation += 1;
-        // SAFETY: the borrow of `self` excludes every other call on the
-        // connection while the text lives.
-        unsafe { self.list_mechanisms() }
+    /// `sasl_listmech` with separator `" "`, copied out; empty when no
+    /// mechanism is left (`SASL_NOMECH`).
+    pub(crate) fn mechanism_list(&self) -> Result<String> {
+        // SAFETY: the text is copied before anything else is called on conn.
+        let text = unsafe { self.list_mechanisms() }?;
+        Ok(text.unwrap_or_default().to_owned())
     }
 
     /// `sasl_listmech`, copied out.

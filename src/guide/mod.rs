@@ -13,6 +13,8 @@
 //! | [`security_layer`] | protecting the connection after authentication |
 //! | [`kerberos`] | GSSAPI in five minutes, and what trips people up |
 //! | [`proxy_authorization`] | acting as someone else: the authzid and a proxy policy |
+//! | [`async_servers`] | which steps block, and running them off a tokio runtime |
+//! | [`line_protocol`] | your own server and client: an `AUTH` exchange over TCP, then a `SecureStream` |
 
 pub mod outcomes_and_errors {
     #![doc = include_str!("outcomes_and_errors.md")]
@@ -44,4 +46,12 @@ pub mod kerberos {
 
 pub mod proxy_authorization {
     #![doc = include_str!("proxy_authorization.md")]
+}
+
+pub mod async_servers {
+    #![doc = include_str!("async_servers.md")]
+}
+
+pub mod line_protocol {
+    #![doc = include_str!("line_protocol.md")]
 }

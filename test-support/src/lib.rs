@@ -131,7 +131,7 @@ fn run(
                 }
                 return Ok(Outcome::Authenticated(identity));
             }
-            ServerStep::Rejected => return Ok(Outcome::Rejected),
+            ServerStep::Rejected(_) => return Ok(Outcome::Rejected),
         }
     }
 }

@@ -4,7 +4,10 @@
 //! terminates TLS toward each side: two sessions, two values), while plain
 //! `SCRAM-SHA-256` between the same two sides succeeds: binding is what tells.
 
-use cyrus_sasl::{ChannelBinding, Client, Config, CredentialStore, Credentials, Secret, Server};
+use cyrus_sasl::{
+    ChannelBinding, Client, ClientStep, Config, CredentialStore, Credentials, Identity, RejectReason, Rejection,
+    Secret, Server, ServerStep,
+};
 use cyrus_sasl_test_support::{self as common, Outcome};
 
 const REALM: &str = "EXAMPLE.TEST";
@@ -87,7 +90,66 @@ fn a_critical_binding_refuses_an_unbound_client() {
     let store = store();
     let (result, _) = exchange(&store, cb(&[1; 32], true), None, "SCRAM-SHA-256");
     assert_ne!(result, Ok(true), "{result:?}");
-    // A client with a critical binding refuses a server that offers no PLUS.
-    let (result, _) = exchange(&store, None, cb(&[1; 32], true), "SCRAM-SHA-256");
-    assert!(result.is_err(), "{result:?}");
+    // A client with a critical binding insists on SCRAM-SHA-256-PLUS, which a
+    // server without a binding refuses: the sides disagree about the channel.
+    let (result, mech) = exchange(&store, None, cb(&[1; 32], true), "SCRAM-SHA-256");
+    assert_eq!(mech, "SCRAM-SHA-256-PLUS");
+    assert_eq!(result, Ok(false), "a typed rejection, not an error");
+}
+
+/// The server's verdict on one exchange: the identity, or the rejection.
+fn verdict(server_cb: Option<ChannelBinding>, client_cb: Option<ChannelBinding>) -> Result<Identity, Rejection> {
+    let store = store();
+    let config = Config::new().with("mech_list", "SCRAM-SHA-256").unwrap().with_credential_store(&store);
+    let mut server = Server::new("test", "localhost", Some(REALM), &config).unwrap();
+    if let Some(cb) = &server_cb {
+        server.set_channel_binding(cb).unwrap();
+    }
+    let offered = server.mechanism_list().unwrap();
+    let mut client = Client::new("test", "localhost", Credentials::new("alice", "s3cret"), &Config::new()).unwrap();
+    if let Some(cb) = &client_cb {
+        client.set_channel_binding(cb).unwrap();
+    }
+    let start = client.start(&offered).unwrap();
+    let mechanism = start.mechanism.to_owned();
+    let initial = start.initial_response.map(<[u8]>::to_vec);
+    let mut step = server.start(&mechanism, initial.as_deref()).unwrap();
+    loop {
+        match step {
+            ServerStep::Continue(challenge) => {
+                let challenge = challenge.to_vec();
+                let response = match client.step(&challenge).unwrap() {
+                    ClientStep::Continue(r) => r.to_vec(),
+                    ClientStep::Complete(r) => r.unwrap_or_default().to_vec(),
+                };
+                // Not an error: a relayed exchange is the server's verdict.
+                step = server.step(&response).expect("a verdict, not an error");
+            }
+            ServerStep::Authenticated { identity, .. } => return Ok(identity),
+            ServerStep::Rejected(rejection) => return Err(rejection),
+        }
+    }
+}
+
+#[test]
+fn a_relay_is_a_channel_binding_mismatch_rejection_naming_the_user() {
+    let rejection = verdict(cb(&[1; 32], false), cb(&[2; 32], false)).unwrap_err();
+    assert_eq!(rejection.reason(), RejectReason::ChannelBindingMismatch, "{rejection:?}");
+    assert_eq!(rejection.authid(), Some("alice@EXAMPLE.TEST"), "whose credentials were relayed");
+}
+
+#[test]
+fn a_bound_identity_names_the_plus_mechanism_and_says_bound() {
+    let identity = verdict(cb(&[1; 32], false), cb(&[1; 32], false)).unwrap();
+    assert_eq!(identity.mechanism, "SCRAM-SHA-256-PLUS", "the client chose -PLUS; libsasl2 names the plugin");
+    assert!(identity.channel_bound());
+    assert_eq!(identity.authid, "alice@EXAMPLE.TEST");
+}
+
+#[test]
+fn an_unbound_identity_names_the_plain_mechanism_and_says_unbound() {
+    // The server offers both; a client without a binding takes plain SCRAM.
+    let identity = verdict(cb(&[1; 32], false), None).unwrap();
+    assert_eq!(identity.mechanism, "SCRAM-SHA-256");
+    assert!(!identity.channel_bound());
 }

@@ -254,7 +254,7 @@ fn gsasl_external_client_authenticates_to_our_server() {
         server.set_external(128, Some("fw1")).unwrap();
         let outcome = match server.start("EXTERNAL", Some(&token)).unwrap() {
             ServerStep::Authenticated { identity, .. } => Outcome::Authenticated(identity),
-            ServerStep::Rejected => Outcome::Rejected,
+            ServerStep::Rejected(_) => Outcome::Rejected,
             ServerStep::Continue(c) => panic!("EXTERNAL takes one message, got a challenge {c:?}"),
         };
         assert_eq!(outcome, expected, "gsasl -z {authzid:?}");
