@@ -135,3 +135,6 @@ pub const DEFAULT_SERVICE: &str = "mesos";
 /// The `log` target of this crate's lines (the ACL and LDAP modules log under
 /// their own paths below it).
 pub const LOG_TARGET: &str = "cyrus_sasl_mesos";
+
+pub mod zookeeper;
+pub use zookeeper::MasterAddress;

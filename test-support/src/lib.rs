@@ -9,6 +9,7 @@ pub mod ldap;
 pub mod mesos;
 pub mod mesos_peer;
 pub mod tls;
+pub mod zookeeper;
 
 use std::io::Write;
 use std::path::PathBuf;
