@@ -16,6 +16,7 @@ use cyrus_sasl::Config;
 use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, Upid, client_certificate_principal};
 
 use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, RegistrationVerdict};
+use crate::zookeeper::{ADVERTISED_MESOS_VERSION, Address, MasterInfo};
 use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionOutcome};
 use crate::{LOG_TARGET, MasterConfig, SecureChannel};
 
@@ -77,6 +78,10 @@ pub struct MasterOptions {
     /// names...) gives none: EXTERNAL is then not offered to that peer, and
     /// the reason is logged. `None` (the default): no peer identity.
     pub external: Option<PrincipalSource>,
+    /// The host name the master advertises in its `MasterInfo` (`hostname` and
+    /// `address.hostname`: in registration answers and in its ZooKeeper node).
+    /// `None` (the default): none.
+    pub hostname: Option<String>,
 }
 
 impl MasterOptions {
@@ -121,6 +126,7 @@ impl Default for MasterOptions {
             registry: None,
             registration: None,
             external: None,
+            hostname: None,
         }
     }
 }
@@ -243,7 +249,14 @@ impl Master {
         let (stop_tx, stop_rx) = watch::channel(false);
         let upid = master.upid().clone();
         let gate = options.registration.clone().map(|g| g.with_peer_binding(options.server.peer_binding));
+        // Mesos makes a new master id at each start; the gate's ids carry it.
+        let master_id = match &gate {
+            Some(gate) => gate.master_id().to_owned(),
+            None => format!("{:032x}", rand::random::<u128>()),
+        };
+        let info = Arc::new(advertised_info(master_id, &upid, options.hostname.as_deref()));
         let event_loop = Loop {
+            info: Arc::clone(&info),
             gate,
             in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
             registry: registry.clone(),
@@ -259,8 +272,27 @@ impl Master {
         };
         let task = tokio::spawn(event_loop.run(master, stop_rx));
         log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
-        Ok(MasterHandle { upid, endpoint, registry, events: events_rx, stop: stop_tx, task: Some(task) })
+        Ok(MasterHandle { upid, info, endpoint, registry, events: events_rx, stop: stop_tx, task: Some(task) })
     }
+}
+
+/// The `MasterInfo` a master advertises: [`MasterInfo::for_master`], or for a
+/// master on IPv6 (whose `ip` field cannot hold its address), `ip` 0 with the
+/// address as text in `address.ip` (as Mesos fills it).
+fn advertised_info(id: String, upid: &Upid, hostname: Option<&str>) -> MasterInfo {
+    MasterInfo::for_master(id.clone(), upid.clone(), hostname).unwrap_or_else(|_| MasterInfo {
+        address: Some(Address {
+            hostname: hostname.map(str::to_owned),
+            ip: Some(upid.ip().to_string()),
+            port: upid.port(),
+        }),
+        hostname: hostname.map(str::to_owned),
+        id,
+        ip: std::net::Ipv4Addr::UNSPECIFIED,
+        pid: upid.clone(),
+        port: upid.port(),
+        version: Some(ADVERTISED_MESOS_VERSION.to_owned()),
+    })
 }
 
 impl fmt::Debug for Master {
@@ -272,6 +304,7 @@ impl fmt::Debug for Master {
 /// The handle of a running [`Master`]. Dropping it stops the master.
 pub struct MasterHandle {
     upid: Upid,
+    info: Arc<MasterInfo>,
     endpoint: Endpoint,
     registry: Registry,
     events: mpsc::Receiver<MasterEvent>,
@@ -283,6 +316,12 @@ impl MasterHandle {
     /// The master's UPID, `master@ip:port` (its advertised address).
     pub fn upid(&self) -> &Upid {
         &self.upid
+    }
+
+    /// What it advertises: in its registration answers, and in ZooKeeper
+    /// when it contends.
+    pub fn info(&self) -> &MasterInfo {
+        &self.info
     }
 
     /// The endpoint it runs on (to send registration answers from `master`, or
@@ -335,6 +374,7 @@ impl fmt::Debug for MasterHandle {
 
 /// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
 struct Loop {
+    info: Arc<MasterInfo>,
     gate: Option<RegistrationGate>,
     in_flight: Arc<Semaphore>,
     registry: Registry,
@@ -466,11 +506,16 @@ impl Loop {
             );
             return;
         };
-        let (registry, endpoint, master, events) =
-            (self.registry.clone(), self.endpoint.clone(), self.upid.clone(), self.events.clone());
+        let (registry, endpoint, master, events, info) = (
+            self.registry.clone(),
+            self.endpoint.clone(),
+            self.upid.clone(),
+            self.events.clone(),
+            Arc::clone(&self.info),
+        );
         tokio::spawn(async move {
-            let (from, peer_ip, addr) = (envelope.from.to_string(), envelope.peer_addr.ip(), master.addr());
-            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, addr));
+            let (from, peer_ip) = (envelope.from.to_string(), envelope.peer_addr.ip());
+            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, &info));
             let answer = match decided.await {
                 Ok(answer) => answer,
                 Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
