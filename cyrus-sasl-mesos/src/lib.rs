@@ -105,12 +105,12 @@ pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
 pub use master::{
-    AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
-    MasterOptions, RegistrationRecord, SESSION_PREFIX,
+    AuthenticationRecord, DEFAULT_ZK_SESSION_TIMEOUT, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master,
+    MasterElection, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
 pub use master_config::{
     ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
-    MasterConfig,
+    MasterConfig, ZK_KEY, ZK_SESSION_TIMEOUT_KEY, ZOOKEEPER_KEY,
 };
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,

@@ -7,6 +7,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -16,7 +18,7 @@ use cyrus_sasl::Config;
 use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, Upid, client_certificate_principal};
 
 use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, RegistrationVerdict};
-use crate::zookeeper::{ADVERTISED_MESOS_VERSION, Address, MasterInfo};
+use crate::zookeeper::{ADVERTISED_MESOS_VERSION, Address, Contender, ContenderStatus, MasterInfo, ZkAddress};
 use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionOutcome};
 use crate::{LOG_TARGET, MasterConfig, SecureChannel};
 
@@ -30,6 +32,28 @@ pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
 pub const SESSION_PREFIX: &str = "crammd5-authenticator-session";
+
+/// The ZooKeeper session timeout a contending master asks for by default,
+/// Mesos's `--zk_session_timeout` (10 s).
+pub const DEFAULT_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A master's place in a ZooKeeper election ([`MasterOptions::election`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterElection {
+    /// The ensemble and the path the masters contend under (Mesos's `--zk`).
+    /// Its credentials, if any, are never logged.
+    pub zk: ZkAddress,
+    /// The session timeout asked for (the server may clamp it): how long a
+    /// crashed leader keeps the lead. Default [`DEFAULT_ZK_SESSION_TIMEOUT`].
+    pub session_timeout: Duration,
+}
+
+impl MasterElection {
+    /// Contending under `zk` with the default session timeout.
+    pub fn new(zk: ZkAddress) -> Self {
+        MasterElection { zk, session_timeout: DEFAULT_ZK_SESSION_TIMEOUT }
+    }
+}
 
 /// How a [`Master`] runs.
 ///
@@ -82,6 +106,10 @@ pub struct MasterOptions {
     /// `address.hostname`: in registration answers and in its ZooKeeper node).
     /// `None` (the default): none.
     pub hostname: Option<String>,
+    /// High availability: `Some`: the master contends in ZooKeeper, serves
+    /// only while it leads and drops every message otherwise (see
+    /// [`Master`]). `None` (the default): it always leads.
+    pub election: Option<MasterElection>,
 }
 
 impl MasterOptions {
@@ -110,6 +138,7 @@ impl MasterOptions {
             server: ServerOptions { channel_binding: config.channel_binding(), ..defaults.server },
             registration: config.registration_gate(),
             external: config.external_principal(),
+            election: config.election(),
             ..MasterOptions::default()
         }
     }
@@ -127,6 +156,7 @@ impl Default for MasterOptions {
             registration: None,
             external: None,
             hostname: None,
+            election: None,
         }
     }
 }
@@ -201,6 +231,16 @@ pub enum MasterEvent {
         /// The claimed sender.
         from: Upid,
     },
+    /// The master was elected in ZooKeeper: it serves from now on.
+    Elected,
+    /// The master stopped leading (another master's node leads, or its
+    /// ZooKeeper session is lost): it aborted every session, forgot every
+    /// authenticated UPID and framework id, and drops every message until it
+    /// is elected again.
+    SteppedDown {
+        /// Why: [`ContenderStatus::NotLeading`] or [`ContenderStatus::LostSession`].
+        reason: ContenderStatus,
+    },
 }
 
 /// A session the loop knows: its process (fed to the loop by a forwarding task)
@@ -230,6 +270,16 @@ struct SessionSlot {
 /// - A session's process is removed when its session ends: later messages to it
 ///   are answered `404`, as libprocess does for a terminated process.
 /// - Every attempt's end is a [`MasterEvent::Authentication`].
+/// - With [`MasterOptions::election`], it contends in ZooKeeper with its
+///   complete [`MasterInfo`] (an ephemeral sequential `json.info_N`, as a
+///   Mesos master does) and serves only while its node leads. Until then it
+///   drops every message (logged at `debug`), as a Mesos master that is not
+///   elected does. When it stops leading (its session is lost, or its node is
+///   gone) it steps down at once: it aborts every session, empties its
+///   registry and forgets the framework ids it knew (a new term starts
+///   empty), reports [`MasterEvent::SteppedDown`], and contends again.
+///   [`MasterHandle::shutdown`] withdraws its node first, so the next master
+///   leads at once.
 ///
 /// [`spawn`](Self::spawn) runs it on the current tokio runtime; the
 /// [`MasterHandle`] reads events and stops it.
@@ -255,7 +305,21 @@ impl Master {
             None => format!("{:032x}", rand::random::<u128>()),
         };
         let info = Arc::new(advertised_info(master_id, &upid, options.hostname.as_deref()));
+        let contender = options.election.as_ref().map(|election| {
+            log::info!(
+                target: LOG_TARGET,
+                "{upid} contends under {} (session timeout {:?})",
+                election.zk,
+                election.session_timeout
+            );
+            Contender::join(&election.zk, &info, election.session_timeout)
+        });
+        let (leading_tx, leading_rx) = watch::channel(contender.is_none());
         let event_loop = Loop {
+            sasl: options.sasl.clone(),
+            server: options.server.clone(),
+            leading: leading_tx,
+            term: Arc::new(AtomicU64::new(0)),
             info: Arc::clone(&info),
             gate,
             in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
@@ -270,9 +334,20 @@ impl Master {
             events: events_tx,
             external: options.external,
         };
-        let task = tokio::spawn(event_loop.run(master, stop_rx));
+        let status = contender.as_ref().map(Contender::subscribe);
+        let task = tokio::spawn(event_loop.run(master, stop_rx, status));
         log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
-        Ok(MasterHandle { upid, info, endpoint, registry, events: events_rx, stop: stop_tx, task: Some(task) })
+        Ok(MasterHandle {
+            upid,
+            info,
+            endpoint,
+            registry,
+            events: events_rx,
+            stop: stop_tx,
+            task: Some(task),
+            contender,
+            leading: leading_rx,
+        })
     }
 }
 
@@ -310,6 +385,8 @@ pub struct MasterHandle {
     events: mpsc::Receiver<MasterEvent>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    contender: Option<Contender>,
+    leading: watch::Receiver<bool>,
 }
 
 impl MasterHandle {
@@ -350,9 +427,28 @@ impl MasterHandle {
         self.events.try_recv().ok()
     }
 
-    /// Stops the master and waits for its loop to end. Sessions in progress
+    /// Whether it leads now: always without [`MasterOptions::election`];
+    /// with it, from [`MasterEvent::Elected`] to [`MasterEvent::SteppedDown`].
+    pub fn leading(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Waits until [`leading`](Self::leading) is `leading`; `false` if the
+    /// master stopped first.
+    pub async fn wait_leading(&self, leading: bool) -> bool {
+        self.leading.clone().wait_for(|now| *now == leading).await.is_ok()
+    }
+
+    /// Stops the master and waits for its loop to end. A contending master
+    /// first withdraws its node from the election (so that the next master
+    /// leads at once rather than after a session timeout). Sessions in progress
     /// end as [`DiscardReason::AuthenticatorDropped`](crate::DiscardReason).
     pub async fn shutdown(mut self) {
+        if let Some(contender) = self.contender.take() {
+            if let Err(e) = contender.withdraw().await {
+                log::warn!(target: LOG_TARGET, "{}: withdrawing from the election: {e}", self.upid);
+            }
+        }
         self.stop.send_replace(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -368,12 +464,22 @@ impl Drop for MasterHandle {
 
 impl fmt::Debug for MasterHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MasterHandle").field("upid", &self.upid).finish_non_exhaustive()
+        f.debug_struct("MasterHandle")
+            .field("upid", &self.upid)
+            .field("leading", &self.leading())
+            .finish_non_exhaustive()
     }
 }
 
 /// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
 struct Loop {
+    sasl: Config,
+    server: ServerOptions,
+    /// Whether the master leads (always, without an election).
+    leading: watch::Sender<bool>,
+    /// Bumped at each step-down: a registration decided in an earlier term is
+    /// not answered.
+    term: Arc<AtomicU64>,
     info: Arc<MasterInfo>,
     gate: Option<RegistrationGate>,
     in_flight: Arc<Semaphore>,
@@ -390,13 +496,19 @@ struct Loop {
 }
 
 impl Loop {
-    async fn run(mut self, mut master: Process, mut stop: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        mut master: Process,
+        mut stop: watch::Receiver<bool>,
+        mut election: Option<watch::Receiver<ContenderStatus>>,
+    ) {
         // Every session process forwards what it receives here, tagged with its key.
         let (session_tx, mut session_rx) = mpsc::channel::<(u64, Envelope)>(1024);
         loop {
             let deadline = self.authenticator.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break,
+                status = next_status(&mut election) => self.on_status(status),
                 envelope = master.recv() => match envelope {
                     Some(envelope) => self.on_master_message(envelope, &session_tx),
                     None => break,
@@ -422,6 +534,48 @@ impl Loop {
         }
     }
 
+    /// A change of the contender's status.
+    fn on_status(&mut self, status: ContenderStatus) {
+        let leading = *self.leading.borrow();
+        match (leading, status) {
+            (false, ContenderStatus::Leading) => {
+                log::info!(target: LOG_TARGET, "{} is elected: leading", self.upid);
+                self.leading.send_replace(true);
+                self.emit(MasterEvent::Elected);
+            }
+            (true, ContenderStatus::NotLeading | ContenderStatus::LostSession) => self.step_down(status),
+            _ => {}
+        }
+    }
+
+    /// Stops leading at once: every session ends (reported as dropped), the
+    /// registry and the gate's framework ids are emptied, and a new term begins.
+    fn step_down(&mut self, reason: ContenderStatus) {
+        log::warn!(target: LOG_TARGET, "{} steps down ({reason:?}): forgetting every session and UPID", self.upid);
+        self.leading.send_replace(false);
+        self.term.fetch_add(1, Ordering::SeqCst);
+        let (authenticator, outcomes) =
+            Authenticator::with_registry(&self.sasl, self.server.clone(), self.registry.clone());
+        drop(std::mem::replace(&mut self.authenticator, authenticator));
+        let old = std::mem::replace(&mut self.outcomes, outcomes);
+        for outcome in old.try_iter() {
+            if let Some(slot) = self.sessions.remove(&outcome.peer) {
+                self.endpoint.unregister(slot.upid.id());
+                slot.forwarder.abort();
+                self.emit(MasterEvent::Authentication(record(outcome, slot)));
+            }
+        }
+        for (_, slot) in self.sessions.drain() {
+            self.endpoint.unregister(slot.upid.id());
+            slot.forwarder.abort();
+        }
+        self.registry.clear();
+        if let Some(gate) = &self.gate {
+            gate.forget_frameworks();
+        }
+        self.emit(MasterEvent::SteppedDown { reason });
+    }
+
     fn emit(&self, event: MasterEvent) {
         if let Err(e) = self.events.try_send(event) {
             log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
@@ -429,6 +583,15 @@ impl Loop {
     }
 
     fn on_master_message(&mut self, envelope: Envelope, session_tx: &mpsc::Sender<(u64, Envelope)>) {
+        if !*self.leading.borrow() {
+            log::debug!(
+                target: LOG_TARGET,
+                "dropping {:?} from {:?}: not elected",
+                envelope.name,
+                envelope.from.to_string()
+            );
+            return;
+        }
         if envelope.name != MessageType::Authenticate.proto_name() {
             if self.gate.is_some() && REGISTRATION_MESSAGES.contains(&envelope.name.as_str()) {
                 return self.on_registration(envelope);
@@ -506,6 +669,7 @@ impl Loop {
             );
             return;
         };
+        let (term, decided_in) = (Arc::clone(&self.term), self.term.load(Ordering::SeqCst));
         let (registry, endpoint, master, events, info) = (
             self.registry.clone(),
             self.endpoint.clone(),
@@ -544,6 +708,12 @@ impl Loop {
             {
                 return;
             }
+            // Decided in a term that has ended: the master no longer leads, or
+            // leads again with an empty registry. Not answered.
+            if term.load(Ordering::SeqCst) != decided_in {
+                log::debug!(target: LOG_TARGET, "not answering {:?}: decided before a step-down", envelope.from.to_string());
+                return;
+            }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
                 log::info!(
                     target: LOG_TARGET,
@@ -557,6 +727,10 @@ impl Loop {
     }
 
     fn on_session_message(&mut self, key: u64, envelope: Envelope) {
+        if !*self.leading.borrow() {
+            // Sessions end at a step-down; a message already queued is late.
+            return;
+        }
         let Some(message_type) = MessageType::from_proto_name(&envelope.name) else {
             return self.malformed(&envelope, format!("unknown message {:?} for a session", envelope.name));
         };
@@ -610,6 +784,20 @@ impl Loop {
             self.emit(MasterEvent::Authentication(record(outcome, slot)));
         }
     }
+}
+
+/// The contender's next status; never, without an election (or once the
+/// contender is gone, which only happens as the master stops).
+async fn next_status(election: &mut Option<watch::Receiver<ContenderStatus>>) -> ContenderStatus {
+    if let Some(status) = election.as_mut() {
+        if status.changed().await.is_ok() {
+            return *status.borrow_and_update();
+        }
+        *election = None;
+        // The contender is gone: whatever it last said no longer holds.
+        return ContenderStatus::LostSession;
+    }
+    std::future::pending().await
 }
 
 /// Who sent `envelope`, as the sans-IO authenticator takes it: with the
