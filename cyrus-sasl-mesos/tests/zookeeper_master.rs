@@ -13,8 +13,8 @@ use cyrus_sasl_mesos::libprocess::{Endpoint, EndpointOptions, Process};
 use cyrus_sasl_mesos::registration::{RegistrationGate, RegistrationVerdict};
 use cyrus_sasl_mesos::zookeeper::{ContenderStatus, LeaderDetector, LeaderEvent, ZkAddress};
 use cyrus_sasl_mesos::{
-    AuthenticateOptions, Credential, Master, MasterConfig, MasterElection, MasterEvent, MasterHandle, MasterOptions,
-    NoVerdict, Verdict, authenticate,
+    AuthenticateOptions, Credential, FollowEvent, FollowOptions, Follower, Master, MasterAddress, MasterConfig,
+    MasterElection, MasterEvent, MasterHandle, MasterOptions, NoVerdict, Verdict, authenticate, follow_leader,
 };
 use cyrus_sasl_test_support::capture;
 use cyrus_sasl_test_support::zookeeper::ZooKeeper;
@@ -245,4 +245,90 @@ async fn register(scheduler: &Process, master: &mut MasterHandle, id: Option<&st
         _ => None,
     })
     .await
+}
+
+/// The next event of `follower`, within `within`.
+async fn follow_event(follower: &mut Follower, within: Duration, what: &str) -> FollowEvent {
+    match tokio::time::timeout(within, follower.next()).await {
+        Ok(Some(event)) => event,
+        Ok(None) => panic!("{what}: the follower stopped"),
+        Err(_) => panic!("{what}: not within {within:?}"),
+    }
+}
+
+/// Skips `Error` events (attempts that ended without a verdict) up to the next other one.
+async fn follow_decisive(follower: &mut Follower, within: Duration, what: &str) -> FollowEvent {
+    let deadline = Instant::now() + within;
+    loop {
+        match follow_event(follower, deadline.saturating_duration_since(Instant::now()), what).await {
+            FollowEvent::Error(e) => eprintln!("{what}: {e}"),
+            event => return event,
+        }
+    }
+}
+
+#[test]
+fn a_follower_authenticates_with_each_new_leader_from_the_same_upid() {
+    run_serial(async {
+        let zk = ZooKeeper::start();
+        let zk_address = address(&zk, "/mesos");
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = master(&dir, Some(&zk_address)).await;
+        next(&mut first, Duration::from_secs(10), "the first is elected", elected).await;
+        let second = master(&dir, Some(&zk_address)).await;
+        let (endpoint, scheduler) = framework().await;
+        let pid = scheduler.upid().to_string();
+        let options = FollowOptions { zk_session_timeout: SESSION_TIMEOUT, ..FollowOptions::default() };
+        let mut follower = follow_leader(
+            &endpoint,
+            &MasterAddress::ZooKeeper(zk_address.clone()),
+            scheduler.upid(),
+            Credential::new("framework-a", "s3cret"),
+            &options,
+        );
+        let event = follow_event(&mut follower, Duration::from_secs(10), "the first leader").await;
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if info == first.info()), "{event:?}");
+        let event = follow_decisive(&mut follower, Duration::from_secs(20), "authenticated with the first").await;
+        assert!(matches!(&event, FollowEvent::Authenticated(info) if info == first.info()), "{event:?}");
+        assert_eq!(first.authenticated(&pid).as_deref(), Some("framework-a"));
+        assert_eq!(second.authenticated(&pid), None);
+
+        let shut_at = Instant::now();
+        first.shutdown().await;
+        let event = follow_decisive(&mut follower, Duration::from_secs(10), "the second leader").await;
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if info == second.info()), "{event:?}");
+        let event = follow_decisive(&mut follower, Duration::from_secs(30), "authenticated with the second").await;
+        assert!(matches!(&event, FollowEvent::Authenticated(info) if info == second.info()), "{event:?}");
+        eprintln!("authenticated with the new leader {:?} after the old one's shutdown", shut_at.elapsed());
+        assert_eq!(second.authenticated(&pid).as_deref(), Some("framework-a"), "the same UPID");
+        assert!(second.leading());
+
+        // The last master goes: no leader.
+        second.shutdown().await;
+        let event = follow_decisive(&mut follower, Duration::from_secs(10), "no leader").await;
+        assert!(matches!(event, FollowEvent::NoLeader), "{event:?}");
+    });
+}
+
+#[test]
+fn a_follower_of_a_direct_address_authenticates_once_and_ends() {
+    run_serial(async {
+        let dir = tempfile::tempdir().unwrap();
+        let master = master(&dir, None).await;
+        let (endpoint, scheduler) = framework().await;
+        let address: MasterAddress = master.upid().addr().to_string().parse().unwrap();
+        let mut follower = follow_leader(
+            &endpoint,
+            &address,
+            scheduler.upid(),
+            Credential::new("framework-a", "wrong"),
+            &FollowOptions::default(),
+        );
+        let event = follow_event(&mut follower, Duration::from_secs(10), "the master").await;
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if info.pid == *master.upid()), "{event:?}");
+        let event = follow_decisive(&mut follower, Duration::from_secs(20), "the verdict").await;
+        assert!(matches!(&event, FollowEvent::Rejected(info) if info.pid == *master.upid()), "{event:?}");
+        assert!(follower.next().await.is_none());
+        master.shutdown().await;
+    });
 }
