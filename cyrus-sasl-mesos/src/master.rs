@@ -315,12 +315,17 @@ impl Master {
             Contender::join(&election.zk, &info, election.session_timeout)
         });
         let (leading_tx, leading_rx) = watch::channel(contender.is_none());
+        let status = contender.as_ref().map(Contender::subscribe);
+        let (info_tx, info_rx) = watch::channel(info);
         let event_loop = Loop {
+            election: options.election.clone(),
+            contender,
+            hostname: options.hostname.clone(),
             sasl: options.sasl.clone(),
             server: options.server.clone(),
             leading: leading_tx,
             term: Arc::new(AtomicU64::new(0)),
-            info: Arc::clone(&info),
+            info: info_tx,
             gate,
             in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
             registry: registry.clone(),
@@ -334,18 +339,16 @@ impl Master {
             events: events_tx,
             external: options.external,
         };
-        let status = contender.as_ref().map(Contender::subscribe);
         let task = tokio::spawn(event_loop.run(master, stop_rx, status));
         log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
         Ok(MasterHandle {
             upid,
-            info,
+            info: info_rx,
             endpoint,
             registry,
             events: events_rx,
             stop: stop_tx,
             task: Some(task),
-            contender,
             leading: leading_rx,
         })
     }
@@ -379,13 +382,12 @@ impl fmt::Debug for Master {
 /// The handle of a running [`Master`]. Dropping it stops the master.
 pub struct MasterHandle {
     upid: Upid,
-    info: Arc<MasterInfo>,
+    info: watch::Receiver<Arc<MasterInfo>>,
     endpoint: Endpoint,
     registry: Registry,
     events: mpsc::Receiver<MasterEvent>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
-    contender: Option<Contender>,
     leading: watch::Receiver<bool>,
 }
 
@@ -395,10 +397,12 @@ impl MasterHandle {
         &self.upid
     }
 
-    /// What it advertises: in its registration answers, and in ZooKeeper
-    /// when it contends.
-    pub fn info(&self) -> &MasterInfo {
-        &self.info
+    /// What it advertises now: in its registration answers, and in ZooKeeper
+    /// when it contends. A contending master that lost its ZooKeeper session
+    /// contends again with a new id (as a Mesos master restarts with a new
+    /// one), so that frameworks see a new leader and authenticate again.
+    pub fn info(&self) -> MasterInfo {
+        MasterInfo::clone(&self.info.borrow())
     }
 
     /// The endpoint it runs on (to send registration answers from `master`, or
@@ -444,11 +448,6 @@ impl MasterHandle {
     /// leads at once rather than after a session timeout). Sessions in progress
     /// end as [`DiscardReason::AuthenticatorDropped`](crate::DiscardReason).
     pub async fn shutdown(mut self) {
-        if let Some(contender) = self.contender.take() {
-            if let Err(e) = contender.withdraw().await {
-                log::warn!(target: LOG_TARGET, "{}: withdrawing from the election: {e}", self.upid);
-            }
-        }
         self.stop.send_replace(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -480,7 +479,10 @@ struct Loop {
     /// Bumped at each step-down: a registration decided in an earlier term is
     /// not answered.
     term: Arc<AtomicU64>,
-    info: Arc<MasterInfo>,
+    info: watch::Sender<Arc<MasterInfo>>,
+    election: Option<MasterElection>,
+    contender: Option<Contender>,
+    hostname: Option<String>,
     gate: Option<RegistrationGate>,
     in_flight: Arc<Semaphore>,
     registry: Registry,
@@ -508,7 +510,11 @@ impl Loop {
             let deadline = self.authenticator.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break,
-                status = next_status(&mut election) => self.on_status(status),
+                status = next_status(&mut election) => {
+                    if let Some(rejoined) = self.on_status(status) {
+                        election = Some(rejoined);
+                    }
+                }
                 envelope = master.recv() => match envelope {
                     Some(envelope) => self.on_master_message(envelope, &session_tx),
                     None => break,
@@ -519,6 +525,15 @@ impl Loop {
                 }
             }
             self.flush();
+        }
+        // Withdraw first, so that the next master leads at once; bounded, as
+        // ZooKeeper may be away (closing the session then does it later).
+        if let Some(contender) = self.contender.take() {
+            match tokio::time::timeout(WITHDRAW_TIMEOUT, contender.withdraw()).await {
+                Ok(Ok(())) => log::info!(target: LOG_TARGET, "{} withdrew from the election", self.upid),
+                Ok(Err(e)) => log::warn!(target: LOG_TARGET, "{}: withdrawing from the election: {e}", self.upid),
+                Err(_) => log::warn!(target: LOG_TARGET, "{}: ZooKeeper did not confirm the withdrawal", self.upid),
+            }
         }
         // Pending sessions end as dropped; report them, then stop their processes.
         let Loop { authenticator, outcomes, mut sessions, events, .. } = self;
@@ -534,8 +549,9 @@ impl Loop {
         }
     }
 
-    /// A change of the contender's status.
-    fn on_status(&mut self, status: ContenderStatus) {
+    /// A change of the contender's status; a new contender's status receiver
+    /// when it contends again.
+    fn on_status(&mut self, status: ContenderStatus) -> Option<watch::Receiver<ContenderStatus>> {
         let leading = *self.leading.borrow();
         match (leading, status) {
             (false, ContenderStatus::Leading) => {
@@ -546,6 +562,23 @@ impl Loop {
             (true, ContenderStatus::NotLeading | ContenderStatus::LostSession) => self.step_down(status),
             _ => {}
         }
+        if status == ContenderStatus::LostSession { self.contend_again() } else { None }
+    }
+
+    /// After a lost session: contends again under a new id, as a Mesos master
+    /// restarted after losing its session would. Frameworks then see a new
+    /// leader even when it is this master again, and authenticate again, which
+    /// the new term's empty registry needs.
+    fn contend_again(&mut self) -> Option<watch::Receiver<ContenderStatus>> {
+        let election = self.election.as_ref()?;
+        drop(self.contender.take());
+        let info = advertised_info(format!("{:032x}", rand::random::<u128>()), &self.upid, self.hostname.as_deref());
+        log::info!(target: LOG_TARGET, "{} contends again as {:?}", self.upid, info.id);
+        let contender = Contender::join(&election.zk, &info, election.session_timeout);
+        let status = contender.subscribe();
+        self.contender = Some(contender);
+        self.info.send_replace(Arc::new(info));
+        Some(status)
     }
 
     /// Stops leading at once: every session ends (reported as dropped), the
@@ -675,7 +708,7 @@ impl Loop {
             self.endpoint.clone(),
             self.upid.clone(),
             self.events.clone(),
-            Arc::clone(&self.info),
+            Arc::clone(&self.info.borrow()),
         );
         tokio::spawn(async move {
             let (from, peer_ip) = (envelope.from.to_string(), envelope.peer_addr.ip());
@@ -785,6 +818,9 @@ impl Loop {
         }
     }
 }
+
+/// How long a stopping master waits for ZooKeeper to confirm its withdrawal.
+const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The contender's next status; never, without an election (or once the
 /// contender is gone, which only happens as the master stops).

@@ -207,7 +207,7 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     assert_eq!(&registered.framework_id.value, framework_id);
     let info = MasterInfo::from_protobuf(&registered.master_info).unwrap();
     assert_eq!((&info.pid, info.port, info.ip), (master.upid(), master.upid().port(), [127, 0, 0, 1].into()));
-    assert_eq!(&info, master.info());
+    assert_eq!(info, master.info());
 
     // The same framework subscribes again naming its id (as the driver does
     // after a failover): it keeps it, and is told so with the complete MasterInfo.
@@ -229,7 +229,7 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     let reregistered = FrameworkReregisteredMessage::decode(answer.body.as_slice()).unwrap();
     assert_eq!(reregistered.framework_id.value, "FROM-AN-EARLIER-LEADER-0003");
     let info = MasterInfo::from_protobuf(&reregistered.master_info).unwrap();
-    assert_eq!(&info, master.info());
+    assert_eq!(info, master.info());
     assert_eq!(info.version.as_deref(), Some("1.11.0"));
     master.shutdown().await;
 }

@@ -128,7 +128,7 @@ fn a_standby_drops_every_message_and_takes_over_when_the_leader_shuts_down() {
         // A detector (a framework's view) sees the first lead, with its whole MasterInfo.
         let detector = LeaderDetector::start(&zk_address, SESSION_TIMEOUT);
         let mut events = detector.subscribe();
-        let wanted = first.info().clone();
+        let wanted = first.info();
         tokio::time::timeout(Duration::from_secs(10), events.wait_for(|e| *e == LeaderEvent::Leader(wanted.clone())))
             .await
             .expect("the detector sees the first master")
@@ -187,6 +187,7 @@ fn a_leader_that_loses_its_session_steps_down_forgets_everything_and_leads_again
             panic!("{registered:?}")
         };
 
+        let first_term = leader.info();
         let mut zk_down = zk_stop(&mut zk);
         let reason = next(&mut leader, SESSION_TIMEOUT * 2, "stepped down", |e| match e {
             MasterEvent::SteppedDown { reason } => Some(reason),
@@ -207,6 +208,10 @@ fn a_leader_that_loses_its_session_steps_down_forgets_everything_and_leads_again
         zk_down = Instant::now();
         next(&mut leader, Duration::from_secs(15), "elected again", elected).await;
         eprintln!("elected again {:?} after ZooKeeper returned", zk_down.elapsed());
+        // Under a new id, so that frameworks see a new leader and authenticate again.
+        let second_term = leader.info();
+        assert_ne!(second_term.id, first_term.id);
+        assert_eq!(second_term.pid, first_term.pid);
         // The registry is empty: a SUBSCRIBE now is refused until the framework
         // authenticates again; then it re-registers with the id it had.
         let verdict = try_authenticate(&endpoint, &scheduler, &leader, Duration::from_secs(10)).await.unwrap();
@@ -287,18 +292,18 @@ fn a_follower_authenticates_with_each_new_leader_from_the_same_upid() {
             &options,
         );
         let event = follow_event(&mut follower, Duration::from_secs(10), "the first leader").await;
-        assert!(matches!(&event, FollowEvent::NewLeader(info) if info == first.info()), "{event:?}");
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if *info == first.info()), "{event:?}");
         let event = follow_decisive(&mut follower, Duration::from_secs(20), "authenticated with the first").await;
-        assert!(matches!(&event, FollowEvent::Authenticated(info) if info == first.info()), "{event:?}");
+        assert!(matches!(&event, FollowEvent::Authenticated(info) if *info == first.info()), "{event:?}");
         assert_eq!(first.authenticated(&pid).as_deref(), Some("framework-a"));
         assert_eq!(second.authenticated(&pid), None);
 
         let shut_at = Instant::now();
         first.shutdown().await;
         let event = follow_decisive(&mut follower, Duration::from_secs(10), "the second leader").await;
-        assert!(matches!(&event, FollowEvent::NewLeader(info) if info == second.info()), "{event:?}");
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if *info == second.info()), "{event:?}");
         let event = follow_decisive(&mut follower, Duration::from_secs(30), "authenticated with the second").await;
-        assert!(matches!(&event, FollowEvent::Authenticated(info) if info == second.info()), "{event:?}");
+        assert!(matches!(&event, FollowEvent::Authenticated(info) if *info == second.info()), "{event:?}");
         eprintln!("authenticated with the new leader {:?} after the old one's shutdown", shut_at.elapsed());
         assert_eq!(second.authenticated(&pid).as_deref(), Some("framework-a"), "the same UPID");
         assert!(second.leading());
