@@ -436,7 +436,6 @@ fn our_follower_follows_the_same_failover_as_the_real_driver() {
         assert!(matches!(next("authenticated again").await, FollowEvent::Authenticated(info) if info == second.info()));
         let rust = shut_at.elapsed();
         assert_eq!(second.authenticated(&pid).as_deref(), Some("framework-a"));
-        drop(next);
         driver.expect(&format!("NEW_MASTER {}", second.upid()), Duration::from_secs(10)).await;
         let real = reregistered_with(&mut driver, &mut second, &id, shut_at).await;
         eprintln!("--- (f) our follower's events ---");
