@@ -337,3 +337,51 @@ fn a_follower_of_a_direct_address_authenticates_once_and_ends() {
         master.shutdown().await;
     });
 }
+
+#[test]
+fn a_follower_starts_again_at_once_when_its_new_leader_learns_late_that_it_leads() {
+    use cyrus_sasl_mesos::zookeeper::{Contender, MasterInfo};
+    use zookeeper_client as zk;
+    run_serial(async {
+        let zk = ZooKeeper::start();
+        let dir = tempfile::tempdir().unwrap();
+        // The master contends under /late behind a blocker, so it does not lead yet...
+        let late = address(&zk, "/late");
+        let blocker_info = MasterInfo::for_master("blocker", "master@127.0.0.1:9".parse().unwrap(), None).unwrap();
+        let blocker = Contender::join(&late, &blocker_info, SESSION_TIMEOUT);
+        tokio::time::timeout(Duration::from_secs(10), blocker.subscribe().wait_for(|s| *s == ContenderStatus::Leading))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut master = master(&dir, Some(&late)).await;
+        // ...while the followers' path already names it as the leader.
+        let client = zk::Client::connector().connect(&zk.connect()).await.unwrap();
+        let open = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        client.create("/mesos", b"", &open).await.unwrap();
+        let node = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+        client.create("/mesos/json.info_", master.info().to_json().as_bytes(), &node).await.unwrap();
+
+        let (endpoint, scheduler) = framework().await;
+        let mut follower = follow_leader(
+            &endpoint,
+            &MasterAddress::ZooKeeper(address(&zk, "/mesos")),
+            scheduler.upid(),
+            Credential::new("framework-a", "s3cret"),
+            &FollowOptions { zk_session_timeout: SESSION_TIMEOUT, ..FollowOptions::default() },
+        );
+        let event = follow_event(&mut follower, Duration::from_secs(10), "the leader").await;
+        assert!(matches!(&event, FollowEvent::NewLeader(info) if *info == master.info()), "{event:?}");
+        let seen_at = Instant::now();
+        // The master learns that it leads half a second later: the first attempt was dropped.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        blocker.withdraw().await.unwrap();
+        next(&mut master, Duration::from_secs(5), "elected", elected).await;
+        let event = follow_decisive(&mut follower, Duration::from_secs(20), "authenticated").await;
+        assert!(matches!(&event, FollowEvent::Authenticated(info) if *info == master.info()), "{event:?}");
+        let took = seen_at.elapsed();
+        eprintln!("authenticated {took:?} after the leader was seen");
+        // Restarted at FollowOptions::settle (1 s), not after the attempt timeout (5 s or more).
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+        master.shutdown().await;
+    });
+}
