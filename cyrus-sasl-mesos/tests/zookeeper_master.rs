@@ -385,3 +385,27 @@ fn a_follower_starts_again_at_once_when_its_new_leader_learns_late_that_it_leads
         master.shutdown().await;
     });
 }
+
+#[test]
+fn a_masters_zookeeper_password_is_never_logged_nor_shown() {
+    run_serial(async {
+        let zk = ZooKeeper::start();
+        let with_password: ZkAddress = zk.url_with("operator", "hunter2-secret", "/mesos").parse().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        capture::clear();
+        let mut leader = master(&dir, Some(&with_password)).await;
+        next(&mut leader, Duration::from_secs(10), "elected", elected).await;
+        let (endpoint, scheduler) = framework().await;
+        let verdict = try_authenticate(&endpoint, &scheduler, &leader, Duration::from_secs(10)).await.unwrap();
+        assert_eq!(verdict, Verdict::Authenticated);
+        let options =
+            MasterOptions { election: Some(MasterElection::new(with_password.clone())), ..MasterOptions::default() };
+        let shown = format!("{leader:?} {options:?} {}", with_password);
+        leader.shutdown().await;
+        let lines = capture::lines();
+        assert!(lines.iter().any(|l| l.contains("contends under zk://operator:***@")), "{lines:#?}");
+        for line in lines.iter().chain([&shown]) {
+            assert!(!line.contains("hunter2"), "{line}");
+        }
+    });
+}
