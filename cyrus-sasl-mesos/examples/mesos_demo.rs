@@ -19,6 +19,13 @@
 //!    Mesos 1.11 scheduler driver (`real-framework`) authenticates to the same
 //!    master.
 //!
+//! With `--ha` instead: high availability. A real ZooKeeper (`ci/zookeeper`, in a
+//! temp dir), two masters contending in it, a framework that names the cluster
+//! `zk://.../mesos` and follows the leader (`cyrus_sasl_mesos::follow_leader`);
+//! the leader shuts down, the other takes over, and the framework
+//! authenticates with it from the same UPID. With `--real-mesos` too, the real
+//! Mesos 1.11 scheduler driver follows the same failover (its event lines).
+//!
 //! The demo exits with status 1 if any outcome is not the expected one.
 //!
 //! Your own setup:
@@ -71,6 +78,10 @@ struct Args {
     /// if ../shared/mesos-peer is prepared.
     #[arg(long)]
     real_mesos: bool,
+    /// High availability: ZooKeeper (ci/zookeeper), two masters, a framework
+    /// following the leader, and a failover.
+    #[arg(long)]
+    ha: bool,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -100,6 +111,9 @@ async fn run(args: Args) -> Result<bool, Error> {
     let agent =
         client_credential("agent", args.agent_credential.as_deref(), file_entries.get(1).or(file_entries.first()))?;
 
+    if args.ha {
+        return ha::run(&args, &master_config, &framework, temp.path()).await;
+    }
     // Every key of the master's config takes effect through this one call.
     let mut options = MasterOptions::from_config(&master_config);
     options.server.realm = args.realm.clone();
@@ -220,10 +234,8 @@ async fn report(master: &mut MasterHandle) {
     }
 }
 
-/// The real Apache Mesos 1.11 scheduler driver against our master, if
-/// `../shared/mesos-peer` and its cache are prepared.
-async fn real_mesos(master: &mut MasterHandle, framework: &Credential) -> Result<bool, Error> {
-    println!("\n== the real Apache Mesos 1.11 scheduler driver authenticates as {:?}", framework.principal);
+/// `../shared/mesos-peer/real-framework` if it and its cache are prepared.
+fn real_framework() -> Option<PathBuf> {
     let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/mesos-peer");
     let cache = std::env::var_os("MESOS_PEER_CACHE").map(PathBuf::from).unwrap_or_else(|| {
         let base = std::env::var_os("XDG_CACHE_HOME")
@@ -233,11 +245,19 @@ async fn real_mesos(master: &mut MasterHandle, framework: &Credential) -> Result
     });
     if !peer.join("real-framework").exists() || !cache.join("_scheduler.so").exists() {
         println!("skipped: {} or its prepared cache {} is absent", peer.display(), cache.display());
-        return Ok(true);
+        return None;
     }
+    Some(peer.join("real-framework"))
+}
+
+/// The real Apache Mesos 1.11 scheduler driver against our master, if
+/// `../shared/mesos-peer` and its cache are prepared.
+async fn real_mesos(master: &mut MasterHandle, framework: &Credential) -> Result<bool, Error> {
+    println!("\n== the real Apache Mesos 1.11 scheduler driver authenticates as {:?}", framework.principal);
+    let Some(program) = real_framework() else { return Ok(true) };
     let secret = framework.secret.as_ref().ok_or("the framework has no secret")?;
     let secret = String::from_utf8(secret.expose().to_vec())?;
-    let mut command = std::process::Command::new(peer.join("real-framework"));
+    let mut command = std::process::Command::new(program);
     command
         .args([master.upid().addr().to_string(), framework.principal.clone(), secret, "20".to_owned()])
         .env("LIBPROCESS_IP", "127.0.0.1")
@@ -250,4 +270,213 @@ async fn real_mesos(master: &mut MasterHandle, framework: &Credential) -> Result
     let ok = last == "AUTHENTICATED" && output.status.success();
     println!("real Mesos framework: {}", if ok { "as expected" } else { "UNEXPECTED" });
     Ok(ok)
+}
+
+/// `--ha`: a failover, in a few lines.
+mod ha {
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use cyrus_sasl_mesos::zookeeper::ZkAddress;
+    use cyrus_sasl_mesos::{
+        Credential, FollowEvent, FollowOptions, Follower, Master, MasterAddress, MasterConfig, MasterElection,
+        MasterEvent, MasterHandle, MasterOptions, follow_leader,
+    };
+    use libprocess::{Endpoint, EndpointOptions};
+
+    use super::Error;
+
+    /// Our masters' ZooKeeper session timeout in the demo (Mesos's is 10 s).
+    const SESSION_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// A ZooKeeper server started by `ci/zookeeper start DIR`; stopped (by
+    /// its PID, by the script) when dropped.
+    struct ZooKeeper {
+        dir: PathBuf,
+    }
+
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/zookeeper")
+    }
+
+    impl ZooKeeper {
+        fn start(dir: PathBuf) -> Result<ZooKeeper, Error> {
+            let status = Command::new(script()).arg("start").arg(&dir).stdout(Stdio::null()).status()?;
+            if !status.success() {
+                return Err("ci/zookeeper start failed (is the zookeeper package installed? ci/install-deps)".into());
+            }
+            Ok(ZooKeeper { dir })
+        }
+
+        fn connect(&self) -> Result<String, Error> {
+            Ok(std::fs::read_to_string(self.dir.join("connect"))?.trim().to_owned())
+        }
+    }
+
+    impl Drop for ZooKeeper {
+        fn drop(&mut self) {
+            let _ = Command::new(script()).arg("stop").arg(&self.dir).stdout(Stdio::null()).status();
+        }
+    }
+
+    async fn master(config: &MasterConfig, zk: &ZkAddress) -> Result<MasterHandle, Error> {
+        let election = MasterElection { session_timeout: SESSION_TIMEOUT, ..MasterElection::new(zk.clone()) };
+        let options = MasterOptions {
+            election: Some(election),
+            hostname: Some("localhost".into()),
+            ..MasterOptions::from_config(config)
+        };
+        Ok(Master::spawn(options).await?)
+    }
+
+    async fn elected(master: &mut MasterHandle) -> Result<(), Error> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), master.next_event()).await {
+                Ok(Some(MasterEvent::Elected)) => return Ok(()),
+                Ok(Some(_)) => continue,
+                _ => return Err(format!("{} was not elected", master.upid()).into()),
+            }
+        }
+    }
+
+    /// The follower's next event other than an attempt without a verdict,
+    /// printed, with the time since `start`.
+    async fn next(follower: &mut Follower, start: Instant) -> Result<FollowEvent, Error> {
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), follower.next())
+                .await
+                .map_err(|_| "the framework saw nothing for 30 s")?
+                .ok_or("the framework stopped following")?;
+            let t = start.elapsed().as_secs_f64();
+            match &event {
+                FollowEvent::NewLeader(info) => {
+                    println!("{t:>6.3}s framework: new leader {} (id {})", info.pid, info.id)
+                }
+                FollowEvent::NoLeader => println!("{t:>6.3}s framework: no leader"),
+                FollowEvent::Authenticated(info) => println!("{t:>6.3}s framework: authenticated with {}", info.pid),
+                FollowEvent::Rejected(info) => println!("{t:>6.3}s framework: rejected by {}", info.pid),
+                FollowEvent::Error(e) => {
+                    println!("{t:>6.3}s framework: {e}");
+                    continue;
+                }
+                _ => {}
+            }
+            return Ok(event);
+        }
+    }
+
+    pub(super) async fn run(
+        args: &super::Args,
+        config: &MasterConfig,
+        framework: &Credential,
+        temp: &Path,
+    ) -> Result<bool, Error> {
+        let zookeeper = ZooKeeper::start(temp.join("zookeeper"))?;
+        let url = format!("zk://{}/mesos", zookeeper.connect()?);
+        let zk: ZkAddress = url.parse()?;
+        println!("ZooKeeper at {url}; masters contend with {SESSION_TIMEOUT:?} sessions");
+        let start = Instant::now();
+        let mut first = master(config, &zk).await?;
+        elected(&mut first).await?;
+        println!("{:>6.3}s master {} leads", start.elapsed().as_secs_f64(), first.upid());
+        let second = master(config, &zk).await?;
+        println!("{:>6.3}s master {} is a standby", start.elapsed().as_secs_f64(), second.upid());
+
+        let mut real = if args.real_mesos { real_driver(&url, framework)? } else { None };
+        let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
+        let scheduler = endpoint.spawn_process("scheduler")?;
+        println!("framework {} follows {url}", scheduler.upid());
+        let mut follower = follow_leader(
+            &endpoint,
+            &MasterAddress::ZooKeeper(zk.clone()),
+            scheduler.upid(),
+            framework.clone(),
+            &FollowOptions::default(),
+        );
+        let mut ok = matches!(next(&mut follower, start).await?, FollowEvent::NewLeader(i) if i.pid == *first.upid());
+        ok &= matches!(next(&mut follower, start).await?, FollowEvent::Authenticated(i) if i.pid == *first.upid());
+
+        if let Some(driver) = real.as_mut() {
+            let wanted = format!("AUTHENTICATED {}", first.upid());
+            ok &= tokio::task::block_in_place(|| driver.wait_for(&wanted, start));
+        }
+        let shut_at = Instant::now();
+        println!(
+            "{:>6.3}s master {} shuts down (withdrawing from the election)",
+            start.elapsed().as_secs_f64(),
+            first.upid()
+        );
+        first.shutdown().await;
+        ok &= matches!(next(&mut follower, start).await?, FollowEvent::NewLeader(i) if i.pid == *second.upid());
+        ok &= matches!(next(&mut follower, start).await?, FollowEvent::Authenticated(i) if i.pid == *second.upid());
+        let failover = shut_at.elapsed();
+        ok &= second.leading() && second.authenticated(&scheduler.upid().to_string()).is_some();
+        println!("failover: the framework authenticated with the new leader {failover:?} after the old one's exit");
+        if let Some(driver) = real.as_mut() {
+            let wanted = format!("AUTHENTICATED {}", second.upid());
+            let (followed, took) = tokio::task::block_in_place(|| (driver.wait_for(&wanted, start), shut_at.elapsed()));
+            ok &= followed;
+            println!(
+                "failover: the real Mesos driver authenticated with the new leader {took:?} after the old one's exit"
+            );
+        }
+        drop(follower);
+        second.shutdown().await;
+        Ok(ok)
+    }
+
+    /// The real driver (`MR_EVENTS=1`): its lines, printed as they are read.
+    /// Killed by its PID when dropped.
+    struct RealDriver {
+        child: std::process::Child,
+        lines: std::sync::mpsc::Receiver<String>,
+    }
+
+    impl RealDriver {
+        /// Prints its lines until `wanted` (true) or 20 s without it (false).
+        fn wait_for(&mut self, wanted: &str, start: Instant) -> bool {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while let Ok(line) = self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                println!("{:>6.3}s real Mesos driver: {line}", start.elapsed().as_secs_f64());
+                if line == wanted {
+                    return true;
+                }
+            }
+            println!("the real Mesos driver printed no {wanted:?} within 20 s");
+            false
+        }
+    }
+
+    impl Drop for RealDriver {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// The real driver following `url` with `MR_EVENTS=1`.
+    fn real_driver(url: &str, framework: &Credential) -> Result<Option<RealDriver>, Error> {
+        let Some(program) = super::real_framework() else { return Ok(None) };
+        let secret = framework.secret.as_ref().ok_or("the framework has no secret")?;
+        let secret = String::from_utf8(secret.expose().to_vec())?;
+        let mut child = Command::new(program)
+            .args([url, framework.principal.as_str(), secret.as_str(), "30"])
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .env("MR_EVENTS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Some(RealDriver { child, lines }))
+    }
 }

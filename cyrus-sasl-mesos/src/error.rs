@@ -44,6 +44,26 @@ pub enum Error {
     /// `external_principal` is not `common_name` or `dns_name`.
     #[error("unknown external_principal {0:?}: write common_name or dns_name")]
     ExternalPrincipal(String),
+    /// The `zk` key is not an address.
+    #[error("{key}: {source}")]
+    ZooKeeper {
+        /// The key (`zk` or `zookeeper`).
+        key: &'static str,
+        /// What is wrong with the address (never its password).
+        #[source]
+        source: crate::zookeeper::AddressError,
+    },
+    /// The `zk` key is an address, but not a ZooKeeper one.
+    #[error("{key}: {address} is not a zk:// address: a master contends in ZooKeeper")]
+    NotZooKeeper {
+        /// The key (`zk` or `zookeeper`).
+        key: &'static str,
+        /// The address given.
+        address: String,
+    },
+    /// `zk_session_timeout` is not a duration.
+    #[error("zk_session_timeout {0:?} is not a duration between 1ms and 1 hour (write e.g. 10secs)")]
+    ZkSessionTimeout(String),
     /// A credentials path that is not UTF-8 (config values are text).
     #[error("path {0:?} is not UTF-8: config values are text, rename the file")]
     NonUtf8Path(PathBuf),

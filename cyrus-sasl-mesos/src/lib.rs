@@ -52,6 +52,7 @@
 //! | [`MasterConfig`], [`MasterOptions::from_config`] | the master's flags | a master from a config file |
 //! | [`read_credentials`], [`read_credential`] | `credentials::read`, `readCredential` | the master's credentials file; a framework's `--credential` file |
 //! | [`Master`], [`authenticate`] | libprocess | the tokio drivers |
+//! | [`zookeeper`], [`MasterElection`], [`follow_leader`] | `--zk`, `--master=zk://` | high availability: masters contend in ZooKeeper and serve only while leading; frameworks and agents follow the leader ([`FollowEvent`]) and re-register keeping their framework id |
 //!
 //! A rejection (wrong secret, unknown principal: the same to the peer) is
 //! [`Outcome::Rejected`] and [`Verdict::Rejected`]; an exchange without a
@@ -83,6 +84,7 @@ pub mod authorization;
 mod backoff;
 mod credentials_file;
 mod error;
+mod follow;
 pub mod guide;
 mod master;
 mod master_config;
@@ -102,15 +104,16 @@ pub use authenticator::{
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
 pub use credentials_file::{MAX_CREDENTIALS_FILE_SIZE, credential_store, read_credential, read_credentials};
 pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind, SecretProblem};
+pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leader};
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
 pub use master::{
-    AuthenticationRecord, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterEvent, MasterHandle,
-    MasterOptions, RegistrationRecord, SESSION_PREFIX,
+    AuthenticationRecord, DEFAULT_ZK_SESSION_TIMEOUT, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master,
+    MasterElection, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord, SESSION_PREFIX,
 };
 pub use master_config::{
     ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
-    MasterConfig,
+    MasterConfig, ZK_KEY, ZK_SESSION_TIMEOUT_KEY, ZOOKEEPER_KEY,
 };
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,

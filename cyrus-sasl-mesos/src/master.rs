@@ -7,6 +7,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -17,6 +19,7 @@ use libprocess::{Endpoint, EndpointOptions, Envelope, PrincipalSource, Process, 
 
 use crate::error::Chain;
 use crate::registration::{Denial, REGISTRATION_MESSAGES, RegistrationGate, RegistrationRequest, RegistrationVerdict};
+use crate::zookeeper::{ADVERTISED_MESOS_VERSION, Address, Contender, ContenderStatus, MasterInfo, ZkAddress};
 use crate::{Authenticator, Message, MessageType, Origin, Outcome, Outcomes, Registry, ServerOptions, SessionOutcome};
 use crate::{LOG_TARGET, MasterConfig, SecureChannel};
 
@@ -30,6 +33,28 @@ pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
 pub const SESSION_PREFIX: &str = "crammd5-authenticator-session";
+
+/// The ZooKeeper session timeout a contending master asks for by default,
+/// Mesos's `--zk_session_timeout` (10 s).
+pub const DEFAULT_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A master's place in a ZooKeeper election ([`MasterOptions::election`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterElection {
+    /// The ensemble and the path the masters contend under (Mesos's `--zk`).
+    /// Its credentials, if any, are never logged.
+    pub zk: ZkAddress,
+    /// The session timeout asked for (the server may clamp it): how long a
+    /// crashed leader keeps the lead. Default [`DEFAULT_ZK_SESSION_TIMEOUT`].
+    pub session_timeout: Duration,
+}
+
+impl MasterElection {
+    /// Contending under `zk` with the default session timeout.
+    pub fn new(zk: ZkAddress) -> Self {
+        MasterElection { zk, session_timeout: DEFAULT_ZK_SESSION_TIMEOUT }
+    }
+}
 
 /// How a [`Master`] runs.
 ///
@@ -78,6 +103,14 @@ pub struct MasterOptions {
     /// names...) gives none: EXTERNAL is then not offered to that peer, and
     /// the reason is logged. `None` (the default): no peer identity.
     pub external: Option<PrincipalSource>,
+    /// The host name the master advertises in its `MasterInfo` (`hostname` and
+    /// `address.hostname`: in registration answers and in its ZooKeeper node).
+    /// `None` (the default): none.
+    pub hostname: Option<String>,
+    /// High availability: `Some`: the master contends in ZooKeeper, serves
+    /// only while it leads and drops every message otherwise (see
+    /// [`Master`]). `None` (the default): it always leads.
+    pub election: Option<MasterElection>,
 }
 
 impl MasterOptions {
@@ -106,6 +139,7 @@ impl MasterOptions {
             server: ServerOptions { channel_binding: config.channel_binding(), ..defaults.server },
             registration: config.registration_gate(),
             external: config.external_principal(),
+            election: config.election(),
             ..MasterOptions::default()
         }
     }
@@ -122,6 +156,8 @@ impl Default for MasterOptions {
             registry: None,
             registration: None,
             external: None,
+            hostname: None,
+            election: None,
         }
     }
 }
@@ -196,6 +232,16 @@ pub enum MasterEvent {
         /// The claimed sender.
         from: Upid,
     },
+    /// The master was elected in ZooKeeper: it serves from now on.
+    Elected,
+    /// The master stopped leading (another master's node leads, or its
+    /// ZooKeeper session is lost): it aborted every session, forgot every
+    /// authenticated UPID and framework id, and drops every message until it
+    /// is elected again.
+    SteppedDown {
+        /// Why: [`ContenderStatus::NotLeading`] or [`ContenderStatus::LostSession`].
+        reason: ContenderStatus,
+    },
 }
 
 /// A session the loop knows: its process (fed to the loop by a forwarding task)
@@ -225,6 +271,16 @@ struct SessionSlot {
 /// - A session's process is removed when its session ends: later messages to it
 ///   are answered `404`, as libprocess does for a terminated process.
 /// - Every attempt's end is a [`MasterEvent::Authentication`].
+/// - With [`MasterOptions::election`], it contends in ZooKeeper with its
+///   complete [`MasterInfo`] (an ephemeral sequential `json.info_N`, as a
+///   Mesos master does) and serves only while its node leads. Until then it
+///   drops every message (logged at `debug`), as a Mesos master that is not
+///   elected does. When it stops leading (its session is lost, or its node is
+///   gone) it steps down at once: it aborts every session, empties its
+///   registry and forgets the framework ids it knew (a new term starts
+///   empty), reports [`MasterEvent::SteppedDown`], and contends again.
+///   [`MasterHandle::shutdown`] withdraws its node first, so the next master
+///   leads at once.
 ///
 /// [`spawn`](Self::spawn) runs it on the current tokio runtime; the
 /// [`MasterHandle`] reads events and stops it.
@@ -244,7 +300,33 @@ impl Master {
         let (stop_tx, stop_rx) = watch::channel(false);
         let upid = master.upid().clone();
         let gate = options.registration.clone().map(|g| g.with_peer_binding(options.server.peer_binding));
+        // Mesos makes a new master id at each start; the gate's ids carry it.
+        let master_id = match &gate {
+            Some(gate) => gate.master_id().to_owned(),
+            None => format!("{:032x}", rand::random::<u128>()),
+        };
+        let info = Arc::new(advertised_info(master_id, &upid, options.hostname.as_deref()));
+        let contender = options.election.as_ref().map(|election| {
+            log::info!(
+                target: LOG_TARGET,
+                "{upid} contends under {} (session timeout {:?})",
+                election.zk,
+                election.session_timeout
+            );
+            Contender::join(&election.zk, &info, election.session_timeout)
+        });
+        let (leading_tx, leading_rx) = watch::channel(contender.is_none());
+        let status = contender.as_ref().map(Contender::subscribe);
+        let (info_tx, info_rx) = watch::channel(info);
         let event_loop = Loop {
+            election: options.election.clone(),
+            contender,
+            hostname: options.hostname.clone(),
+            sasl: options.sasl.clone(),
+            server: options.server.clone(),
+            leading: leading_tx,
+            term: Arc::new(AtomicU64::new(0)),
+            info: info_tx,
             gate,
             in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
             registry: registry.clone(),
@@ -258,10 +340,38 @@ impl Master {
             events: events_tx,
             external: options.external,
         };
-        let task = tokio::spawn(event_loop.run(master, stop_rx));
+        let task = tokio::spawn(event_loop.run(master, stop_rx, status));
         log::info!(target: LOG_TARGET, "Mesos master authenticating at {upid}");
-        Ok(MasterHandle { upid, endpoint, registry, events: events_rx, stop: stop_tx, task: Some(task) })
+        Ok(MasterHandle {
+            upid,
+            info: info_rx,
+            endpoint,
+            registry,
+            events: events_rx,
+            stop: stop_tx,
+            task: Some(task),
+            leading: leading_rx,
+        })
     }
+}
+
+/// The `MasterInfo` a master advertises: [`MasterInfo::for_master`], or for a
+/// master on IPv6 (whose `ip` field cannot hold its address), `ip` 0 with the
+/// address as text in `address.ip` (as Mesos fills it).
+fn advertised_info(id: String, upid: &Upid, hostname: Option<&str>) -> MasterInfo {
+    MasterInfo::for_master(id.clone(), upid.clone(), hostname).unwrap_or_else(|_| MasterInfo {
+        address: Some(Address {
+            hostname: hostname.map(str::to_owned),
+            ip: Some(upid.ip().to_string()),
+            port: upid.port(),
+        }),
+        hostname: hostname.map(str::to_owned),
+        id,
+        ip: std::net::Ipv4Addr::UNSPECIFIED,
+        pid: upid.clone(),
+        port: upid.port(),
+        version: Some(ADVERTISED_MESOS_VERSION.to_owned()),
+    })
 }
 
 impl fmt::Debug for Master {
@@ -273,17 +383,27 @@ impl fmt::Debug for Master {
 /// The handle of a running [`Master`]. Dropping it stops the master.
 pub struct MasterHandle {
     upid: Upid,
+    info: watch::Receiver<Arc<MasterInfo>>,
     endpoint: Endpoint,
     registry: Registry,
     events: mpsc::Receiver<MasterEvent>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    leading: watch::Receiver<bool>,
 }
 
 impl MasterHandle {
     /// The master's UPID, `master@ip:port` (its advertised address).
     pub fn upid(&self) -> &Upid {
         &self.upid
+    }
+
+    /// What it advertises now: in its registration answers, and in ZooKeeper
+    /// when it contends. A contending master that lost its ZooKeeper session
+    /// contends again with a new id (as a Mesos master restarts with a new
+    /// one), so that frameworks see a new leader and authenticate again.
+    pub fn info(&self) -> MasterInfo {
+        MasterInfo::clone(&self.info.borrow())
     }
 
     /// The endpoint it runs on (to send registration answers from `master`, or
@@ -312,7 +432,21 @@ impl MasterHandle {
         self.events.try_recv().ok()
     }
 
-    /// Stops the master and waits for its loop to end. Sessions in progress
+    /// Whether it leads now: always without [`MasterOptions::election`];
+    /// with it, from [`MasterEvent::Elected`] to [`MasterEvent::SteppedDown`].
+    pub fn leading(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Waits until [`leading`](Self::leading) is `leading`; `false` if the
+    /// master stopped first.
+    pub async fn wait_leading(&self, leading: bool) -> bool {
+        self.leading.clone().wait_for(|now| *now == leading).await.is_ok()
+    }
+
+    /// Stops the master and waits for its loop to end. A contending master
+    /// first withdraws its node from the election (so that the next master
+    /// leads at once rather than after a session timeout). Sessions in progress
     /// end as [`DiscardReason::AuthenticatorDropped`](crate::DiscardReason).
     pub async fn shutdown(mut self) {
         self.stop.send_replace(true);
@@ -330,12 +464,26 @@ impl Drop for MasterHandle {
 
 impl fmt::Debug for MasterHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MasterHandle").field("upid", &self.upid).finish_non_exhaustive()
+        f.debug_struct("MasterHandle")
+            .field("upid", &self.upid)
+            .field("leading", &self.leading())
+            .finish_non_exhaustive()
     }
 }
 
 /// The one loop: endpoint in, [`Authenticator`] in the middle, endpoint out.
 struct Loop {
+    sasl: Config,
+    server: ServerOptions,
+    /// Whether the master leads (always, without an election).
+    leading: watch::Sender<bool>,
+    /// Bumped at each step-down: a registration decided in an earlier term is
+    /// not answered.
+    term: Arc<AtomicU64>,
+    info: watch::Sender<Arc<MasterInfo>>,
+    election: Option<MasterElection>,
+    contender: Option<Contender>,
+    hostname: Option<String>,
     gate: Option<RegistrationGate>,
     in_flight: Arc<Semaphore>,
     registry: Registry,
@@ -351,13 +499,23 @@ struct Loop {
 }
 
 impl Loop {
-    async fn run(mut self, mut master: Process, mut stop: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        mut master: Process,
+        mut stop: watch::Receiver<bool>,
+        mut election: Option<watch::Receiver<ContenderStatus>>,
+    ) {
         // Every session process forwards what it receives here, tagged with its key.
         let (session_tx, mut session_rx) = mpsc::channel::<(u64, Envelope)>(1024);
         loop {
             let deadline = self.authenticator.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 _ = stop.changed() => break,
+                status = next_status(&mut election) => {
+                    if let Some(rejoined) = self.on_status(status) {
+                        election = Some(rejoined);
+                    }
+                }
                 envelope = master.recv() => match envelope {
                     Some(envelope) => self.on_master_message(envelope, &session_tx),
                     None => break,
@@ -368,6 +526,15 @@ impl Loop {
                 }
             }
             self.flush();
+        }
+        // Withdraw first, so that the next master leads at once; bounded, as
+        // ZooKeeper may be away (closing the session then does it later).
+        if let Some(contender) = self.contender.take() {
+            match tokio::time::timeout(WITHDRAW_TIMEOUT, contender.withdraw()).await {
+                Ok(Ok(())) => log::info!(target: LOG_TARGET, "{} withdrew from the election", self.upid),
+                Ok(Err(e)) => log::warn!(target: LOG_TARGET, "{}: withdrawing from the election: {e}", self.upid),
+                Err(_) => log::warn!(target: LOG_TARGET, "{}: ZooKeeper did not confirm the withdrawal", self.upid),
+            }
         }
         // Pending sessions end as dropped; report them, then stop their processes.
         let Loop { authenticator, outcomes, mut sessions, events, .. } = self;
@@ -383,6 +550,66 @@ impl Loop {
         }
     }
 
+    /// A change of the contender's status; a new contender's status receiver
+    /// when it contends again.
+    fn on_status(&mut self, status: ContenderStatus) -> Option<watch::Receiver<ContenderStatus>> {
+        let leading = *self.leading.borrow();
+        match (leading, status) {
+            (false, ContenderStatus::Leading) => {
+                log::info!(target: LOG_TARGET, "{} is elected: leading", self.upid);
+                self.leading.send_replace(true);
+                self.emit(MasterEvent::Elected);
+            }
+            (true, ContenderStatus::NotLeading | ContenderStatus::LostSession) => self.step_down(status),
+            _ => {}
+        }
+        if status == ContenderStatus::LostSession { self.contend_again() } else { None }
+    }
+
+    /// After a lost session: contends again under a new id, as a Mesos master
+    /// restarted after losing its session would. Frameworks then see a new
+    /// leader even when it is this master again, and authenticate again, which
+    /// the new term's empty registry needs.
+    fn contend_again(&mut self) -> Option<watch::Receiver<ContenderStatus>> {
+        let election = self.election.as_ref()?;
+        drop(self.contender.take());
+        let info = advertised_info(format!("{:032x}", rand::random::<u128>()), &self.upid, self.hostname.as_deref());
+        log::info!(target: LOG_TARGET, "{} contends again as {:?}", self.upid, info.id);
+        let contender = Contender::join(&election.zk, &info, election.session_timeout);
+        let status = contender.subscribe();
+        self.contender = Some(contender);
+        self.info.send_replace(Arc::new(info));
+        Some(status)
+    }
+
+    /// Stops leading at once: every session ends (reported as dropped), the
+    /// registry and the gate's framework ids are emptied, and a new term begins.
+    fn step_down(&mut self, reason: ContenderStatus) {
+        log::warn!(target: LOG_TARGET, "{} steps down ({reason:?}): forgetting every session and UPID", self.upid);
+        self.leading.send_replace(false);
+        self.term.fetch_add(1, Ordering::SeqCst);
+        let (authenticator, outcomes) =
+            Authenticator::with_registry(&self.sasl, self.server.clone(), self.registry.clone());
+        drop(std::mem::replace(&mut self.authenticator, authenticator));
+        let old = std::mem::replace(&mut self.outcomes, outcomes);
+        for outcome in old.try_iter() {
+            if let Some(slot) = self.sessions.remove(&outcome.peer) {
+                self.endpoint.unregister(slot.upid.id());
+                slot.forwarder.abort();
+                self.emit(MasterEvent::Authentication(record(outcome, slot)));
+            }
+        }
+        for (_, slot) in self.sessions.drain() {
+            self.endpoint.unregister(slot.upid.id());
+            slot.forwarder.abort();
+        }
+        self.registry.clear();
+        if let Some(gate) = &self.gate {
+            gate.forget_frameworks();
+        }
+        self.emit(MasterEvent::SteppedDown { reason });
+    }
+
     fn emit(&self, event: MasterEvent) {
         if let Err(e) = self.events.try_send(event) {
             log::warn!(target: LOG_TARGET, "master event buffer full or closed; dropping {:?}", e.into_inner());
@@ -390,6 +617,15 @@ impl Loop {
     }
 
     fn on_master_message(&mut self, envelope: Envelope, session_tx: &mpsc::Sender<(u64, Envelope)>) {
+        if !*self.leading.borrow() {
+            log::debug!(
+                target: LOG_TARGET,
+                "dropping {:?} from {:?}: not elected",
+                envelope.name,
+                envelope.from.to_string()
+            );
+            return;
+        }
         if envelope.name != MessageType::Authenticate.proto_name() {
             if self.gate.is_some() && REGISTRATION_MESSAGES.contains(&envelope.name.as_str()) {
                 return self.on_registration(envelope);
@@ -467,11 +703,17 @@ impl Loop {
             );
             return;
         };
-        let (registry, endpoint, master, events) =
-            (self.registry.clone(), self.endpoint.clone(), self.upid.clone(), self.events.clone());
+        let (term, decided_in) = (Arc::clone(&self.term), self.term.load(Ordering::SeqCst));
+        let (registry, endpoint, master, events, info) = (
+            self.registry.clone(),
+            self.endpoint.clone(),
+            self.upid.clone(),
+            self.events.clone(),
+            Arc::clone(&self.info.borrow()),
+        );
         tokio::spawn(async move {
-            let (from, peer_ip, addr) = (envelope.from.to_string(), envelope.peer_addr.ip(), master.addr());
-            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, addr));
+            let (from, peer_ip) = (envelope.from.to_string(), envelope.peer_addr.ip());
+            let decided = tokio::task::spawn_blocking(move || gate.decide(&request, &from, peer_ip, &registry, &info));
             let answer = match decided.await {
                 Ok(answer) => answer,
                 Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
@@ -500,6 +742,12 @@ impl Loop {
             {
                 return;
             }
+            // Decided in a term that has ended: the master no longer leads, or
+            // leads again with an empty registry. Not answered.
+            if term.load(Ordering::SeqCst) != decided_in {
+                log::debug!(target: LOG_TARGET, "not answering {:?}: decided before a step-down", envelope.from.to_string());
+                return;
+            }
             if let Err(e) = endpoint.send(&master, &envelope.from, &answer.reply_name, &answer.reply_body).await {
                 log::info!(
                     target: LOG_TARGET,
@@ -513,6 +761,10 @@ impl Loop {
     }
 
     fn on_session_message(&mut self, key: u64, envelope: Envelope) {
+        if !*self.leading.borrow() {
+            // Sessions end at a step-down; a message already queued is late.
+            return;
+        }
         let Some(message_type) = MessageType::from_proto_name(&envelope.name) else {
             return self.malformed(&envelope, format!("unknown message {:?} for a session", envelope.name));
         };
@@ -566,6 +818,23 @@ impl Loop {
             self.emit(MasterEvent::Authentication(record(outcome, slot)));
         }
     }
+}
+
+/// How long a stopping master waits for ZooKeeper to confirm its withdrawal.
+const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The contender's next status; never, without an election (or once the
+/// contender is gone, which only happens as the master stops).
+async fn next_status(election: &mut Option<watch::Receiver<ContenderStatus>>) -> ContenderStatus {
+    if let Some(status) = election.as_mut() {
+        if status.changed().await.is_ok() {
+            return *status.borrow_and_update();
+        }
+        *election = None;
+        // The contender is gone: whatever it last said no longer holds.
+        return ContenderStatus::LostSession;
+    }
+    std::future::pending().await
 }
 
 /// Who sent `envelope`, as the sans-IO authenticator takes it: with the

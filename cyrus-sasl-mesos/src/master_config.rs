@@ -3,12 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 use crate::ChannelBindingPolicy;
 use crate::Error;
 use crate::authorization::AclFile;
 use crate::credentials_file::{read_credentials, read_credentials_warned, store_entries};
 use crate::registration::RegistrationGate;
+use crate::{MasterAddress, MasterElection};
 use cyrus_sasl::Config;
 use cyrus_sasl::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use libprocess::PrincipalSource;
@@ -27,6 +31,19 @@ pub const CHANNEL_BINDING_KEY: &str = "channel_binding";
 /// TLS client certificate: `common_name` or `dns_name`
 /// ([`PrincipalSource`]); absent: EXTERNAL has no identity to give.
 pub const EXTERNAL_PRINCIPAL_KEY: &str = "external_principal";
+
+/// The config key naming the ZooKeeper election the master contends in:
+/// Mesos's `--zk` flag, `zk://[USER:PASSWORD@]HOST:PORT[,...]/PATH` (or a
+/// `file:///PATH` holding one). [`ZOOKEEPER_KEY`] is the same key.
+pub const ZK_KEY: &str = "zk";
+
+/// Another name of [`ZK_KEY`].
+pub const ZOOKEEPER_KEY: &str = "zookeeper";
+
+/// The config key setting the ZooKeeper session timeout of a contending master:
+/// Mesos's `--zk_session_timeout` (default 10 s), written `10secs`, `10s`,
+/// `2500ms`, `1mins` or a number of seconds.
+pub const ZK_SESSION_TIMEOUT_KEY: &str = "zk_session_timeout";
 
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
@@ -63,6 +80,8 @@ pub enum CredentialSource {
 /// | `credentials` | Mesos's `--credentials` flag: a credentials file (JSON or text, `file://` allowed, see [`read_credentials`]) loaded into an in-memory [`CredentialStore`]. A relative path is taken relative to the config file's directory. |
 /// | `channel_binding` | `off`, `prefer` (default) or `require`: whether a session over TLS binds SASL to its connection, offering `SCRAM-SHA-256-PLUS` beside `SCRAM-SHA-256` ([`ChannelBindingPolicy`]; read by [`channel_binding`](Self::channel_binding)). Not passed to libsasl2. |
 /// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](crate::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
+/// | `zk` (or `zookeeper`) | Mesos's `--zk` flag: high availability. The master contends in this ZooKeeper election and serves only while it leads ([`MasterOptions::election`](crate::MasterOptions::election); read by [`election`](Self::election)). A `zk://` address, or `file:///PATH` holding one; its password is never shown. Not passed to libsasl2. |
+/// | `zk_session_timeout` | The session timeout with `zk`: `10secs` (the default), `2s`, `2500ms`... Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -112,6 +131,7 @@ pub struct MasterConfig {
     acls: Option<Arc<AclFile>>,
     channel_binding: ChannelBindingPolicy,
     external_principal: Option<PrincipalSource>,
+    election: Option<MasterElection>,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -121,8 +141,18 @@ impl MasterConfig {
     /// and ACL files it names.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let config =
-            Config::from_file_with(path, &[CREDENTIALS_KEY, ACLS_KEY, CHANNEL_BINDING_KEY, EXTERNAL_PRINCIPAL_KEY])?;
+        let config = Config::from_file_with(
+            path,
+            &[
+                CREDENTIALS_KEY,
+                ACLS_KEY,
+                CHANNEL_BINDING_KEY,
+                EXTERNAL_PRINCIPAL_KEY,
+                ZK_KEY,
+                ZOOKEEPER_KEY,
+                ZK_SESSION_TIMEOUT_KEY,
+            ],
+        )?;
         Self::build(config, path.parent())
     }
 
@@ -168,6 +198,7 @@ impl MasterConfig {
             }
             None => None,
         };
+        let election = election(&mut config)?;
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -194,6 +225,7 @@ impl MasterConfig {
                 acls,
                 channel_binding,
                 external_principal,
+                election,
                 file_warnings: Vec::new(),
             });
         };
@@ -220,6 +252,7 @@ impl MasterConfig {
             acls,
             channel_binding,
             external_principal,
+            election,
             file_warnings,
         })
     }
@@ -235,6 +268,13 @@ impl MasterConfig {
     /// [`MasterOptions::external`](crate::MasterOptions::external).
     pub fn external_principal(&self) -> Option<PrincipalSource> {
         self.external_principal
+    }
+
+    /// The ZooKeeper election the `zk` key names, with the `zk_session_timeout`,
+    /// for [`MasterOptions::election`](crate::MasterOptions::election); `None`
+    /// without a `zk` key.
+    pub fn election(&self) -> Option<MasterElection> {
+        self.election.clone()
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -295,6 +335,52 @@ impl MasterConfig {
         store.replace(store_entries(read_credentials(path)?)).map_err(Error::Store)?;
         Ok(store.len())
     }
+}
+
+/// The `zk` (or `zookeeper`) and `zk_session_timeout` keys, taken out of `config`.
+fn election(config: &mut Config) -> Result<Option<MasterElection>, Error> {
+    let mut zk = None;
+    for key in [ZK_KEY, ZOOKEEPER_KEY] {
+        if let Some(value) = config.get(key).map(|v| Zeroizing::new(v.to_owned())) {
+            config.remove(key);
+            if zk.is_some() {
+                return Err(Error::Conflict { key: ZOOKEEPER_KEY });
+            }
+            let address = value.parse::<MasterAddress>().and_then(|a| a.load());
+            zk = Some(match address {
+                Ok(MasterAddress::ZooKeeper(zk)) => zk,
+                Ok(other) => return Err(Error::NotZooKeeper { key, address: other.to_string() }),
+                Err(source) => return Err(Error::ZooKeeper { key, source }),
+            });
+        }
+    }
+    let timeout = match config.get(ZK_SESSION_TIMEOUT_KEY).map(str::to_owned) {
+        Some(value) => {
+            config.remove(ZK_SESSION_TIMEOUT_KEY);
+            Some(parse_duration(&value).ok_or_else(|| Error::ZkSessionTimeout(value.chars().take(64).collect()))?)
+        }
+        None => None,
+    };
+    Ok(zk.map(|zk| MasterElection {
+        session_timeout: timeout.unwrap_or(crate::DEFAULT_ZK_SESSION_TIMEOUT),
+        ..MasterElection::new(zk)
+    }))
+}
+
+/// A duration as Mesos writes one (`10secs`, `500ms`, `1mins`) or as seconds
+/// (`10`, `2.5s`); between 1 ms and one hour.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" | "secs" | "sec" => number,
+        "ms" => number / 1000.0,
+        "mins" | "min" => number * 60.0,
+        _ => return None,
+    };
+    (0.001..=3600.0).contains(&seconds).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// `value` as a path: without `file://`, relative to `base` when relative.
@@ -438,5 +524,62 @@ mod tests {
         std::fs::remove_file(&creds).unwrap();
         assert!(master.reload_credentials().is_err());
         assert!(master.credential_store().unwrap().contains("fw"));
+    }
+
+    #[test]
+    fn a_zk_key_makes_an_election_and_stays_out_of_libsasl2_options() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "credentials", "p s\n");
+        let conf = write(
+            dir.path(),
+            "master.conf",
+            "credentials: credentials\nzk: zk://alice:pw@127.0.0.1:2181/mesos\nzk_session_timeout: 2secs\n",
+        );
+        let master = MasterConfig::read(&conf).unwrap();
+        let election = master.election().unwrap();
+        assert_eq!(election.zk.to_string(), "zk://alice:***@127.0.0.1:2181/mesos");
+        assert_eq!(election.session_timeout, Duration::from_secs(2));
+        for key in [ZK_KEY, ZK_SESSION_TIMEOUT_KEY] {
+            assert_eq!(master.sasl_config().get(key), None);
+        }
+        assert!(!format!("{master:?}").contains("pw@"), "{master:?}");
+        let options = crate::MasterOptions::from_config(&master);
+        assert_eq!(options.election, Some(election));
+
+        let conf = write(dir.path(), "other.conf", "credentials: credentials\nzookeeper: zk://127.0.0.1:2181/m\n");
+        let election = MasterConfig::read(&conf).unwrap().election().unwrap();
+        assert_eq!(election.session_timeout, crate::DEFAULT_ZK_SESSION_TIMEOUT);
+        let none = write(dir.path(), "none.conf", "credentials: credentials\n");
+        assert_eq!(MasterConfig::read(&none).unwrap().election(), None);
+    }
+
+    #[test]
+    fn a_zk_key_that_is_no_zookeeper_address_is_an_error_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "credentials", "p s\n");
+        for (text, wanted) in [
+            ("zk: 127.0.0.1:5050\n", "not a zk://"),
+            ("zk: zk://u:hunter2@127.0.0.1:2181\n", "no path"),
+            ("zk: zk://127.0.0.1:2181/m\nzk_session_timeout: soon\n", "zk_session_timeout"),
+            ("zk: zk://127.0.0.1:2181/m\nzookeeper: zk://127.0.0.1:2181/n\n", "zookeeper"),
+        ] {
+            let conf = write(dir.path(), "master.conf", &format!("credentials: credentials\n{text}"));
+            let e = MasterConfig::read(&conf).unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains(wanted), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn durations_read_as_mesos_writes_them() {
+        assert_eq!(parse_duration("10secs"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2500ms"), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("1mins"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        for bad in ["", "s", "0", "-1s", "10hours", "1e9", "NaN"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 }

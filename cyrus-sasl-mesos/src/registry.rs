@@ -116,6 +116,14 @@ impl Registry {
         entry.principal
     }
 
+    /// Forgets every UPID and every attempt in progress (a master that steps
+    /// down starts its next term empty).
+    pub fn clear(&self) {
+        let mut inner = self.0.lock();
+        inner.entries.clear();
+        inner.order.clear();
+    }
+
     /// How many UPIDs are authenticated now.
     pub fn len(&self) -> usize {
         self.0.lock().entries.values().filter(|e| e.principal.is_some()).count()

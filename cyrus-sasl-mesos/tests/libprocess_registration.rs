@@ -14,9 +14,11 @@ use std::time::Duration;
 use cyrus_sasl_mesos::MasterConfig;
 use cyrus_sasl_mesos::authorization::Acls;
 use cyrus_sasl_mesos::fuzzing::{
-    FrameworkErrorMessage, FrameworkInfo, FrameworkRegisteredMessage, SchedulerCall, Subscribe,
+    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
+    SchedulerCall, Subscribe,
 };
 use cyrus_sasl_mesos::registration::{Denial, RegistrationGate, RegistrationVerdict};
+use cyrus_sasl_mesos::zookeeper::MasterInfo;
 use cyrus_sasl_mesos::{Master, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord};
 use libprocess::{Endpoint, EndpointOptions};
 use prost::Message as _;
@@ -125,6 +127,10 @@ async fn the_real_mesos_driver_is_registered_or_refused_by_the_acls_and_its_prin
 
 /// A SUBSCRIBE as the 1.11 driver sends it.
 fn subscribe(principal: Option<&str>, role: &str) -> Vec<u8> {
+    subscribe_call(principal, role).encode_to_vec()
+}
+
+fn subscribe_call(principal: Option<&str>, role: &str) -> SchedulerCall {
     let info = FrameworkInfo {
         user: Some("nobody".into()),
         name: Some("hand-made".into()),
@@ -133,7 +139,6 @@ fn subscribe(principal: Option<&str>, role: &str) -> Vec<u8> {
         ..FrameworkInfo::default()
     };
     SchedulerCall { r#type: Some(SchedulerCall::SUBSCRIBE), subscribe: Some(Subscribe { framework_info: Some(info) }) }
-        .encode_to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,8 +205,32 @@ async fn an_authenticated_framework_is_registered_from_the_masters_upid_with_its
     assert_eq!((answer.name.as_str(), &answer.from), ("mesos.internal.FrameworkRegisteredMessage", master.upid()));
     let registered = FrameworkRegisteredMessage::decode(answer.body.as_slice()).unwrap();
     assert_eq!(&registered.framework_id.value, framework_id);
-    assert_eq!(registered.master_info.port, u32::from(master.upid().port()));
-    assert_eq!(registered.master_info.ip.to_ne_bytes(), [127, 0, 0, 1]);
+    let info = MasterInfo::from_protobuf(&registered.master_info).unwrap();
+    assert_eq!((&info.pid, info.port, info.ip), (master.upid(), master.upid().port(), [127, 0, 0, 1].into()));
+    assert_eq!(info, master.info());
+
+    // The same framework subscribes again naming its id (as the driver does
+    // after a failover): it keeps it, and is told so with the complete MasterInfo.
+    let mut again = subscribe_call(None, "analytics");
+    again.subscribe.as_mut().unwrap().framework_info.as_mut().unwrap().id =
+        Some(FrameworkId { value: "FROM-AN-EARLIER-LEADER-0003".into() });
+    scheduler.send(master.upid(), "mesos.scheduler.Call", &again.encode_to_vec()).await.unwrap();
+    let record = registration(&mut master).await;
+    assert_eq!(
+        record.verdict,
+        RegistrationVerdict::FrameworkReregistered {
+            principal: "framework-a".into(),
+            roles: vec!["analytics".into()],
+            framework_id: "FROM-AN-EARLIER-LEADER-0003".into()
+        }
+    );
+    let answer = timeout(Duration::from_secs(10), scheduler.recv()).await.unwrap().unwrap();
+    assert_eq!((answer.name.as_str(), &answer.from), ("mesos.internal.FrameworkReregisteredMessage", master.upid()));
+    let reregistered = FrameworkReregisteredMessage::decode(answer.body.as_slice()).unwrap();
+    assert_eq!(reregistered.framework_id.value, "FROM-AN-EARLIER-LEADER-0003");
+    let info = MasterInfo::from_protobuf(&reregistered.master_info).unwrap();
+    assert_eq!(info, master.info());
+    assert_eq!(info.version.as_deref(), Some("1.11.0"));
     master.shutdown().await;
 }
 

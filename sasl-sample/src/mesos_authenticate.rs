@@ -2,12 +2,14 @@
 //! or Apache's) over libprocess, as a framework or agent does, and prints the
 //! verdict.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args};
-use cyrus_sasl_mesos::{AuthenticateOptions, authenticate_blocking};
+use cyrus_sasl_mesos::zookeeper::ResolvedMaster;
+use cyrus_sasl_mesos::{
+    AuthenticateOptions, FollowEvent, FollowOptions, MasterAddress, authenticate_blocking, follow_leader,
+};
 use cyrus_sasl_mesos::{Credential, Verdict, read_credential};
 use libprocess::{BlockingEndpoint, EndpointOptions, Upid};
 
@@ -17,12 +19,16 @@ use crate::outcome::Failure;
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("who").required(true).args(["principal", "credential"])))]
 pub struct MesosAuthenticateArgs {
-    /// The master's libprocess address; its UPID is `master@IP:PORT`. TLS as in
-    /// Mesos: LIBPROCESS_SSL_ENABLED, LIBPROCESS_SSL_CERT_FILE, ... (the master's
+    /// The master, as Mesos's `--master` takes it: `IP:PORT`, `HOST:PORT`,
+    /// `master@HOST:PORT`, `file:///PATH` holding one, or
+    /// `zk://[USER:PASSWORD@]HOST:PORT[,...]/PATH` to authenticate with
+    /// whichever master leads (a `leader: master@IP:PORT` line on stderr for
+    /// each leader; the first verdict ends it). TLS as in Mesos:
+    /// LIBPROCESS_SSL_ENABLED, LIBPROCESS_SSL_CERT_FILE, ... (the master's
     /// certificate is verified against LIBPROCESS_SSL_CA_FILE unless
     /// LIBPROCESS_SSL_VERIFY_SERVER_CERT=false).
-    #[arg(long, value_name = "IP:PORT")]
-    pub master: SocketAddr,
+    #[arg(long, value_name = "ADDRESS")]
+    pub master: MasterAddress,
 
     /// The principal to authenticate as (with --secret-file; alone with
     /// `--mechanism EXTERNAL`, where the TLS client certificate is the proof).
@@ -74,7 +80,7 @@ pub fn run(args: &MesosAuthenticateArgs) -> Result<(), Failure> {
         }
         Verdict::Rejected => {
             println!("rejected");
-            Err(Failure::Rejected(format!("master@{} rejected the credential", args.master)))
+            Err(Failure::Rejected(format!("{} rejected the credential", args.master)))
         }
     }
 }
@@ -106,7 +112,6 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
         .map_err(|e| Failure::Error(format!("cannot start the libprocess endpoint: {e}")))?;
     // The UPID the master records as authenticated: a process of this endpoint.
     let me = endpoint.register("sasl-sample").map_err(Failure::error)?;
-    let master = Upid::new("master", args.master).map_err(Failure::error)?;
     let mut client = cyrus_sasl_mesos::ClientOptions::default();
     if !args.mechanism.is_empty() {
         client.mechanisms = args.mechanism.clone();
@@ -118,5 +123,39 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
         max_delivery_failures: Some(MAX_DELIVERY_FAILURES),
         ..AuthenticateOptions::default()
     };
-    authenticate_blocking(&endpoint, &master, me.upid(), credential, &options).map_err(Failure::error)
+    match args.master.resolve().map_err(Failure::error)? {
+        ResolvedMaster::Direct(master) => {
+            authenticate_blocking(&endpoint, &master, me.upid(), credential, &options).map_err(Failure::error)
+        }
+        ResolvedMaster::ZooKeeper(_) => endpoint.block_on(follow(&endpoint, args, me.upid(), credential, options)),
+    }
+}
+
+/// `--master zk://...`: the first verdict from whichever master leads.
+async fn follow(
+    endpoint: &BlockingEndpoint,
+    args: &MesosAuthenticateArgs,
+    me: &Upid,
+    credential: Credential,
+    options: AuthenticateOptions,
+) -> Result<Verdict, Failure> {
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    // Each attempt may take the time that is left; the overall deadline is ours.
+    let options = FollowOptions { authenticate: options, ..FollowOptions::default() };
+    let mut follower = follow_leader(endpoint.endpoint(), &args.master, me, credential, &options);
+    loop {
+        let event = match tokio::time::timeout_at(deadline, follower.next()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err(Failure::error("stopped following the leader")),
+            Err(_) => return Err(Failure::Error(format!("no verdict from a leader of {} in time", args.master))),
+        };
+        match event {
+            FollowEvent::NewLeader(info) => eprintln!("leader: {}", info.pid),
+            FollowEvent::NoLeader => eprintln!("no leader"),
+            FollowEvent::Authenticated(_) => return Ok(Verdict::Authenticated),
+            FollowEvent::Rejected(_) => return Ok(Verdict::Rejected),
+            FollowEvent::Error(e) => eprintln!("note: {}", crate::outcome::chain(&e)),
+            _ => {}
+        }
+    }
 }

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
-use cyrus_sasl_mesos::{Master, MasterEvent, MasterOptions};
+use std::time::Duration;
+
+use cyrus_sasl_mesos::{Master, MasterAddress, MasterElection, MasterEvent, MasterOptions};
 use cyrus_sasl_mesos::{MasterConfig, Outcome, PeerBinding};
 use libprocess::EndpointOptions;
 
@@ -61,6 +63,19 @@ pub struct MesosMasterArgs {
     /// `denied: PRINCIPAL (REASON)`).
     #[arg(long, value_name = "FILE")]
     pub acls: Option<PathBuf>,
+
+    /// High availability, as Mesos's `--zk`: contend in this ZooKeeper
+    /// election (`zk://[USER:PASSWORD@]HOST:PORT[,...]/PATH`, or
+    /// `file:///PATH` holding one; or `zk:` in `--config`) and serve only while
+    /// leading, dropping every message otherwise. Prints `elected` and
+    /// `stepped down (REASON)` lines.
+    #[arg(long, value_name = "URL")]
+    pub zk: Option<String>,
+
+    /// The ZooKeeper session timeout with `--zk`, in seconds (Mesos's
+    /// `--zk_session_timeout`; default 10, or `zk_session_timeout:` in `--config`).
+    #[arg(long, value_name = "SECONDS")]
+    pub zk_session_timeout: Option<f64>,
 }
 
 /// Runs until killed: `listening: master@IP:PORT`, then one line per attempt on
@@ -69,7 +84,8 @@ pub struct MesosMasterArgs {
 /// `-PLUS` mechanism),
 /// `rejected: pid=UPID`, or `error: pid=UPID (WHY)` for an attempt without a
 /// verdict; with ACLs, one line per registration (see
-/// [`crate::mesos_registration::line`]). Peer text escaped.
+/// [`crate::mesos_registration::line`]); with `--zk`, `elected` and `stepped
+/// down (REASON)`. Peer text escaped.
 pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     let master_config = match (&args.credentials, &args.config) {
         (Some(path), _) => MasterConfig::read_credentials_file(path),
@@ -105,6 +121,25 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     if let Some(gate) = crate::mesos_registration::gate_from_flag(args.acls.as_deref())? {
         options.registration = Some(gate);
     }
+    if let Some(zk) = &args.zk {
+        let address = zk.parse::<MasterAddress>().and_then(|a| a.load()).map_err(Failure::error)?;
+        let MasterAddress::ZooKeeper(zk) = address else {
+            return Err(Failure::Error(format!("--zk {address}: not a zk:// address")));
+        };
+        options.election = Some(MasterElection::new(zk));
+    }
+    if let Some(seconds) = args.zk_session_timeout {
+        let Some(election) = options.election.as_mut() else {
+            return Err(Failure::error("--zk-session-timeout needs --zk (or zk: in --config)"));
+        };
+        election.session_timeout =
+            Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
+                Failure::Error(format!("--zk-session-timeout {seconds}: not a positive number of seconds"))
+            })?;
+    }
+    if options.election.is_some() {
+        options.hostname = Some(args.fqdn.clone());
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,6 +154,14 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
                 MasterEvent::Authentication(record) => record,
                 MasterEvent::Registration(record) => {
                     say(&crate::mesos_registration::line(&record, escape));
+                    continue;
+                }
+                MasterEvent::Elected => {
+                    say("elected");
+                    continue;
+                }
+                MasterEvent::SteppedDown { reason } => {
+                    say(&format!("stepped down ({reason:?})"));
                     continue;
                 }
                 _ => continue,

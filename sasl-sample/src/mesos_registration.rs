@@ -22,7 +22,9 @@ pub fn gate_from_flag(acls: Option<&Path>) -> Result<Option<RegistrationGate>, F
 }
 
 /// One decision as one line, peer text escaped with `escape`:
-/// `registered: PRINCIPAL role=ROLE[,ROLE...]`, `registered: PRINCIPAL agent`,
+/// `registered: PRINCIPAL role=ROLE[,ROLE...]`, `reregistered: PRINCIPAL
+/// role=ROLE[,ROLE...] id=FRAMEWORK_ID` (a framework that kept its id),
+/// `registered: PRINCIPAL agent`,
 /// `denied: PRINCIPAL (REASON)` or, for a sender that never authenticated,
 /// `denied: pid=UPID (REASON)`.
 pub fn line(record: &RegistrationRecord, escape: impl Fn(&str) -> String) -> String {
@@ -30,6 +32,10 @@ pub fn line(record: &RegistrationRecord, escape: impl Fn(&str) -> String) -> Str
         RegistrationVerdict::FrameworkRegistered { principal, roles, .. } => {
             let roles: Vec<String> = roles.iter().map(|r| escape(r)).collect();
             format!("registered: {} role={}", escape(principal), roles.join(","))
+        }
+        RegistrationVerdict::FrameworkReregistered { principal, roles, framework_id } => {
+            let roles: Vec<String> = roles.iter().map(|r| escape(r)).collect();
+            format!("reregistered: {} role={} id={}", escape(principal), roles.join(","), escape(framework_id))
         }
         RegistrationVerdict::AgentRegistered { principal, .. } => format!("registered: {} agent", escape(principal)),
         RegistrationVerdict::Denied { principal: Some(principal), denial, .. } => {

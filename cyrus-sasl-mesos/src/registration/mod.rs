@@ -23,7 +23,11 @@
 //! SlaveInfo                                 hostname = 1
 //!
 //! mesos.internal.FrameworkRegisteredMessage framework_id = 1 (FrameworkID{value = 1}),
-//!                                           master_info = 2 (MasterInfo{id = 1, ip = 2, port = 3})
+//!                                           master_info = 2 (MasterInfo)
+//! mesos.internal.FrameworkReregisteredMessage framework_id = 1, master_info = 2 (the same)
+//! MasterInfo                                id = 1, ip = 2, port = 3, pid = 4, hostname = 5,
+//!                                           address = 7 {hostname = 1, ip = 2, port = 3},
+//!                                           version = 10
 //! mesos.internal.FrameworkErrorMessage      message = 2
 //! mesos.internal.SlaveRegisteredMessage     slave_id = 1 (SlaveID{value = 1})
 //! mesos.internal.ShutdownMessage            message = 1
@@ -55,27 +59,55 @@
 //! which rule failed without showing the ACLs or why a directory is down; the
 //! [`Denial`] (for logs) says everything. An allowed framework gets a new
 //! framework id `MASTERID-NNNN`; an allowed agent a new agent id
-//! `MASTERID-S{N}`. Failover (a `FrameworkInfo.id` already set) is not
-//! modelled: a new id is given.
+//! `MASTERID-S{N}`.
+//!
+//! # Re-registration
+//!
+//! A framework that registered before, with this master or with the one that
+//! led before it, subscribes with `FrameworkInfo.id` set: after a master
+//! failover the scheduler driver authenticates with the new leader and sends
+//! its SUBSCRIBE again, with its id. The same rules decide it; then:
+//!
+//! 5. The id must be a usable one: 1 to [`MAX_FRAMEWORK_ID_LEN`] bytes of
+//!    printable ASCII, no white space and no `/` (it names paths in Mesos).
+//! 6. An id the gate has seen in this term under another principal is denied
+//!    (one framework cannot take over another's tasks by naming its id).
+//!
+//! An allowed one keeps its id and is answered
+//! `FrameworkReregisteredMessage` (the driver's `reregistered()` callback), so
+//! it keeps its tasks; it is [`RegistrationVerdict::FrameworkReregistered`].
+//! Every answer's `MasterInfo` is complete ([`MasterInfo::to_protobuf`]):
+//! `pid`, `hostname`, `address` and `version` as well as `id`, `ip`, `port`.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 
 use prost::Message as _;
 
 use super::authenticator::upid_ip;
 use super::authorization::{AclFile, Acls, AuthorizationError, Basis, Decision, GroupDirectory, NoDirectory, Request};
+use super::zookeeper::MasterInfo;
 use super::{PeerBinding, Registry};
 
 pub(crate) mod proto;
 
 use proto::{
-    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, MasterInfo,
+    FrameworkErrorMessage, FrameworkId, FrameworkInfo, FrameworkRegisteredMessage, FrameworkReregisteredMessage,
     RegisterFrameworkMessage, RegisterSlaveMessage, SchedulerCall, ShutdownMessage, SlaveId, SlaveInfo,
     SlaveRegisteredMessage,
 };
+
+/// The longest `FrameworkInfo.id` a re-registering framework may keep, in bytes.
+pub const MAX_FRAMEWORK_ID_LEN: usize = 256;
+
+/// How many framework ids (with their principals) a gate remembers in one
+/// term; beyond that, the oldest half is forgotten.
+pub const MAX_KNOWN_FRAMEWORKS: usize = 65_536;
 
 /// The message names the gate takes (`mesos.scheduler.Call`,
 /// `mesos.internal.RegisterFrameworkMessage`, `mesos.internal.RegisterSlaveMessage`).
@@ -165,6 +197,18 @@ pub enum Denial {
     NotAuthorized(Basis),
     /// The ACLs could not decide (an LDAP group's membership is unknown).
     Undecidable(AuthorizationError),
+    /// A re-registering framework's `FrameworkInfo.id` is not a usable id (empty,
+    /// over [`MAX_FRAMEWORK_ID_LEN`] bytes, white space, control characters, `/`).
+    InvalidFrameworkId {
+        /// Its first 64 characters.
+        id: String,
+    },
+    /// A re-registering framework names an id registered in this term under
+    /// another principal.
+    FrameworkIdOwned {
+        /// The id.
+        id: String,
+    },
 }
 
 impl fmt::Display for Denial {
@@ -178,6 +222,10 @@ impl fmt::Display for Denial {
                 write!(f, "framework principal {claimed:?} is not the authenticated principal")
             }
             Denial::InvalidRoles => f.write_str("both 'role' and 'roles' are set"),
+            Denial::InvalidFrameworkId { id } => write!(f, "framework id {id:?} is not a usable id"),
+            Denial::FrameworkIdOwned { id } => {
+                write!(f, "framework id {id:?} is registered under another principal")
+            }
             Denial::NotAuthorized(basis) => {
                 write!(f, "not authorized: {}", Decision { allowed: false, basis: basis.clone() })
             }
@@ -201,6 +249,16 @@ pub enum RegistrationVerdict {
         /// The roles it registered in.
         roles: Vec<String>,
         /// The id given to it.
+        framework_id: String,
+    },
+    /// A framework that had registered before (with this master or an earlier
+    /// leader) is registered again, keeping its id.
+    FrameworkReregistered {
+        /// Its (authenticated) principal.
+        principal: String,
+        /// The roles it registered in.
+        roles: Vec<String>,
+        /// Its id, as it asked.
         framework_id: String,
     },
     /// An agent is registered.
@@ -257,6 +315,36 @@ pub struct RegistrationGate {
     master_id: Arc<str>,
     next_framework: Arc<AtomicU64>,
     next_agent: Arc<AtomicU64>,
+    /// The framework ids registered in this term, with their principals.
+    frameworks: Arc<Mutex<KnownFrameworks>>,
+}
+
+/// Framework ids and their principals, bounded; the oldest go first.
+#[derive(Default)]
+struct KnownFrameworks {
+    principals: HashMap<String, (String, u64)>,
+    next: u64,
+}
+
+impl KnownFrameworks {
+    /// Records `id` under `principal`, unless another principal holds it.
+    fn claim(&mut self, id: &str, principal: &str) -> Result<(), Denial> {
+        if self.principals.get(id).is_some_and(|(owner, _)| owner != principal) {
+            return Err(Denial::FrameworkIdOwned { id: id.to_owned() });
+        }
+        if self.principals.len() >= MAX_KNOWN_FRAMEWORKS && !self.principals.contains_key(id) {
+            // Forget the older half: those frameworks stay registered, but
+            // another principal could then claim their ids (logged).
+            let mut ages: Vec<u64> = self.principals.values().map(|(_, n)| *n).collect();
+            let (_, median, _) = ages.select_nth_unstable(MAX_KNOWN_FRAMEWORKS / 2);
+            let median = *median;
+            self.principals.retain(|_, (_, n)| *n >= median);
+            log::warn!("{MAX_KNOWN_FRAMEWORKS} framework ids known: the older half is forgotten");
+        }
+        self.next += 1;
+        self.principals.insert(id.to_owned(), (principal.to_owned(), self.next));
+        Ok(())
+    }
 }
 
 impl fmt::Debug for RegistrationGate {
@@ -291,7 +379,14 @@ impl RegistrationGate {
             master_id: format!("{:032x}", rand::random::<u128>()).into(),
             next_framework: Arc::new(AtomicU64::new(0)),
             next_agent: Arc::new(AtomicU64::new(0)),
+            frameworks: Arc::new(Mutex::new(KnownFrameworks::default())),
         }
+    }
+
+    /// Forgets every framework id this gate (and its clones) has given out or
+    /// accepted: a master that steps down starts its next term empty.
+    pub fn forget_frameworks(&self) {
+        *self.frameworks.lock() = KnownFrameworks::default();
     }
 
     /// Asks `groups` about `ldap-group:` principals.
@@ -320,7 +415,8 @@ impl RegistrationGate {
 
     /// Decides `request` from `from` (the sender UPID as claimed) over a TCP
     /// connection from `peer_ip`, against `registry`, and builds the answer;
-    /// `master` is the master's own address (for `MasterInfo`).
+    /// `master` is what the master advertises (sent whole in a framework's
+    /// answer; see [`MasterInfo::for_master`]).
     ///
     /// May block on the group directory; from async code, call it on a
     /// blocking thread.
@@ -330,7 +426,7 @@ impl RegistrationGate {
         from: &str,
         peer_ip: IpAddr,
         registry: &Registry,
-        master: SocketAddr,
+        master: &MasterInfo,
     ) -> RegistrationAnswer {
         let framework = request.is_framework();
         let principal = registry.authenticated(from);
@@ -378,12 +474,19 @@ impl RegistrationGate {
                 if !decision.allowed {
                     return Err(Denial::NotAuthorized(decision.basis));
                 }
+                if let Some(id) = &info.id {
+                    let id = valid_framework_id(&id.value)?;
+                    self.frameworks.lock().claim(id, principal)?;
+                    return Ok(RegistrationVerdict::FrameworkReregistered {
+                        principal: principal.to_owned(),
+                        roles,
+                        framework_id: id.to_owned(),
+                    });
+                }
                 let n = self.next_framework.fetch_add(1, Ordering::Relaxed);
-                Ok(RegistrationVerdict::FrameworkRegistered {
-                    principal: principal.to_owned(),
-                    roles,
-                    framework_id: format!("{}-{n:04}", self.master_id),
-                })
+                let framework_id = format!("{}-{n:04}", self.master_id);
+                self.frameworks.lock().claim(&framework_id, principal)?;
+                Ok(RegistrationVerdict::FrameworkRegistered { principal: principal.to_owned(), roles, framework_id })
             }
             Registrant::Agent(_) => {
                 let decision = acls
@@ -401,20 +504,22 @@ impl RegistrationGate {
         }
     }
 
-    fn reply(&self, verdict: &RegistrationVerdict, master: SocketAddr) -> (String, Vec<u8>) {
+    fn reply(&self, verdict: &RegistrationVerdict, master: &MasterInfo) -> (String, Vec<u8>) {
         use prost::Name;
         match verdict {
             RegistrationVerdict::FrameworkRegistered { framework_id, .. } => {
-                let ip = match master.ip().to_canonical() {
-                    IpAddr::V4(v4) => u32::from_ne_bytes(v4.octets()),
-                    // MasterInfo.ip is IPv4 only (Mesos sets `address` too for IPv6).
-                    IpAddr::V6(_) => 0,
-                };
                 let message = FrameworkRegisteredMessage {
                     framework_id: FrameworkId { value: framework_id.clone() },
-                    master_info: MasterInfo { id: self.master_id.to_string(), ip, port: u32::from(master.port()) },
+                    master_info: master.to_protobuf(),
                 };
                 (FrameworkRegisteredMessage::full_name(), message.encode_to_vec())
+            }
+            RegistrationVerdict::FrameworkReregistered { framework_id, .. } => {
+                let message = FrameworkReregisteredMessage {
+                    framework_id: FrameworkId { value: framework_id.clone() },
+                    master_info: master.to_protobuf(),
+                };
+                (FrameworkReregisteredMessage::full_name(), message.encode_to_vec())
             }
             RegistrationVerdict::AgentRegistered { agent_id, .. } => {
                 let message = SlaveRegisteredMessage { slave_id: SlaveId { value: agent_id.clone() } };
@@ -432,6 +537,13 @@ impl RegistrationGate {
     }
 }
 
+/// `id` if a re-registering framework may keep it (rule 5).
+fn valid_framework_id(id: &str) -> Result<&str, Denial> {
+    let usable =
+        !id.is_empty() && id.len() <= MAX_FRAMEWORK_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+    if usable { Ok(id) } else { Err(Denial::InvalidFrameworkId { id: id.chars().take(64).collect() }) }
+}
+
 /// What the peer is told: which check failed, never the ACLs or the
 /// directory's state.
 fn peer_text(denial: &Denial, framework: bool) -> String {
@@ -442,6 +554,8 @@ fn peer_text(denial: &Denial, framework: bool) -> String {
             format!("Framework principal '{claimed}' does not match the authenticated principal")
         }
         Denial::InvalidRoles => "FrameworkInfo sets both 'role' and 'roles'".to_owned(),
+        Denial::InvalidFrameworkId { .. } => "FrameworkInfo.id is not a valid framework id".to_owned(),
+        Denial::FrameworkIdOwned { .. } => "The framework id is registered under another principal".to_owned(),
         Denial::NotAuthorized(_) | Denial::Undecidable(_) if framework => {
             "Not authorized to register the framework in the role(s) it asks for".to_owned()
         }
@@ -455,7 +569,10 @@ mod tests {
     use proto::Subscribe;
 
     const FROM: &str = "scheduler-1@127.0.0.1:4000";
-    const MASTER: &str = "127.0.0.1:5050";
+
+    fn master() -> MasterInfo {
+        MasterInfo::for_master("M", "master@127.0.0.1:5050".parse().unwrap(), Some("m1")).unwrap()
+    }
 
     fn gate(acls: &str) -> RegistrationGate {
         RegistrationGate::new(Arc::new(Acls::from_json(acls).unwrap())).with_master_id("M")
@@ -519,14 +636,14 @@ mod tests {
         let gate = gate(r#"{"permissive": true}"#);
         let registry = authenticated(FROM, "p");
         let ip = "127.0.0.1".parse().unwrap();
-        let roles = |request| match gate.decide(&request, FROM, ip, &registry, MASTER.parse().unwrap()).verdict {
+        let roles = |request| match gate.decide(&request, FROM, ip, &registry, &master()).verdict {
             RegistrationVerdict::FrameworkRegistered { roles, .. } => roles,
             other => panic!("{other:?}"),
         };
         assert_eq!(roles(framework(None, None, &[])), ["*"]);
         assert_eq!(roles(framework(None, Some("a"), &[])), ["a"]);
         assert_eq!(roles(framework(None, None, &["a", "b"])), ["a", "b"]);
-        let both = gate.decide(&framework(None, Some("a"), &["b"]), FROM, ip, &registry, MASTER.parse().unwrap());
+        let both = gate.decide(&framework(None, Some("a"), &["b"]), FROM, ip, &registry, &master());
         assert_eq!(denial(&both), &Denial::InvalidRoles);
         assert_eq!(both.reply_name, "mesos.internal.FrameworkErrorMessage");
     }
@@ -539,7 +656,7 @@ mod tests {
         );
         let registry = authenticated(FROM, "p");
         let ip = "127.0.0.1".parse().unwrap();
-        let master = MASTER.parse().unwrap();
+        let master = &master();
         assert!(gate.decide(&framework(None, None, &["a"]), FROM, ip, &registry, master).verdict.registered());
         let answer = gate.decide(&framework(None, None, &["a", "b"]), FROM, ip, &registry, master);
         assert!(matches!(denial(&answer), Denial::NotAuthorized(_)));
@@ -549,22 +666,11 @@ mod tests {
     fn a_sender_whose_claimed_ip_is_not_its_connections_is_denied() {
         let gate = gate(r#"{"permissive": true}"#);
         let registry = authenticated(FROM, "p");
-        let answer = gate.decide(
-            &framework(None, None, &[]),
-            FROM,
-            "10.0.0.9".parse().unwrap(),
-            &registry,
-            MASTER.parse().unwrap(),
-        );
+        let answer = gate.decide(&framework(None, None, &[]), FROM, "10.0.0.9".parse().unwrap(), &registry, &master());
         assert!(matches!(denial(&answer), Denial::PeerAddressMismatch { .. }));
         let trusting = gate.with_peer_binding(PeerBinding::TrustClaimedAddress);
-        let answer = trusting.decide(
-            &framework(None, None, &[]),
-            FROM,
-            "10.0.0.9".parse().unwrap(),
-            &registry,
-            MASTER.parse().unwrap(),
-        );
+        let answer =
+            trusting.decide(&framework(None, None, &[]), FROM, "10.0.0.9".parse().unwrap(), &registry, &master());
         assert!(answer.verdict.registered());
     }
 
@@ -575,7 +681,7 @@ mod tests {
                 {"principals": {"values": ["agent"]}, "agents": {"type": "ANY"}}]}"#,
         );
         let ip = "127.0.0.1".parse().unwrap();
-        let master = MASTER.parse().unwrap();
+        let master = &master();
         let agent = RegistrationRequest(Registrant::Agent(SlaveInfo { hostname: Some("h".into()) }));
         let ok = gate.decide(&agent, FROM, ip, &authenticated(FROM, "agent"), master);
         assert!(matches!(&ok.verdict, RegistrationVerdict::AgentRegistered { agent_id, .. } if agent_id == "M-S0"));
@@ -600,10 +706,89 @@ mod tests {
             FROM,
             "127.0.0.1".parse().unwrap(),
             &authenticated(FROM, "p"),
-            MASTER.parse().unwrap(),
+            &master(),
         );
         assert!(matches!(denial(&answer), Denial::Undecidable(_)));
         let text = FrameworkErrorMessage::decode(answer.reply_body.as_slice()).unwrap().message;
         assert!(!text.contains("ldap") && !text.contains("directory"), "{text}");
+    }
+
+    fn with_id(principal: Option<&str>, id: &str) -> RegistrationRequest {
+        let RegistrationRequest(Registrant::Framework(mut info)) = framework(principal, None, &[]) else {
+            unreachable!()
+        };
+        info.id = Some(FrameworkId { value: id.to_owned() });
+        RegistrationRequest(Registrant::Framework(info))
+    }
+
+    #[test]
+    fn a_subscribe_with_an_id_keeps_it_and_is_answered_reregistered_with_a_complete_master_info() {
+        let gate = gate(r#"{"permissive": true}"#);
+        let registry = authenticated(FROM, "p");
+        let ip = "127.0.0.1".parse().unwrap();
+        let answer = gate.decide(&with_id(None, "OLD-MASTER-0007"), FROM, ip, &registry, &master());
+        assert_eq!(
+            answer.verdict,
+            RegistrationVerdict::FrameworkReregistered {
+                principal: "p".into(),
+                roles: vec!["*".into()],
+                framework_id: "OLD-MASTER-0007".into()
+            }
+        );
+        assert_eq!(answer.reply_name, "mesos.internal.FrameworkReregisteredMessage");
+        let message = FrameworkReregisteredMessage::decode(answer.reply_body.as_slice()).unwrap();
+        assert_eq!(message.framework_id.value, "OLD-MASTER-0007");
+        let info = MasterInfo::from_protobuf(&message.master_info).unwrap();
+        assert_eq!(info, master());
+        assert_eq!(info.pid.to_string(), "master@127.0.0.1:5050");
+        assert_eq!(info.version.as_deref(), Some(crate::zookeeper::ADVERTISED_MESOS_VERSION));
+        // A first registration's answer carries the same complete MasterInfo.
+        let first = gate.decide(&framework(None, None, &[]), FROM, ip, &registry, &master());
+        let message = FrameworkRegisteredMessage::decode(first.reply_body.as_slice()).unwrap();
+        assert_eq!(MasterInfo::from_protobuf(&message.master_info).unwrap(), master());
+    }
+
+    #[test]
+    fn a_reregistration_goes_through_the_same_checks() {
+        let gate = gate(
+            r#"{"permissive": false, "register_frameworks": [
+                {"principals": {"values": ["p"]}, "roles": {"values": ["*"]}}]}"#,
+        );
+        let ip = "127.0.0.1".parse().unwrap();
+        let unauthenticated = gate.decide(&with_id(None, "F-1"), FROM, ip, &Registry::default(), &master());
+        assert_eq!(denial(&unauthenticated), &Denial::NotAuthenticated);
+        let mismatch = gate.decide(&with_id(Some("q"), "F-1"), FROM, ip, &authenticated(FROM, "p"), &master());
+        assert!(matches!(denial(&mismatch), Denial::PrincipalMismatch { .. }));
+        let denied = gate.decide(&with_id(None, "F-1"), FROM, ip, &authenticated(FROM, "bob"), &master());
+        assert!(matches!(denial(&denied), Denial::NotAuthorized(_)));
+        assert_eq!(denied.reply_name, "mesos.internal.FrameworkErrorMessage");
+    }
+
+    #[test]
+    fn an_unusable_or_anothers_framework_id_is_denied() {
+        let gate = gate(r#"{"permissive": true}"#);
+        let ip = "127.0.0.1".parse().unwrap();
+        let registry = authenticated(FROM, "p");
+        let long = "x".repeat(MAX_FRAMEWORK_ID_LEN + 1);
+        for bad in ["", "a b", "a/b", "a\nb", "\u{7f}", long.as_str(), "é"] {
+            let answer = gate.decide(&with_id(None, bad), FROM, ip, &registry, &master());
+            assert!(matches!(denial(&answer), Denial::InvalidFrameworkId { .. }), "{bad:?}");
+            assert_eq!(answer.reply_name, "mesos.internal.FrameworkErrorMessage");
+        }
+        let longest = "x".repeat(MAX_FRAMEWORK_ID_LEN);
+        assert!(gate.decide(&with_id(None, &longest), FROM, ip, &registry, &master()).verdict.registered());
+
+        // An id given to p cannot be taken by q in the same term; p keeps it.
+        let given = match gate.decide(&framework(None, None, &[]), FROM, ip, &registry, &master()).verdict {
+            RegistrationVerdict::FrameworkRegistered { framework_id, .. } => framework_id,
+            other => panic!("{other:?}"),
+        };
+        let other = authenticated(FROM, "q");
+        let taken = gate.decide(&with_id(None, &given), FROM, ip, &other, &master());
+        assert_eq!(denial(&taken), &Denial::FrameworkIdOwned { id: given.clone() });
+        assert!(gate.decide(&with_id(None, &given), FROM, ip, &registry, &master()).verdict.registered());
+        // A new term (the master stepped down) starts empty.
+        gate.forget_frameworks();
+        assert!(gate.decide(&with_id(None, &given), FROM, ip, &other, &master()).verdict.registered());
     }
 }

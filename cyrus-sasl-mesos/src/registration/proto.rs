@@ -96,30 +96,31 @@ pub struct RegisterSlaveMessage {
     pub version: Option<String>,
 }
 
-/// `MasterInfo`, the required fields.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct MasterInfo {
-    /// The master's id (`id = 1`).
-    #[prost(string, required, tag = "1")]
-    pub id: String,
-    /// Its IPv4 address as Mesos stores it (`ip = 2`): the `s_addr` of a
-    /// `struct in_addr`, network byte order in memory, read as a host integer.
-    #[prost(uint32, required, tag = "2")]
-    pub ip: u32,
-    /// Its port (`port = 3`).
-    #[prost(uint32, required, tag = "3")]
-    pub port: u32,
-}
-
 /// `mesos.internal.FrameworkRegisteredMessage`: the framework is registered.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct FrameworkRegisteredMessage {
     /// `framework_id = 1`.
     #[prost(message, required, tag = "1")]
     pub framework_id: FrameworkId,
-    /// `master_info = 2`.
-    #[prost(message, required, tag = "2")]
-    pub master_info: MasterInfo,
+    /// `master_info = 2`: a `MasterInfo` message, already encoded (an embedded
+    /// message and `bytes` are the same on the wire), from
+    /// [`MasterInfo::to_protobuf`](crate::zookeeper::MasterInfo::to_protobuf)
+    /// so that one type describes a master; read it back with
+    /// [`MasterInfo::from_protobuf`](crate::zookeeper::MasterInfo::from_protobuf).
+    #[prost(bytes = "vec", required, tag = "2")]
+    pub master_info: Vec<u8>,
+}
+
+/// `mesos.internal.FrameworkReregisteredMessage`: a framework that names its
+/// id is registered again with it (the driver's `reregistered()` callback).
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct FrameworkReregisteredMessage {
+    /// `framework_id = 1`.
+    #[prost(message, required, tag = "1")]
+    pub framework_id: FrameworkId,
+    /// `master_info = 2`, encoded as in [`FrameworkRegisteredMessage`].
+    #[prost(bytes = "vec", required, tag = "2")]
+    pub master_info: Vec<u8>,
 }
 
 /// `mesos.internal.FrameworkErrorMessage`: registration failed (the driver's
@@ -161,6 +162,7 @@ names! {
     RegisterFrameworkMessage => "mesos.internal", "RegisterFrameworkMessage";
     RegisterSlaveMessage => "mesos.internal", "RegisterSlaveMessage";
     FrameworkRegisteredMessage => "mesos.internal", "FrameworkRegisteredMessage";
+    FrameworkReregisteredMessage => "mesos.internal", "FrameworkReregisteredMessage";
     FrameworkErrorMessage => "mesos.internal", "FrameworkErrorMessage";
     SlaveRegisteredMessage => "mesos.internal", "SlaveRegisteredMessage";
     ShutdownMessage => "mesos.internal", "ShutdownMessage";
