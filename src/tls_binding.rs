@@ -17,9 +17,12 @@ impl ChannelBinding {
     /// (feature `rustls`): 32 bytes exported from the session with the label
     /// `EXPORTER-Channel-Binding` and an empty context. Both ends of one TLS
     /// session get the same bytes; the two sessions of a relay do not. Made
-    /// for TLS 1.3 (with TLS 1.2 rustls always uses the extended master
-    /// secret, which RFC 9266 requires). Fails while the TLS handshake is
-    /// still running.
+    /// for TLS 1.3. Over TLS 1.2, RFC 9266 allows it only with the extended
+    /// master secret (RFC 7627), which rustls 0.23 insists on by default only
+    /// with a FIPS provider and which a connection does not report: set
+    /// `require_ems = true` on your `ClientConfig` and `ServerConfig` (or
+    /// allow only TLS 1.3) before using this binding. Fails while the TLS
+    /// handshake is still running.
     ///
     /// `critical`: see [`ChannelBinding::new`].
     pub fn tls_exporter<D>(conn: &ConnectionCommon<D>, critical: bool) -> Result<Self, rustls::Error> {

@@ -77,6 +77,16 @@ pub enum NoVerdict {
         #[source]
         last: SendError,
     },
+    /// The master offers none of the mechanisms this client allows, so no
+    /// attempt can succeed: returned at the first such offer, unless
+    /// [`ClientOptions::retry_on_mechanism_mismatch`].
+    #[error("cannot authenticate with {master}: {mismatch}")]
+    MechanismMismatch {
+        /// The master.
+        master: Upid,
+        /// Both lists.
+        mismatch: crate::MechanismMismatch,
+    },
     /// The attempt's process could not be registered on the endpoint.
     #[error("cannot register an authenticatee process on this endpoint")]
     Register(#[source] RegisterError),
@@ -151,6 +161,9 @@ pub async fn authenticate(
                 RetryEvent::Finished(verdict) => {
                     log::info!(target: LOG_TARGET, "authentication with {master}: {verdict:?}");
                     return Ok(verdict);
+                }
+                RetryEvent::GaveUp(mismatch) => {
+                    return Err(NoVerdict::MechanismMismatch { master: master.clone(), mismatch });
                 }
             }
         }
@@ -244,7 +257,7 @@ pub async fn authenticate(
             Ok(message) => retry.handle_message(now.into_std(), attempt.number, &envelope.from.to_string(), message),
             Err(error) if attempt.session.as_ref() == Some(&envelope.from) => {
                 log::info!(target: LOG_TARGET, "attempt {}: {error} from {}; retrying", attempt.number, envelope.from);
-                retry.retry_now(now.into_std());
+                retry.abandon();
             }
             Err(error) => log::warn!(target: LOG_TARGET, "ignoring {error} from {}", envelope.from),
         }

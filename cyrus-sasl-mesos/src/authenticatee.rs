@@ -80,6 +80,14 @@ pub struct ClientOptions {
     /// allows its `-PLUS` variant, and a `-PLUS` mechanism the master offers is
     /// chosen over the others. Default [`ChannelBindingPolicy::Prefer`].
     pub channel_binding: ChannelBindingPolicy,
+    /// Whether [`AuthenticationRetry`](super::AuthenticationRetry) keeps
+    /// trying when the master offers none of [`mechanisms`](Self::mechanisms)
+    /// (each retry after its backoff). Default `false`: the first such offer
+    /// ends the attempts with a [`MechanismMismatch`](super::MechanismMismatch),
+    /// since no retry can succeed until the master or this client is
+    /// reconfigured. `true` suits a client that waits out a master being
+    /// moved to a new mechanism.
+    pub retry_on_mechanism_mismatch: bool,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +99,7 @@ impl Default for ClientOptions {
             config: Config::new(),
             mechanisms: vec![super::DEFAULT_MECH_LIST.to_owned()],
             channel_binding: ChannelBindingPolicy::Prefer,
+            retry_on_mechanism_mismatch: false,
         }
     }
 }

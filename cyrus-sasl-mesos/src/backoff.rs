@@ -14,8 +14,9 @@ use rand::{Rng, RngExt};
 /// defaults (`--authentication_timeout_min=5secs`,
 /// `--authentication_backoff_factor=1secs`, `--authentication_timeout_max=1mins`):
 /// `[5,7]`, `[5,9]`, `[5,13]`, `[5,21]`, `[5,37]`, then `[5,60]` for good. A retry
-/// starts as soon as the previous attempt fails or times out: the backoff is in
-/// the growing timeouts, not in pauses between attempts.
+/// starts as soon as the previous attempt times out; after an attempt that
+/// failed sooner (an error), it starts when that attempt's timeout would have
+/// run out, so every retry waits at least `timeout_min` (Mesos retries at once).
 ///
 /// No clock and no global randomness: the caller passes the random number
 /// generator, so a seeded one makes the timeouts reproducible.

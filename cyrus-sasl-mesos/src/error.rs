@@ -293,6 +293,51 @@ pub enum SecretProblem {
     BadEscape,
 }
 
+/// The master offers none of the mechanisms this client allows: no attempt
+/// can succeed until one side changes, so [`AuthenticationRetry`](crate::AuthenticationRetry)
+/// stops at the first one (unless [`ClientOptions::retry_on_mechanism_mismatch`](crate::ClientOptions::retry_on_mechanism_mismatch)).
+///
+/// `Display` names both lists, e.g. `master offers [GSSAPI]; this client
+/// allows [CRAM-MD5]`, the master's names escaped (they are the peer's text)
+/// and at most [`MechanismMismatch::SHOWN`] of them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("master offers [{}]; this client allows [{}]: allow one of the master's mechanisms, or have the master offer one of these", List(.offered), List(.allowed))]
+pub struct MechanismMismatch {
+    /// What the master offered, as it sent them.
+    pub offered: Vec<String>,
+    /// What this client allows ([`ClientOptions::mechanisms`](crate::ClientOptions::mechanisms)).
+    pub allowed: Vec<String>,
+}
+
+impl MechanismMismatch {
+    /// How many names of each list `Display` shows (the rest are counted).
+    pub const SHOWN: usize = 16;
+}
+
+/// A list of mechanism names for a message: comma-separated, each escaped,
+/// at most [`MechanismMismatch::SHOWN`].
+struct List<'a>(&'a [String]);
+
+impl fmt::Display for List<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.0.iter().take(MechanismMismatch::SHOWN).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            // At most 64 characters of a name, control characters escaped.
+            let shown: String = name.chars().take(64).collect();
+            write!(f, "{}", shown.escape_debug())?;
+            if shown.len() < name.len() {
+                f.write_str("...")?;
+            }
+        }
+        if self.0.len() > MechanismMismatch::SHOWN {
+            write!(f, ", ... ({} more)", self.0.len() - MechanismMismatch::SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
 /// An error and its causes, `: `-separated, for a log line.
 pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
 
@@ -322,6 +367,22 @@ mod tests {
         assert!(!e.to_string().contains("no such thing"), "{e}");
         assert_eq!(e.source().unwrap().to_string(), "no such thing");
         assert_eq!(e.io_kind(), Some(io::ErrorKind::NotFound));
+    }
+
+    #[test]
+    fn a_mechanism_mismatch_names_both_lists_and_escapes_the_masters() {
+        let e = MechanismMismatch { offered: vec!["GSSAPI".into()], allowed: vec!["CRAM-MD5".into()] };
+        assert!(e.to_string().starts_with("master offers [GSSAPI]; this client allows [CRAM-MD5]"), "{e}");
+        let e = MechanismMismatch {
+            offered: vec!["A\nB\u{1b}".into(), "x".repeat(100)],
+            allowed: vec!["SCRAM-SHA-256".into(), "CRAM-MD5".into()],
+        };
+        let shown = e.to_string();
+        assert!(shown.starts_with("master offers [A\\nB\\u{1b}, "), "{shown}");
+        assert!(shown.contains(&format!("{}...]", "x".repeat(64))), "{shown}");
+        assert!(shown.contains("this client allows [SCRAM-SHA-256, CRAM-MD5]"), "{shown}");
+        let many = MechanismMismatch { offered: vec!["M".into(); 20], allowed: vec![] };
+        assert!(many.to_string().contains(", ... (4 more)]"), "{many}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::authenticatee::{Authenticatee, ClientOptions, Credential};
 use crate::authenticator::{ExchangeError, Outcome};
 use crate::backoff::{Backoff, TimeoutRange, TimeoutRanges};
+use crate::error::MechanismMismatch;
 use crate::messages::Message;
 
 /// The master's final answer to a framework or agent, after however many
@@ -37,8 +38,8 @@ pub enum RetryEvent {
         /// Its timeout.
         timeout: Duration,
     },
-    /// Attempt `attempt` ended without a verdict. The next one starts at once
-    /// (see [`AuthenticationRetry`] for the one exception).
+    /// Attempt `attempt` ended without a verdict. The next one starts when
+    /// this one's timeout runs out, never sooner (see [`AuthenticationRetry`]).
     AttemptFailed {
         /// Which one.
         attempt: u32,
@@ -48,6 +49,10 @@ pub enum RetryEvent {
     },
     /// The verdict. Nothing happens after it.
     Finished(Verdict),
+    /// No verdict, and no more attempts: the master offers none of the
+    /// mechanisms this client allows (see
+    /// [`ClientOptions::retry_on_mechanism_mismatch`]). Nothing happens after it.
+    GaveUp(MechanismMismatch),
 }
 
 struct Attempt {
@@ -60,11 +65,19 @@ struct Attempt {
 ///
 /// - A rejection (`Failed` from the master, or no secret) is final: [`Verdict::Rejected`].
 /// - `Completed` is final: [`Verdict::Authenticated`].
+/// - A timeout ends the attempt, and the next one starts at once with a wider
+///   timeout range, as in Mesos.
 /// - An error (an `AuthenticationErrorMessage`, a message out of place, a SASL
-///   failure) or a timeout ends the attempt, and the next one starts at once
-///   with a wider timeout range, as in Mesos. The exception: an attempt that
-///   fails before sending anything (its SASL client cannot be created) waits out
-///   its timeout first, so a broken local setup does not spin.
+///   failure, a broken local setup) ends the attempt too, but the next one
+///   starts only when the failed one's timeout runs out: every retry waits its
+///   backoff, so a master (or a local setup) that fails every attempt at once
+///   is not hammered. (Mesos retries at once here.)
+/// - A master that offers none of the mechanisms this client allows
+///   ([`ExchangeError::NoAllowedMechanism`]) ends the attempts:
+///   [`RetryEvent::GaveUp`] with a [`MechanismMismatch`] naming both lists,
+///   and [`gave_up`](Self::gave_up). With
+///   [`ClientOptions::retry_on_mechanism_mismatch`] it is retried as any
+///   other error.
 ///
 /// Sans-IO: `now` comes from the caller, and so does the random number generator
 /// (a seeded one makes the timeouts reproducible).
@@ -83,9 +96,11 @@ pub struct AuthenticationRetry<R> {
     rng: R,
     attempt: u32,
     current: Option<Attempt>,
-    /// When the next attempt starts, after one that failed before sending anything.
+    /// When the next attempt starts, after one that failed.
     retry_at: Option<Instant>,
     verdict: Option<Verdict>,
+    /// Why the attempts stopped without a verdict.
+    gave_up: Option<MechanismMismatch>,
     outbox: VecDeque<(u32, Message)>,
     events: VecDeque<RetryEvent>,
 }
@@ -110,6 +125,7 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
             current: None,
             retry_at: None,
             verdict: None,
+            gave_up: None,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -130,16 +146,10 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         let deadline = now + timeout;
         self.events.push_back(RetryEvent::AttemptStarted { attempt: self.attempt, range, timeout });
         let mut authenticatee = Authenticatee::new(self.credential.clone(), self.pid.clone(), &self.options);
+        // Failing locally before sending anything (the SASL client cannot be
+        // created) is an error like any other: the next attempt waits.
         authenticatee.start();
-        let sent = self.drain(&mut authenticatee);
-        if matches!(authenticatee.outcome(), Some(Outcome::Failed(_))) && sent == 0 {
-            // Failed locally before sending anything: retrying at once would fail
-            // the same way, so wait out this attempt's timeout.
-            self.fail(authenticatee);
-            self.retry_at = Some(deadline);
-            return;
-        }
-        self.settle(now, Attempt { authenticatee, deadline });
+        self.settle(Attempt { authenticatee, deadline });
     }
 
     /// Moves the attempt's queued messages to the outbox; returns how many.
@@ -152,19 +162,41 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         n
     }
 
-    /// Keeps the attempt if it is still pending; otherwise records its verdict, or
-    /// starts the next attempt.
-    fn settle(&mut self, now: Instant, mut attempt: Attempt) {
+    /// Keeps the attempt if it is still pending; otherwise records its verdict,
+    /// gives up, or schedules the next attempt.
+    fn settle(&mut self, mut attempt: Attempt) {
         self.drain(&mut attempt.authenticatee);
         match attempt.authenticatee.outcome() {
             None => self.current = Some(attempt),
             Some(Outcome::Authenticated { .. }) => self.finish(Verdict::Authenticated),
             Some(Outcome::Rejected) => self.finish(Verdict::Rejected),
+            Some(Outcome::Failed(ExchangeError::NoAllowedMechanism { offered, allowed }))
+                if !self.options.retry_on_mechanism_mismatch =>
+            {
+                let mismatch = MechanismMismatch { offered: offered.clone(), allowed: allowed.clone() };
+                log::warn!("authentication attempt {} failed: {mismatch}; giving up", self.attempt);
+                self.current = None;
+                self.gave_up = Some(mismatch.clone());
+                self.events.push_back(RetryEvent::GaveUp(mismatch));
+            }
             Some(Outcome::Failed(_)) => {
                 self.fail(attempt.authenticatee);
-                self.begin(now);
+                self.wait_for(attempt.deadline);
             }
         }
+    }
+
+    /// Schedules the next attempt for `at` (the failed one's deadline: its
+    /// backoff), for [`handle_timeout`](Self::handle_timeout) to start; never
+    /// at once, even when `at` has passed, so a zero backoff cannot recurse.
+    fn wait_for(&mut self, at: Instant) {
+        self.current = None;
+        self.retry_at = Some(at);
+    }
+
+    /// Whether no attempt is to come: a verdict, or the attempts gave up.
+    fn is_over(&self) -> bool {
+        self.verdict.is_some() || self.gave_up.is_some()
     }
 
     fn fail(&mut self, authenticatee: Authenticatee) {
@@ -193,7 +225,7 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
     /// sent by the UPID `from` (see [`Authenticatee::handle_message`]: each
     /// attempt is pinned to the first sender that answers it).
     /// Messages for any other attempt, or after the verdict, are ignored.
-    pub fn handle_message(&mut self, now: Instant, attempt: u32, from: &str, message: Message) {
+    pub fn handle_message(&mut self, _now: Instant, attempt: u32, from: &str, message: Message) {
         if attempt != self.attempt || self.current.is_none() {
             log::debug!(
                 "ignoring authentication '{}' for attempt {attempt} (current attempt {}, {})",
@@ -205,14 +237,14 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         }
         if let Some(mut current) = self.current.take() {
             current.authenticatee.handle_message(from, message);
-            self.settle(now, current);
+            self.settle(current);
         }
     }
 
     /// Gives up on the current attempt and starts the next one now (the master
     /// changed, the connection broke). Does nothing before `start` or after the verdict.
     pub fn retry_now(&mut self, now: Instant) {
-        if self.attempt == 0 || self.verdict.is_some() {
+        if self.attempt == 0 || self.is_over() {
             return;
         }
         if let Some(mut current) = self.current.take() {
@@ -222,9 +254,24 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         self.begin(now);
     }
 
+    /// Gives up on the current attempt (its master broke the protocol, e.g.
+    /// with a message that does not decode); the next starts when its timeout
+    /// runs out, as after any error. Does nothing without a current attempt.
+    pub fn abandon(&mut self) {
+        if let Some(mut current) = self.current.take() {
+            current.authenticatee.discard();
+            let deadline = current.deadline;
+            self.fail(current.authenticatee);
+            self.wait_for(deadline);
+        }
+    }
+
     /// Times out the current attempt if its deadline is at or before `now`, and
     /// starts the next one.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_over() {
+            return;
+        }
         if self.retry_at.is_some_and(|at| at <= now) {
             self.begin(now);
             return;
@@ -256,6 +303,13 @@ impl<R: rand::Rng> AuthenticationRetry<R> {
         self.verdict
     }
 
+    /// Why the attempts stopped without a verdict, if they did: the master
+    /// offers none of the mechanisms this client allows (see
+    /// [`RetryEvent::GaveUp`]).
+    pub fn gave_up(&self) -> Option<&MechanismMismatch> {
+        self.gave_up.as_ref()
+    }
+
     /// The current attempt's number: 0 before `start`, then 1, 2, ...
     pub fn attempt(&self) -> u32 {
         self.attempt
@@ -270,6 +324,160 @@ impl<R> fmt::Debug for AuthenticationRetry<R> {
             .field("attempt", &self.attempt)
             .field("current", &self.current.as_ref().map(|c| c.authenticatee.state()))
             .field("verdict", &self.verdict)
+            .field("gave_up", &self.gave_up)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{AuthenticationErrorMessage, AuthenticationMechanismsMessage};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const PID: &str = "scheduler(1)@127.0.0.1:40000";
+    const SESSION: &str = "crammd5-authenticator-session(1)@127.0.0.1:5050";
+
+    fn retry(options: ClientOptions, seed: u64) -> AuthenticationRetry<StdRng> {
+        let credential = Credential::new("framework", "secret");
+        AuthenticationRetry::new(credential, PID, options, Backoff::default(), StdRng::seed_from_u64(seed))
+    }
+
+    fn offer(mechanisms: &[&str]) -> Message {
+        AuthenticationMechanismsMessage { mechanisms: mechanisms.iter().map(|m| m.to_string()).collect() }.into()
+    }
+
+    fn events<R: rand::Rng>(retry: &mut AuthenticationRetry<R>) -> Vec<RetryEvent> {
+        std::iter::from_fn(|| retry.poll_event()).collect()
+    }
+
+    #[test]
+    fn a_mechanism_mismatch_ends_the_attempts_with_both_lists() {
+        let mut client = retry(ClientOptions::default(), 1);
+        let t0 = Instant::now();
+        client.start(t0);
+        let (attempt, message) = client.poll_transmit().unwrap();
+        assert!(matches!(message, Message::Authenticate(_)), "{message:?}");
+        client.handle_message(t0, attempt, SESSION, offer(&["GSSAPI"]));
+        let expected = MechanismMismatch { offered: vec!["GSSAPI".into()], allowed: vec!["CRAM-MD5".into()] };
+        assert_eq!(client.gave_up(), Some(&expected));
+        assert!(
+            client.gave_up().unwrap().to_string().starts_with("master offers [GSSAPI]; this client allows [CRAM-MD5]")
+        );
+        let events = events(&mut client);
+        assert!(
+            matches!(&events[..], [RetryEvent::AttemptStarted { attempt: 1, .. }, RetryEvent::GaveUp(m)] if *m == expected),
+            "{events:#?}"
+        );
+        // Nothing more, whatever the time or the caller does.
+        assert_eq!((client.verdict(), client.poll_timeout()), (None, None));
+        client.handle_timeout(t0 + Duration::from_secs(3600));
+        client.retry_now(t0 + Duration::from_secs(3600));
+        client.handle_message(t0, 1, SESSION, offer(&["CRAM-MD5"]));
+        assert_eq!(client.attempt(), 1);
+        assert!(client.poll_transmit().is_none());
+        assert!(client.poll_event().is_none());
+    }
+
+    #[test]
+    fn a_mechanism_mismatch_is_retried_after_its_backoff_when_the_caller_asks() {
+        let options = ClientOptions { retry_on_mechanism_mismatch: true, ..ClientOptions::default() };
+        let mut client = retry(options, 2);
+        let t0 = Instant::now();
+        client.start(t0);
+        client.poll_transmit().unwrap();
+        client.handle_message(t0, 1, SESSION, offer(&["SCRAM-SHA-256"]));
+        assert_eq!(client.gave_up(), None);
+        assert_eq!(client.attempt(), 1, "not at once");
+        assert!(client.poll_transmit().is_none());
+        let next = client.poll_timeout().expect("the next attempt is scheduled");
+        assert!(next >= t0 + Backoff::DEFAULT_TIMEOUT_MIN, "{:?}", next - t0);
+        client.handle_timeout(next - Duration::from_millis(1));
+        assert_eq!(client.attempt(), 1);
+        client.handle_timeout(next);
+        assert_eq!(client.attempt(), 2);
+        assert!(matches!(client.poll_transmit(), Some((2, Message::Authenticate(_)))));
+    }
+
+    /// Runs `client` for `span` of simulated time against a master that
+    /// answers every `AuthenticateMessage` with `answer`; returns when each
+    /// `AuthenticateMessage` was sent (at most `cap` of them).
+    fn against<R: rand::Rng>(
+        client: &mut AuthenticationRetry<R>,
+        answer: impl Fn() -> Message,
+        span: Duration,
+        cap: usize,
+    ) -> Vec<Duration> {
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut sent = Vec::new();
+        client.start(now);
+        while sent.len() < cap {
+            match client.poll_transmit() {
+                Some((attempt, Message::Authenticate(_))) => {
+                    sent.push(now - t0);
+                    client.handle_message(now, attempt, SESSION, answer());
+                }
+                Some(_) => {}
+                None => match client.poll_timeout() {
+                    Some(at) if at <= t0 + span => {
+                        now = now.max(at);
+                        client.handle_timeout(now);
+                    }
+                    _ => break,
+                },
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn every_failed_attempt_waits_its_backoff() {
+        // A master that fails every attempt at once, for two simulated minutes.
+        let span = Duration::from_secs(120);
+        let error = || AuthenticationErrorMessage { error: Some("No authenticator loaded".into()) }.into();
+        let mut client = retry(ClientOptions::default(), 3);
+        let sent = against(&mut client, error, span, 10_000);
+        // Each attempt waits at least the 5 s minimum timeout after the last.
+        assert!(sent.len() <= 25, "{} attempts in {span:?}", sent.len());
+        assert!(sent.len() >= 3, "{} attempts in {span:?}", sent.len());
+        for pair in sent.windows(2) {
+            assert!(pair[1] - pair[0] >= Backoff::DEFAULT_TIMEOUT_MIN, "{sent:?}");
+        }
+        assert_eq!(client.verdict(), None);
+        // The same for a mismatch the caller chose to keep retrying.
+        let options = ClientOptions { retry_on_mechanism_mismatch: true, ..ClientOptions::default() };
+        let mut client = retry(options, 4);
+        let sent = against(&mut client, || offer(&["GSSAPI"]), span, 10_000);
+        assert!((3..=25).contains(&sent.len()), "{} attempts in {span:?}", sent.len());
+        assert!(sent.windows(2).all(|pair| pair[1] - pair[0] >= Backoff::DEFAULT_TIMEOUT_MIN), "{sent:?}");
+        // Without that choice: one attempt, then the mismatch.
+        let mut client = retry(ClientOptions::default(), 5);
+        assert_eq!(against(&mut client, || offer(&["GSSAPI"]), span, 10_000).len(), 1);
+        assert!(client.gave_up().is_some());
+    }
+
+    #[test]
+    fn an_abandoned_attempt_waits_its_backoff_too() {
+        let mut client = retry(ClientOptions::default(), 6);
+        let t0 = Instant::now();
+        client.start(t0);
+        client.poll_transmit().unwrap();
+        client.abandon();
+        assert_eq!(client.attempt(), 1);
+        let next = client.poll_timeout().unwrap();
+        assert!(next >= t0 + Backoff::DEFAULT_TIMEOUT_MIN);
+        let events = events(&mut client);
+        assert!(
+            matches!(
+                &events[..],
+                [
+                    RetryEvent::AttemptStarted { .. },
+                    RetryEvent::AttemptFailed { attempt: 1, error: ExchangeError::Discarded(_) }
+                ]
+            ),
+            "{events:#?}"
+        );
     }
 }

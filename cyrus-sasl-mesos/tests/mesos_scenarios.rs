@@ -358,8 +358,12 @@ fn a_duplicate_authenticate_while_pending_supersedes_and_the_client_recovers() {
     master.authenticator.handle_message(t0, attempt, &authenticatee(attempt), wire(authenticate));
     assert_eq!(master.authenticator.pending(), 1, "one session per peer");
     // The client gets two Mechanisms: it answers the first; the second is out of
-    // place, so attempt 1 errs and attempt 2 starts at once, on a new peer.
+    // place, so attempt 1 errs and attempt 2 starts after its backoff, on a new peer.
     pump(t0, &mut client, &mut master.authenticator, keep_all);
+    assert_eq!((client.verdict(), client.attempt()), (None, 1));
+    let next = client.poll_timeout().expect("attempt 2 is scheduled");
+    client.handle_timeout(next);
+    pump(next, &mut client, &mut master.authenticator, keep_all);
     assert_eq!(client.verdict(), Some(Verdict::Authenticated));
     assert_eq!(client.attempt(), 2);
     let events = events(&mut client);
@@ -616,7 +620,7 @@ fn a_rejection_is_final_and_never_retried() {
 }
 
 #[test]
-fn an_error_from_the_master_retries_at_once_with_a_fresh_authenticatee() {
+fn an_error_from_the_master_retries_after_its_backoff_with_a_fresh_authenticatee() {
     let mut master = master(&[("benh", "secret")]);
     let mut client = retry(Credential::new("benh", "secret"), 18);
     let t0 = Instant::now();
@@ -624,7 +628,11 @@ fn an_error_from_the_master_retries_at_once_with_a_fresh_authenticatee() {
     let (attempt, _) = client.poll_transmit().unwrap();
     let error = AuthenticationErrorMessage { error: Some("No authenticator loaded".into()) };
     client.handle_message(t0, attempt, &session(attempt), error.into());
-    assert_eq!(client.attempt(), 2, "no waiting for the timeout");
+    assert_eq!(client.attempt(), 1, "the next attempt waits out this one's timeout");
+    let next = client.poll_timeout().expect("the next attempt is scheduled");
+    assert!(next >= t0 + secs(5));
+    client.handle_timeout(next);
+    assert_eq!(client.attempt(), 2);
     let events = events(&mut client);
     assert!(
         matches!(&events[1], RetryEvent::AttemptFailed { attempt: 1, error: ExchangeError::Remote { error: Some(e) } } if e == "No authenticator loaded"),

@@ -17,8 +17,12 @@ pub const TLS_SERVER_END_POINT: &str = "tls-server-end-point";
 /// `tls-exporter` (RFC 9266): 32 bytes of keying material exported from the
 /// session with label `EXPORTER-Channel-Binding` and an empty context. Both ends
 /// of one TLS session compute the same bytes; a relay's two sessions differ.
-/// RFC 9266 defines it for TLS 1.3 (for TLS 1.2 only with extended master secret,
-/// which rustls always uses). Fails before the handshake has finished.
+/// RFC 9266 defines it for TLS 1.3, and for TLS 1.2 only with extended master
+/// secret (RFC 7627). rustls does not insist on that by default (only with a
+/// FIPS provider); an [`Endpoint`](crate::Endpoint)'s TLS configs require it on
+/// both sides, so every session it has, and so every binding taken from one,
+/// meets that. A caller with its own rustls config must set `require_ems`.
+/// Fails before the handshake has finished.
 pub fn tls_exporter<D>(conn: &ConnectionCommon<D>) -> Result<[u8; 32], rustls::Error> {
     conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", Some(&[]))
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::codec::{Limits, Request, RequestDecoder, encode_request, encode_response, parse_response, valid_name};
@@ -22,6 +22,9 @@ use super::tls::{Stream, TlsContext, TlsOptions, TlsSession};
 use super::upid::{Upid, UpidError};
 use crate::env::LOG_TARGET;
 use crate::error::{EnvError, Error, RegisterError, SendError};
+
+/// The default of [`EndpointOptions::max_connections_per_ip`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
 
 /// How an [`Endpoint`] listens, advertises itself and bounds its peers.
 ///
@@ -44,13 +47,26 @@ pub struct EndpointOptions {
     pub limits: Limits,
     /// The time a whole incoming request may take once its first byte arrived
     /// (default 5 s): a peer trickling bytes is cut off at this deadline, not
-    /// per read. Also bounds writing an answer.
+    /// per read. Also bounds writing an answer, and a new connection's first
+    /// request: a connection that has not sent a whole request within this
+    /// time of being accepted (after its TLS handshake) is closed, so silent
+    /// connections cannot hold slots for the idle timeout.
     pub request_deadline: Duration,
-    /// How long an inbound connection may sit between requests (default 5 min).
+    /// How long an inbound connection may sit between requests (default 5 min),
+    /// once it has sent a whole one.
     pub idle_timeout: Duration,
-    /// Inbound connections open at once (default 1024); more are accepted and
+    /// Inbound connections open at once (default 1024). At the limit, a new
+    /// connection closes the one that has been idle longest (between
+    /// requests, or silent since it was accepted) to make room; only when
+    /// every open connection is in the middle of a request is the new one
     /// closed at once, with a warning.
     pub max_connections: usize,
+    /// Inbound connections open at once from one peer IP address (default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_IP`], 64: a master's frameworks and
+    /// agents each keep one or two). A peer at its limit that connects again
+    /// closes its own longest-idle connection, or, with none idle, has the
+    /// new one closed at once. IPv4-mapped IPv6 addresses count as IPv4.
+    pub max_connections_per_ip: usize,
     /// Messages waiting in each process's queue (default 1024). A message for a
     /// full queue is dropped with a warning and answered `503 Service Unavailable`.
     pub queue_capacity: usize,
@@ -74,6 +90,7 @@ impl Default for EndpointOptions {
             request_deadline: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(300),
             max_connections: 1024,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             queue_capacity: 1024,
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(5),
@@ -172,6 +189,7 @@ struct Inner {
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
+    inbound: Arc<Mutex<Inbound>>,
     tls: Option<TlsContext>,
     shutdown: watch::Sender<bool>,
 }
@@ -241,7 +259,7 @@ impl Endpoint {
         };
         let advertised = SocketAddr::new(advertise_ip, options.advertise_port.unwrap_or(local_addr.port()));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let connections = Arc::new(Semaphore::new(options.max_connections));
+        let inbound = Arc::new(Mutex::new(Inbound::default()));
         let inner = Arc::new(Inner {
             options,
             local_addr,
@@ -250,10 +268,11 @@ impl Endpoint {
             registrations: std::sync::atomic::AtomicU64::new(0),
             counters: Mutex::new(HashMap::new()),
             outbound: Mutex::new(HashMap::new()),
+            inbound: inbound.clone(),
             tls,
             shutdown,
         });
-        tokio::spawn(accept_loop(listener, Arc::downgrade(&inner), shutdown_rx, connections));
+        tokio::spawn(accept_loop(listener, Arc::downgrade(&inner), shutdown_rx, inbound));
         log::debug!(target: LOG_TARGET, "libprocess endpoint listening on {local_addr}, advertised as {advertised}");
         Ok(Endpoint { inner })
     }
@@ -271,6 +290,11 @@ impl Endpoint {
     /// How many destination addresses it keeps an outbound connection slot for.
     pub fn outbound_destinations(&self) -> usize {
         self.inner.outbound.lock().len()
+    }
+
+    /// How many inbound connections are open (accepted and not yet closed).
+    pub fn inbound_connections(&self) -> usize {
+        self.inner.inbound.lock().open.len()
     }
 
     /// The options it was bound with.
@@ -577,12 +601,117 @@ impl Drop for Process {
     }
 }
 
+/// The inbound connections open now: what the connection caps count, and
+/// which to close to make room.
+#[derive(Default)]
+struct Inbound {
+    next_id: u64,
+    open: HashMap<u64, InboundEntry>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+struct InboundEntry {
+    ip: IpAddr,
+    /// Since when it has waited for a request's first byte; `None` while it
+    /// is in the middle of one (not to be closed for room).
+    idle_since: Option<Instant>,
+    /// Told to close (it has been evicted).
+    close: Arc<Notify>,
+}
+
+/// Why a new connection was refused.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    /// `max_connections` open, none idle.
+    Full,
+    /// `max_connections_per_ip` open from its IP, none idle.
+    PerIp,
+}
+
+impl Inbound {
+    /// Admits a connection from `ip` at `now`, closing the longest-idle one
+    /// (of the same IP when that IP is at its cap) if that makes room: its id
+    /// and the notice it is closed by. The evicted connections' IPs go to `evicted`.
+    fn admit(
+        &mut self,
+        ip: IpAddr,
+        now: Instant,
+        options: &EndpointOptions,
+        evicted: &mut Vec<IpAddr>,
+    ) -> Result<(u64, Arc<Notify>), Refusal> {
+        if self.per_ip.get(&ip).copied().unwrap_or(0) >= options.max_connections_per_ip {
+            evicted.push(self.evict_oldest_idle(|entry| entry.ip == ip).ok_or(Refusal::PerIp)?);
+        }
+        if self.open.len() >= options.max_connections {
+            evicted.push(self.evict_oldest_idle(|_| true).ok_or(Refusal::Full)?);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let close = Arc::new(Notify::new());
+        self.open.insert(id, InboundEntry { ip, idle_since: Some(now), close: close.clone() });
+        *self.per_ip.entry(ip).or_default() += 1;
+        Ok((id, close))
+    }
+
+    /// Closes the connection idle longest among those `which` selects; its IP.
+    fn evict_oldest_idle(&mut self, which: impl Fn(&InboundEntry) -> bool) -> Option<IpAddr> {
+        let (&id, _) = self
+            .open
+            .iter()
+            .filter(|(_, entry)| which(entry))
+            .filter_map(|(id, entry)| entry.idle_since.map(|since| (id, since)))
+            .min_by_key(|&(_, since)| since)?;
+        let entry = self.remove(id)?;
+        // Stored if the connection is not waiting on it yet: it closes at its next wait.
+        entry.close.notify_one();
+        Some(entry.ip)
+    }
+
+    fn remove(&mut self, id: u64) -> Option<InboundEntry> {
+        let entry = self.open.remove(&id)?;
+        if let Entry::Occupied(mut count) = self.per_ip.entry(entry.ip) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// One admitted connection's place in [`Inbound`], given up when dropped.
+struct InboundSlot {
+    inbound: Arc<Mutex<Inbound>>,
+    id: u64,
+    close: Arc<Notify>,
+    idle: bool,
+}
+
+impl InboundSlot {
+    /// Records whether the connection waits for a request's first byte.
+    fn set_idle(&mut self, idle: bool) {
+        if idle != self.idle {
+            self.idle = idle;
+            if let Some(entry) = self.inbound.lock().open.get_mut(&self.id) {
+                entry.idle_since = idle.then(Instant::now);
+            }
+        }
+    }
+}
+
+impl Drop for InboundSlot {
+    fn drop(&mut self) {
+        self.inbound.lock().remove(self.id);
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     inner: Weak<Inner>,
     mut shutdown: watch::Receiver<bool>,
-    connections: Arc<Semaphore>,
+    inbound: Arc<Mutex<Inbound>>,
 ) {
+    let mut evicted = Vec::new();
     loop {
         let accepted = tokio::select! {
             _ = shutdown.changed() => return,
@@ -597,52 +726,76 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            log::warn!(target: LOG_TARGET, "closing a connection from {peer}: the connection limit is reached");
-            drop(stream);
-            continue;
-        };
         let Some((options, tls)) = inner.upgrade().map(|inner| (inner.options.clone(), inner.tls.clone())) else {
             return;
         };
+        let ip = peer.ip().to_canonical();
+        evicted.clear();
+        let admitted = inbound.lock().admit(ip, Instant::now(), &options, &mut evicted);
+        for from in &evicted {
+            log::debug!(target: LOG_TARGET, "closing the longest-idle connection (from {from}) to admit one from {peer}");
+        }
+        let (id, close) = match admitted {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                let limit = match refusal {
+                    Refusal::Full => format!("{} connections are open", options.max_connections),
+                    Refusal::PerIp => format!("{} connections from {ip} are open", options.max_connections_per_ip),
+                };
+                log::warn!(target: LOG_TARGET, "closing a connection from {peer}: {limit}, none of them idle");
+                drop(stream);
+                continue;
+            }
+        };
+        let slot = InboundSlot { inbound: inbound.clone(), id, close, idle: true };
         let (inner, shutdown) = (inner.clone(), shutdown.clone());
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let stream = match tls {
                 None => Stream::Plain(stream),
                 // The handshake (and downgrade's look at the first bytes) within
-                // the deadline of one request.
-                Some(tls) => match timeout(options.request_deadline, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} failed: {e}");
-                        return;
+                // the deadline of one request; closed early if evicted.
+                Some(tls) => {
+                    let handshake = tokio::select! {
+                        _ = slot.close.notified() => return,
+                        handshake = timeout(options.request_deadline, tls.accept(stream)) => handshake,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            log::info!(target: LOG_TARGET, "TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            log::info!(target: LOG_TARGET, "TLS handshake with {peer} took over {:?}", options.request_deadline);
+                            return;
+                        }
                     }
-                    Err(_) => {
-                        log::info!(target: LOG_TARGET, "TLS handshake with {peer} took over {:?}", options.request_deadline);
-                        return;
-                    }
-                },
+                }
             };
-            serve_connection(stream, peer, inner, shutdown, options).await;
-            drop(permit);
+            serve_connection(stream, peer, inner, shutdown, options, slot).await;
         });
     }
 }
 
 /// One inbound connection: requests in, answers out, until it closes, breaks a
-/// limit or a deadline, or the endpoint stops.
+/// limit or a deadline, is evicted to make room, or the endpoint stops.
 async fn serve_connection(
     mut stream: Stream,
     peer: SocketAddr,
     inner: Weak<Inner>,
     mut shutdown: watch::Receiver<bool>,
     options: EndpointOptions,
+    mut slot: InboundSlot,
 ) {
     let tls = stream.tls_session().cloned();
     let mut decoder = RequestDecoder::new(options.limits);
     let mut chunk = vec![0u8; 8192];
     let mut request_deadline: Option<Instant> = None;
+    // Until its first whole request, a connection has the request deadline
+    // from now (the idle timeout if shorter), not the idle timeout.
+    let first_deadline = Instant::now() + options.request_deadline;
+    let mut served = false;
     loop {
         // Answer every whole request buffered, in order.
         loop {
@@ -650,6 +803,7 @@ async fn serve_connection(
                 Ok(None) => break,
                 Ok(Some(request)) => {
                     request_deadline = None;
+                    served = true;
                     let close = !request.keep_alive;
                     (deliver(&inner, request, peer, tls.clone()), close)
                 }
@@ -668,16 +822,25 @@ async fn serve_connection(
                 return;
             }
         }
-        let deadline = if decoder.is_idle() {
-            Instant::now() + options.idle_timeout
-        } else {
-            *request_deadline.get_or_insert_with(|| Instant::now() + options.request_deadline)
+        slot.set_idle(decoder.is_idle());
+        let deadline = match (decoder.is_idle(), served) {
+            (true, true) => Instant::now() + options.idle_timeout,
+            (true, false) => first_deadline.min(Instant::now() + options.idle_timeout),
+            (false, _) => *request_deadline.get_or_insert_with(|| Instant::now() + options.request_deadline),
         };
         let read = tokio::select! {
             _ = shutdown.changed() => return,
+            _ = slot.close.notified() => {
+                log::debug!(target: LOG_TARGET, "closed the idle connection from {peer} to make room for another");
+                return;
+            }
             read = timeout_at(deadline, stream.read(&mut chunk)) => read,
         };
         match read {
+            Err(_) if decoder.is_idle() && !served => {
+                log::debug!(target: LOG_TARGET, "closing the connection from {peer}: no request within {:?}", options.request_deadline);
+                return;
+            }
             Err(_) if decoder.is_idle() => return,
             Err(_) => {
                 log::info!(target: LOG_TARGET, "closing the connection from {peer}: a request took over {:?}", options.request_deadline);
@@ -697,7 +860,9 @@ async fn serve_connection(
                 let was_idle = decoder.is_idle();
                 decoder.push(&chunk[..n]);
                 if was_idle {
-                    request_deadline = Some(Instant::now() + options.request_deadline);
+                    // The first request keeps the deadline it had from the start.
+                    request_deadline =
+                        Some(if served { Instant::now() + options.request_deadline } else { first_deadline });
                 }
             }
         }

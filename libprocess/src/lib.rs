@@ -180,7 +180,7 @@ mod upid;
 pub use blocking::{BlockingEndpoint, BlockingProcess};
 pub use channel_binding::{TLS_EXPORTER, TLS_SERVER_END_POINT, tls_exporter, tls_server_end_point};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
-pub use endpoint::{Endpoint, EndpointOptions, Envelope, Process};
+pub use endpoint::{DEFAULT_MAX_CONNECTIONS_PER_IP, Endpoint, EndpointOptions, Envelope, Process};
 pub use env::LOG_TARGET;
 pub use error::{EnvError, Error, RegisterError, SendError};
 pub use peer_certificate::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};

@@ -300,12 +300,18 @@ impl TlsContext {
             }
             None => WebPkiClientVerifier::no_client_auth(),
         };
-        let server = ServerConfig::builder_with_provider(provider.clone())
+        let mut server = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(config)?
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(chain.clone(), key.clone_key())
             .map_err(config)?;
+        // TLS 1.2 only with extended master secret (RFC 7627), on both sides:
+        // without it a session's master secret, and so its `tls-exporter`
+        // channel binding, can be made equal to another session's (the triple
+        // handshake), and RFC 9266 forbids tls-exporter there. rustls 0.23
+        // requires it by default only with a FIPS provider. TLS 1.3 is unaffected.
+        server.require_ems = true;
 
         let client = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -314,7 +320,8 @@ impl TlsContext {
             Some(roots) if verify_server => client.with_root_certificates(roots),
             _ => client.dangerous().with_custom_certificate_verifier(Arc::new(AnyServerCert(provider))),
         };
-        let client = client.with_client_auth_cert(chain, key).map_err(config)?;
+        let mut client = client.with_client_auth_cert(chain, key).map_err(config)?;
+        client.require_ems = true;
 
         if options.support_downgrade {
             log::warn!(

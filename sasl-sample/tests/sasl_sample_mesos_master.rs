@@ -46,6 +46,34 @@ fn a_forged_pid_is_one_escaped_error_line_and_the_master_keeps_serving() {
     }
 }
 
+/// A master moved to SCRAM-SHA-256 and `mesos-authenticate` on its default,
+/// CRAM-MD5: one attempt, then an error naming both lists and exit 2, at once.
+#[test]
+fn mesos_authenticate_says_the_mechanisms_do_not_match_and_exits_2_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("master.conf");
+    std::fs::write(&conf, "mech_list: SCRAM-SHA-256\ncredentials: credential\n").unwrap();
+    let credential = dir.path().join("credential");
+    std::fs::write(&credential, "framework-a s3cret\n").unwrap();
+    let args = ["--listen".as_ref(), "127.0.0.1:0".as_ref(), "--config".as_ref(), conf.as_os_str()];
+    let master = SampleMaster::start(std::path::Path::new(env!("CARGO_BIN_EXE_sasl-sample")), &args, &[]);
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_sasl-sample"))
+        .args(["mesos-authenticate", "--master", &master.upid.addr().to_string(), "--timeout", "20"])
+        .arg("--credential")
+        .arg(&credential)
+        .env_remove("LIBPROCESS_SSL_ENABLED")
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(stdout.starts_with("error: "), "{stdout}");
+    assert!(stdout.contains("master offers [SCRAM-SHA-256]; this client allows [CRAM-MD5]"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
+
 #[test]
 fn the_libprocess_variables_choose_the_bound_and_the_advertised_address() {
     let port = libprocess_support::free_port();

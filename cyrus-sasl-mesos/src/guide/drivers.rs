@@ -71,7 +71,12 @@
 //!   a fresh process, and tag what arrives for it with its number: Mesos gives
 //!   every attempt its own process, so a late message of an old attempt never
 //!   reaches a new one. Pass each message with its sender's UPID: an attempt
-//!   talks only to the first sender that answers it.
+//!   talks only to the first sender that answers it. An attempt that fails
+//!   schedules the next at its timeout (so keep calling `handle_timeout`);
+//!   the attempts end at a [`verdict`](crate::AuthenticationRetry::verdict),
+//!   or at [`gave_up`](crate::AuthenticationRetry::gave_up)
+//!   ([`RetryEvent::GaveUp`](crate::RetryEvent::GaveUp)) when the master offers
+//!   none of the client's mechanisms.
 //! - **Master.** Pass each message with its [`Origin`](crate::Origin) (the
 //!   sender's claimed UPID, and the IP address of the TCP peer it came from),
 //!   call [`Authenticator::handle_timeout`](crate::Authenticator::handle_timeout)

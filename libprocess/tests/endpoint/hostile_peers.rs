@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use crate::support::{WAIT, endpoint, free_port, read_to_close, request};
+use crate::support::{WAIT, closed_soon, connect_from, endpoint, free_port, read_answers, read_to_close, request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_gets_400_and_a_closed_connection() {
@@ -105,11 +105,99 @@ async fn a_full_queue_answers_503_and_the_connection_limit_holds() {
     assert_eq!(q.recv().await.unwrap().body, b"1");
     p.send(q.upid(), "m", b"3").await.unwrap();
 
-    // a's kept connection is one of the two; one more fits, a third is closed at once.
-    let _second = TcpStream::connect(b.local_addr()).await.unwrap();
+    // a's kept connection is one of the two, idle; a second, in the middle of
+    // a request, fills the limit.
+    let partial = b"POST /q/m HTTP/1.1\r\n";
+    let mut second = TcpStream::connect(b.local_addr()).await.unwrap();
+    second.write_all(partial).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // A third closes the idle one (a's) to make room, and starts a request too.
     let mut third = TcpStream::connect(b.local_addr()).await.unwrap();
-    assert_eq!(read_to_close(&mut third).await, "");
+    third.write_all(partial).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.inbound_connections(), 2);
+    // Both open ones are mid-request, none idle: a fourth is closed at once.
+    let mut fourth = TcpStream::connect(b.local_addr()).await.unwrap();
+    assert_eq!(read_to_close(&mut fourth).await, "");
+    assert!(!closed_soon(&mut second).await && !closed_soon(&mut third).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_from_one_ip_do_not_lock_out_an_honest_sender() {
+    // Finding 3 of issue 22: silent connections filled the global cap, and
+    // every new connection was refused.
+    let options = EndpointOptions { max_connections: 4, ..EndpointOptions::default() };
+    let b = Endpoint::bind(options).await.unwrap();
+    let mut q = b.register("q").unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(connect_from("127.0.0.2", b.local_addr()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.inbound_connections(), 4);
+    // An honest sender on 127.0.0.1 gets through, each time the attacker fills
+    // the cap again.
+    let a = endpoint().await;
+    let p = a.spawn_process("p").unwrap();
+    for i in 0..3u8 {
+        p.send(q.upid(), "m", &[i]).await.unwrap();
+        assert_eq!(timeout(WAIT, q.recv()).await.unwrap().unwrap().body, [i]);
+        for _ in 0..4 {
+            idle.push(connect_from("127.0.0.2", b.local_addr()).await);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(b.inbound_connections() <= 4);
+    }
+    // The oldest idle connections were the ones closed.
+    assert!(closed_soon(&mut idle[0]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_ip_holds_at_most_its_connection_cap() {
+    let options = EndpointOptions { max_connections: 16, max_connections_per_ip: 3, ..EndpointOptions::default() };
+    assert_eq!(EndpointOptions::default().max_connections_per_ip, libprocess::DEFAULT_MAX_CONNECTIONS_PER_IP);
+    let b = Endpoint::bind(options).await.unwrap();
+    let mut q = b.register("q").unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        idle.push(connect_from("127.0.0.2", b.local_addr()).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.inbound_connections(), 3);
+    // Its own oldest went to make room for its newest.
+    for (i, stream) in idle.iter_mut().enumerate() {
+        assert_eq!(closed_soon(stream).await, i < 3, "connection {i}");
+    }
+    // Another IP is not held to that IP's cap.
+    let a = endpoint().await;
+    let p = a.spawn_process("p").unwrap();
+    p.send(q.upid(), "m", b"1").await.unwrap();
+    assert_eq!(timeout(WAIT, q.recv()).await.unwrap().unwrap().body, b"1");
+    assert_eq!(b.inbound_connections(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_request_deadline_not_the_idle_timeout() {
+    let options = EndpointOptions { request_deadline: Duration::from_millis(300), ..EndpointOptions::default() };
+    assert!(options.idle_timeout >= Duration::from_secs(60));
+    let b = Endpoint::bind(options).await.unwrap();
+    let mut q = b.register("q").unwrap();
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(b.local_addr()).await.unwrap();
+    assert_eq!(read_to_close(&mut silent).await, "");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(280) && took < Duration::from_secs(3), "{took:?}");
+    // One that sent a whole request waits between requests for the idle timeout.
+    let mut kept = TcpStream::connect(b.local_addr()).await.unwrap();
+    let message = request("q", "m", "Libprocess-From: s(1)@127.0.0.1:9\r\nContent-Length: 1\r\n", b"x");
+    kept.write_all(&message).await.unwrap();
+    assert!(read_answers(&mut kept, 1).await.starts_with("HTTP/1.1 202 "));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    kept.write_all(&message).await.unwrap();
+    assert!(read_answers(&mut kept, 1).await.starts_with("HTTP/1.1 202 "));
+    assert_eq!(q.recv().await.unwrap().body, b"x");
+    assert_eq!(q.recv().await.unwrap().body, b"x");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

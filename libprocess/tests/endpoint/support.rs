@@ -70,6 +70,25 @@ pub fn request(to: &str, name: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A TCP connection to `to` from loopback address `ip` (Linux routes all of
+/// 127.0.0.0/8 to loopback, so 127.0.0.2 is another peer IP on this machine).
+pub async fn connect_from(ip: &str, to: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// Whether the peer has closed `stream`: an end of stream within 300 ms
+/// (bytes are an error: the caller expected silence).
+pub async fn closed_soon(stream: &mut TcpStream) -> bool {
+    let mut chunk = [0u8; 64];
+    match timeout(Duration::from_millis(300), stream.read(&mut chunk)).await {
+        Err(_) => false,
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(n)) => panic!("unexpected bytes: {:?}", String::from_utf8_lossy(&chunk[..n])),
+    }
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -99,3 +99,97 @@ async fn tls_files_that_cannot_work_are_typed_errors_that_name_what_to_set() {
     // Callers that speak io::Error keep a kind.
     assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// An OpenSSL config that turns extended master secret (RFC 7627) off, for
+/// `OPENSSL_CONF`: OpenSSL 3.0's `s_client` and `s_server` have no switch for
+/// it, but its SSL_CONF `Options = -ExtendedMasterSecret` does it.
+fn no_ems_config(certs: &Certs) -> std::path::PathBuf {
+    let path = certs.path("no-ems.cnf");
+    std::fs::write(
+        &path,
+        "openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n[ssl_sect]\n\
+         system_default = system_default_sect\n[system_default_sect]\nOptions = -ExtendedMasterSecret\n",
+    )
+    .unwrap();
+    path
+}
+
+/// `openssl s_client -tls1_2` to `addr`, its stdin closed at once; its stdout.
+fn s_client_tls12(certs: &Certs, addr: std::net::SocketAddr, config: Option<&std::path::Path>) -> String {
+    let mut command = std::process::Command::new("openssl");
+    command.args(["s_client", "-tls1_2", "-connect", &addr.to_string(), "-CAfile"]).arg(certs.path("ca.pem"));
+    match config {
+        Some(config) => command.env("OPENSSL_CONF", config),
+        None => command.env_remove("OPENSSL_CONF"),
+    };
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("run openssl s_client");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `tls-exporter` over TLS 1.2 needs extended master secret (RFC 9266 §2,
+/// RFC 7627): without it one session's exported keys can be made to match
+/// another's. The endpoint refuses a TLS 1.2 client that does not offer it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls12_client_without_extended_master_secret_is_refused() {
+    let certs = Certs::new();
+    let b = tls_endpoint(certs.tls("server")).await;
+    let addr = b.local_addr();
+    // The control: TLS 1.2 with EMS is served. (s_client prints a session
+    // summary either way; "Cipher is (NONE)" is how it says none was set up.)
+    let ok = tokio::task::block_in_place(|| s_client_tls12(&certs, addr, None));
+    assert!(ok.contains("Protocol  : TLSv1.2") && ok.contains("Extended master secret: yes"), "{ok}");
+    assert!(!ok.contains("Cipher is (NONE)"), "{ok}");
+    let config = no_ems_config(&certs);
+    let refused = tokio::task::block_in_place(|| s_client_tls12(&certs, addr, Some(&config)));
+    assert!(refused.contains("Cipher is (NONE)"), "a session without EMS was established:\n{refused}");
+}
+
+/// A child process killed (by its PID) when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// And the endpoint, as a client, refuses a TLS 1.2 server without it: the
+/// handshake fails with rustls's "extended master secret required".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls12_server_without_extended_master_secret_is_refused() {
+    let certs = Certs::new();
+    let config = no_ems_config(&certs);
+    let port = crate::support::free_port();
+    let _server = Child(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-tls1_2", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+            .arg(certs.path("server.pem"))
+            .arg("-key")
+            .arg(certs.path("server.key"))
+            .env("OPENSSL_CONF", &config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run openssl s_server"),
+    );
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let listening = async {
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    timeout(WAIT, listening).await.expect("s_server listens");
+    let a = tls_endpoint(certs.tls("client")).await;
+    let p = a.spawn_process("p").unwrap();
+    let to = libprocess::Upid::new("q", addr).unwrap();
+    let err = timeout(WAIT, p.send(&to, "test.Ping", b"x")).await.unwrap().unwrap_err();
+    assert!(matches!(err, SendError::Tls { .. }), "{err:?}");
+    let cause = err.source().expect("the handshake error").to_string();
+    assert!(cause.to_lowercase().contains("extendedmastersecret"), "{cause}");
+}
