@@ -16,30 +16,14 @@ use cyrus_sasl_mesos::zookeeper::{
     choose_leader,
 };
 use cyrus_sasl_test_support::capture;
+use cyrus_sasl_test_support::capture::run_serial;
+use cyrus_sasl_test_support::mesos_peer::RealDriver;
 use cyrus_sasl_test_support::zookeeper::ZooKeeper;
 use tokio::sync::watch;
 use zookeeper_client as zk;
 
 /// The session timeout the tests ask for (the server accepts 400 ms and up).
 const SESSION_TIMEOUT: Duration = Duration::from_millis(1000);
-
-/// Runs a test's body on a Tokio runtime of its own, one test at a time (each
-/// has its own server, and its timings should not depend on how many JVMs share
-/// the cores), with the log captured; a failing test prints this crate's lines.
-fn run_serial(body: impl std::future::Future<Output = ()>) {
-    let _one_at_a_time = capture::start();
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("Tokio runtime");
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(body)));
-    drop(runtime);
-    if let Err(panic) = outcome {
-        eprintln!("--- the log of the failed test ---");
-        for line in capture::lines() {
-            eprintln!("{line}");
-        }
-        std::panic::resume_unwind(panic);
-    }
-}
 
 /// `zk://127.0.0.1:PORT/PATH` of the fixture, parsed.
 fn address(zk: &ZooKeeper, path: &str) -> ZkAddress {
@@ -554,59 +538,6 @@ pub async fn stays<T: Clone + std::fmt::Debug>(
     }
 }
 
-/// The real Mesos 1.11 scheduler driver (`real-framework` with `MR_EVENTS=1`)
-/// against `zk_url`: its event lines, one by one.
-struct RealDriver {
-    child: std::process::Child,
-    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
-}
-
-impl RealDriver {
-    fn start(peer: &std::path::Path, zk_url: &str) -> RealDriver {
-        let mut child = Command::new(peer.join("real-framework"))
-            .args([zk_url, "no-such-principal", "no-secret", "60"])
-            .env("LIBPROCESS_IP", "127.0.0.1")
-            .env("MR_EVENTS", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("real-framework runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        RealDriver { child, lines }
-    }
-
-    /// Waits for the line `wanted`, skipping others (e.g. `AUTH_ERROR`: no
-    /// master listens here); panics with what it saw if it does not come.
-    async fn expect(&mut self, wanted: &str, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        let mut seen = Vec::new();
-        loop {
-            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
-                Ok(Some(line)) if line == wanted => return,
-                Ok(Some(line)) => seen.push(line),
-                Ok(None) => panic!("real-framework ended before {wanted:?}; it printed {seen:?}"),
-                Err(_) => panic!("no {wanted:?} from real-framework within {within:?}; it printed {seen:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for RealDriver {
-    fn drop(&mut self) {
-        // SIGKILL to this child's PID only.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 #[ignore = "needs ../shared/mesos-peer, prepared; ci/test runs it with --ignored"]
 fn the_real_driver_detects_our_contenders_and_follows_a_withdrawal() {
@@ -624,7 +555,8 @@ fn the_real_driver_detects_our_contenders_and_follows_a_withdrawal() {
         let second = Contender::join(&address, &m2, SESSION_TIMEOUT);
         node_of(&second).await;
 
-        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"));
+        let mut driver =
+            RealDriver::start(&peer, &zk.url("/mesos"), "no-such-principal", "no-secret", "60", "detection");
         driver.expect(&format!("NEW_MASTER {}", m1.pid), Duration::from_secs(20)).await;
         let withdrawn_at = Instant::now();
         first.withdraw().await.expect("withdraw");

@@ -17,27 +17,11 @@ use cyrus_sasl_mesos::{
     MasterElection, MasterEvent, MasterHandle, MasterOptions, NoVerdict, Verdict, authenticate, follow_leader,
 };
 use cyrus_sasl_test_support::capture;
+use cyrus_sasl_test_support::capture::run_serial;
 use cyrus_sasl_test_support::zookeeper::ZooKeeper;
 
 /// The masters' ZooKeeper session timeout (the server accepts 400 ms and up).
 const SESSION_TIMEOUT: Duration = Duration::from_millis(1000);
-
-/// One test at a time, on a runtime of its own, with the log captured (and
-/// printed when the test fails).
-fn run_serial(body: impl std::future::Future<Output = ()>) {
-    let _one_at_a_time = capture::start();
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("Tokio runtime");
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(body)));
-    drop(runtime);
-    if let Err(panic) = outcome {
-        eprintln!("--- the log of the failed test ---");
-        for line in capture::lines() {
-            eprintln!("{line}");
-        }
-        std::panic::resume_unwind(panic);
-    }
-}
 
 fn address(zk: &ZooKeeper, path: &str) -> ZkAddress {
     zk.url(path).parse().expect("a valid zk:// address")

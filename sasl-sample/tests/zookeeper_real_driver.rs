@@ -8,10 +8,9 @@
 //! the driver's event lines. One test at a time; every process is stopped by
 //! its PID.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cyrus_sasl_mesos::authorization::Acls;
@@ -22,7 +21,9 @@ use cyrus_sasl_mesos::{
     Credential, FollowEvent, FollowOptions, Master, MasterAddress, MasterConfig, MasterElection, MasterEvent,
     MasterHandle, MasterOptions, Outcome, follow_leader,
 };
+use cyrus_sasl_test_support::capture::run_serial;
 use cyrus_sasl_test_support::mesos::SampleMaster;
+use cyrus_sasl_test_support::mesos_peer::RealDriver;
 use cyrus_sasl_test_support::mesos_peer::mesos_peer;
 use cyrus_sasl_test_support::zookeeper::ZooKeeper;
 
@@ -33,15 +34,6 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 const DRIVER_SECONDS: &str = "90";
 
 const CREDENTIALS: &str = "framework-a s3cret\n";
-
-/// One test at a time, each on its own runtime.
-fn run_serial(body: impl std::future::Future<Output = ()>) {
-    static ONE: Mutex<()> = Mutex::new(());
-    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("Tokio runtime");
-    runtime.block_on(body);
-}
 
 fn zk_address(zk: &ZooKeeper) -> ZkAddress {
     zk.url("/mesos").parse().expect("a zk:// address")
@@ -128,77 +120,6 @@ fn served_nobody(master: &mut MasterHandle) {
     }
 }
 
-/// The real driver with `MR_EVENTS=1`: its lines, with when each came.
-struct RealDriver {
-    child: Child,
-    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
-    started: Instant,
-    seen: Vec<String>,
-    name: &'static str,
-}
-
-impl RealDriver {
-    fn start(peer: &Path, master: &str, name: &'static str) -> RealDriver {
-        let mut child = Command::new(peer.join("real-framework"))
-            .args([master, "framework-a", "s3cret", DRIVER_SECONDS])
-            .env("LIBPROCESS_IP", "127.0.0.1")
-            .env("MR_EVENTS", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("real-framework runs");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        RealDriver { child, lines, started: Instant::now(), seen: Vec::new(), name }
-    }
-
-    /// Waits for a line starting with `prefix` and returns it; other lines are
-    /// recorded. Panics with every line seen if it does not come.
-    async fn expect(&mut self, prefix: &str, within: Duration) -> String {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
-                Ok(Some(line)) => {
-                    self.seen.push(format!("{:>6.2}s {line}", self.started.elapsed().as_secs_f64()));
-                    if line.starts_with(prefix) {
-                        return line;
-                    }
-                }
-                Ok(None) => panic!("real-framework ended before {prefix:?}; it printed {:#?}", self.seen),
-                Err(_) => panic!("no {prefix:?} from real-framework within {within:?}; it printed {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// The lines that came within `during`, recorded; none may start with any of `forbidden`.
-    async fn none_of(&mut self, forbidden: &[&str], during: Duration) {
-        let deadline = tokio::time::Instant::now() + during;
-        while let Ok(Some(line)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {
-            self.seen.push(format!("{:>6.2}s {line}", self.started.elapsed().as_secs_f64()));
-            assert!(!forbidden.iter().any(|f| line.starts_with(f)), "{line:?}; it printed {:#?}", self.seen);
-        }
-    }
-}
-
-impl Drop for RealDriver {
-    fn drop(&mut self) {
-        // SIGKILL to this child's PID only.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        eprintln!("--- {}: the real driver's event lines ---", self.name);
-        for line in &self.seen {
-            eprintln!("{line}");
-        }
-    }
-}
-
 /// `REGISTERED <id> <pid>`: the id.
 fn framework_id(line: &str) -> String {
     line.split(' ').nth(1).expect("REGISTERED ID PID").to_owned()
@@ -249,7 +170,14 @@ fn the_real_driver_finds_our_leading_master_authenticates_and_registers() {
         let files = Files::new();
         let mut leader = master(&files, &zk_address(&zk)).await;
         elected(&mut leader, Duration::from_secs(10)).await;
-        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"), "(a) one leading master");
+        let mut driver = RealDriver::start(
+            &peer,
+            &zk.url("/mesos"),
+            "framework-a",
+            "s3cret",
+            DRIVER_SECONDS,
+            "(a) one leading master",
+        );
         let id = registered_with(&mut driver, &mut leader).await;
         assert!(id.starts_with(&leader.info().id), "{id} is given by this master");
         leader.shutdown().await;
@@ -266,7 +194,14 @@ fn after_a_graceful_failover_the_real_driver_is_reregistered_with_the_same_frame
         let mut first = master(&files, &zk_address(&zk)).await;
         elected(&mut first, Duration::from_secs(10)).await;
         let mut second = master(&files, &zk_address(&zk)).await;
-        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"), "(b) graceful failover");
+        let mut driver = RealDriver::start(
+            &peer,
+            &zk.url("/mesos"),
+            "framework-a",
+            "s3cret",
+            DRIVER_SECONDS,
+            "(b) graceful failover",
+        );
         let id = registered_with(&mut driver, &mut first).await;
         served_nobody(&mut second);
 
@@ -302,7 +237,7 @@ fn after_the_leader_is_killed_the_real_driver_is_reregistered_within_a_session_t
         let child = SampleMaster::start(Path::new(env!("CARGO_BIN_EXE_sasl-sample")), &args, &[]);
         assert_eq!(child.line(), "elected");
         let mut standby = master(&files, &zk_address(&zk)).await;
-        let mut driver = RealDriver::start(&peer, &url, "(c) leader killed");
+        let mut driver = RealDriver::start(&peer, &url, "framework-a", "s3cret", DRIVER_SECONDS, "(c) leader killed");
         let pid = child.upid.to_string();
         driver.expect(&format!("NEW_MASTER {pid}"), Duration::from_secs(30)).await;
         driver.expect(&format!("AUTHENTICATED {pid}"), Duration::from_secs(30)).await;
@@ -338,7 +273,14 @@ fn a_standby_master_never_authenticates_or_registers_anyone() {
         // The real driver pointed straight at the standby (HOST:PORT, no
         // detector): it tries and retries, and never gets an answer.
         let direct = standby.upid().addr().to_string();
-        let mut driver = RealDriver::start(&peer, &direct, "(d) a driver pointed at the standby");
+        let mut driver = RealDriver::start(
+            &peer,
+            &direct,
+            "framework-a",
+            "s3cret",
+            DRIVER_SECONDS,
+            "(d) a driver pointed at the standby",
+        );
         driver.none_of(&["AUTHENTICATED", "REFUSED", "REGISTERED", "REREGISTERED"], Duration::from_secs(15)).await;
         assert!(!standby.leading());
         served_nobody(&mut standby);
@@ -358,7 +300,14 @@ fn zookeeper_down_past_the_session_timeout_our_master_steps_down_and_the_driver_
         let files = Files::new();
         let mut leader = master(&files, &zk_address(&zk)).await;
         elected(&mut leader, Duration::from_secs(10)).await;
-        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"), "(e) ZooKeeper down for 12 s");
+        let mut driver = RealDriver::start(
+            &peer,
+            &zk.url("/mesos"),
+            "framework-a",
+            "s3cret",
+            DRIVER_SECONDS,
+            "(e) ZooKeeper down for 12 s",
+        );
         let id = registered_with(&mut driver, &mut leader).await;
 
         zk.stop();
@@ -399,7 +348,14 @@ fn our_follower_follows_the_same_failover_as_the_real_driver() {
         let mut first = master(&files, &zk_address(&zk)).await;
         elected(&mut first, Duration::from_secs(10)).await;
         let mut second = master(&files, &zk_address(&zk)).await;
-        let mut driver = RealDriver::start(&peer, &zk.url("/mesos"), "(f) graceful failover, beside our follower");
+        let mut driver = RealDriver::start(
+            &peer,
+            &zk.url("/mesos"),
+            "framework-a",
+            "s3cret",
+            DRIVER_SECONDS,
+            "(f) graceful failover, beside our follower",
+        );
         let id = registered_with(&mut driver, &mut first).await;
 
         // Our follower: a scheduler process of our own, zk:// with the driver's 10 s session.

@@ -42,3 +42,22 @@ pub fn lines() -> Vec<String> {
 pub fn clear() {
     CAPTURE.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
+
+/// Runs a test's async body on a Tokio runtime of its own, one such test at a
+/// time in the binary (each starts its own servers, and its timings should not
+/// depend on how many share the cores), with the log captured: a failing test
+/// prints every line logged during it.
+pub fn run_serial(body: impl std::future::Future<Output = ()>) {
+    let _one_at_a_time = start();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("Tokio runtime");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(body)));
+    drop(runtime);
+    if let Err(panic) = outcome {
+        eprintln!("--- the log of the failed test ---");
+        for line in lines() {
+            eprintln!("{line}");
+        }
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -3,7 +3,7 @@
 //! stopping it by its PID.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -120,4 +120,83 @@ pub fn run_real_framework(
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default().to_owned();
     (output.status.code().unwrap_or(-1), last)
+}
+
+/// The real Mesos 1.11 scheduler driver in its event mode (`real-framework
+/// MASTER PRINCIPAL SECRET SECONDS` with `MR_EVENTS=1`): its event lines, each
+/// recorded with when it came. Killed by its PID when dropped, and then its
+/// lines are printed under `name`.
+pub struct RealDriver {
+    child: Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    started: std::time::Instant,
+    seen: Vec<String>,
+    name: &'static str,
+}
+
+impl RealDriver {
+    /// Starts it against `master` (`HOST:PORT` or `zk://...`) as `principal`.
+    pub fn start(peer: &Path, master: &str, principal: &str, secret: &str, seconds: &str, name: &'static str) -> Self {
+        let mut child = Command::new(peer.join("real-framework"))
+            .args([master, principal, secret, seconds])
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .env("MR_EVENTS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("real-framework runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        RealDriver { child, lines, started: std::time::Instant::now(), seen: Vec::new(), name }
+    }
+
+    fn record(&mut self, line: &str) {
+        self.seen.push(format!("{:>6.2}s {line}", self.started.elapsed().as_secs_f64()));
+    }
+
+    /// Waits for a line starting with `prefix` and returns it; other lines are
+    /// recorded. Panics with every line seen if it does not come.
+    pub async fn expect(&mut self, prefix: &str, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    self.record(&line);
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Ok(None) => panic!("real-framework ended before {prefix:?}; it printed {:#?}", self.seen),
+                Err(_) => panic!("no {prefix:?} from real-framework within {within:?}; it printed {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Records the lines that come within `during`; none may start with any of `forbidden`.
+    pub async fn none_of(&mut self, forbidden: &[&str], during: Duration) {
+        let deadline = tokio::time::Instant::now() + during;
+        while let Ok(Some(line)) = tokio::time::timeout_at(deadline, self.lines.recv()).await {
+            self.record(&line);
+            assert!(!forbidden.iter().any(|f| line.starts_with(f)), "{line:?}; it printed {:#?}", self.seen);
+        }
+    }
+}
+
+impl Drop for RealDriver {
+    fn drop(&mut self) {
+        // SIGKILL to this child's PID only.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!("--- {}: the real driver's event lines ---", self.name);
+        for line in &self.seen {
+            eprintln!("{line}");
+        }
+    }
 }
