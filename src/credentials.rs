@@ -39,15 +39,16 @@ type Table = HashMap<String, Secret>;
 /// never a mix. Cloning a store is cheap and gives another handle to the same
 /// table, so a reload through any clone is seen by every server using it.
 ///
-/// An identity is the store key, exactly (case-sensitive, nothing stripped
-/// from what the client sent). libsasl2 appends the server's realm to a bare
-/// user name before the lookup (`alice` arrives as `alice@REALM`, or as
-/// `alice@host.example` when the server has no realm, see
-/// [`Server::new`](crate::Server::new)); the plugin removes exactly that suffix
-/// again, and only when libsasl2 appended it, so store plain principals such as
-/// `alice`. A client that types a realm itself (`alice@REALM`,
-/// `alice@host.example`, `alice@OTHER`) is looked up under that full name, so
-/// one secret never answers to several names.
+/// Realms follow the one rule a sasldb follows, so that moving a server from a
+/// [`Sasldb`](crate::Sasldb) to a store (or back) never changes who can log
+/// in: an identity is a user in a realm. A key without `@` (`alice`) is that
+/// user in the server's realm: the `realm` given to the server, or without one
+/// its FQDN, lower-cased. The client may type that realm or not: `alice` and
+/// `alice@REALM` are the same principal, as they are in a sasldb, and
+/// libsasl2 reports both as `alice@REALM` (without a realm, a bare name comes
+/// back bare and a typed one as typed). Any other realm is part of the key:
+/// `alice@OTHER` is found only under the key `alice@OTHER`. Names and realms
+/// compare exactly (case-sensitive). Keys and lookups are UTF-8.
 ///
 /// ```
 /// use cyrus_sasl::{Config, CredentialStore, Secret};

@@ -30,5 +30,7 @@ mod rejections;
 mod sasldb;
 #[path = "api/server_builder.rs"]
 mod server_builder;
+#[path = "api/stores_agree.rs"]
+mod stores_agree;
 #[path = "api/tls_binding.rs"]
 mod tls_binding;

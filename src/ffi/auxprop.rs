@@ -20,15 +20,13 @@
 //! - The user name arrives canonicalised: libsasl2 appended `@realm` (the
 //!   server's user realm, or its FQDN, lower-cased, without one) unless the
 //!   client's name already had an `@`. So `alice@host.example` here may be
-//!   `alice` as typed or `alice@host.example` as typed; only the canon_user
-//!   callback sees which (`CallbackSet::realm_was_appended`). An identity is the
-//!   store key exactly: the suffix is removed only when libsasl2 appended it.
-//!   Measured on 2.1.28: CRAM-MD5, SCRAM and PLAIN hand canon_user the name as
-//!   the client sent it; DIGEST-MD5 hands it the `username` field alone (its
-//!   `realm` field, here the server's realm, is not joined to it); and for
-//!   PLAIN, `sasl_checkpass` hands canon_user libsasl2's own canonical authid
-//!   (`alice@REALM`) a second time, which is recognised by comparing it with
-//!   `SASL_AUTHUSER`.
+//!   `alice` or `alice@host.example` as typed. The sasldb backend cannot tell
+//!   them apart either: it splits the name at its last `@` into user and realm,
+//!   so both are user `alice` of realm `host.example`. This plugin follows the
+//!   same rule (issue 24: the two stores must accept the same names), by
+//!   removing a suffix equal to what libsasl2 appends, whoever typed it; any
+//!   other `@realm` stays part of the key. `tests/api/stores_agree.rs` runs the
+//!   same names against a real sasldb and a store.
 //! - For an unknown user nothing is set and the plugin answers `SASL_NOUSER`; it
 //!   must call `sasl_seterror` itself, or `sasl_errdetail` keeps an older,
 //!   unrelated message ("Unable to find a callback: 32775").
@@ -38,7 +36,7 @@ use std::ptr;
 
 use sasl_sys as sys;
 
-use super::callbacks::{self, AUTHID, AUTHZID, CallbackSet, failpoint};
+use super::callbacks::{self, failpoint};
 use crate::credentials::{CredentialStore, MEMORY_AUXPROP_PLUGIN};
 use crate::panic::guard;
 
@@ -128,12 +126,11 @@ unsafe extern "C" fn lookup(
         let user = unsafe { std::slice::from_raw_parts(user.cast::<u8>(), ulen as usize) };
         // The principal is worked out only if this pass wants a password: the
         // pass that asks for nothing of ours costs no realm stripping or UTF-8 check.
-        let kind = if flags & sys::SASL_AUXPROP_AUTHZID as c_uint != 0 { AUTHZID } else { AUTHID };
         let principal = || {
             // SAFETY: the realm and FQDN are NULL or NUL-terminated strings owned
             // by the connection.
             let (realm, fqdn) = unsafe { (opt_cstr(sparams.user_realm), opt_cstr(sparams.serverFQDN)) };
-            super::utf8(store_key(user, set, kind, realm, fqdn))
+            super::utf8(strip_realm(user, realm, fqdn))
         };
         // SAFETY: utils is the connection's utility table, alive for this call.
         let conn = unsafe { (*sparams.utils).conn };
@@ -224,19 +221,10 @@ unsafe fn opt_cstr<'a>(p: *const c_char) -> Option<&'a [u8]> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
-/// The store key for the name libsasl2 looks up: the name with the `@realm`
-/// that libsasl2 appended removed, and only that; a name the client typed with
-/// an `@` is the key as it stands.
-fn store_key<'u>(user: &'u [u8], set: &CallbackSet, kind: u8, realm: Option<&[u8]>, fqdn: Option<&[u8]>) -> &'u [u8] {
-    if !set.realm_was_appended(kind) {
-        return user;
-    }
-    strip_realm(user, realm, fqdn)
-}
-
-/// Removes an `@realm` suffix equal to what libsasl2 appends: the server's
-/// user realm, or without one its FQDN, which libsasl2 lower-cases; both
-/// compared exactly.
+/// The store key for the name libsasl2 looks up: the name without an `@realm`
+/// suffix equal to what libsasl2 appends (the server's user realm, or without
+/// one its FQDN, which libsasl2 lower-cases), compared exactly; any other name
+/// is the key as it stands.
 fn strip_realm<'u>(user: &'u [u8], realm: Option<&[u8]>, fqdn: Option<&[u8]>) -> &'u [u8] {
     let Some(at) = user.iter().rposition(|&b| b == b'@') else { return user };
     let (name, suffix) = (&user[..at], &user[at + 1..]);

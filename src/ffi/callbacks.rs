@@ -223,13 +223,6 @@ pub(crate) struct CallbackSet {
     config: Config,
     canon: Option<Box<CanonUserFn>>,
     proxy: Option<Box<ProxyPolicyFn>>,
-    /// Whether this server needs to know what the client typed: its config
-    /// serves a [`CredentialStore`](crate::CredentialStore) (see `auxprop.rs`).
-    track_names: bool,
-    /// Per name kind ([`AUTHID`], [`AUTHZID`]), set when the last name of that
-    /// kind given to canon_user had no `@`, so the `@realm` the auxprop lookup
-    /// sees was appended by libsasl2, not typed by the client.
-    realm_appended: Cell<u8>,
     client: Option<ClientCredentials>,
     /// Set when the canon-user hook refused a name, so the server can tell a
     /// policy refusal from a wrong secret (both are `SASL_BADAUTH`).
@@ -238,11 +231,6 @@ pub(crate) struct CallbackSet {
     /// last taken (at most [`MAX_FAILURES`]).
     failures: Cell<Vec<String>>,
 }
-
-/// Bits of [`CallbackSet::realm_appended`].
-pub(crate) const AUTHID: u8 = 1;
-/// See [`AUTHID`].
-pub(crate) const AUTHZID: u8 = 2;
 
 /// How many failure messages a connection keeps between two takes.
 const MAX_FAILURES: usize = 8;
@@ -261,14 +249,11 @@ impl CallbackSet {
         proxy: Option<Box<ProxyPolicyFn>>,
         client: Option<ClientCredentials>,
     ) -> Box<Self> {
-        let track_names = client.is_none() && config.credential_store().is_some();
         Box::new(CallbackSet {
             list: [END; 8],
             config,
             canon,
             proxy,
-            track_names,
-            realm_appended: Cell::new(0),
             client,
             canon_refused: Cell::new(false),
             failures: Cell::default(),
@@ -313,7 +298,7 @@ impl CallbackSet {
             // the in-memory auxprop plugin find this connection's state.
             push(entry(SERVER_MARKER, None, ctx));
         }
-        if set.canon.is_some() || set.track_names {
+        if set.canon.is_some() {
             push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
         }
         if set.proxy.is_some() {
@@ -376,30 +361,6 @@ impl CallbackSet {
     /// The connection's config.
     pub(crate) fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// Whether `name` is libsasl2's own canonical authid handed to canon_user
-    /// again (`sasl_checkpass` does this for PLAIN), in a connection where that
-    /// authid got its `@realm` from libsasl2.
-    ///
-    /// # Safety
-    /// `conn` must be NULL or a live connection.
-    unsafe fn is_recanonicalised(&self, conn: *mut sys::sasl_conn_t, name: &[u8]) -> bool {
-        if conn.is_null() || !self.realm_was_appended(AUTHID) {
-            return false;
-        }
-        let mut value: *const c_void = ptr::null();
-        // SAFETY: conn is live; value is an out-pointer. sasl_getprop calls no
-        // callback.
-        let rc = unsafe { sys::sasl_getprop(conn, sys::SASL_AUTHUSER, &mut value) };
-        // SAFETY: a non-NULL SASL_AUTHUSER is the connection's NUL-terminated authid.
-        rc == sys::SASL_OK && !value.is_null() && unsafe { CStr::from_ptr(value.cast::<c_char>()) }.to_bytes() == name
-    }
-
-    /// Whether the `@realm` on the last name of `kind` ([`AUTHID`] or
-    /// [`AUTHZID`]) is libsasl2's own: canon_user saw that name without an `@`.
-    pub(crate) fn realm_was_appended(&self, kind: u8) -> bool {
-        self.realm_appended.get() & kind != 0
     }
 }
 
@@ -569,19 +530,17 @@ unsafe extern "C" fn get_realm(
     })
 }
 
-/// `SASL_CB_CANON_USER` for the server: runs the user's hook, if any, and
-/// notes whether each name came with an `@` (see [`CallbackSet::realm_was_appended`]).
+/// `SASL_CB_CANON_USER` for the server: runs the user's hook, if any.
 /// libsasl2's own canonicaliser still runs on our output: it appends
 /// `@user_realm` (the server FQDN, lower-cased, without a realm) to a name
-/// without an `@`. That suffix is indistinguishable, at the auxprop lookup,
-/// from the same suffix typed by the client; only here is the typed name seen.
+/// without an `@`.
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn canon_user(
     conn: *mut sys::sasl_conn_t,
     context: *mut c_void,
     input: *const c_char,
     input_len: c_uint,
-    flags: c_uint,
+    _flags: c_uint,
     user_realm: *const c_char,
     out: *mut c_char,
     out_max: c_uint,
@@ -595,13 +554,13 @@ unsafe extern "C" fn canon_user(
         // SAFETY: see `set`.
         let set = unsafe { set(context) };
         let hooked;
-        let (src, len, has_at) = match set.canon.as_ref() {
+        let (src, len) = match set.canon.as_ref() {
             None => {
                 // SAFETY: libsasl2 passes input_len readable bytes at input; the
                 // slice is not used after this statement, so the copy below may
                 // write over the same bytes.
                 let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), input_len as usize) };
-                (input.cast::<u8>(), bytes.len(), bytes.contains(&b'@'))
+                (input.cast::<u8>(), bytes.len())
             }
             Some(hook) => {
                 // SAFETY: as above; `name` is not used after the hook returns.
@@ -630,21 +589,11 @@ unsafe extern "C" fn canon_user(
                     return sys::SASL_BUFOVER;
                 }
                 hooked = name;
-                (hooked.as_ptr(), hooked.len(), hooked.contains('@'))
+                (hooked.as_ptr(), hooked.len())
             }
         };
         if len >= out_max as usize {
             return sys::SASL_BUFOVER;
-        }
-        let kinds = (if flags & sys::SASL_CU_AUTHID as c_uint != 0 { AUTHID } else { 0 })
-            | (if flags & sys::SASL_CU_AUTHZID as c_uint != 0 { AUTHZID } else { 0 });
-        if set.track_names {
-            // SAFETY: src holds len readable bytes (the input or the hook's
-            // output); the slice is gone before the copy below. conn is NULL
-            // or the live connection this callback serves.
-            let own = !has_at || unsafe { set.is_recanonicalised(conn, std::slice::from_raw_parts(src, len)) };
-            let appended = set.realm_appended.get() & !kinds;
-            set.realm_appended.set(if own { appended | kinds } else { appended });
         }
         // SAFETY: out has room for out_max bytes and len is less. The input and
         // output may be the same buffer, so the copy allows overlap; no Rust

@@ -88,28 +88,29 @@ fn other_mechanisms_needing_the_plaintext_secret_use_it_too() {
     }
 }
 
-/// Issue 13: an identity is the store key, exactly. A client that types the
-/// server's realm itself (`alice@EXAMPLE.TEST`) names another principal than
-/// `alice`, although libsasl2 hands the lookup `alice@EXAMPLE.TEST` for both.
+/// Issue 24 (replacing issue 13's rule, under which a typed realm made another
+/// principal): the store follows the sasldb's realm rule. `alice` and
+/// `alice@<server realm>` are one principal; another realm is another one.
 #[test]
-fn a_user_naming_the_server_realm_explicitly_is_another_principal() {
-    let store = store(&[("alice", "pw"), ("bob@EXAMPLE.TEST", "pw-b")]);
+fn a_user_naming_the_server_realm_explicitly_is_the_same_principal() {
+    let store = store(&[("alice", "pw"), ("bob@OTHER.TEST", "pw-b")]);
     for mech in ["CRAM-MD5", "PLAIN", "SCRAM-SHA-256", "DIGEST-MD5"] {
         let config = server_config(mech, &store);
         assert_eq!(authenticated_as(attempt(&config, mech, "alice", "pw")), "alice@EXAMPLE.TEST", "{mech}");
-        assert_eq!(attempt(&config, mech, "alice@EXAMPLE.TEST", "pw"), Outcome::Rejected, "{mech}");
+        assert_eq!(authenticated_as(attempt(&config, mech, "alice@EXAMPLE.TEST", "pw")), "alice@EXAMPLE.TEST", "{mech}");
         assert_eq!(attempt(&config, mech, "alice@OTHER.TEST", "pw"), Outcome::Rejected, "{mech}");
-        // A key with a realm is found only under that whole name.
+        assert_eq!(attempt(&config, mech, "alice@example.test", "pw"), Outcome::Rejected, "{mech}");
+        // A key with another realm is found only under that whole name.
         assert_eq!(attempt(&config, mech, "bob", "pw-b"), Outcome::Rejected, "{mech}");
-        assert_eq!(authenticated_as(attempt(&config, mech, "bob@EXAMPLE.TEST", "pw-b")), "bob@EXAMPLE.TEST", "{mech}");
+        assert_eq!(authenticated_as(attempt(&config, mech, "bob@OTHER.TEST", "pw-b")), "bob@OTHER.TEST", "{mech}");
     }
 }
 
-/// Issue 13: without a realm libsasl2 appends the server FQDN, lower-cased,
-/// and that suffix alone is removed; `alice@<fqdn>` typed by the client, in
-/// any case, is not `alice`.
+/// Without a realm libsasl2 appends the server FQDN, lower-cased, and that
+/// suffix is removed whoever typed it (as the sasldb splits it off); another
+/// spelling of the FQDN is another realm.
 #[test]
-fn without_a_realm_the_fqdn_libsasl2_appends_is_removed_and_a_typed_one_is_not() {
+fn without_a_realm_the_lower_cased_fqdn_is_the_realm() {
     let store = store(&[("alice", "pw")]);
     for mech in ["CRAM-MD5", "PLAIN", "SCRAM-SHA-256"] {
         let config = server_config(mech, &store);
@@ -122,7 +123,9 @@ fn without_a_realm_the_fqdn_libsasl2_appends_is_removed_and_a_typed_one_is_not()
         };
         let Outcome::Authenticated(identity) = login("alice") else { panic!("{mech}: alice rejected") };
         assert_eq!(identity.authid, "alice", "{mech}");
-        for alias in ["alice@master.example", "alice@Master.Example", "alice@MASTER.EXAMPLE", "ALICE"] {
+        let Outcome::Authenticated(identity) = login("alice@master.example") else { panic!("{mech}: rejected") };
+        assert_eq!(identity.authid, "alice@master.example", "{mech}");
+        for alias in ["alice@Master.Example", "alice@MASTER.EXAMPLE", "ALICE"] {
             assert_eq!(login(alias), Outcome::Rejected, "{mech}: {alias}");
         }
     }
