@@ -623,11 +623,14 @@ fn sample_accepts(
     Ok(())
 }
 
-fn sample_rejects(mech: &str, client_args: &[&str], password: Option<&str>) -> Result<(), Failed> {
+/// The server's `rejected:` line says why and names the user that tried
+/// (issue 24), e.g. `rejected: CRAM-MD5 authentication failed (wrong secret,
+/// user "alice@EXAMPLE.TEST")`.
+fn sample_rejects(mech: &str, client_args: &[&str], password: Option<&str>, why: &str) -> Result<(), Failed> {
     let (server_status, server_err, client_status, client_err) = sample_pair(mech, client_args, password)?;
     let context = format!("server stderr: {server_err}\nclient stderr: {client_err}");
     assert_eq!(server_status.code(), Some(1), "the server rejects: exit 1; {context}");
-    assert!(server_err.contains(&format!("rejected: {mech} authentication failed")), "{context}");
+    assert!(server_err.contains(&format!("rejected: {mech} authentication failed ({why})")), "{context}");
     assert!(!server_err.contains("authenticated:"), "{context}");
     assert_eq!(client_status.code(), Some(1), "no final line for the client: exit 1; {context}");
     assert!(client_err.contains("closed the connection before its final line"), "{context}");
@@ -639,7 +642,7 @@ fn sample_client_vs_sample_server_accepts_alice(mech: &'static str) -> Result<()
 }
 
 fn sample_client_vs_sample_server_rejects_wrong_secret(mech: &'static str) -> Result<(), Failed> {
-    sample_rejects(mech, &["--user", "alice"], Some(WRONG))
+    sample_rejects(mech, &["--user", "alice"], Some(WRONG), &format!("wrong secret, user \"alice@{REALM}\""))
 }
 
 fn sample_client_vs_sample_server_gssapi_accepts_alice_with_ssf_256() -> Result<(), Failed> {
@@ -649,7 +652,7 @@ fn sample_client_vs_sample_server_gssapi_accepts_alice_with_ssf_256() -> Result<
 /// The same wrong credential as for our `Server` against gsasl's client: alice's
 /// valid ticket, asking to act as bob.
 fn sample_client_vs_sample_server_gssapi_alice_acting_as_bob_is_rejected() -> Result<(), Failed> {
-    sample_rejects(GSSAPI, &["--authzid", kdc::OTHER_USER], None)
+    sample_rejects(GSSAPI, &["--authzid", kdc::OTHER_USER], None, "refused by policy, user \"alice\"")
 }
 
 // ---------------------------------------------------------------------------
