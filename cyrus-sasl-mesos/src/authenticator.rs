@@ -85,7 +85,10 @@ pub enum ChannelBindingPolicy {
     /// Over TLS, bind when the other side can: a master offers the `-PLUS`
     /// variants beside the rest, a client picks a `-PLUS` mechanism when the
     /// master offers one. Without TLS, or with mechanisms that cannot bind
-    /// (CRAM-MD5, the default), nothing changes.
+    /// (CRAM-MD5, the default), nothing changes. It does not stop a relay that
+    /// removes every mechanism that can bind from the offer, when the client
+    /// also allows one that cannot (CRAM-MD5): use `Require` where that matters
+    /// (see the [TLS guide](crate::guide::tls)).
     #[default]
     Prefer,
     /// Bind or refuse: a master offers only `-PLUS` mechanisms and refuses a

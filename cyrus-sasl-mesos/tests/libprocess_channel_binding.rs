@@ -253,3 +253,60 @@ fn a_relay_that_strips_plus_from_the_offer_is_caught() {
     assert!(result.is_err(), "{result:?}");
     eprintln!("stripped offer: the master says {result:?}");
 }
+
+/// Issue 22, finding 9: what `prefer` does not protect. A relay that removes
+/// every SCRAM name from the offer leaves a client that also allows CRAM-MD5
+/// with CRAM-MD5, which cannot bind: under `prefer` that exchange succeeds
+/// through the relay (the client cannot tell a stripped offer from a master
+/// that only does CRAM-MD5). `require` is the policy that closes it: the client
+/// refuses an offer without a `-PLUS` mechanism.
+#[test]
+fn a_relay_that_strips_scram_downgrades_prefer_to_cram_md5_but_not_require() {
+    use common::mesos::Dir;
+    use cyrus_sasl::ChannelBinding;
+    use cyrus_sasl_mesos::{
+        Authenticatee, AuthenticateeState, AuthenticationMechanismsMessage, Authenticator, ChannelBindingPolicy,
+        Message, Origin, SecureChannel,
+    };
+    let run = |policy: ChannelBindingPolicy| {
+        let store = store();
+        let config =
+            Config::new().with("mech_list", "SCRAM-SHA-256 CRAM-MD5").unwrap().with_credential_store(&store);
+        let (mut master, outcomes) = Authenticator::<u32>::new(&config, ServerOptions::default());
+        let origin = Origin::new("crammd5-authenticatee(1)@127.0.0.1:41234", [127, 0, 0, 1].into())
+            .with_channel(SecureChannel::new(ChannelBinding::new("tls-exporter", [1u8; 32], false), 256));
+        let client_options = ClientOptions {
+            mechanisms: vec!["SCRAM-SHA-256".to_owned(), "CRAM-MD5".to_owned()],
+            channel_binding: policy,
+            ..ClientOptions::default()
+        };
+        let mut client = Authenticatee::new(
+            Credential::new("framework-a", "s3cret"),
+            "scheduler-1@127.0.0.1:41234",
+            &client_options,
+        );
+        // The relay's end of the TLS connection: other bytes than the master's.
+        client.set_secure_channel(Some(SecureChannel::new(ChannelBinding::new("tls-exporter", [2u8; 32], false), 256)));
+        client.start();
+        let mut chosen = None;
+        let tap = |dir: Dir, m: &mut Message| {
+            match (dir, m) {
+                (Dir::ToMaster, Message::Start(start)) => chosen = Some(start.mechanism.clone()),
+                (Dir::ToClient, Message::Mechanisms(AuthenticationMechanismsMessage { mechanisms })) => {
+                    mechanisms.retain(|m| !m.starts_with("SCRAM"))
+                }
+                _ => {}
+            }
+            true
+        };
+        common::mesos::exchange(std::time::Instant::now(), &mut client, &mut master, 1, &origin, tap);
+        (chosen, client.state(), outcomes.try_iter().next().map(|o| o.outcome))
+    };
+    let (chosen, state, outcome) = run(ChannelBindingPolicy::Prefer);
+    assert_eq!(chosen.as_deref(), Some("CRAM-MD5"));
+    assert_eq!(state, AuthenticateeState::Authenticated, "{outcome:?}");
+    let (chosen, state, outcome) = run(ChannelBindingPolicy::Require);
+    assert_eq!(chosen, None, "a client requiring binding starts no exchange");
+    assert_ne!(state, AuthenticateeState::Authenticated);
+    assert!(!matches!(&outcome, Some(o) if o.principal().is_some()), "{outcome:?}");
+}

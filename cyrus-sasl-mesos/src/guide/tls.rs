@@ -47,6 +47,16 @@
 //! mechanisms and turns away plaintext peers; `off` never binds. The master's
 //! config file says `channel_binding: require`; the framework sets
 //! [`ClientOptions::channel_binding`](crate::ClientOptions::channel_binding).
+//!
+//! What `prefer` does not protect: a relay that removes *every* mechanism
+//! that can bind from the offer. A framework that allows both SCRAM-SHA-256
+//! and CRAM-MD5 then runs CRAM-MD5, which has nothing to bind to, and the
+//! relay passes it on: the client cannot tell such an offer from a master
+//! that only does CRAM-MD5. Allow only mechanisms that bind, or set `require`
+//! on the side that must not be fooled (a test,
+//! `a_relay_that_strips_scram_downgrades_prefer_to_cram_md5_but_not_require`,
+//! shows both).
+//!
 //! Mechanism lists name the mechanism, and binding adds its variant:
 //!
 //! ```text
