@@ -127,3 +127,20 @@ async fn registrations_from_one_ip_beyond_its_limit_are_dropped_while_its_answer
     assert_eq!(decided, 8, "registrations decided from 127.0.0.2 with max_registrations_per_ip 8");
     master.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ../shared/mesos-peer, prepared; ci/test runs it with --ignored"]
+async fn the_real_mesos_driver_registers_at_once_while_a_peer_floods_registrations_to_ports_that_never_answer() {
+    use cyrus_sasl_test_support::mesos_peer::{RealDriver, mesos_peer};
+    let peer = mesos_peer("the_real_mesos_driver_registers_at_once_while_a_peer_floods");
+    let dir = tempfile::tempdir().unwrap();
+    let master = gated_master(&dir, |_| {}).await;
+    let _hostile = Hostile::subscribe(master.upid(), 10, 300).await;
+    let address = master.upid().addr().to_string();
+    let mut driver = RealDriver::start(&peer, &address, "framework-a", "s3cret", "30", "under a registration flood");
+    driver.expect("AUTHENTICATED", WAIT).await;
+    // The driver subscribes right after authenticating; its answer must not
+    // wait behind the flood's (it came 8 s late, or never, before the fix).
+    driver.expect("REGISTERED", Duration::from_secs(2)).await;
+    master.shutdown().await;
+}
