@@ -108,12 +108,14 @@ pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leade
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
 pub use master::{
-    AuthenticationRecord, DEFAULT_ZK_SESSION_TIMEOUT, MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master,
-    MasterElection, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord, SESSION_PREFIX,
+    AuthenticationRecord, DEFAULT_MAX_REGISTRATIONS_PER_IP, DEFAULT_ZK_SESSION_TIMEOUT, MASTER_PROCESS_ID,
+    MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterElection, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord,
+    SESSION_PREFIX,
 };
 pub use master_config::{
     ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
-    MasterConfig, ZK_KEY, ZK_SESSION_TIMEOUT_KEY, ZOOKEEPER_KEY,
+    MAX_REGISTRATIONS_IN_FLIGHT_KEY, MAX_REGISTRATIONS_PER_IP_KEY, MasterConfig, ZK_KEY, ZK_SESSION_TIMEOUT_KEY,
+    ZOOKEEPER_KEY,
 };
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,

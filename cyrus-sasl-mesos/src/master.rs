@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -26,9 +26,13 @@ use crate::{LOG_TARGET, MasterConfig, SecureChannel};
 /// The id of the master's own process, to which `AuthenticateMessage` goes.
 pub const MASTER_PROCESS_ID: &str = "master";
 
-/// Registrations decided at once; one beyond that is dropped with a warning
-/// (the scheduler driver sends its registration again after a backoff).
+/// The default of [`MasterOptions::max_registrations_in_flight`]: registrations
+/// decided at once.
 pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
+
+/// The default of [`MasterOptions::max_registrations_per_ip`]: registrations
+/// from one peer IP address being decided or answered at once.
+pub const DEFAULT_MAX_REGISTRATIONS_PER_IP: usize = 32;
 
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
@@ -82,6 +86,22 @@ pub struct MasterOptions {
     /// buffer is full, further events are dropped (and logged) rather than
     /// holding up the master.
     pub event_capacity: usize,
+    /// Registrations being decided at once (default
+    /// [`MAX_REGISTRATIONS_IN_FLIGHT`], 256; `max_registrations_in_flight` in
+    /// a master config): each decision runs on a blocking thread, as an ACL's
+    /// LDAP group lookup may block. A registration beyond that is dropped with
+    /// a warning (the scheduler driver sends its registration again after a
+    /// backoff). A decision's place is given back as soon as it is made, not
+    /// when its answer has been delivered.
+    pub max_registrations_in_flight: usize,
+    /// Registrations from one peer IP address (the TCP peer's) being decided
+    /// or answered at once (default [`DEFAULT_MAX_REGISTRATIONS_PER_IP`], 32;
+    /// `max_registrations_per_ip` in a master config). One beyond that is
+    /// dropped with a warning. An answer goes to the address the sender
+    /// claims (on its own IP): one that does not take it holds its IP's places
+    /// for at most the endpoint's `connect_timeout + response_timeout`, and
+    /// nobody else's.
+    pub max_registrations_per_ip: usize,
     /// The registry to record into; `None`: a new [`Registry::default`].
     pub registry: Option<Registry>,
     /// The registration gate; `None` (the default): registrations are not
@@ -117,9 +137,12 @@ impl MasterOptions {
     /// Options that put every key of a master config into effect: its SASL
     /// config and credentials ([`sasl`](Self::sasl)), `channel_binding`
     /// ([`ServerOptions::channel_binding`]), `external_principal`
-    /// ([`external`](Self::external)) and `acls` (a
+    /// ([`external`](Self::external)), `acls` (a
     /// [`registration`](Self::registration) gate deciding by that file and
-    /// its reloads). Everything else is [`MasterOptions::default`].
+    /// its reloads), and the registration limits
+    /// ([`max_registrations_in_flight`](Self::max_registrations_in_flight),
+    /// [`max_registrations_per_ip`](Self::max_registrations_per_ip)).
+    /// Everything else is [`MasterOptions::default`].
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -140,6 +163,8 @@ impl MasterOptions {
             registration: config.registration_gate(),
             external: config.external_principal(),
             election: config.election(),
+            max_registrations_in_flight: config.max_registrations_in_flight(),
+            max_registrations_per_ip: config.max_registrations_per_ip(),
             ..MasterOptions::default()
         }
     }
@@ -153,6 +178,8 @@ impl Default for MasterOptions {
             server: ServerOptions::default(),
             max_sessions: 4096,
             event_capacity: 4096,
+            max_registrations_in_flight: MAX_REGISTRATIONS_IN_FLIGHT,
+            max_registrations_per_ip: DEFAULT_MAX_REGISTRATIONS_PER_IP,
             registry: None,
             registration: None,
             external: None,
@@ -271,6 +298,16 @@ struct SessionSlot {
 /// - A session's process is removed when its session ends: later messages to it
 ///   are answered `404`, as libprocess does for a terminated process.
 /// - Every attempt's end is a [`MasterEvent::Authentication`].
+/// - With a [`registration`](MasterOptions::registration) gate, registrations
+///   are decided on blocking threads, at most
+///   [`max_registrations_in_flight`](MasterOptions::max_registrations_in_flight)
+///   at once, and at most
+///   [`max_registrations_per_ip`](MasterOptions::max_registrations_per_ip)
+///   from one peer IP decided or being answered; beyond either, a
+///   registration is dropped with a warning. Answers go out through the
+///   endpoint's bounded queue per destination address, each within its
+///   `connect_timeout + response_timeout`: a peer whose UPID names a port that
+///   never answers holds up only its own IP's registrations.
 /// - With [`MasterOptions::election`], it contends in ZooKeeper with its
 ///   complete [`MasterInfo`] (an ephemeral sequential `json.info_N`, as a
 ///   Mesos master does) and serves only while its node leads. Until then it
@@ -328,7 +365,10 @@ impl Master {
             term: Arc::new(AtomicU64::new(0)),
             info: info_tx,
             gate,
-            in_flight: Arc::new(Semaphore::new(MAX_REGISTRATIONS_IN_FLIGHT)),
+            registrations: RegistrationLimits::new(
+                options.max_registrations_in_flight,
+                options.max_registrations_per_ip,
+            ),
             registry: registry.clone(),
             upid: upid.clone(),
             endpoint: endpoint.clone(),
@@ -485,7 +525,7 @@ struct Loop {
     contender: Option<Contender>,
     hostname: Option<String>,
     gate: Option<RegistrationGate>,
-    in_flight: Arc<Semaphore>,
+    registrations: RegistrationLimits,
     registry: Registry,
     upid: Upid,
     endpoint: Endpoint,
@@ -694,12 +734,24 @@ impl Loop {
             Err(e) => return self.malformed(&envelope, e.to_string()),
         };
         let Some(gate) = self.gate.clone() else { return };
-        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+        let peer_ip = envelope.peer_addr.ip().to_canonical();
+        let Some(place) = self.registrations.admit(peer_ip) else {
             log::warn!(
                 target: LOG_TARGET,
-                "dropping {} from {:?}: {MAX_REGISTRATIONS_IN_FLIGHT} registrations in progress",
+                "dropping {} from {:?}: {} registrations from {peer_ip} in progress",
                 envelope.name,
-                envelope.from.to_string()
+                envelope.from.to_string(),
+                self.registrations.max_per_ip
+            );
+            return;
+        };
+        let Ok(permit) = Arc::clone(&self.registrations.decisions).try_acquire_owned() else {
+            log::warn!(
+                target: LOG_TARGET,
+                "dropping {} from {:?}: {} registrations being decided",
+                envelope.name,
+                envelope.from.to_string(),
+                self.registrations.max_decisions
             );
             return;
         };
@@ -718,6 +770,10 @@ impl Loop {
                 Ok(answer) => answer,
                 Err(e) => return log::error!(target: LOG_TARGET, "registration decision failed: {e}"),
             };
+            // Decided: the place among decisions is free again. The answer's
+            // delivery is bounded by the endpoint (its queue per address and
+            // one deadline per send) and counts only against the sender's IP.
+            drop(permit);
             match &answer.verdict {
                 RegistrationVerdict::Denied { principal, denial, .. } => log::info!(
                     target: LOG_TARGET,
@@ -756,7 +812,7 @@ impl Loop {
                     envelope.from.to_string()
                 );
             }
-            drop(permit);
+            drop(place);
         });
     }
 
@@ -816,6 +872,56 @@ impl Loop {
             self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
             self.emit(MasterEvent::Authentication(record(outcome, slot)));
+        }
+    }
+}
+
+/// What bounds registrations: decisions at once, and registrations (decided
+/// or being answered) per peer IP.
+struct RegistrationLimits {
+    decisions: Arc<Semaphore>,
+    max_decisions: usize,
+    per_ip: Arc<parking_lot::Mutex<HashMap<IpAddr, usize>>>,
+    max_per_ip: usize,
+}
+
+impl RegistrationLimits {
+    fn new(max_decisions: usize, max_per_ip: usize) -> Self {
+        let max_decisions = max_decisions.clamp(1, Semaphore::MAX_PERMITS);
+        RegistrationLimits {
+            decisions: Arc::new(Semaphore::new(max_decisions)),
+            max_decisions,
+            per_ip: Arc::default(),
+            max_per_ip: max_per_ip.max(1),
+        }
+    }
+
+    /// A place for one more registration from `ip`, unless it has its limit.
+    fn admit(&self, ip: IpAddr) -> Option<IpPlace> {
+        let mut per_ip = self.per_ip.lock();
+        let count = per_ip.entry(ip).or_default();
+        if *count >= self.max_per_ip {
+            return None;
+        }
+        *count += 1;
+        Some(IpPlace { per_ip: Arc::clone(&self.per_ip), ip })
+    }
+}
+
+/// One registration's place in its peer IP's count, given back when dropped.
+struct IpPlace {
+    per_ip: Arc<parking_lot::Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Drop for IpPlace {
+    fn drop(&mut self) {
+        let mut per_ip = self.per_ip.lock();
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
         }
     }
 }

@@ -45,6 +45,17 @@ pub const ZOOKEEPER_KEY: &str = "zookeeper";
 /// `2500ms`, `1mins` or a number of seconds.
 pub const ZK_SESSION_TIMEOUT_KEY: &str = "zk_session_timeout";
 
+/// The config key setting how many registrations are decided at once
+/// ([`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight),
+/// default [`MAX_REGISTRATIONS_IN_FLIGHT`](crate::MAX_REGISTRATIONS_IN_FLIGHT), 256).
+pub const MAX_REGISTRATIONS_IN_FLIGHT_KEY: &str = "max_registrations_in_flight";
+
+/// The config key setting how many registrations from one peer IP are decided
+/// or answered at once
+/// ([`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip),
+/// default [`DEFAULT_MAX_REGISTRATIONS_PER_IP`](crate::DEFAULT_MAX_REGISTRATIONS_PER_IP), 32).
+pub const MAX_REGISTRATIONS_PER_IP_KEY: &str = "max_registrations_per_ip";
+
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
 
@@ -82,6 +93,8 @@ pub enum CredentialSource {
 /// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](crate::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
 /// | `zk` (or `zookeeper`) | Mesos's `--zk` flag: high availability. The master contends in this ZooKeeper election and serves only while it leads ([`MasterOptions::election`](crate::MasterOptions::election); read by [`election`](Self::election)). A `zk://` address, or `file:///PATH` holding one; its password is never shown. Not passed to libsasl2. |
 /// | `zk_session_timeout` | The session timeout with `zk`: `10secs` (the default), `2s`, `2500ms`... Not passed to libsasl2. |
+/// | `max_registrations_in_flight` | Registrations decided at once (default 256; [`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight)). A whole number, at least 1. Not passed to libsasl2. |
+/// | `max_registrations_per_ip` | Registrations from one peer IP decided or answered at once (default 32; [`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip)). A whole number, at least 1. Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -132,6 +145,7 @@ pub struct MasterConfig {
     channel_binding: ChannelBindingPolicy,
     external_principal: Option<PrincipalSource>,
     election: Option<MasterElection>,
+    registration_limits: RegistrationLimits,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -151,6 +165,8 @@ impl MasterConfig {
                 ZK_KEY,
                 ZOOKEEPER_KEY,
                 ZK_SESSION_TIMEOUT_KEY,
+                MAX_REGISTRATIONS_IN_FLIGHT_KEY,
+                MAX_REGISTRATIONS_PER_IP_KEY,
             ],
         )?;
         Self::build(config, path.parent())
@@ -199,6 +215,7 @@ impl MasterConfig {
             None => None,
         };
         let election = election(&mut config)?;
+        let registration_limits = RegistrationLimits::take(&mut config)?;
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -226,6 +243,7 @@ impl MasterConfig {
                 channel_binding,
                 external_principal,
                 election,
+                registration_limits,
                 file_warnings: Vec::new(),
             });
         };
@@ -253,6 +271,7 @@ impl MasterConfig {
             channel_binding,
             external_principal,
             election,
+            registration_limits,
             file_warnings,
         })
     }
@@ -275,6 +294,20 @@ impl MasterConfig {
     /// without a `zk` key.
     pub fn election(&self) -> Option<MasterElection> {
         self.election.clone()
+    }
+
+    /// What the `max_registrations_in_flight` key says (default
+    /// [`MAX_REGISTRATIONS_IN_FLIGHT`](crate::MAX_REGISTRATIONS_IN_FLIGHT)), for
+    /// [`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight).
+    pub fn max_registrations_in_flight(&self) -> usize {
+        self.registration_limits.in_flight
+    }
+
+    /// What the `max_registrations_per_ip` key says (default
+    /// [`DEFAULT_MAX_REGISTRATIONS_PER_IP`](crate::DEFAULT_MAX_REGISTRATIONS_PER_IP)), for
+    /// [`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip).
+    pub fn max_registrations_per_ip(&self) -> usize {
+        self.registration_limits.per_ip
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -365,6 +398,32 @@ fn election(config: &mut Config) -> Result<Option<MasterElection>, Error> {
         session_timeout: timeout.unwrap_or(crate::DEFAULT_ZK_SESSION_TIMEOUT),
         ..MasterElection::new(zk)
     }))
+}
+
+/// The registration limits: the `max_registrations_in_flight` and
+/// `max_registrations_per_ip` keys.
+#[derive(Clone, Copy, Debug)]
+struct RegistrationLimits {
+    in_flight: usize,
+    per_ip: usize,
+}
+
+impl RegistrationLimits {
+    /// The two keys, taken out of `config` (the defaults where absent).
+    fn take(config: &mut Config) -> Result<Self, Error> {
+        let mut limit = |key: &'static str, default: usize| -> Result<usize, Error> {
+            let Some(value) = config.get(key).map(str::to_owned) else { return Ok(default) };
+            config.remove(key);
+            match value.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(Error::Limit { key, value: value.chars().take(64).collect() }),
+            }
+        };
+        Ok(RegistrationLimits {
+            in_flight: limit(MAX_REGISTRATIONS_IN_FLIGHT_KEY, crate::MAX_REGISTRATIONS_IN_FLIGHT)?,
+            per_ip: limit(MAX_REGISTRATIONS_PER_IP_KEY, crate::DEFAULT_MAX_REGISTRATIONS_PER_IP)?,
+        })
+    }
 }
 
 /// A duration as Mesos writes one (`10secs`, `500ms`, `1mins`) or as seconds
@@ -568,6 +627,38 @@ mod tests {
             let shown = format!("{e} {e:?}");
             assert!(shown.contains(wanted), "{shown}");
             assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_registration_limit_keys_set_the_master_options_and_stay_out_of_libsasl2_options() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "credentials", "p s\n");
+        let text = "credentials: credentials\nmax_registrations_in_flight: 16\nmax_registrations_per_ip: 4\n";
+        let master = MasterConfig::read(write(dir.path(), "master.conf", text)).unwrap();
+        assert_eq!((master.max_registrations_in_flight(), master.max_registrations_per_ip()), (16, 4));
+        for key in [MAX_REGISTRATIONS_IN_FLIGHT_KEY, MAX_REGISTRATIONS_PER_IP_KEY] {
+            assert_eq!(master.sasl_config().get(key), None);
+        }
+        let options = crate::MasterOptions::from_config(&master);
+        assert_eq!((options.max_registrations_in_flight, options.max_registrations_per_ip), (16, 4));
+
+        // Absent: the documented defaults.
+        let master = MasterConfig::read(write(dir.path(), "plain.conf", "credentials: credentials\n")).unwrap();
+        assert_eq!(master.max_registrations_in_flight(), crate::MAX_REGISTRATIONS_IN_FLIGHT);
+        assert_eq!(master.max_registrations_per_ip(), crate::DEFAULT_MAX_REGISTRATIONS_PER_IP);
+        let options = crate::MasterOptions::from_config(&master);
+        assert_eq!(options.max_registrations_per_ip, crate::MasterOptions::default().max_registrations_per_ip);
+
+        for (key, bad) in [
+            ("max_registrations_per_ip", "0"),
+            ("max_registrations_in_flight", "many"),
+            ("max_registrations_per_ip", "-3"),
+        ] {
+            let conf = write(dir.path(), "bad.conf", &format!("credentials: credentials\n{key}: {bad}\n"));
+            let e = MasterConfig::read(&conf).unwrap_err();
+            assert!(matches!(&e, Error::Limit { key: k, value } if *k == key && value == bad), "{e:?}");
+            assert!(e.to_string().contains(key), "{e}");
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -25,6 +26,15 @@ use crate::error::{EnvError, Error, RegisterError, SendError};
 
 /// The default of [`EndpointOptions::max_connections_per_ip`].
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+
+/// The default of [`EndpointOptions::max_outbound_connections`].
+pub const DEFAULT_MAX_OUTBOUND_CONNECTIONS: usize = 1024;
+
+/// The default of [`EndpointOptions::max_outbound_connections_per_ip`].
+pub const DEFAULT_MAX_OUTBOUND_CONNECTIONS_PER_IP: usize = 64;
+
+/// The default of [`EndpointOptions::outbound_queue`].
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 128;
 
 /// How an [`Endpoint`] listens, advertises itself and bounds its peers.
 ///
@@ -53,7 +63,8 @@ pub struct EndpointOptions {
     /// connections cannot hold slots for the idle timeout.
     pub request_deadline: Duration,
     /// How long an inbound connection may sit between requests (default 5 min),
-    /// once it has sent a whole one.
+    /// once it has sent a whole one; and how long a kept outbound connection
+    /// may sit unused before it is closed.
     pub idle_timeout: Duration,
     /// Inbound connections open at once (default 1024). At the limit, a new
     /// connection closes the one that has been idle longest (between
@@ -70,9 +81,27 @@ pub struct EndpointOptions {
     /// Messages waiting in each process's queue (default 1024). A message for a
     /// full queue is dropped with a warning and answered `503 Service Unavailable`.
     pub queue_capacity: usize,
+    /// Kept outbound connections open at once (default
+    /// [`DEFAULT_MAX_OUTBOUND_CONNECTIONS`], 1024). A message to a destination
+    /// with no connection, at the limit, closes the kept connection unused
+    /// longest (one not carrying a message nor awaited by one); with none
+    /// unused, it fails at once with [`SendError::OutboundLimit`].
+    pub max_outbound_connections: usize,
+    /// Kept outbound connections open at once to one destination IP address
+    /// (default [`DEFAULT_MAX_OUTBOUND_CONNECTIONS_PER_IP`], 64), as
+    /// [`max_outbound_connections`](Self::max_outbound_connections) among that
+    /// IP's. Peers choose the addresses answers go to (the one in their UPID):
+    /// this keeps one peer from holding them all.
+    pub max_outbound_connections_per_ip: usize,
+    /// Messages waiting for, or going out on, the connection to one destination
+    /// address (default [`DEFAULT_OUTBOUND_QUEUE`], 128). A message beyond that
+    /// fails at once with [`SendError::QueueFull`], never waits.
+    pub outbound_queue: usize,
     /// The time to open an outbound connection (default 5 s).
     pub connect_timeout: Duration,
-    /// The time to write a message and read its answer (default 5 s).
+    /// The time to write a message and read its answer (default 5 s). A whole
+    /// send, its wait behind earlier messages to the same address included,
+    /// ends within `connect_timeout + response_timeout`.
     pub response_timeout: Duration,
     /// TLS on every connection (`LIBPROCESS_SSL_*`); `None`, the default:
     /// plaintext, as Mesos without `LIBPROCESS_SSL_ENABLED`.
@@ -92,6 +121,9 @@ impl Default for EndpointOptions {
             max_connections: 1024,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             queue_capacity: 1024,
+            max_outbound_connections: DEFAULT_MAX_OUTBOUND_CONNECTIONS,
+            max_outbound_connections_per_ip: DEFAULT_MAX_OUTBOUND_CONNECTIONS_PER_IP,
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(5),
             tls: None,
@@ -175,9 +207,155 @@ struct Outbound {
     stream: Stream,
     /// Answer bytes read but not yet consumed.
     buf: Vec<u8>,
+    /// When it last carried a message (or was opened).
+    last_used: Instant,
+    /// Its place in the pool's counts.
+    ticket: Ticket,
 }
 
-type OutboundSlot = Arc<tokio::sync::Mutex<Option<Outbound>>>;
+/// One destination address: its kept connection, and the sends for it.
+#[derive(Default)]
+struct Destination {
+    conn: tokio::sync::Mutex<Option<Outbound>>,
+    /// Sends waiting for `conn` or using it; raised only under the pool's lock.
+    queued: AtomicUsize,
+}
+
+/// The outbound side: the destinations, and how many connections are open to
+/// them (in total and per IP), which the outbound caps bound.
+#[derive(Default)]
+struct Pool {
+    destinations: HashMap<SocketAddr, Arc<Destination>>,
+    open: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+type SharedPool = Arc<Mutex<Pool>>;
+
+/// One open outbound connection's place in the [`Pool`]'s counts, given back
+/// when it is dropped (unless the pool already took it back).
+struct Ticket {
+    pool: Weak<Mutex<Pool>>,
+    ip: IpAddr,
+    counted: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.counted {
+            if let Some(pool) = self.pool.upgrade() {
+                pool.lock().release(self.ip);
+            }
+        }
+    }
+}
+
+/// A send's place in its destination's queue, given up when dropped.
+struct Queued(Arc<Destination>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Pool {
+    /// A place in the queue for `addr`; `QueueFull` when `limit` sends are queued there.
+    fn queue(&mut self, addr: SocketAddr, limit: usize) -> Result<Queued, SendError> {
+        let destination = self.destinations.entry(addr).or_default().clone();
+        if destination.queued.load(Ordering::SeqCst) >= limit {
+            return Err(SendError::QueueFull { addr, limit });
+        }
+        destination.queued.fetch_add(1, Ordering::SeqCst);
+        Ok(Queued(destination))
+    }
+
+    /// Counts a new connection to `addr`, closing idle ones to stay within the
+    /// caps: first those whose peer has closed them, then the one unused longest.
+    fn reserve(pool: &SharedPool, addr: SocketAddr, options: &EndpointOptions) -> Result<Ticket, SendError> {
+        let ip = addr.ip().to_canonical();
+        let (max_per_ip, max) =
+            (options.max_outbound_connections_per_ip.max(1), options.max_outbound_connections.max(1));
+        let mut this = pool.lock();
+        if this.per_ip.get(&ip).copied().unwrap_or(0) >= max_per_ip {
+            this.sweep(|to, out| to.ip().to_canonical() == ip && peer_closed(out));
+            if this.per_ip.get(&ip).copied().unwrap_or(0) >= max_per_ip
+                && !this.evict_least_recent(|to| to.ip().to_canonical() == ip)
+            {
+                return Err(SendError::OutboundLimit { addr, limit: max_per_ip, per_ip: true });
+            }
+        }
+        if this.open >= max {
+            this.sweep(|_, out| peer_closed(out));
+            if this.open >= max && !this.evict_least_recent(|_| true) {
+                return Err(SendError::OutboundLimit { addr, limit: max, per_ip: false });
+            }
+        }
+        this.open += 1;
+        *this.per_ip.entry(ip).or_default() += 1;
+        Ok(Ticket { pool: Arc::downgrade(pool), ip, counted: true })
+    }
+
+    fn release(&mut self, ip: IpAddr) {
+        self.open = self.open.saturating_sub(1);
+        if let Entry::Occupied(mut count) = self.per_ip.entry(ip) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+    }
+
+    /// Closes every idle kept connection `close` selects, and forgets the
+    /// destinations left with neither a connection nor a send. Idle: no send
+    /// waits for it or uses it.
+    fn sweep(&mut self, mut close: impl FnMut(&SocketAddr, &mut Outbound) -> bool) {
+        let mut closed = Vec::new();
+        let mut forget = Vec::new();
+        for (addr, destination) in &self.destinations {
+            if destination.queued.load(Ordering::SeqCst) > 0 {
+                continue;
+            }
+            let Ok(mut conn) = destination.conn.try_lock() else { continue };
+            if conn.as_mut().is_some_and(|out| close(addr, out)) {
+                closed.extend(conn.take());
+            }
+            if conn.is_none() {
+                forget.push(*addr);
+            }
+        }
+        for addr in forget {
+            self.destinations.remove(&addr);
+        }
+        for mut out in closed {
+            // Taken back here, under the lock its own drop would take.
+            out.ticket.counted = false;
+            self.release(out.ticket.ip);
+        }
+    }
+
+    /// Closes the idle kept connection used least recently among those to the
+    /// addresses `which` selects; whether there was one.
+    fn evict_least_recent(&mut self, which: impl Fn(&SocketAddr) -> bool) -> bool {
+        let oldest = self
+            .destinations
+            .iter()
+            .filter(|(addr, destination)| which(addr) && destination.queued.load(Ordering::SeqCst) == 0)
+            .filter_map(|(addr, destination)| {
+                let conn = destination.conn.try_lock().ok()?;
+                conn.as_ref().map(|out| (*addr, out.last_used))
+            })
+            .min_by_key(|&(_, last_used)| last_used);
+        let Some((addr, _)) = oldest else { return false };
+        log::debug!(target: LOG_TARGET, "closing the kept connection to {addr}, unused longest, to make room");
+        let mut found = false;
+        self.sweep(|to, _| {
+            found |= *to == addr;
+            *to == addr
+        });
+        found
+    }
+}
 
 struct Inner {
     options: EndpointOptions,
@@ -188,7 +366,7 @@ struct Inner {
     processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
-    outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
+    outbound: SharedPool,
     inbound: Arc<Mutex<Inbound>>,
     tls: Option<TlsContext>,
     shutdown: watch::Sender<bool>,
@@ -212,7 +390,17 @@ impl Drop for Inner {
 /// - **Sending**: [`send`](Self::send) writes a message as libprocess does, on
 ///   one kept connection per destination address, opened on first use and
 ///   reused for every later message there; it waits for the answer, so a `404`
-///   comes back as [`SendError::UnknownProcess`]. A reply never comes back on the
+///   comes back as [`SendError::UnknownProcess`]. Bounded, since peers choose
+///   where answers go: at most
+///   [`outbound_queue`](EndpointOptions::outbound_queue) messages wait for one
+///   address (one more fails at once with [`SendError::QueueFull`]); a whole
+///   send ends within `connect_timeout + response_timeout`; kept connections
+///   number at most [`max_outbound_connections`](EndpointOptions::max_outbound_connections)
+///   (and [`max_outbound_connections_per_ip`](EndpointOptions::max_outbound_connections_per_ip)
+///   per destination IP), the one unused longest closed to make room; and one
+///   unused for [`idle_timeout`](EndpointOptions::idle_timeout) is closed. A
+///   destination that does not answer delays only its own messages.
+///   A reply never comes back on the
 ///   connection a message went out on: the peer opens its own connection to the
 ///   address in the sender's UPID, which is why both sides listen.
 ///
@@ -267,11 +455,12 @@ impl Endpoint {
             processes: Mutex::new(HashMap::new()),
             registrations: std::sync::atomic::AtomicU64::new(0),
             counters: Mutex::new(HashMap::new()),
-            outbound: Mutex::new(HashMap::new()),
+            outbound: SharedPool::default(),
             inbound: inbound.clone(),
             tls,
             shutdown,
         });
+        tokio::spawn(close_idle_outbound(Arc::downgrade(&inner), shutdown_rx.clone()));
         tokio::spawn(accept_loop(listener, Arc::downgrade(&inner), shutdown_rx, inbound));
         log::debug!(target: LOG_TARGET, "libprocess endpoint listening on {local_addr}, advertised as {advertised}");
         Ok(Endpoint { inner })
@@ -287,9 +476,16 @@ impl Endpoint {
         self.inner.advertised
     }
 
-    /// How many destination addresses it keeps an outbound connection slot for.
+    /// How many destination addresses it keeps an outbound connection, or
+    /// sends in progress, for.
     pub fn outbound_destinations(&self) -> usize {
-        self.inner.outbound.lock().len()
+        self.inner.outbound.lock().destinations.len()
+    }
+
+    /// How many outbound connections are open (kept, or being opened), which
+    /// [`max_outbound_connections`](EndpointOptions::max_outbound_connections) bounds.
+    pub fn outbound_connections(&self) -> usize {
+        self.inner.outbound.lock().open
     }
 
     /// How many inbound connections are open (accepted and not yet closed).
@@ -371,19 +567,35 @@ impl Endpoint {
         }
         let request = encode_request(from, to, name, body);
         let addr = to.addr();
-        let slot = self.outbound_slot(addr);
-        let mut conn = slot.lock().await;
-        let result = self.exchange(&mut conn, addr, &request).await;
+        let options = &self.inner.options;
+        // One deadline over the whole send, its wait behind earlier sends included.
+        let deadline = Instant::now() + options.connect_timeout + options.response_timeout;
+        let queued = self.inner.outbound.lock().queue(addr, options.outbound_queue.max(1));
+        let queued = queued.inspect_err(|e| log::debug!(target: LOG_TARGET, "dropping {name:?}: {e}"))?;
+        let result = match timeout_at(deadline, queued.0.conn.lock()).await {
+            Err(_) => Err(SendError::Timeout { addr }),
+            Ok(mut conn) => {
+                let result = self.exchange(&mut conn, addr, &request, deadline).await;
+                if result.is_err() {
+                    *conn = None;
+                }
+                result
+            }
+        };
         let (status, session) = match result {
             Ok(answered) => answered,
             Err(e) => {
-                *conn = None;
-                drop(conn);
-                // Forget the destination; a later message starts afresh.
-                let mut outbound = self.inner.outbound.lock();
-                if outbound.get(&addr).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
-                    outbound.remove(&addr);
-                }
+                // Forget the destination unless other sends wait for it; a
+                // later message starts afresh.
+                let mut pool = self.inner.outbound.lock();
+                let ours = pool.destinations.get(&addr).is_some_and(|d| Arc::ptr_eq(d, &queued.0));
+                let forgotten = if ours && queued.0.queued.load(Ordering::SeqCst) == 1 {
+                    pool.destinations.remove(&addr)
+                } else {
+                    None
+                };
+                drop(pool);
+                drop(forgotten);
                 return Err(e);
             }
         };
@@ -394,26 +606,6 @@ impl Endpoint {
         }
     }
 
-    /// The kept-connection slot for `addr`. Before adding a destination past
-    /// [`max_connections`](EndpointOptions::max_connections) of them, drops
-    /// the idle ones whose peer has closed, so a long-lived endpoint that talks
-    /// to many short-lived peers does not keep their dead sockets.
-    fn outbound_slot(&self, addr: SocketAddr) -> OutboundSlot {
-        let mut outbound = self.inner.outbound.lock();
-        if let Some(slot) = outbound.get(&addr) {
-            return slot.clone();
-        }
-        if outbound.len() >= self.inner.options.max_connections {
-            outbound.retain(|_, slot| match slot.try_lock() {
-                // In use: keep.
-                Err(_) => true,
-                Ok(mut conn) => conn.as_mut().is_some_and(|out| !peer_closed(out)),
-            });
-            log::debug!(target: LOG_TARGET, "{} outbound connections kept after a sweep", outbound.len());
-        }
-        outbound.entry(addr).or_default().clone()
-    }
-
     /// Sends a protobuf message under its full name (`prost::Name::full_name`,
     /// e.g. `mesos.internal.AuthenticateMessage`).
     pub async fn send_message<M: prost::Name>(&self, from: &Upid, to: &Upid, message: &M) -> Result<(), SendError> {
@@ -421,12 +613,14 @@ impl Endpoint {
     }
 
     /// Writes `request` on the kept connection (opening one if needed, and a
-    /// fresh one once if the kept one turns out closed) and reads its answer.
+    /// fresh one once if the kept one turns out closed) and reads its answer,
+    /// by `deadline`.
     async fn exchange(
         &self,
         conn: &mut Option<Outbound>,
         addr: SocketAddr,
         request: &[u8],
+        deadline: Instant,
     ) -> Result<(u16, Option<Arc<TlsSession>>), SendError> {
         let options = &self.inner.options;
         for _ in 0..2 {
@@ -435,18 +629,22 @@ impl Endpoint {
             }
             let reused = conn.is_some();
             if conn.is_none() {
-                let stream = match timeout(options.connect_timeout, connect(self.inner.tls.as_ref(), addr)).await {
+                let ticket = Pool::reserve(&self.inner.outbound, addr, options)?;
+                let connect_by = deadline.min(Instant::now() + options.connect_timeout);
+                let stream = match timeout_at(connect_by, connect(self.inner.tls.as_ref(), addr)).await {
                     Err(_) => return Err(SendError::Timeout { addr }),
                     Ok(Err(e)) => return Err(e),
                     Ok(Ok(stream)) => stream,
                 };
                 log::debug!(target: LOG_TARGET, "opened a connection to {addr}");
-                *conn = Some(Outbound { stream, buf: Vec::new() });
+                *conn = Some(Outbound { stream, buf: Vec::new(), last_used: Instant::now(), ticket });
             }
             let out = conn.as_mut().expect("a connection is open here");
-            match timeout(options.response_timeout, write_and_answer(out, request, &options.limits)).await {
+            let answer_by = deadline.min(Instant::now() + options.response_timeout);
+            match timeout_at(answer_by, write_and_answer(out, request, &options.limits)).await {
                 Err(_) => return Err(SendError::Timeout { addr }),
                 Ok(Ok(head)) => {
+                    out.last_used = Instant::now();
                     let session = out.stream.tls_session().cloned();
                     if head.close {
                         *conn = None;
@@ -469,6 +667,22 @@ impl Endpoint {
             }
         }
         Err(SendError::BadResponse { addr })
+    }
+}
+
+/// Closes kept outbound connections unused for the idle timeout (or closed
+/// by their peer), until the endpoint stops.
+async fn close_idle_outbound(inner: Weak<Inner>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let Some(idle_timeout) = inner.upgrade().map(|inner| inner.options.idle_timeout) else { return };
+        let every = (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(30));
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        let now = Instant::now();
+        inner.outbound.lock().sweep(|_, out| now.duration_since(out.last_used) >= idle_timeout || peer_closed(out));
     }
 }
 

@@ -230,7 +230,9 @@ pub enum SendError {
         source: io::Error,
     },
     /// No connection or no answer within [`EndpointOptions::connect_timeout`] or
-    /// [`EndpointOptions::response_timeout`](crate::EndpointOptions::response_timeout).
+    /// [`EndpointOptions::response_timeout`](crate::EndpointOptions::response_timeout),
+    /// or the whole send (its wait behind earlier messages to the same address
+    /// included) not done within their sum.
     ///
     /// [`EndpointOptions::connect_timeout`]: crate::EndpointOptions::connect_timeout
     #[error(
@@ -258,6 +260,37 @@ pub enum SendError {
     TlsRequired {
         /// The destination address.
         addr: SocketAddr,
+    },
+    /// The destination has no kept connection, and opening one would pass
+    /// [`EndpointOptions::max_outbound_connections`](crate::EndpointOptions::max_outbound_connections)
+    /// (or its per-IP limit) while every kept connection is in use. Nothing
+    /// was sent.
+    #[error(
+        "not sending to {addr}: {limit} outbound connections{to_ip} are open and all in use \
+         (EndpointOptions::max_outbound_connections{per_ip}); send again later",
+        to_ip = if *per_ip { format!(" to {}", addr.ip()) } else { String::new() },
+        per_ip = if *per_ip { "_per_ip" } else { "" }
+    )]
+    OutboundLimit {
+        /// The destination address.
+        addr: SocketAddr,
+        /// The limit reached.
+        limit: usize,
+        /// Whether it is the limit per destination IP (or the total).
+        per_ip: bool,
+    },
+    /// [`EndpointOptions::outbound_queue`](crate::EndpointOptions::outbound_queue)
+    /// messages already wait to go to this address (its peer is slow or does
+    /// not answer). This one was dropped, not queued.
+    #[error(
+        "not sending to {addr}: {limit} messages already wait to go there \
+         (EndpointOptions::outbound_queue); is the destination answering?"
+    )]
+    QueueFull {
+        /// The destination address.
+        addr: SocketAddr,
+        /// The limit reached.
+        limit: usize,
     },
     /// `404`: the destination has no process with that id (for example a session
     /// that has ended). libprocess itself ignores this answer; here it is an error

@@ -145,13 +145,22 @@
 //! | an idle inbound connection ([`EndpointOptions::idle_timeout`]) | 5 min |
 //! | inbound connections open at once ([`EndpointOptions::max_connections`]) | 1024 |
 //! | messages waiting for one process ([`EndpointOptions::queue_capacity`]) | 1024 |
-//! | connecting, and getting an answer ([`EndpointOptions::connect_timeout`], [`EndpointOptions::response_timeout`]) | 5 s each |
+//! | inbound connections from one IP ([`EndpointOptions::max_connections_per_ip`]) | 64 |
+//! | connecting, and getting an answer ([`EndpointOptions::connect_timeout`], [`EndpointOptions::response_timeout`]) | 5 s each; a whole send, queueing included, their sum |
+//! | messages waiting to go to one address ([`EndpointOptions::outbound_queue`]) | 128 |
+//! | kept outbound connections ([`EndpointOptions::max_outbound_connections`]) | 1024 |
+//! | kept outbound connections to one IP ([`EndpointOptions::max_outbound_connections_per_ip`]) | 64 |
+//! | an unused kept outbound connection ([`EndpointOptions::idle_timeout`]) | 5 min |
 //!
 //! Fixed: a process id is at most [`MAX_ID_LEN`] bytes, a message name 1024.
 //! A request over a limit is refused with its `4xx` status as soon as the limit
 //! is passed (a declared body before it arrives) and its connection closed; a
 //! message for a full queue is answered `503` and dropped, never queued without
-//! bound.
+//! bound. Outbound, a message beyond its address's queue fails at once
+//! ([`SendError::QueueFull`]), and one that would open a connection past a cap
+//! while every kept one is in use fails at once too
+//! ([`SendError::OutboundLimit`]); otherwise the kept connection unused longest
+//! is closed to make room.
 //!
 //! # Errors
 //!
@@ -180,7 +189,10 @@ mod upid;
 pub use blocking::{BlockingEndpoint, BlockingProcess};
 pub use channel_binding::{TLS_EXPORTER, TLS_SERVER_END_POINT, tls_exporter, tls_server_end_point};
 pub use codec::{Limits, MAX_HEADERS, Request, RequestDecoder, RequestError, encode_request, encode_response};
-pub use endpoint::{DEFAULT_MAX_CONNECTIONS_PER_IP, Endpoint, EndpointOptions, Envelope, Process};
+pub use endpoint::{
+    DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_OUTBOUND_CONNECTIONS, DEFAULT_MAX_OUTBOUND_CONNECTIONS_PER_IP,
+    DEFAULT_OUTBOUND_QUEUE, Endpoint, EndpointOptions, Envelope, Process,
+};
 pub use env::LOG_TARGET;
 pub use error::{EnvError, Error, RegisterError, SendError};
 pub use peer_certificate::{CertificatePrincipalError, PrincipalSource, client_certificate_principal};

@@ -13,5 +13,9 @@ mod hostile_peers;
 mod messages;
 #[path = "endpoint/options.rs"]
 mod options;
+#[path = "endpoint/outbound_limits.rs"]
+mod outbound_limits;
+#[path = "endpoint/outbound_queue.rs"]
+mod outbound_queue;
 #[path = "endpoint/tls.rs"]
 mod tls;

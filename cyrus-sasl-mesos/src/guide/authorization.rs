@@ -61,6 +61,30 @@
 //! The decision itself is sans-IO
 //! ([`RegistrationGate::decide`](crate::registration::RegistrationGate::decide)).
 //!
+//! ### Under load, and from hostile peers
+//!
+//! An answer goes to the address the sender's UPID claims, which may be a port
+//! that never answers. So that no peer can hold up anyone else's registration:
+//!
+//! - at most `max_registrations_in_flight` (256) registrations are *decided* at
+//!   once (each on a blocking thread, since an LDAP group lookup may block);
+//!   a decision's place is free again as soon as it is made;
+//! - at most `max_registrations_per_ip` (32) registrations from one peer IP are
+//!   being decided or answered at once; more from that IP are dropped (and
+//!   logged) until its answers are delivered or given up;
+//! - answers go out through the endpoint's bounded queue per destination
+//!   address, each within `connect_timeout + response_timeout` (10 s); an
+//!   answer for a full queue is dropped and logged, never waited for.
+//!
+//! Both limits are master config keys (and [`MasterOptions`](crate::MasterOptions)
+//! fields). A registration from a UPID that never authenticated is still
+//! answered with `FrameworkErrorMessage` ("Framework is not authenticated"), as
+//! Mesos's master answers it: the real scheduler driver then calls `error()`
+//! and stops, so a framework started without credentials says why at once
+//! instead of sending its SUBSCRIBE again and again. The limits above make that
+//! answer cost the master one bounded send to the sender's own IP. A sender
+//! whose UPID claims another IP than its connection's gets no answer at all.
+//!
 //! ```text
 //! $ sasl-sample mesos-master --listen 127.0.0.1:5050 --config master.conf   # with acls: acls.json
 //! listening: master@127.0.0.1:5050

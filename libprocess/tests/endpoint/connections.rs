@@ -34,7 +34,8 @@ async fn idle_connections_close_and_the_sender_reconnects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_connections_to_peers_that_closed_them_are_swept() {
-    let a = Endpoint::bind(EndpointOptions { max_connections: 2, ..EndpointOptions::default() }).await.unwrap();
+    let a =
+        Endpoint::bind(EndpointOptions { max_outbound_connections: 2, ..EndpointOptions::default() }).await.unwrap();
     let p = a.spawn_process("p").unwrap();
     let quick = EndpointOptions { idle_timeout: Duration::from_millis(100), ..EndpointOptions::default() };
     let mut peers = Vec::new();
