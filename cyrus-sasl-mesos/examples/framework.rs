@@ -237,7 +237,8 @@ async fn run(args: Args) -> Result<bool, Error> {
 fn write_framework_config(dir: &Path, master: &Upid) -> Result<PathBuf, Error> {
     std::fs::write(dir.join("framework-a.secret"), "s3cret\n")?;
     let path = dir.join("framework.conf");
-    let text = format!("master: {master}\nprincipal: framework-a\nsecret_file: framework-a.secret\nmech_list: CRAM-MD5\n");
+    let text =
+        format!("master: {master}\nprincipal: framework-a\nsecret_file: framework-a.secret\nmech_list: CRAM-MD5\n");
     std::fs::write(&path, &text)?;
     println!("framework config {}:\n{text}", path.display());
     Ok(path)

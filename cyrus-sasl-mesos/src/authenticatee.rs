@@ -210,9 +210,8 @@ impl Authenticatee {
         if !matches!(self.phase, Phase::Ready) {
             return;
         }
-        let all = |f: fn(&str) -> bool| {
-            !self.options.mechanisms.is_empty() && self.options.mechanisms.iter().all(|m| f(m))
-        };
+        let all =
+            |f: fn(&str) -> bool| !self.options.mechanisms.is_empty() && self.options.mechanisms.iter().all(|m| f(m));
         let external_only = all(|m| m.eq_ignore_ascii_case(EXTERNAL));
         let secretless_only = all(crate::client_config::is_secretless);
         let credentials = match self.secret.take() {

@@ -265,8 +265,10 @@ impl ClientConfig {
             .transpose()?;
         let service = take(SERVICE_KEY).unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
         let server_fqdn = take(SERVER_FQDN_KEY).unwrap_or_else(|| ClientOptions::default().server_fqdn);
-        let channel_binding =
-            take(crate::CHANNEL_BINDING_KEY).map(|v| v.parse::<ChannelBindingPolicy>()).transpose()?.unwrap_or_default();
+        let channel_binding = take(crate::CHANNEL_BINDING_KEY)
+            .map(|v| v.parse::<ChannelBindingPolicy>())
+            .transpose()?
+            .unwrap_or_default();
         let principal = take(PRINCIPAL_KEY);
         let secret_file = take(SECRET_FILE_KEY);
         let credential_file = take(CREDENTIAL_KEY);
@@ -311,14 +313,8 @@ impl ClientConfig {
                 ));
             }
         };
-        let client = ClientOptions {
-            service,
-            server_fqdn,
-            config,
-            mechanisms,
-            channel_binding,
-            ..ClientOptions::default()
-        };
+        let client =
+            ClientOptions { service, server_fqdn, config, mechanisms, channel_binding, ..ClientOptions::default() };
         credential.check(&client)?;
         Ok(ClientConfig { client, credential, master, endpoint })
     }
@@ -447,7 +443,9 @@ mod tests {
         assert!(matches!(config.master(), Some(MasterAddress::ZooKeeper(_))));
         // Only libsasl2's own options are left for libsasl2.
         let left: Vec<_> = client.config.options().map(|(k, _)| k.to_owned()).collect();
-        assert!(!left.iter().any(|k| ["master", "principal", "secret_file", "mech_list", "service"].contains(&k.as_str())));
+        assert!(
+            !left.iter().any(|k| ["master", "principal", "secret_file", "mech_list", "service"].contains(&k.as_str()))
+        );
         let options = AuthenticateOptions::from_config(&config);
         assert_eq!(options.client.mechanisms, client.mechanisms);
     }
@@ -466,7 +464,8 @@ mod tests {
 
     #[test]
     fn a_credential_file_or_a_principal_with_its_secret_file() {
-        let config = read("credential: cred.json\n", &[("cred.json", r#"{"principal": "fw", "secret": "x"}"#)]).unwrap();
+        let config =
+            read("credential: cred.json\n", &[("cred.json", r#"{"principal": "fw", "secret": "x"}"#)]).unwrap();
         assert_eq!(config.credential().principal, "fw");
         for (text, wanted) in [
             ("credential: c\nprincipal: fw\n", "conflicts"),
@@ -536,6 +535,21 @@ mod tests {
     fn the_secret_is_never_shown() {
         let config = read("principal: fw\nsecret_file: s\n", &[("s", "hunter2\n")]).unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn authenticate_refuses_a_credential_without_a_secret_for_cram_md5_before_any_attempt() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let result = runtime.block_on(async {
+            let endpoint = libprocess::Endpoint::bind(EndpointOptions::default()).await.unwrap();
+            let me = endpoint.register("scheduler-1").unwrap();
+            // Nothing listens there: only the check can end this at once.
+            let master: libprocess::Upid = "master@127.0.0.1:9".parse().unwrap();
+            let options = AuthenticateOptions { timeout: std::time::Duration::from_secs(5), ..Default::default() };
+            crate::authenticate(&endpoint, &master, me.upid(), Credential::kerberos("alice"), &options).await
+        });
+        let Err(crate::NoVerdict::MissingSecret(missing)) = &result else { panic!("{result:?}") };
+        assert_eq!(missing.needing, ["CRAM-MD5"]);
     }
 
     #[test]
