@@ -9,9 +9,11 @@
 //!
 //! 1. A master (`cyrus_sasl_mesos::Master`) runs process `master`
 //!    on `127.0.0.1` (any free port).
-//! 2. A framework authenticates from its own libprocess endpoint
-//!    (`cyrus_sasl_mesos::authenticate`, one `crammd5-authenticatee(N)` process per
-//!    attempt); the demo shows what the master recorded for its UPID.
+//! 2. A framework authenticates from its own libprocess endpoint: it registers
+//!    its process `framework-1` there first, then authenticates that process's
+//!    UPID (`cyrus_sasl_mesos::authenticate`, one `crammd5-authenticatee(N)`
+//!    process per attempt); the demo shows what the master recorded for it.
+//!    (The `framework` example goes on to register with the master from it.)
 //! 3. An agent authenticates the same way: only the principal differs.
 //! 4. A rogue framework claims the framework's principal with a wrong secret,
 //!    and is rejected.
@@ -192,7 +194,10 @@ async fn step(
 ) -> Result<bool, Error> {
     println!("\n== {role} authenticates as {:?}", credential.principal);
     let endpoint = Endpoint::bind(EndpointOptions::default()).await?;
-    let pid = endpoint.upid(&format!("{role}-1"))?;
+    // The client's own process, registered first: its UPID is the one the
+    // master records, and where the master's later messages to it arrive.
+    let process = endpoint.register(&format!("{role}-1"))?;
+    let pid = process.upid().clone();
     let options = AuthenticateOptions {
         // Fail fast in a demo: 2 s to 4 s per attempt, 10 s in all.
         backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(1), Duration::from_secs(4))?,

@@ -90,6 +90,10 @@ pub enum NoVerdict {
     /// The attempt's process could not be registered on the endpoint.
     #[error("cannot register an authenticatee process on this endpoint")]
     Register(#[source] RegisterError),
+    /// The credential has no secret and the client allows a mechanism that
+    /// needs one ([`Credential::check`]): no attempt is made.
+    #[error(transparent)]
+    MissingSecret(#[from] crate::MissingSecret),
 }
 
 /// The current attempt: its process and the session that answered it.
@@ -124,6 +128,7 @@ pub async fn authenticate(
     credential: Credential,
     options: &AuthenticateOptions,
 ) -> Result<Verdict, NoVerdict> {
+    credential.check(&options.client)?;
     let overall = Instant::now() + options.timeout;
     let mut retry = AuthenticationRetry::new(
         credential,

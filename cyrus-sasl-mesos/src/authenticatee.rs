@@ -35,10 +35,14 @@ pub(crate) fn is_plus(mechanism: &str) -> bool {
 pub struct Credential {
     /// Who authenticates, e.g. `my-framework`.
     pub principal: String,
-    /// Its secret. `None` makes every attempt fail at once, sending nothing (as
-    /// Mesos's authenticatee does: "secret needed by CRAM-MD5 authenticatee"),
-    /// unless `EXTERNAL` is the only mechanism the client allows: the TLS
-    /// client certificate is then the proof (see [`Credential::external`]).
+    /// Its secret. `None` is for mechanisms that need none: Kerberos
+    /// ([`Credential::kerberos`]: the ticket in the credential cache is the
+    /// proof) and `EXTERNAL` ([`Credential::external`]: the TLS client
+    /// certificate is). With any other mechanism allowed,
+    /// [`authenticate`](super::authenticate) refuses it before the first
+    /// attempt ([`Credential::check`], [`MissingSecret`](super::MissingSecret));
+    /// the sans-IO [`Authenticatee`] ends such an attempt at once, sending
+    /// nothing (as Mesos's: "secret needed by CRAM-MD5 authenticatee").
     pub secret: Option<Secret>,
 }
 
@@ -206,8 +210,10 @@ impl Authenticatee {
         if !matches!(self.phase, Phase::Ready) {
             return;
         }
-        let external_only = !self.options.mechanisms.is_empty()
-            && self.options.mechanisms.iter().all(|m| m.eq_ignore_ascii_case(EXTERNAL));
+        let all =
+            |f: fn(&str) -> bool| !self.options.mechanisms.is_empty() && self.options.mechanisms.iter().all(|m| f(m));
+        let external_only = all(|m| m.eq_ignore_ascii_case(EXTERNAL));
+        let secretless_only = all(crate::client_config::is_secretless);
         let credentials = match self.secret.take() {
             Some(secret) => Credentials::new(self.principal.clone(), secret),
             // EXTERNAL proves who the client is through the TLS layer, not with
@@ -218,8 +224,14 @@ impl Authenticatee {
                 authzid: Some(self.principal.clone()),
                 ..Credentials::default()
             },
+            // Kerberos: the ticket in the credential cache is the proof.
+            None if secretless_only => Credentials { authname: self.principal.clone(), ..Credentials::default() },
             None => {
-                log::warn!("authentication failed: principal {:?} has no secret, which CRAM-MD5 needs", self.principal);
+                log::warn!(
+                    "authentication failed: principal {:?} has no secret, which {} needs",
+                    self.principal,
+                    self.options.mechanisms.join(" or ")
+                );
                 self.phase = Phase::Done(Outcome::Rejected);
                 return;
             }

@@ -50,6 +50,7 @@
 //! | [`authorization`] | the local authorizer, `--acls` | Mesos ACLs, with `ldap-group:` principals |
 //! | [`registration`] | `Master::subscribe`, `Master::registerSlave` | may an authenticated framework or agent register? |
 //! | [`MasterConfig`], [`MasterOptions::from_config`] | the master's flags | a master from a config file |
+//! | [`ClientConfig`], [`AuthenticateOptions::from_config`] | a framework's or agent's flags | a framework's or agent's side from a config file: mechanisms, credential, master, Kerberos cache, TLS |
 //! | [`read_credentials`], [`read_credential`] | `credentials::read`, `readCredential` | the master's credentials file; a framework's `--credential` file |
 //! | [`Master`], [`authenticate`] | libprocess | the tokio drivers |
 //! | [`zookeeper`], [`MasterElection`], [`follow_leader`] | `--zk`, `--master=zk://` | high availability: masters contend in ZooKeeper and serve only while leading; frameworks and agents follow the leader ([`FollowEvent`]) and re-register keeping their framework id |
@@ -82,6 +83,7 @@ mod authenticatee;
 mod authenticator;
 pub mod authorization;
 mod backoff;
+mod client_config;
 mod credentials_file;
 mod error;
 mod follow;
@@ -102,6 +104,10 @@ pub use authenticator::{
     ServerOptions, SessionOutcome, UnknownChannelBindingPolicy,
 };
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
+pub use client_config::{
+    CREDENTIAL_KEY, ClientConfig, ClientConfigError, MASTER_KEY, MissingSecret, PRINCIPAL_KEY, SECRET_FILE_KEY,
+    SERVER_FQDN_KEY, SERVICE_KEY, TLS_KEYS,
+};
 pub use credentials_file::{MAX_CREDENTIALS_FILE_SIZE, credential_store, read_credential, read_credentials};
 pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind, MechanismMismatch, SecretProblem};
 pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leader};

@@ -48,8 +48,9 @@ fn gssapi_over_libprocess() -> Result<(), Failed> {
         let options =
             AuthenticateOptions { client, timeout: Duration::from_secs(20), ..AuthenticateOptions::default() };
         // GSSAPI takes the identity from alice's ticket (KRB5CCNAME); the
-        // credential's principal is the authentication id asked for.
-        let credential = Credential::new(USER, "unused-by-gssapi");
+        // credential's principal is the authentication id asked for, and it
+        // has no secret.
+        let credential = Credential::kerberos(USER);
         let verdict = authenticate(&endpoint, master.upid(), &pid, credential, &options).await?;
         assert_eq!(verdict, Verdict::Authenticated);
         let record = cyrus_sasl_test_support::mesos::next_authentication(&mut master, Duration::from_secs(10)).await;
