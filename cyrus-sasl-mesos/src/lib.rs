@@ -103,7 +103,9 @@ pub use authenticator::{
 };
 pub use backoff::{Backoff, BackoffError, TimeoutRange, TimeoutRanges};
 pub use credentials_file::{MAX_CREDENTIALS_FILE_SIZE, credential_store, read_credential, read_credentials};
-pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind, MechanismMismatch, SecretProblem};
+pub use error::{
+    AclsProblem, AttemptFailure, CredentialsProblem, Error, FileError, FileErrorKind, MechanismMismatch, SecretProblem,
+};
 pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leader};
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
