@@ -180,7 +180,7 @@ fn without_process_wide_options() -> Result<(), Failed> {
     let dir = ldap();
     let mut server = sample_server(dir, false);
     let (status, err) = server.finish();
-    assert_eq!(status.code(), Some(1), "the start-up check fails: {err}");
+    assert_eq!(status.code(), Some(2), "the start-up check fails (exit 2: an error): {err}");
     assert!(!err.contains("listening on"), "{err}");
     for part in ["auxprop_plugin: ldapdb", "SASL_CONF_PATH is not set", "sasl-sample.conf", "ldapdb_uri"] {
         assert!(err.contains(part), "{part:?} in {err}");

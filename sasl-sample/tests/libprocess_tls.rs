@@ -386,8 +386,10 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     assert!(wait_for(&out, &mut seen, "\n"), "no line");
     assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=CRAM-MD5 tls=yes bound=no"), "{seen:?}");
 
-    // A plaintext client gets nowhere with this TLS master.
-    assert!(authenticate("CRAM-MD5", false).starts_with("error: "));
+    // A plaintext client gets nowhere with this TLS master, and is told why.
+    let line = authenticate("CRAM-MD5", false);
+    eprintln!("plaintext client: {line}");
+    assert!(line.starts_with("error: ") && line.contains("TLS") && line.contains("LIBPROCESS_SSL_ENABLED"), "{line}");
 }
 
 /// `tls-server-end-point` of a certificate equals OpenSSL's hash of its DER:
