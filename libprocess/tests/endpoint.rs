@@ -15,3 +15,5 @@ mod messages;
 mod options;
 #[path = "endpoint/tls.rs"]
 mod tls;
+#[path = "endpoint/tls_names.rs"]
+mod tls_names;
