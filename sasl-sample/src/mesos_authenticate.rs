@@ -125,6 +125,13 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
     };
     match args.master.resolve().map_err(Failure::error)? {
         ResolvedMaster::Direct(master) => {
+            // Named by host name: with TLS, its certificate must carry that
+            // name (Mesos's openssl scheme), not the IP it resolved to.
+            if let Ok(MasterAddress::Direct(named)) = args.master.load()
+                && named.ip().is_none()
+            {
+                endpoint.endpoint().set_tls_server_name(master.addr(), &named.host).map_err(Failure::error)?;
+            }
             authenticate_blocking(&endpoint, &master, me.upid(), credential, &options).map_err(Failure::error)
         }
         ResolvedMaster::ZooKeeper(_) => endpoint.block_on(follow(&endpoint, args, me.upid(), credential, options)),
