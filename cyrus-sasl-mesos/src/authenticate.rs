@@ -71,8 +71,9 @@ pub enum NoVerdict {
         attempts: u32,
         /// Why the last attempt that ended failed; `None` when none ended
         /// before the deadline (the master never answered the first).
+        /// Boxed: it keeps the error value small.
         #[source]
-        last: Option<AttemptFailure>,
+        last: Option<Box<AttemptFailure>>,
     },
     /// [`AuthenticateOptions::max_delivery_failures`] messages in a row could not
     /// be delivered; the last failure.
@@ -237,7 +238,7 @@ pub async fn authenticate(
                 master: master.clone(),
                 timeout: options.timeout,
                 attempts: retry.attempt(),
-                last,
+                last: last.map(Box::new),
             });
         }
         if paused_until.is_some_and(|at| at <= now) {

@@ -62,8 +62,9 @@ async fn a_plaintext_client_of_a_tls_master_is_told_to_set_libprocess_ssl_enable
         authenticate(&endpoint, master.upid(), &pid, credential(), &options(Duration::from_secs(1))).await.unwrap_err();
     let text = chain(&err);
     eprintln!("message: {text}");
-    let NoVerdict::Timeout { last: Some(AttemptFailure::Undelivered { error, .. }), .. } = &err else {
-        panic!("a timeout carrying the last delivery failure: {err:?}")
+    let NoVerdict::Timeout { last: Some(last), .. } = &err else { panic!("a timeout carrying a reason: {err:?}") };
+    let AttemptFailure::Undelivered { error, .. } = last.as_ref() else {
+        panic!("the last delivery failure: {last:?}")
     };
     assert!(matches!(error, SendError::TlsRequired { .. }), "{error:?}");
     assert!(text.contains("LIBPROCESS_SSL_ENABLED") && text.contains("TLS"), "{text}");
@@ -97,9 +98,8 @@ async fn a_timeout_carries_the_last_attempts_exchange_error() {
         .unwrap_err();
     let text = chain(&err);
     eprintln!("message: {text}");
-    let NoVerdict::Timeout { last: Some(AttemptFailure::Exchange { error, .. }), .. } = &err else {
-        panic!("a timeout carrying the last attempt's error: {err:?}")
-    };
+    let NoVerdict::Timeout { last: Some(last), .. } = &err else { panic!("a timeout carrying a reason: {err:?}") };
+    let AttemptFailure::Exchange { error, .. } = last.as_ref() else { panic!("the last attempt's error: {last:?}") };
     assert!(matches!(error, ExchangeError::Remote { .. }), "{error:?}");
     assert!(text.contains("the master reported an authentication error"), "{text}");
 }

@@ -528,7 +528,7 @@ async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> Result<Stream, S
         None => Ok(Stream::Plain(tcp)),
         Some(tls) => {
             let name = tls.server_name(addr);
-            let server_name = name.to_str().into_owned();
+            let server_name = name.to_str().into();
             tls.connect(name, tcp).await.map_err(|source| SendError::Tls { addr, server_name, source })
         }
     }

@@ -219,8 +219,8 @@ pub enum SendError {
         addr: SocketAddr,
         /// The name its certificate was checked against: the host name it was
         /// given by ([`Endpoint::set_tls_server_name`](crate::Endpoint::set_tls_server_name)),
-        /// else its IP.
-        server_name: String,
+        /// else its IP. (Boxed text: it keeps the error value small.)
+        server_name: Box<str>,
         /// What rustls said (wrapped by tokio-rustls).
         #[source]
         source: io::Error,

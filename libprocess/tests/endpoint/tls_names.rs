@@ -40,7 +40,7 @@ async fn a_certificate_with_only_a_dns_name_works_when_the_destination_is_named_
     let err = p.send(master.upid(), "test.Ping", b"x").await.unwrap_err();
     let text = chain(&err);
     eprintln!("by IP: {text}");
-    assert!(matches!(&err, SendError::Tls { server_name, .. } if server_name == "127.0.0.1"), "{err:?}");
+    assert!(matches!(&err, SendError::Tls { server_name, .. } if &**server_name == "127.0.0.1"), "{err:?}");
     assert!(text.contains("must name 127.0.0.1"), "{text}");
     assert!(text.contains("localhost"), "rustls names what the certificate does carry: {text}");
     assert!(text.contains("resolve_upid"), "the way to name it: {text}");
@@ -61,7 +61,7 @@ async fn a_certificate_with_only_a_dns_name_works_when_the_destination_is_named_
     let p = wrong.spawn_process("p").unwrap();
     let err = p.send(master.upid(), "test.Ping", b"x").await.unwrap_err();
     eprintln!("wrong name: {}", chain(&err));
-    assert!(matches!(&err, SendError::Tls { server_name, .. } if server_name == "elsewhere.invalid"), "{err:?}");
+    assert!(matches!(&err, SendError::Tls { server_name, .. } if &**server_name == "elsewhere.invalid"), "{err:?}");
     assert!(err.source().is_some());
     assert!(timeout(std::time::Duration::from_millis(200), master.recv()).await.is_err(), "nothing delivered");
 }
