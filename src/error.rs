@@ -160,18 +160,74 @@ pub enum Error {
     },
 
     /// The mechanism is installed but this connection does not offer it, because of
-    /// `mech_list` or the security properties.
+    /// `mech_list` or the security properties. `Display` says which setting
+    /// refuses it: PLAIN and LOGIN need `security_flags` without `noplaintext`,
+    /// ANONYMOUS without `noanonymous`.
     #[error(
-        "SASL mechanism {mechanism} is not offered by this connection \
-         (mech_list and security properties allow: {}; by default security_flags refuses ANONYMOUS, \
-         and PLAIN and LOGIN without a TLS layer); add it to mech_list, or relax security_flags if that is meant",
-        list_or_none(offered)
+        "SASL mechanism {mechanism} is not offered by this connection (mech_list and security properties allow: {}); {}",
+        list_or_none(offered),
+        refusal_hint(mechanism)
     )]
     MechanismNotOffered {
         /// The mechanism asked for.
         mechanism: String,
         /// What the connection does offer.
         offered: Vec<String>,
+    },
+
+    /// The client chose no mechanism (an empty name was passed to
+    /// [`Server::start`](crate::Server::start)); usually because this
+    /// connection offers none: every mechanism of its `mech_list` is refused by
+    /// the security properties (`mech_list: PLAIN` under the default
+    /// `security_flags`).
+    #[error("{}", no_choice_message(offered, refused))]
+    NoMechanismChosen {
+        /// What this connection offers (often nothing).
+        offered: Vec<String>,
+        /// The installed mechanisms of `mech_list` that this connection does
+        /// not offer, e.g. `PLAIN`.
+        refused: Vec<String>,
+    },
+
+    /// `mech_list` names a channel-binding (`-PLUS`) variant, which is not a
+    /// plugin of its own: libsasl2's plugin is `plugin` (`SCRAM-SHA-256`), and
+    /// it offers the `-PLUS` variant on a connection that has a channel binding
+    /// ([`Server::set_channel_binding`](crate::Server::set_channel_binding)).
+    /// libsasl2 would read the `-PLUS` name as the plugin's and offer the
+    /// unbound mechanism too, so the name is refused rather than taken to
+    /// mean "binding required".
+    #[error(
+        "mech_list names {mechanism}, which is not a mechanism of its own: libsasl2's plugin is {plugin}, and it \
+         offers {mechanism} only on a connection given a channel binding (libsasl2 would read this name as {plugin} \
+         and offer it unbound as well); write `mech_list: {plugin}` and require the binding: in a Mesos master \
+         config `channel_binding: require`, in code Server::set_channel_binding with a critical ChannelBinding"
+    )]
+    PlusMechanism {
+        /// The name as written, upper-cased, e.g. `SCRAM-SHA-256-PLUS`.
+        mechanism: String,
+        /// The plugin that provides it, e.g. `SCRAM-SHA-256`.
+        plugin: String,
+    },
+
+    /// None of the auxprop plugins the config's `auxprop_plugin` names is
+    /// loaded in this process, so the server cannot look up any secret.
+    /// libsasl2 itself reports this at the first client, as `SASL_NOMECH` with
+    /// an unrelated detail ("Unable to find a callback: 32775", left over from
+    /// an earlier internal call).
+    ///
+    /// The usual cause is `ldapdb`: the plugin loads only when libsasl2's
+    /// process-wide options (the file `APP.conf` in the directory
+    /// `SASL_CONF_PATH` names, read once when the process initialises
+    /// libsasl2) give it `ldapdb_uri`; a connection's config cannot.
+    #[error("{}", auxprop_message(plugins, app, conf_path.as_deref()))]
+    AuxpropUnavailable {
+        /// The config's `auxprop_plugin` value, e.g. `ldapdb`.
+        plugins: String,
+        /// The application name libsasl2 was initialised under: its
+        /// process-wide options file is `APP.conf`.
+        app: String,
+        /// `SASL_CONF_PATH` as this process saw it, if set.
+        conf_path: Option<String>,
     },
 
     /// The client was asked for something it was not given (`SASL_INTERACT`).
@@ -381,6 +437,71 @@ impl Error {
 /// A list of names for a message, or `none`: never an empty part.
 fn list_or_none(names: &[String]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(" ") }
+}
+
+/// What refuses `mechanism` on a connection whose `mech_list` allows it, and
+/// the setting that would change that.
+fn refusal_hint(mechanism: &str) -> String {
+    match mechanism.to_ascii_uppercase().as_str() {
+        m @ ("PLAIN" | "LOGIN") => format!(
+            "{m} is refused by security_flags: it sends the password in the clear, and the default \
+             (`security_flags: noanonymous noplaintext`) refuses that on a connection without a TLS layer; \
+             to allow it, set `security_flags: noanonymous` (and use it only over TLS), or declare the TLS layer \
+             with Server::set_external; keep {m} in mech_list"
+        ),
+        "ANONYMOUS" => "ANONYMOUS is refused by security_flags: the default (`security_flags: noanonymous \
+                        noplaintext`) refuses it; to allow it, set `security_flags: noplaintext`, and keep it in \
+                        mech_list"
+            .to_owned(),
+        "EXTERNAL" => "EXTERNAL is offered only once Server::set_external says which identity the layer below \
+                       (TLS with a client certificate) verified, and only when mech_list names it"
+            .to_owned(),
+        _ => "add it to mech_list, or relax min_ssf or security_flags if that is meant".to_owned(),
+    }
+}
+
+/// The text of [`Error::NoMechanismChosen`].
+fn no_choice_message(offered: &[String], refused: &[String]) -> String {
+    let mut text =
+        format!("the client chose no SASL mechanism (an empty name); this connection offers {}", list_or_none(offered));
+    if let Some(first) = refused.first() {
+        text.push_str(&format!(
+            ": mech_list names {}, which it does not offer: {}",
+            refused.join(" "),
+            refusal_hint(first)
+        ));
+    }
+    text
+}
+
+/// The text of [`Error::AuxpropUnavailable`].
+fn auxprop_message(plugins: &str, app: &str, conf_path: Option<&str>) -> String {
+    let head = format!(
+        "no auxprop plugin that `auxprop_plugin: {plugins}` names is loaded in this process, so no secret can be \
+         looked up"
+    );
+    if !plugins.split_whitespace().any(|p| p.eq_ignore_ascii_case("ldapdb")) {
+        return format!(
+            "{head}; install the plugin (sasldb: libsasl2-modules-db, sql: libsasl2-modules-sql) or correct \
+             auxprop_plugin"
+        );
+    }
+    let why = format!(
+        "libsasl2's ldapdb plugin loads only when libsasl2's process-wide options give it ldapdb_uri (with \
+         ldapdb_id, ldapdb_pw, ldapdb_mech), and those come only from the file {app}.conf in the directory \
+         SASL_CONF_PATH names (else libsasl2's built-in one, e.g. /etc/sasl2), read once when the process \
+         initialises libsasl2, never from a connection's config"
+    );
+    match conf_path {
+        None => format!(
+            "{head}: {why}; SASL_CONF_PATH is not set: set it to the directory holding {app}.conf with \
+             ldapdb_uri before the process starts (ci/ldap writes both: source DIR/env)"
+        ),
+        Some(path) => format!(
+            "{head}: {why}; SASL_CONF_PATH is {path:?}: check that {path}/{app}.conf exists, is readable and sets \
+             ldapdb_uri"
+        ),
+    }
 }
 
 /// The text of [`Error::SecurityTooWeak`], with the likely fix.

@@ -82,6 +82,12 @@ fn initialise(app_name: &'static CStr) -> std::result::Result<(), InitFailure> {
     ffi::initialise(app_name)
 }
 
+/// The application name libsasl2 was initialised under, once it was: the
+/// name of the file (`NAME.conf`) it read its process-wide options from.
+pub(crate) fn app_name() -> Option<&'static CStr> {
+    INIT.get().map(|state| state.app_name)
+}
+
 /// The version of the libsasl2 loaded at run time, e.g. `(2, 1, 28)`
 /// (`sasl_version_info`). It can differ from the headers the crate was built
 /// against ([`sys::HEADER_VERSION`](crate::sys::HEADER_VERSION)).

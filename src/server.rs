@@ -265,7 +265,11 @@ impl Server {
     ///   only once its layer vouched for the peer, only installed;
     /// - that the sasldb named by `sasldb_path` exists when `auxprop_plugin`
     ///   uses sasldb ([`Error::Sasldb`]); libsasl2 would report it as an
-    ///   unknown user at the first login.
+    ///   unknown user at the first login;
+    /// - that an auxprop plugin `auxprop_plugin` names is loaded
+    ///   ([`Error::AuxpropUnavailable`]: `ldapdb` without its process-wide
+    ///   options in `SASL_CONF_PATH`); libsasl2 would fail the first login
+    ///   with `SASL_NOMECH` and an unrelated detail.
     ///
     /// Returns the config's [`warnings`](Config::warnings) (an empty credential
     /// store, anonymous or plaintext logins allowed): things that work but
@@ -273,6 +277,9 @@ impl Server {
     pub fn check(service: &str, fqdn: &str, realm: Option<&str>, config: &Config) -> Result<Vec<crate::Warning>> {
         let server = Self::new(service, fqdn, realm, config)?;
         config.check_sasldb()?;
+        if let Some(error) = server.auxprop_unavailable() {
+            return Err(error);
+        }
         let offered = server.mechanisms()?;
         // EXTERNAL is offered only on a connection whose layer vouched for the
         // peer ([`set_external`](Self::set_external)), never on this one; that
@@ -393,9 +400,9 @@ impl Server {
                 Err(too_weak::explain(&self.conn, error, Some(mechanism)))
             }
             // SASL_ENCRYPT: the mechanism is plaintext and NOPLAINTEXT is set.
-            Err(Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
+            Err(error @ Error::Sasl { code: Code::NOMECH | Code::ENCRYPT, .. }) => {
                 self.state = State::Done;
-                Err(self.explain_nomech(mechanism))
+                Err(self.explain_nomech(mechanism, error))
             }
             // libsasl2 says only "Remote sent first but mech does not allow it".
             Err(Error::Sasl { call, code: Code::BADPROT, detail }) if detail.contains("Remote sent first") => {
@@ -466,6 +473,11 @@ impl Server {
                 }
                 return Ok(ServerStep::Rejected(rejection));
             }
+            // libsasl2 says only SASL_NOMECH, with a stale detail, when no
+            // auxprop plugin of `auxprop_plugin` is loaded.
+            Err(e @ Error::Sasl { code: Code::NOMECH, .. }) if self.conn.config().has("auxprop_plugin") => {
+                return Err(self.auxprop_unavailable().unwrap_or_else(|| too_weak::explain(&self.conn, e, None)));
+            }
             Err(e) => return Err(kerberos::refine(too_weak::explain(&self.conn, e, None))),
         };
         if code == Code::CONTINUE {
@@ -500,17 +512,51 @@ impl Server {
     }
 
     /// Turns a bare "no worthy mechs found" into an error that says whether the
-    /// plugin is missing or this connection's configuration excludes it.
-    fn explain_nomech(&self, mechanism: &str) -> Error {
+    /// client chose nothing, the plugin is missing, this connection's
+    /// configuration excludes it, or the credential store's plugin is missing;
+    /// `error` as it was when none of these is the cause.
+    fn explain_nomech(&self, mechanism: &str, error: Error) -> Error {
         let installed = library::installed_mechanisms().unwrap_or_default();
-        if !installed.iter().any(|m| m.eq_ignore_ascii_case(mechanism)) {
+        let is_installed = |m: &str| installed.iter().any(|i| i.eq_ignore_ascii_case(m));
+        let offered = self.mechanisms().unwrap_or_default();
+        if mechanism.trim().is_empty() {
+            let mech_list = self.conn.config().mech_list().unwrap_or_default();
+            let refused = mech_list.into_iter().filter(|m| is_installed(m) && !offered.contains(m)).collect();
+            return Error::NoMechanismChosen { offered, refused };
+        }
+        if !is_installed(mechanism) {
             return Error::MechanismUnavailable {
                 mechanism: mechanism.to_owned(),
                 package: library::plugin_package(mechanism),
                 installed: installed.to_vec(),
             };
         }
-        Error::MechanismNotOffered { mechanism: mechanism.to_owned(), offered: self.mechanisms().unwrap_or_default() }
+        // The plugin's name, without the `-PLUS` libsasl2 offers beside it.
+        let plugin = mechanism.get(..mechanism.len().saturating_sub(5)).filter(|_| is_plus(mechanism));
+        if !offered
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(mechanism) || plugin.is_some_and(|p| o.eq_ignore_ascii_case(p)))
+        {
+            return Error::MechanismNotOffered { mechanism: mechanism.to_owned(), offered };
+        }
+        self.auxprop_unavailable().unwrap_or(error)
+    }
+
+    /// [`Error::AuxpropUnavailable`] when the config names auxprop plugins
+    /// and libsasl2 loaded none of them.
+    fn auxprop_unavailable(&self) -> Option<Error> {
+        let plugins = self.conn.config().get("auxprop_plugin")?;
+        if self.conn.auxprop_plugin_loaded() {
+            return None;
+        }
+        Some(Error::AuxpropUnavailable {
+            plugins: plugins.to_owned(),
+            app: library::app_name().map_or_else(
+                || library::DEFAULT_APP_NAME.to_string_lossy().into_owned(),
+                |name| name.to_string_lossy().into_owned(),
+            ),
+            conf_path: std::env::var_os("SASL_CONF_PATH").map(|p| p.to_string_lossy().into_owned()),
+        })
     }
 
     /// Hands the authenticated connection over to its security layer, for
@@ -646,12 +692,26 @@ fn check_mech_list(config: &Config) -> Result<()> {
         return Ok(());
     }
     let installed = library::installed_mechanisms()?;
-    match config.missing_mechanism(|m| installed.iter().any(|i| i.eq_ignore_ascii_case(m))) {
+    let is_installed = |m: &str| installed.iter().any(|i| i.eq_ignore_ascii_case(m));
+    match config.missing_mechanism(is_installed) {
         None => Ok(()),
+        // `SCRAM-SHA-256-PLUS`: the variant of an installed plugin, not a plugin.
+        Some(mechanism) if is_plus(mechanism) && is_installed(&mechanism[..mechanism.len() - 5]) => {
+            Err(Error::PlusMechanism {
+                plugin: mechanism[..mechanism.len() - 5].to_owned(),
+                mechanism: mechanism.to_owned(),
+            })
+        }
         Some(mechanism) => Err(Error::MechanismUnavailable {
             package: library::plugin_package(mechanism),
             mechanism: mechanism.to_owned(),
             installed: installed.to_vec(),
         }),
     }
+}
+
+/// Whether `mechanism` names a channel-binding variant (`...-PLUS`, ASCII case
+/// ignored).
+fn is_plus(mechanism: &str) -> bool {
+    mechanism.len() > 5 && mechanism.get(mechanism.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("-PLUS"))
 }

@@ -24,6 +24,8 @@ mod external;
 mod memory_store;
 #[path = "api/readable_output.rs"]
 mod readable_output;
+#[path = "api/refusals.rs"]
+mod refusals;
 #[path = "api/rejections.rs"]
 mod rejections;
 #[path = "api/sasldb.rs"]

@@ -11,7 +11,8 @@ use libprocess::{BlockingEndpoint, Endpoint, Process, RegisterError, SendError, 
 
 use crate::LOG_TARGET;
 use crate::{
-    AuthenticationRetry, Backoff, ClientOptions, Credential, Message, MessageType, RetryEvent, SecureChannel, Verdict,
+    AttemptFailure, AuthenticationRetry, Backoff, ClientOptions, Credential, ExchangeError, Message, MessageType,
+    RetryEvent, SecureChannel, Verdict,
 };
 
 /// The process id prefix of each attempt, as in Mesos (`crammd5-authenticatee(N)`).
@@ -54,10 +55,12 @@ impl Default for AuthenticateOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NoVerdict {
-    /// No verdict within [`AuthenticateOptions::timeout`].
+    /// No verdict within [`AuthenticateOptions::timeout`]. Why the last
+    /// attempt that ended failed is `last`, also the error's
+    /// [`source`](std::error::Error::source).
     #[error(
-        "no verdict from {master} within {timeout:?} ({attempts} attempts): is it a master, and does it answer \
-         this host's address?"
+        "no verdict from {master} within {timeout:?} ({attempts} attempts){}",
+        if last.is_some() { "" } else { ": is it a master, and does it answer this host's address?" }
     )]
     Timeout {
         /// The master.
@@ -66,6 +69,11 @@ pub enum NoVerdict {
         timeout: Duration,
         /// How many attempts were made.
         attempts: u32,
+        /// Why the last attempt that ended failed; `None` when none ended
+        /// before the deadline (the master never answered the first).
+        /// Boxed: it keeps the error value small.
+        #[source]
+        last: Option<Box<AttemptFailure>>,
     },
     /// [`AuthenticateOptions::max_delivery_failures`] messages in a row could not
     /// be delivered; the last failure.
@@ -142,6 +150,8 @@ pub async fn authenticate(
     let mut failures_in_a_row = 0u32;
     // After a delivery failure: when the next attempt may start.
     let mut paused_until: Option<Instant> = None;
+    // Why the last attempt that ended failed, for the final error.
+    let mut last: Option<AttemptFailure> = None;
     loop {
         while let Some(event) = retry.poll_event() {
             match event {
@@ -162,6 +172,13 @@ pub async fn authenticate(
                         "authentication attempt {attempt} with {master} failed: {}; retrying",
                         crate::error::Chain(&error)
                     );
+                    // An attempt abandoned after its delivery failed: that
+                    // failure is the reason, not the abandonment.
+                    let undelivered =
+                        matches!(&last, Some(AttemptFailure::Undelivered { attempt: a, .. }) if *a == attempt);
+                    if !(undelivered && matches!(error, ExchangeError::Discarded(_))) {
+                        last = Some(AttemptFailure::Exchange { attempt, error });
+                    }
                 }
                 RetryEvent::Finished(verdict) => {
                     log::info!(target: LOG_TARGET, "authentication with {master}: {verdict:?}");
@@ -197,6 +214,7 @@ pub async fn authenticate(
                         target: LOG_TARGET,
                         "authentication attempt {number}: cannot deliver to {to}: {error}; next attempt in {delay:?}"
                     );
+                    last = Some(AttemptFailure::Undelivered { attempt: number, error });
                     paused_until = Some(Instant::now() + delay);
                     break;
                 }
@@ -225,6 +243,7 @@ pub async fn authenticate(
                 master: master.clone(),
                 timeout: options.timeout,
                 attempts: retry.attempt(),
+                last: last.map(Box::new),
             });
         }
         if paused_until.is_some_and(|at| at <= now) {

@@ -347,6 +347,49 @@ impl fmt::Display for List<'_> {
     }
 }
 
+/// Why the last attempt of an [`authenticate`](crate::authenticate) ended
+/// without a verdict: what [`NoVerdict::Timeout`](crate::NoVerdict::Timeout)
+/// carries as its [`source`](std::error::Error::source), so that a program
+/// without a logger sees why (the retry log lines say the same for every
+/// attempt). `Display` names the attempt; the reason is this error's own
+/// `source()`, printed once when the chain is printed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttemptFailure {
+    /// A message of the attempt could not be delivered to the master: a
+    /// refused connection, a `404`, or the other side of TLS (a plaintext
+    /// client of a TLS master gets [`SendError::TlsRequired`](libprocess::SendError::TlsRequired),
+    /// which names `LIBPROCESS_SSL_ENABLED`).
+    #[error("attempt {attempt} could not deliver its message")]
+    Undelivered {
+        /// Which attempt (1, 2, ...).
+        attempt: u32,
+        /// Why.
+        #[source]
+        error: libprocess::SendError,
+    },
+    /// The attempt's exchange ended without a verdict: an error the master
+    /// reported, a SASL error on this side, or its timeout
+    /// ([`ExchangeError::Discarded`](crate::ExchangeError::Discarded)).
+    #[error("attempt {attempt} failed")]
+    Exchange {
+        /// Which attempt (1, 2, ...).
+        attempt: u32,
+        /// Why.
+        #[source]
+        error: crate::ExchangeError,
+    },
+}
+
+impl AttemptFailure {
+    /// The attempt that failed.
+    pub fn attempt(&self) -> u32 {
+        match self {
+            AttemptFailure::Undelivered { attempt, .. } | AttemptFailure::Exchange { attempt, .. } => *attempt,
+        }
+    }
+}
+
 /// An error and its causes, `: `-separated, for a log line.
 pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
 

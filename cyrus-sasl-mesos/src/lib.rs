@@ -109,7 +109,9 @@ pub use client_config::{
     SERVER_FQDN_KEY, SERVICE_KEY, TLS_KEYS,
 };
 pub use credentials_file::{MAX_CREDENTIALS_FILE_SIZE, credential_store, read_credential, read_credentials};
-pub use error::{AclsProblem, CredentialsProblem, Error, FileError, FileErrorKind, MechanismMismatch, SecretProblem};
+pub use error::{
+    AclsProblem, AttemptFailure, CredentialsProblem, Error, FileError, FileErrorKind, MechanismMismatch, SecretProblem,
+};
 pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leader};
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;

@@ -680,7 +680,7 @@ fn our_client_offered_one_plain_mechanism_sends_n() {
 
 /// `mech_list` names the plugin: `SCRAM-SHA-256` with a binding offers both
 /// variants; `SCRAM-SHA-256-PLUS` is no plugin's name, and `Server::new`
-/// refuses it as an unavailable mechanism.
+/// refuses it, naming the plugin (not as a mechanism that is not installed).
 #[test]
 fn mech_list_names_the_plugin_not_the_plus_variant() {
     let config = |mech_list: &str| {
@@ -692,7 +692,9 @@ fn mech_list_names_the_plugin_not_the_plus_variant() {
     let both = server.mechanisms().expect("mechanisms");
     assert!(both.iter().any(|m| m == PLUS) && both.iter().any(|m| m == PLAIN), "{both:?}");
     match Server::new("test", "localhost", None, &config(PLUS)) {
-        Err(Error::MechanismUnavailable { mechanism, .. }) => assert_eq!(mechanism, PLUS),
-        other => panic!("expected MechanismUnavailable, got {:?}", other.map(|_| "a server")),
+        Err(Error::PlusMechanism { mechanism, plugin }) => {
+            assert_eq!((mechanism.as_str(), plugin.as_str()), (PLUS, PLAIN))
+        }
+        other => panic!("expected PlusMechanism, got {:?}", other.map(|_| "a server")),
     }
 }

@@ -507,6 +507,54 @@ impl Endpoint {
         &self.inner.options
     }
 
+    /// With TLS: checks the certificate of the destination at `addr` against
+    /// the host name `name` from its next connection on, instead of against
+    /// its IP (Mesos's `openssl` hostname validation when the destination was
+    /// named by host name). Fails with [`UpidError::BadHostName`] if `name` is
+    /// not a DNS name. Without TLS it only checks the name.
+    /// [`resolve_upid`](Self::resolve_upid) calls it for a UPID written with a
+    /// host name.
+    pub fn set_tls_server_name(&self, addr: SocketAddr, name: &str) -> Result<(), UpidError> {
+        let server_name = crate::upid::dns_name(name)?;
+        if let Some(tls) = &self.inner.tls {
+            tls.set_server_name(addr, server_name);
+        }
+        Ok(())
+    }
+
+    /// The UPID written `id@host:port`, where `host` may be a host name (an IP
+    /// literal is taken as it is, as [`Upid`]'s parser does): the name is
+    /// resolved (its first IPv4 address, else its first address), and with
+    /// TLS, the destination's certificate is checked against the name, not the
+    /// IP ([`set_tls_server_name`](Self::set_tls_server_name)), so a
+    /// certificate that carries only DNS names can be used.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let endpoint = libprocess::Endpoint::bind(libprocess::EndpointOptions::default()).await?;
+    /// let master = endpoint.resolve_upid("master@localhost:5050").await?;
+    /// assert_eq!(master.to_string(), "master@127.0.0.1:5050");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn resolve_upid(&self, text: &str) -> Result<Upid, UpidError> {
+        let (id, host, port) = crate::upid::split_named(text)?;
+        if let Ok(upid) = text.parse::<Upid>() {
+            return Ok(upid);
+        }
+        let unresolved = |reason: String| UpidError::Unresolved { host: host.chars().take(64).collect(), reason };
+        let addrs: Vec<SocketAddr> =
+            tokio::net::lookup_host((host, port)).await.map_err(|e| unresolved(e.to_string()))?.collect();
+        let addr = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .copied()
+            .ok_or_else(|| unresolved("no address".to_owned()))?;
+        self.set_tls_server_name(addr, host)?;
+        Upid::new(id, addr)
+    }
+
     /// The UPID of local process `id` (registered or not). Fails if `id` is not a
     /// valid process id.
     pub fn upid(&self, id: &str) -> Result<Upid, UpidError> {
@@ -701,7 +749,11 @@ async fn connect(tls: Option<&TlsContext>, addr: SocketAddr) -> Result<Stream, S
     let _ = tcp.set_nodelay(true);
     match tls {
         None => Ok(Stream::Plain(tcp)),
-        Some(tls) => tls.connect(addr.ip(), tcp).await.map_err(|source| SendError::Tls { addr, source }),
+        Some(tls) => {
+            let name = tls.server_name(addr);
+            let server_name = name.to_str().into();
+            tls.connect(name, tcp).await.map_err(|source| SendError::Tls { addr, server_name, source })
+        }
     }
 }
 

@@ -210,12 +210,17 @@ pub enum SendError {
     /// The TLS handshake with the destination failed (this endpoint has TLS on).
     #[error(
         "cannot connect to {addr}: the TLS handshake failed; both ends need LIBPROCESS_SSL_ENABLED, each must \
-         trust the other's CA (LIBPROCESS_SSL_CA_FILE), and the server's certificate must name the IP {ip}",
-        ip = addr.ip()
+         trust the other's CA (LIBPROCESS_SSL_CA_FILE), and the server's certificate must name {server_name} \
+         (the host name the destination was given by, else its IP: a certificate with DNS names only needs \
+         the destination named by one of them, Endpoint::resolve_upid)"
     )]
     Tls {
         /// The destination address.
         addr: SocketAddr,
+        /// The name its certificate was checked against: the host name it was
+        /// given by ([`Endpoint::set_tls_server_name`](crate::Endpoint::set_tls_server_name)),
+        /// else its IP. (Boxed text: it keeps the error value small.)
+        server_name: Box<str>,
         /// What rustls said (wrapped by tokio-rustls).
         #[source]
         source: io::Error,

@@ -110,10 +110,18 @@
 //!   middle. Here a CA is then required (no system trust store is read); set
 //!   `LIBPROCESS_SSL_VERIFY_SERVER_CERT=false` for Mesos's behaviour, logged as a
 //!   warning.
-//! - **Host names.** The certificate of a server must name the IP being
-//!   connected to (the IP of the destination UPID) in a subject alternative
-//!   name: Mesos's `openssl` scheme. Mesos's default `legacy` scheme trusts
-//!   reverse DNS and is refused with an error rather than silently replaced.
+//! - **Host names.** Mesos's `openssl` scheme: the certificate of a server
+//!   must name the destination as the program named it. A UPID written with a
+//!   host name, `master@mesos-1.example:5050`, is resolved by
+//!   [`Endpoint::resolve_upid`]: the connection goes to the name's IP and the
+//!   certificate is checked against the name (its DNS subject alternative
+//!   names), so certificates that carry only host names work;
+//!   [`Endpoint::set_tls_server_name`] does the same for an address resolved
+//!   elsewhere. Any other destination is checked against the IP of its UPID
+//!   (an IP subject alternative name). A failed check is
+//!   [`SendError::Tls`], naming the name checked. Mesos's default `legacy`
+//!   scheme trusts reverse DNS and is refused with an error rather than
+//!   silently replaced.
 //! - A client certificate, when one is presented and a CA is set, is always
 //!   verified, required or not.
 //! - Downgrade looks at a connection's first bytes: a TLS handshake record is

@@ -5,9 +5,10 @@
 //! Mesos's (Apache Mesos `3rdparty/libprocess/src/openssl.cpp`, `docs/ssl.md`),
 //! is written once, in the crate documentation's TLS section.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,8 +33,13 @@ use crate::error::{EnvError, Error};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HostnameValidation {
-    /// `openssl`: the certificate must name the address connected to (the IP
-    /// of the destination UPID, as an IP subject alternative name).
+    /// `openssl`, Mesos's scheme of that name: the certificate must name the
+    /// peer as the program named it. A destination named by host name
+    /// ([`Endpoint::resolve_upid`](crate::Endpoint::resolve_upid) or
+    /// [`Endpoint::set_tls_server_name`](crate::Endpoint::set_tls_server_name))
+    /// is checked against the certificate's DNS subject alternative names; any
+    /// other against its IP (an IP subject alternative name). No reverse DNS
+    /// look-up is made (that is Mesos's `legacy` scheme, not supported).
     #[default]
     Openssl,
 }
@@ -215,6 +221,9 @@ pub(crate) struct TlsContext {
     acceptor: TlsAcceptor,
     connector: TlsConnector,
     downgrade: bool,
+    /// The names destinations were given by, checked against their
+    /// certificates instead of their IPs.
+    names: Arc<parking_lot::Mutex<HashMap<SocketAddr, ServerName<'static>>>>,
 }
 
 impl fmt::Debug for TlsContext {
@@ -341,6 +350,7 @@ impl TlsContext {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             connector: TlsConnector::from(Arc::new(client)),
             downgrade: options.support_downgrade,
+            names: Arc::default(),
         })
     }
 
@@ -354,10 +364,22 @@ impl TlsContext {
         Stream::tls(tls.into())
     }
 
-    /// Opens TLS over a connection to `ip`, checking the server's certificate
-    /// names it (when verification is on).
-    pub(crate) async fn connect(&self, ip: IpAddr, tcp: TcpStream) -> io::Result<Stream> {
-        let tls = self.connector.connect(ServerName::from(ip), tcp).await?;
+    /// Checks the certificate of the destination `addr` against the host name
+    /// `name` from now on, instead of against its IP.
+    pub(crate) fn set_server_name(&self, addr: SocketAddr, name: ServerName<'static>) {
+        self.names.lock().insert(addr, name);
+    }
+
+    /// The name the certificate of `addr` must carry: the host name it was
+    /// given by, else its IP.
+    pub(crate) fn server_name(&self, addr: SocketAddr) -> ServerName<'static> {
+        self.names.lock().get(&addr).cloned().unwrap_or_else(|| ServerName::from(addr.ip()))
+    }
+
+    /// Opens TLS over a connection, checking the server's certificate names
+    /// `name` (when verification is on).
+    pub(crate) async fn connect(&self, name: ServerName<'static>, tcp: TcpStream) -> io::Result<Stream> {
+        let tls = self.connector.connect(name, tcp).await?;
         Stream::tls(tls.into())
     }
 }

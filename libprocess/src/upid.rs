@@ -66,6 +66,40 @@ pub enum UpidError {
         "the UPID's address {0:?} is not ip:port: give an IP literal (IPv6 in brackets) and a port, not a host name"
     )]
     BadAddress(String),
+    /// A host name given for TLS is not a DNS name.
+    #[error("{0:?} is not a DNS host name: give a name such as master.example.com, or an IP address")]
+    BadHostName(String),
+    /// The host name of a UPID written `id@host:port` could not be resolved.
+    #[error("cannot resolve the host name {host:?} ({reason}): check the name, or give the IP")]
+    Unresolved {
+        /// The name, cut after 64 characters.
+        host: String,
+        /// What the resolver said.
+        reason: String,
+    },
+}
+
+/// `id@host:port` split, the id checked, the host not resolved: `host` is a
+/// DNS name or an IP literal (IPv6 in brackets, which stay).
+pub(crate) fn split_named(s: &str) -> Result<(&str, &str, u16), UpidError> {
+    let (id, addr) = s.split_once('@').ok_or(UpidError::MissingAt)?;
+    check_id(id)?;
+    let bad = || UpidError::BadAddress(addr.chars().take(64).collect());
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((id, host, port))
+}
+
+/// `name` as the DNS name a TLS certificate must carry.
+pub(crate) fn dns_name(name: &str) -> Result<rustls::pki_types::ServerName<'static>, UpidError> {
+    let bad = || UpidError::BadHostName(name.chars().take(64).collect());
+    match rustls::pki_types::ServerName::try_from(name.to_owned()) {
+        Ok(dns @ rustls::pki_types::ServerName::DnsName(_)) => Ok(dns),
+        _ => Err(bad()),
+    }
 }
 
 impl Upid {

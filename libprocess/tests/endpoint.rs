@@ -19,3 +19,5 @@ mod outbound_limits;
 mod outbound_queue;
 #[path = "endpoint/tls.rs"]
 mod tls;
+#[path = "endpoint/tls_names.rs"]
+mod tls_names;

@@ -153,6 +153,13 @@ fn authenticate(args: &MesosAuthenticateArgs) -> Result<Verdict, Failure> {
     };
     match master.resolve().map_err(Failure::error)? {
         ResolvedMaster::Direct(upid) => {
+            // Named by host name: with TLS, its certificate must carry that
+            // name (Mesos's openssl scheme), not the IP it resolved to.
+            if let Ok(MasterAddress::Direct(named)) = master.load()
+                && named.ip().is_none()
+            {
+                endpoint.endpoint().set_tls_server_name(upid.addr(), &named.host).map_err(Failure::error)?;
+            }
             authenticate_blocking(&endpoint, &upid, me.upid(), credential, &options).map_err(Failure::error)
         }
         ResolvedMaster::ZooKeeper(_) => endpoint.block_on(follow(&endpoint, &master, me.upid(), credential, options)),

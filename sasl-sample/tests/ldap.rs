@@ -174,18 +174,17 @@ fn sasl_sample_with_ldap() -> Result<(), Failed> {
 /// The fact behind DIR/env: ldapdb takes its ldapdb_* options from libsasl2's
 /// process-wide options when the process initialises libsasl2, never from a
 /// connection's own config. Without SASL_CONF_PATH the plugin fails to load and
-/// the server cannot verify anyone: an error, not a rejection.
+/// the server could verify no one: `sasl-sample server` refuses to start, and
+/// says which variable and which file (its app name's) are missing.
 fn without_process_wide_options() -> Result<(), Failed> {
     let dir = ldap();
     let mut server = sample_server(dir, false);
-    let addr = server.wait_for_line("listening on ");
-    let (code, err) = sample_client(&addr, "alice", "secret", "CRAM-MD5");
-    assert_eq!(code, Some(1), "the server closed the connection: {err}");
-    let reason = server.wait_for_line("sasl-sample: 127.0.0.1:");
-    assert!(
-        reason.contains("error:") && reason.contains("SASL_NOMECH"),
-        "libsasl2 finds no auxprop plugin named ldapdb: {reason}"
-    );
+    let (status, err) = server.finish();
+    assert_eq!(status.code(), Some(2), "the start-up check fails (exit 2: an error): {err}");
+    assert!(!err.contains("listening on"), "{err}");
+    for part in ["auxprop_plugin: ldapdb", "SASL_CONF_PATH is not set", "sasl-sample.conf", "ldapdb_uri"] {
+        assert!(err.contains(part), "{part:?} in {err}");
+    }
     Ok(())
 }
 

@@ -386,8 +386,10 @@ fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     assert!(wait_for(&out, &mut seen, "\n"), "no line");
     assert!(String::from_utf8_lossy(&seen).trim_end().ends_with(" mech=CRAM-MD5 tls=yes bound=no"), "{seen:?}");
 
-    // A plaintext client gets nowhere with this TLS master.
-    assert!(authenticate("CRAM-MD5", false).starts_with("error: "));
+    // A plaintext client gets nowhere with this TLS master, and is told why.
+    let line = authenticate("CRAM-MD5", false);
+    eprintln!("plaintext client: {line}");
+    assert!(line.starts_with("error: ") && line.contains("TLS") && line.contains("LIBPROCESS_SSL_ENABLED"), "{line}");
 }
 
 /// `tls-server-end-point` of a certificate equals OpenSSL's hash of its DER:
@@ -467,4 +469,42 @@ async fn tls_exporter_matches_openssl_s_client() {
     let ours = timeout(WAIT, server).await.unwrap().unwrap();
     let ours_hex: String = ours.iter().map(|b| format!("{b:02X}")).collect();
     assert_eq!(hex.to_ascii_uppercase(), ours_hex);
+}
+
+/// A master whose certificate names only `DNS:localhost` (Mesos's `openssl`
+/// hostname validation): `mesos-authenticate --master localhost:PORT` checks
+/// the certificate against the name it was given and authenticates;
+/// `--master 127.0.0.1:PORT` is refused, the error naming the name checked.
+#[test]
+fn a_master_certificate_with_only_a_dns_name_is_verified_against_the_name_given() {
+    let certs = Certs::new();
+    let dir = certs.dir.path();
+    std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
+    std::fs::write(dir.join("master.conf"), "credentials: credentials\n").unwrap();
+    std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
+    let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+    master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
+    certs.libprocess_env(&mut master, "dnsonly", true);
+    let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let out = collect(master.0.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    assert!(wait_for(&out, &mut seen, "\n"), "no listening line");
+    let listening = String::from_utf8_lossy(&seen).into_owned();
+    let addr =
+        listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
+    let port = addr.rsplit_once(':').unwrap().1.to_owned();
+
+    let authenticate = |master: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+        cmd.args(["mesos-authenticate", "--master", master, "--timeout", "20", "--credential"])
+            .arg(dir.join("credential"));
+        certs.libprocess_env(&mut cmd, "client", true);
+        let output = cmd.stderr(Stdio::null()).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
+    };
+    assert_eq!(authenticate(&format!("localhost:{port}")), "authenticated");
+    let by_ip = authenticate(&format!("127.0.0.1:{port}"));
+    eprintln!("by IP: {by_ip}");
+    assert!(by_ip.starts_with("error: ") && by_ip.contains("must name 127.0.0.1"), "{by_ip}");
+    assert!(by_ip.contains("localhost"), "what the certificate does name: {by_ip}");
 }

@@ -735,6 +735,18 @@ impl Conn {
         call_void(|| unsafe { sys::sasl_seterror(self.as_ptr(), sys::SASL_NOLOG as c_uint, c"".as_ptr()) });
     }
 
+    /// Whether libsasl2 loaded any auxprop plugin that this connection's
+    /// `auxprop_plugin` option names: `sasl_auxprop_store` with no property
+    /// context only asks the named plugins whether they are there, and fails
+    /// with `SASL_FAIL` when none of them is.
+    pub(crate) fn auxprop_plugin_loaded(&self) -> bool {
+        // SAFETY: the connection is live; a NULL context and user is
+        // libsasl2's documented "is a store plugin there?" query, which reads
+        // only the connection's options.
+        let rc = call_void(|| unsafe { sys::sasl_auxprop_store(self.as_ptr(), ptr::null_mut(), ptr::null()) });
+        rc != sys::SASL_FAIL
+    }
+
     /// `sasl_setpass`: sets (`password` given) or removes a user's secrets.
     pub(crate) fn set_password(&self, user: &str, password: Option<&[u8]>, flags: c_uint) -> Result<()> {
         let user = CArg::new(user, "user")?;

@@ -16,7 +16,7 @@
 //! | `LIBPROCESS_SSL_VERIFY_SERVER_CERT` | check the server's certificate | **false** | **true** |
 //! | `LIBPROCESS_SSL_REQUIRE_CLIENT_CERT` | incoming connections must present a certificate from the CAs | false | false |
 //! | `LIBPROCESS_SSL_SUPPORT_DOWNGRADE` | also serve incoming plaintext | false | false |
-//! | `LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME` | how a server certificate is matched to the peer | `legacy` (reverse DNS) | `openssl` only: it must name the IP address dialled |
+//! | `LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME` | how a server certificate is matched to the peer | `legacy` (reverse DNS) | `openssl` only: it must name the host name the master was given by, else the IP dialled |
 //!
 //! A client verifies by default because a client that takes any certificate
 //! stops only someone who listens: a machine in the middle presents its own
@@ -27,6 +27,19 @@
 //! certificate keeps no one out, so it is logged too.
 //! [`AuthenticationRecord::tls`](crate::AuthenticationRecord::tls) says whether
 //! a whole attempt came over TLS.
+//!
+//! Which name a master's certificate must carry (Mesos's `openssl` scheme):
+//! the one the framework named it by. `sasl-sample mesos-authenticate
+//! --master mesos-1.example:5050` connects to the name's IP and checks the
+//! certificate's DNS names against `mesos-1.example`, so a cluster whose
+//! certificates name hosts only can use TLS; in code,
+//! [`Endpoint::resolve_upid`](crate::libprocess::Endpoint::resolve_upid)
+//! (`master@mesos-1.example:5050`) does the same. A master named by IP must
+//! have that IP in its certificate. Replies come back on connections the
+//! master opens to the framework's UPID, an IP, so a framework's own
+//! certificate names its IP. A certificate that does not name what it was
+//! checked against is a TLS error that says which name was checked and which
+//! names the certificate carries.
 //!
 //! ## Channel binding
 //!
