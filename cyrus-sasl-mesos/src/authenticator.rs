@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::messages::{
@@ -215,6 +215,12 @@ pub(crate) fn upid_ip(upid: &str) -> Option<IpAddr> {
     upid.parse::<Upid>().ok().map(|upid| upid.ip().to_canonical())
 }
 
+/// At most the first 64 characters of peer-controlled `text`, for errors and
+/// records (logged with `{:?}`, so escaped).
+fn shown(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
 /// Where a live exchange is, on either side (Mesos's states before the
 /// terminal ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -315,6 +321,27 @@ pub enum ExchangeError {
         claimed: String,
         /// The TCP peer's address.
         peer_ip: IpAddr,
+    },
+    /// Master: an `AuthenticateMessage` whose `pid` is no [`Upid`] (bounded:
+    /// a process id of at most [`libprocess::MAX_ID_LEN`] bytes and an IP
+    /// literal with a port), whatever the [`PeerBinding`]. No session was
+    /// started and nothing was sent.
+    #[error("AuthenticateMessage.pid {pid:?} is no UPID: {error}")]
+    BadPid {
+        /// Its first 64 characters (the rest is not kept).
+        pid: String,
+        /// What is wrong with it.
+        #[source]
+        error: libprocess::UpidError,
+    },
+    /// Master: the [`Registry`] holds its capacity of UPIDs, every one
+    /// authenticated, and an authenticated UPID is never evicted to make
+    /// room: the attempt of a new UPID is refused (the peer gets an
+    /// `AuthenticationErrorMessage` and retries after its backoff).
+    #[error("the registry of authenticated UPIDs is full ({capacity} UPIDs, all authenticated): try again later")]
+    RegistryFull {
+        /// The registry's capacity.
+        capacity: usize,
     },
 }
 
@@ -427,7 +454,9 @@ impl<P> Outcomes<P> {
 }
 
 struct Session {
-    pid: String,
+    /// The parsed `AuthenticateMessage.pid`, as text: the one copy the
+    /// session, `by_pid` and the registry share.
+    pid: Arc<str>,
     generation: Generation,
     /// The sender of the `AuthenticateMessage`: the only UPID this session
     /// answers, and the only one it takes messages from.
@@ -483,7 +512,7 @@ pub struct Authenticator<P> {
     config: Config,
     options: ServerOptions,
     sessions: HashMap<P, Session>,
-    by_pid: HashMap<String, P>,
+    by_pid: HashMap<Arc<str>, P>,
     registry: Registry,
     outbox: VecDeque<(P, Message)>,
     outcomes: mpsc::Sender<SessionOutcome<P>>,
@@ -602,12 +631,16 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     fn authenticate(&mut self, now: Instant, peer: P, origin: &Origin, pid: String) {
-        if let Err(error) = self.check_binding(&origin.from, origin).and_then(|()| self.check_binding(&pid, origin)) {
-            // Nothing changes: no session, no registry entry cleared, no answer
-            // to an address that is not to be believed.
-            log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
-            self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
-            return;
+        // The sender's text is parsed at once, and only the bounded UPID kept.
+        let parsed = self
+            .check_binding(&origin.from, origin)
+            .and_then(|()| pid.parse::<Upid>().map_err(|error| ExchangeError::BadPid { pid: shown(&pid), error }));
+        let pid: Arc<str> = match parsed {
+            Ok(upid) => upid.to_string().into(),
+            Err(error) => return self.turn_away(peer, origin, shown(&pid), error),
+        };
+        if let Err(error) = self.check_binding(&pid, origin) {
+            return self.turn_away(peer, origin, pid.to_string(), error);
         }
         if let Some(old_peer) = self.by_pid.get(&pid).cloned() {
             log::info!("re-authenticating {pid:?} from {peer:?}; discarding the outstanding authentication");
@@ -620,7 +653,20 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if self.registry.authenticated(&pid).is_some() {
             log::info!("authenticating {pid:?} from {peer:?}; clearing its previous authentication");
         }
-        let generation = self.registry.begin(&pid);
+        let generation = match self.registry.try_begin(&pid) {
+            Ok(generation) => generation,
+            Err(full) => {
+                let error = ExchangeError::RegistryFull { capacity: full.capacity };
+                log::warn!(
+                    "turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}",
+                    origin.from
+                );
+                let text = Some(error.peer_text());
+                self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
+                self.emit(SessionOutcome { peer, pid: pid.to_string(), outcome: Outcome::Failed(error) });
+                return;
+            }
+        };
         let server = self.new_server(origin);
         match server.and_then(|server| Ok((server.mechanisms()?, server))) {
             Ok((mechanisms, server)) => {
@@ -630,7 +676,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                     mechanisms.join(",")
                 );
                 self.outbox.push_back((peer.clone(), AuthenticationMechanismsMessage { mechanisms }.into()));
-                self.by_pid.insert(pid.clone(), peer.clone());
+                self.by_pid.insert(Arc::clone(&pid), peer.clone());
                 let deadline = now + self.options.session_timeout;
                 let from = origin.from.clone();
                 let state = ExchangeState::Starting;
@@ -641,9 +687,17 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                 self.registry.finish(&pid, generation, None);
                 let text = Some(error.peer_text());
                 self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
-                self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
+                self.emit(SessionOutcome { peer, pid: pid.to_string(), outcome: Outcome::Failed(error) });
             }
         }
+    }
+
+    /// An `AuthenticateMessage` that failed a check before any session: nothing
+    /// changes (no session, no registry entry cleared) and nothing is sent (the
+    /// claimed addresses are not to be believed).
+    fn turn_away(&mut self, peer: P, origin: &Origin, pid: String, error: ExchangeError) {
+        log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
+        self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
     }
 
     /// A session's SASL server, bound to `origin`'s channel as
@@ -677,7 +731,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// Ends `peer`'s session with a verdict or an error, telling the peer.
     fn finish(&mut self, peer: P, outcome: Outcome) {
         let Some(session) = self.remove(&peer) else { return };
-        let pid = session.pid;
+        let pid = session.pid.to_string();
         let message: Message = match &outcome {
             Outcome::Authenticated { principal } => {
                 log::info!("authenticated principal {principal:?} at {pid:?} ({peer:?})");
@@ -707,7 +761,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if let Some(session) = self.remove(peer) {
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::Discarded(reason));
-            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid.to_string(), outcome });
         }
     }
 
@@ -746,7 +800,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             log::info!("authentication of {:?} failed: {peer:?} went away", session.pid);
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::PeerExited);
-            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid.to_string(), outcome });
         }
     }
 
@@ -816,7 +870,7 @@ impl<P> Drop for Authenticator<P> {
         for (peer, session) in self.sessions.drain() {
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::Discarded(DiscardReason::AuthenticatorDropped));
-            let _ = self.outcomes.send(SessionOutcome { peer, pid: session.pid, outcome });
+            let _ = self.outcomes.send(SessionOutcome { peer, pid: session.pid.to_string(), outcome });
         }
     }
 }

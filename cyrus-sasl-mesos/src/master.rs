@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,6 +29,24 @@ pub const MASTER_PROCESS_ID: &str = "master";
 /// Registrations decided at once; one beyond that is dropped with a warning
 /// (the scheduler driver sends its registration again after a backoff).
 pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
+
+/// The default of [`MasterOptions::max_sessions`]: 4,096.
+pub const DEFAULT_MAX_SESSIONS: usize = 4096;
+
+/// The default of [`MasterOptions::max_sessions_per_ip`]: 64.
+pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 64;
+
+/// The default inbound connection limit of a master's endpoint
+/// ([`EndpointOptions::max_connections`] in [`MasterOptions::default`]):
+/// 8,192, room for a few thousand frameworks and agents that each keep a
+/// connection. [`Master::spawn`] lowers it to what the open-file limit allows.
+pub const DEFAULT_MASTER_MAX_CONNECTIONS: usize = 8192;
+
+/// The default of [`MasterOptions::max_message_bytes`]: 64 KiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The default of [`MasterOptions::max_session_message_bytes`]: 16 KiB.
+pub const DEFAULT_MAX_SESSION_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
@@ -70,14 +88,49 @@ pub struct MasterOptions {
     pub sasl: Config,
     /// The libprocess endpoint: bind and advertised addresses
     /// ([`EndpointOptions::from_env`] reads `LIBPROCESS_IP`, ...), limits.
+    /// The default is [`EndpointOptions::default`] with `max_connections`
+    /// [`DEFAULT_MASTER_MAX_CONNECTIONS`]. [`Master::spawn`] lowers
+    /// `max_connections` (with a warning) to half of what the process's
+    /// open-file limit leaves after 128 descriptors, since every inbound
+    /// connection may come with an outbound one: at the limit the endpoint
+    /// closes idle connections to make room, while past the open-file limit
+    /// it could accept nothing.
     pub endpoint: EndpointOptions,
     /// The SASL servers' service, host name, realm, the 15 s session timeout, and
     /// the peer binding ([`PeerBinding`](crate::PeerBinding), on by default).
     pub server: ServerOptions,
-    /// Sessions in progress at once (default 4096). An `AuthenticateMessage`
-    /// beyond that is dropped with a warning and [`MasterEvent::Overloaded`]; the
-    /// authenticatee times out and retries, as it would with a busy Mesos master.
+    /// Sessions in progress at once (default [`DEFAULT_MAX_SESSIONS`], 4,096).
+    /// An `AuthenticateMessage` beyond that is dropped with a warning and
+    /// [`MasterEvent::Overloaded`]; the authenticatee times out and retries, as
+    /// it would with a busy Mesos master.
     pub max_sessions: usize,
+    /// Sessions in progress at once from one peer IP address (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_IP`], 64), within
+    /// [`max_sessions`](Self::max_sessions): an `AuthenticateMessage` from an
+    /// IP at its limit is dropped the same way, so one host cannot take every
+    /// session slot. IPv4-mapped IPv6 addresses count as IPv4. A session lasts
+    /// milliseconds for an honest peer, so 64 covers a host starting many
+    /// frameworks at once; raise it for many hosts behind one NAT address.
+    pub max_sessions_per_ip: usize,
+    /// Authenticated UPIDs one principal may hold in the registry (default
+    /// [`DEFAULT_MAX_UPIDS_PER_PRINCIPAL`](crate::DEFAULT_MAX_UPIDS_PER_PRINCIPAL),
+    /// 1,024): one more forgets that principal's own oldest. [`Master::spawn`]
+    /// sets it on the registry ([`Registry::set_max_upids_per_principal`]),
+    /// also on one given in [`registry`](Self::registry).
+    pub max_upids_per_principal: usize,
+    /// The largest message body the `master` process takes (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`], 64 KiB; the endpoint's
+    /// [`Limits::max_body_bytes`](libprocess::Limits::max_body_bytes) still
+    /// applies when lower): a larger one is answered `413` before its body
+    /// is read. An `AuthenticateMessage` is under 1 KiB, a framework's or an
+    /// agent's registration a few KiB; raise it if the application takes
+    /// larger messages on `master` (an agent re-registering with many tasks).
+    pub max_message_bytes: usize,
+    /// The same for each session process (default
+    /// [`DEFAULT_MAX_SESSION_MESSAGE_BYTES`], 16 KiB): SASL steps of CRAM-MD5
+    /// and SCRAM are under 1 KiB, a GSSAPI token a few KiB (more with a large
+    /// Kerberos PAC).
+    pub max_session_message_bytes: usize,
     /// Events buffered for [`MasterHandle::next_event`] (default 4096); when the
     /// buffer is full, further events are dropped (and logged) rather than
     /// holding up the master.
@@ -134,13 +187,24 @@ impl MasterOptions {
     /// ```
     pub fn from_config(config: &MasterConfig) -> Self {
         let defaults = MasterOptions::default();
+        let limits = config.limits();
         MasterOptions {
             sasl: config.sasl_config().clone(),
             server: ServerOptions { channel_binding: config.channel_binding(), ..defaults.server },
+            endpoint: EndpointOptions {
+                max_connections: limits.max_connections.unwrap_or(defaults.endpoint.max_connections),
+                max_connections_per_ip: limits
+                    .max_connections_per_ip
+                    .unwrap_or(defaults.endpoint.max_connections_per_ip),
+                ..defaults.endpoint
+            },
+            max_sessions: limits.max_sessions.unwrap_or(defaults.max_sessions),
+            max_sessions_per_ip: limits.max_sessions_per_ip.unwrap_or(defaults.max_sessions_per_ip),
+            max_upids_per_principal: limits.max_upids_per_principal.unwrap_or(defaults.max_upids_per_principal),
             registration: config.registration_gate(),
             external: config.external_principal(),
             election: config.election(),
-            ..MasterOptions::default()
+            ..defaults
         }
     }
 }
@@ -149,9 +213,13 @@ impl Default for MasterOptions {
     fn default() -> Self {
         MasterOptions {
             sasl: Config::new(),
-            endpoint: EndpointOptions::default(),
+            endpoint: EndpointOptions { max_connections: DEFAULT_MASTER_MAX_CONNECTIONS, ..EndpointOptions::default() },
             server: ServerOptions::default(),
-            max_sessions: 4096,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            max_upids_per_principal: crate::registry::DEFAULT_MAX_UPIDS_PER_PRINCIPAL,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_session_message_bytes: DEFAULT_MAX_SESSION_MESSAGE_BYTES,
             event_capacity: 4096,
             registry: None,
             registration: None,
@@ -291,9 +359,23 @@ impl Master {
     /// task. [`MasterOptions::from_config`] makes the options from a master
     /// config file.
     pub async fn spawn(options: MasterOptions) -> io::Result<MasterHandle> {
-        let endpoint = Endpoint::bind(options.endpoint.clone()).await?;
+        let mut endpoint_options = options.endpoint.clone();
+        if let Some(budget) = open_file_limit().map(connection_budget) {
+            if endpoint_options.max_connections > budget {
+                log::warn!(
+                    target: LOG_TARGET,
+                    "lowering max_connections from {} to {budget}: the open-file limit allows no more (raise it, \
+                     e.g. ulimit -n or LimitNOFILE, to serve more peers)",
+                    endpoint_options.max_connections
+                );
+                endpoint_options.max_connections = budget;
+            }
+        }
+        let endpoint = Endpoint::bind(endpoint_options).await?;
         let master = endpoint.register(MASTER_PROCESS_ID).map_err(io::Error::other)?;
+        master.set_max_body_bytes(options.max_message_bytes);
         let registry = options.registry.clone().unwrap_or_default();
+        registry.set_max_upids_per_principal(options.max_upids_per_principal);
         let (authenticator, outcomes) =
             Authenticator::with_registry(&options.sasl, options.server.clone(), registry.clone());
         let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
@@ -335,8 +417,11 @@ impl Master {
             authenticator,
             outcomes,
             sessions: HashMap::new(),
+            per_ip: HashMap::new(),
             next_session: 0,
             max_sessions: options.max_sessions.max(1),
+            max_sessions_per_ip: options.max_sessions_per_ip.max(1),
+            max_session_message_bytes: options.max_session_message_bytes,
             events: events_tx,
             external: options.external,
         };
@@ -492,8 +577,12 @@ struct Loop {
     authenticator: Authenticator<u64>,
     outcomes: Outcomes<u64>,
     sessions: HashMap<u64, SessionSlot>,
+    /// Sessions in progress per peer IP (canonical), for `max_sessions_per_ip`.
+    per_ip: HashMap<IpAddr, usize>,
     next_session: u64,
     max_sessions: usize,
+    max_sessions_per_ip: usize,
+    max_session_message_bytes: usize,
     events: mpsc::Sender<MasterEvent>,
     external: Option<PrincipalSource>,
 }
@@ -593,7 +682,7 @@ impl Loop {
         drop(std::mem::replace(&mut self.authenticator, authenticator));
         let old = std::mem::replace(&mut self.outcomes, outcomes);
         for outcome in old.try_iter() {
-            if let Some(slot) = self.sessions.remove(&outcome.peer) {
+            if let Some(slot) = self.remove_session(outcome.peer) {
                 self.endpoint.unregister(slot.upid.id());
                 slot.forwarder.abort();
                 self.emit(MasterEvent::Authentication(record(outcome, slot)));
@@ -603,6 +692,7 @@ impl Loop {
             self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
         }
+        self.per_ip.clear();
         self.registry.clear();
         if let Some(gate) = &self.gate {
             gate.forget_frameworks();
@@ -637,13 +727,15 @@ impl Loop {
             Ok(message) => message,
             Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
-        if self.sessions.len() >= self.max_sessions {
-            log::warn!(
-                target: LOG_TARGET,
-                "dropping an AuthenticateMessage from {:?}: {} sessions in progress",
-                envelope.from.to_string(),
-                self.sessions.len()
-            );
+        let peer_ip = envelope.peer_addr.ip().to_canonical();
+        let from_ip = self.per_ip.get(&peer_ip).copied().unwrap_or(0);
+        if self.sessions.len() >= self.max_sessions || from_ip >= self.max_sessions_per_ip {
+            let full = if from_ip >= self.max_sessions_per_ip {
+                format!("{from_ip} sessions from {peer_ip} in progress")
+            } else {
+                format!("{} sessions in progress", self.sessions.len())
+            };
+            log::warn!(target: LOG_TARGET, "dropping an AuthenticateMessage from {:?}: {full}", envelope.from.to_string());
             self.emit(MasterEvent::Overloaded { from: envelope.from });
             return;
         }
@@ -654,6 +746,7 @@ impl Loop {
                 return;
             }
         };
+        process.set_max_body_bytes(self.max_session_message_bytes);
         self.next_session += 1;
         let key = self.next_session;
         let upid = process.upid().clone();
@@ -682,6 +775,7 @@ impl Loop {
             tls: envelope.tls.is_some(),
         };
         self.sessions.insert(key, slot);
+        *self.per_ip.entry(peer_ip).or_default() += 1;
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
 
@@ -784,6 +878,19 @@ impl Loop {
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
 
+    /// Removes session `key`'s slot, counting it out of its IP's sessions.
+    fn remove_session(&mut self, key: u64) -> Option<SessionSlot> {
+        let slot = self.sessions.remove(&key)?;
+        let ip = slot.peer_addr.ip().to_canonical();
+        if let std::collections::hash_map::Entry::Occupied(mut count) = self.per_ip.entry(ip) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        Some(slot)
+    }
+
     fn malformed(&self, envelope: &Envelope, error: String) {
         log::warn!(
             target: LOG_TARGET,
@@ -811,13 +918,28 @@ impl Loop {
             });
         }
         while let Some(outcome) = self.outcomes.try_next() {
-            let Some(slot) = self.sessions.remove(&outcome.peer) else { continue };
+            let Some(slot) = self.remove_session(outcome.peer) else { continue };
             // 404 from now on, as for a terminated libprocess process.
             self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
             self.emit(MasterEvent::Authentication(record(outcome, slot)));
         }
     }
+}
+
+/// The soft open-file limit of this process (`Max open files` in
+/// `/proc/self/limits`); `None` where that cannot be read or is unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The inbound connections an open-file limit leaves room for: 128
+/// descriptors for the rest of the process, then one inbound and one outbound
+/// connection per peer; at least 16.
+fn connection_budget(open_files: u64) -> usize {
+    usize::try_from(open_files.saturating_sub(128) / 2).unwrap_or(usize::MAX).max(16)
 }
 
 /// How long a stopping master waits for ZooKeeper to confirm its withdrawal.

@@ -45,6 +45,53 @@ pub const ZOOKEEPER_KEY: &str = "zookeeper";
 /// `2500ms`, `1mins` or a number of seconds.
 pub const ZK_SESSION_TIMEOUT_KEY: &str = "zk_session_timeout";
 
+/// The config key of [`MasterOptions::max_sessions`](crate::MasterOptions::max_sessions).
+pub const MAX_SESSIONS_KEY: &str = "max_sessions";
+
+/// The config key of [`MasterOptions::max_sessions_per_ip`](crate::MasterOptions::max_sessions_per_ip).
+pub const MAX_SESSIONS_PER_IP_KEY: &str = "max_sessions_per_ip";
+
+/// The config key of the master endpoint's
+/// [`max_connections`](libprocess::EndpointOptions::max_connections).
+pub const MAX_CONNECTIONS_KEY: &str = "max_connections";
+
+/// The config key of the master endpoint's
+/// [`max_connections_per_ip`](libprocess::EndpointOptions::max_connections_per_ip).
+pub const MAX_CONNECTIONS_PER_IP_KEY: &str = "max_connections_per_ip";
+
+/// The config key of [`MasterOptions::max_upids_per_principal`](crate::MasterOptions::max_upids_per_principal).
+pub const MAX_UPIDS_PER_PRINCIPAL_KEY: &str = "max_upids_per_principal";
+
+/// The limit keys, in the order [`MasterLimits`] has them.
+const LIMIT_KEYS: [&str; 5] = [
+    MAX_SESSIONS_KEY,
+    MAX_SESSIONS_PER_IP_KEY,
+    MAX_CONNECTIONS_KEY,
+    MAX_CONNECTIONS_PER_IP_KEY,
+    MAX_UPIDS_PER_PRINCIPAL_KEY,
+];
+
+/// The limits a master config sets, each `None` where its key is absent (the
+/// default of [`MasterOptions`](crate::MasterOptions) then holds).
+/// [`MasterOptions::from_config`](crate::MasterOptions::from_config) puts them
+/// into effect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MasterLimits {
+    /// `max_sessions`: sessions in progress at once (default 4,096).
+    pub max_sessions: Option<usize>,
+    /// `max_sessions_per_ip`: the same from one peer IP (default 64).
+    pub max_sessions_per_ip: Option<usize>,
+    /// `max_connections`: inbound connections open at once (default 8,192,
+    /// lowered to what the open-file limit allows).
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_ip`: the same from one peer IP (default 64).
+    pub max_connections_per_ip: Option<usize>,
+    /// `max_upids_per_principal`: authenticated UPIDs one principal holds
+    /// (default 1,024).
+    pub max_upids_per_principal: Option<usize>,
+}
+
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
 
@@ -71,8 +118,8 @@ pub enum CredentialSource {
 /// A master's SASL configuration, with its credential store when it has one:
 /// its mechanisms and credential source are chosen by a config file, not by code.
 ///
-/// The file is the one [`Config::from_file`] reads (`key: value` lines). Four
-/// keys are this layer's own; the rest go to libsasl2 as they are:
+/// The file is the one [`Config::from_file`] reads (`key: value` lines). The
+/// keys below but `mech_list` and the libsasl2 ones are this layer's own; the rest go to libsasl2 as they are:
 ///
 /// | Key | Meaning |
 /// |---|---|
@@ -82,6 +129,9 @@ pub enum CredentialSource {
 /// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](crate::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
 /// | `zk` (or `zookeeper`) | Mesos's `--zk` flag: high availability. The master contends in this ZooKeeper election and serves only while it leads ([`MasterOptions::election`](crate::MasterOptions::election); read by [`election`](Self::election)). A `zk://` address, or `file:///PATH` holding one; its password is never shown. Not passed to libsasl2. |
 /// | `zk_session_timeout` | The session timeout with `zk`: `10secs` (the default), `2s`, `2500ms`... Not passed to libsasl2. |
+/// | `max_sessions`, `max_sessions_per_ip` | Authentication sessions in progress at once, in all and from one peer IP (default 4,096 and 64; [`MasterLimits`]). Not passed to libsasl2. |
+/// | `max_connections`, `max_connections_per_ip` | Inbound connections open at once, in all and from one peer IP (default 8,192, lowered to what the open-file limit allows, and 64). Not passed to libsasl2. |
+/// | `max_upids_per_principal` | Authenticated UPIDs one principal holds; one more forgets its own oldest (default 1,024). Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -132,6 +182,7 @@ pub struct MasterConfig {
     channel_binding: ChannelBindingPolicy,
     external_principal: Option<PrincipalSource>,
     election: Option<MasterElection>,
+    limits: MasterLimits,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -151,6 +202,11 @@ impl MasterConfig {
                 ZK_KEY,
                 ZOOKEEPER_KEY,
                 ZK_SESSION_TIMEOUT_KEY,
+                MAX_SESSIONS_KEY,
+                MAX_SESSIONS_PER_IP_KEY,
+                MAX_CONNECTIONS_KEY,
+                MAX_CONNECTIONS_PER_IP_KEY,
+                MAX_UPIDS_PER_PRINCIPAL_KEY,
             ],
         )?;
         Self::build(config, path.parent())
@@ -199,6 +255,7 @@ impl MasterConfig {
             None => None,
         };
         let election = election(&mut config)?;
+        let limits = limits(&mut config)?;
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -226,6 +283,7 @@ impl MasterConfig {
                 channel_binding,
                 external_principal,
                 election,
+                limits,
                 file_warnings: Vec::new(),
             });
         };
@@ -253,6 +311,7 @@ impl MasterConfig {
             channel_binding,
             external_principal,
             election,
+            limits,
             file_warnings,
         })
     }
@@ -275,6 +334,12 @@ impl MasterConfig {
     /// without a `zk` key.
     pub fn election(&self) -> Option<MasterElection> {
         self.election.clone()
+    }
+
+    /// The limits its `max_*` keys set, for
+    /// [`MasterOptions::from_config`](crate::MasterOptions::from_config).
+    pub fn limits(&self) -> MasterLimits {
+        self.limits
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -365,6 +430,26 @@ fn election(config: &mut Config) -> Result<Option<MasterElection>, Error> {
         session_timeout: timeout.unwrap_or(crate::DEFAULT_ZK_SESSION_TIMEOUT),
         ..MasterElection::new(zk)
     }))
+}
+
+/// The `max_*` limit keys, taken out of `config`.
+fn limits(config: &mut Config) -> Result<MasterLimits, Error> {
+    let mut values = [None; LIMIT_KEYS.len()];
+    for (key, value) in LIMIT_KEYS.into_iter().zip(&mut values) {
+        if let Some(text) = config.get(key).map(str::to_owned) {
+            config.remove(key);
+            let n = text.trim().parse::<usize>().ok().filter(|n| (1..=10_000_000).contains(n));
+            *value = Some(n.ok_or_else(|| Error::Limit { key, value: text.chars().take(64).collect() })?);
+        }
+    }
+    let [max_sessions, max_sessions_per_ip, max_connections, max_connections_per_ip, max_upids_per_principal] = values;
+    Ok(MasterLimits {
+        max_sessions,
+        max_sessions_per_ip,
+        max_connections,
+        max_connections_per_ip,
+        max_upids_per_principal,
+    })
 }
 
 /// A duration as Mesos writes one (`10secs`, `500ms`, `1mins`) or as seconds

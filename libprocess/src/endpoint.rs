@@ -185,7 +185,9 @@ struct Inner {
     advertised: SocketAddr,
     /// Each live process's queue, with the number of its registration (so a
     /// late `Drop` never removes a newer registration of the same id).
-    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
+    /// Each live process: its registration, its queue, and its body limit
+    /// ([`Process::set_max_body_bytes`]).
+    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>, Option<usize>)>>,
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
@@ -336,7 +338,7 @@ impl Endpoint {
         match self.inner.processes.lock().entry(id.to_owned()) {
             Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
             Entry::Vacant(slot) => {
-                slot.insert((registration, tx));
+                slot.insert((registration, tx, None));
             }
         }
         Ok(Process { upid, rx, endpoint: self.clone(), registration })
@@ -580,6 +582,21 @@ impl Process {
         self.rx.try_recv().ok()
     }
 
+    /// Limits the body of each message to this process to `max` bytes (below
+    /// the endpoint's [`Limits::max_body_bytes`], which still applies when
+    /// lower): a larger one is answered `413` as soon as its declared length
+    /// or its chunks so far pass `max`, and its connection closed, as for the
+    /// endpoint's own limit. For a process that only takes small messages, so
+    /// that a peer cannot make it buffer large ones.
+    pub fn set_max_body_bytes(&self, max: usize) {
+        let mut processes = self.endpoint.inner.processes.lock();
+        if let Some((registration, _, limit)) = processes.get_mut(self.upid.id()) {
+            if *registration == self.registration {
+                *limit = Some(max);
+            }
+        }
+    }
+
     /// Sends a message from this process ([`Endpoint::send`]).
     pub async fn send(&self, to: &Upid, name: &str, body: &[u8]) -> Result<(), SendError> {
         self.endpoint.send(&self.upid, to, name, body).await
@@ -595,7 +612,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         let mut processes = self.endpoint.inner.processes.lock();
         // Only this registration's entry: after `unregister`, the id may belong to a newer one.
-        if processes.get(self.upid.id()).is_some_and(|(registration, _)| *registration == self.registration) {
+        if processes.get(self.upid.id()).is_some_and(|(registration, ..)| *registration == self.registration) {
             processes.remove(self.upid.id());
         }
     }
@@ -799,7 +816,7 @@ async fn serve_connection(
     loop {
         // Answer every whole request buffered, in order.
         loop {
-            let (status, close) = match decoder.next_request() {
+            let (status, close) = match decoder.next_request_limited(|to| body_limit(&inner, to)) {
                 Ok(None) => break,
                 Ok(Some(request)) => {
                     request_deadline = None;
@@ -869,13 +886,18 @@ async fn serve_connection(
     }
 }
 
+/// The body limit local process `to` set, if any.
+fn body_limit(inner: &Weak<Inner>, to: &str) -> Option<usize> {
+    inner.upgrade()?.processes.lock().get(to).and_then(|(_, _, limit)| *limit)
+}
+
 /// Hands a request to its process; the status to answer.
 fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: Option<Arc<TlsSession>>) -> u16 {
     let Some(inner) = inner.upgrade() else {
         return 503;
     };
     let Request { to, name, from, body, .. } = request;
-    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue)| queue.clone()) else {
+    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue, _)| queue.clone()) else {
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };
