@@ -125,6 +125,8 @@ pub enum PeerBinding {
     /// NAT, or with `LIBPROCESS_ADVERTISE_IP`, where a peer's advertised address
     /// is not the one its connections come from. Logged as a warning when the
     /// [`Authenticator`] is created, and at each message that would have failed.
+    /// A `pid` that is no UPID at all is still refused
+    /// ([`ExchangeError::BadPid`]).
     TrustClaimedAddress,
 }
 
@@ -410,7 +412,8 @@ impl ExchangeError {
 pub struct SessionOutcome<P> {
     /// The transport peer the session ran with.
     pub peer: P,
-    /// The PID from its `AuthenticateMessage`.
+    /// The PID from its `AuthenticateMessage`, as the UPID it parsed to; for
+    /// one that did not parse ([`ExchangeError::BadPid`]), its first 64 characters.
     pub pid: String,
     /// Authenticated (the peer got `Completed`), rejected (the peer got
     /// `Failed`), or failed without a verdict.
@@ -483,12 +486,18 @@ struct Session {
 /// libprocess process, so messages of a stale attempt never reach a new one.
 ///
 /// Sessions, as Mesos's master keeps them:
-/// - An `AuthenticateMessage` first passes the [`PeerBinding`] check; one that
-///   fails changes nothing (no session, no registry change, nothing sent) and
-///   ends with `Failed(PeerAddressMismatch)`.
+/// - An `AuthenticateMessage` first passes the [`PeerBinding`] check, and its
+///   `pid` must parse as a [`Upid`] (bounded: see [`ExchangeError::BadPid`]);
+///   one that fails changes nothing (no session, no registry change, nothing
+///   sent) and ends with `Failed(PeerAddressMismatch)` or `Failed(BadPid)`.
+///   Only the parsed UPID is kept, once (the session, the by-PID index and the
+///   registry share one copy), never the sender's text.
 /// - It then starts a session on its peer: a new [`Server`] from the config,
 ///   whose mechanisms are sent back. It also begins a new [`Generation`] of its
 ///   PID in the registry, which clears any earlier authentication of that PID.
+///   A registry full of authenticated UPIDs refuses a new PID instead
+///   (`Failed(RegistryFull)`, an `AuthenticationErrorMessage` to the peer; see
+///   [`Registry`]).
 /// - A new `AuthenticateMessage` for a PID that has a pending session, or on a
 ///   peer that has one, supersedes it: the old session ends with
 ///   `Failed(Discarded(Superseded))`, and anything later from its peer is ignored.

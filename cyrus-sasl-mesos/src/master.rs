@@ -100,8 +100,8 @@ pub struct MasterOptions {
     /// the peer binding ([`PeerBinding`](crate::PeerBinding), on by default).
     pub server: ServerOptions,
     /// Sessions in progress at once (default [`DEFAULT_MAX_SESSIONS`], 4,096).
-    /// An `AuthenticateMessage` beyond that is dropped with a warning and
-    /// [`MasterEvent::Overloaded`]; the authenticatee times out and retries, as
+    /// An `AuthenticateMessage` beyond that is dropped with a warning (at most
+    /// one a second) and [`MasterEvent::Overloaded`]; the authenticatee times out and retries, as
     /// it would with a busy Mesos master.
     pub max_sessions: usize,
     /// Sessions in progress at once from one peer IP address (default
@@ -233,7 +233,9 @@ impl Default for MasterOptions {
 /// How one authentication attempt ended on the master.
 #[derive(Debug)]
 pub struct AuthenticationRecord {
-    /// The UPID in its `AuthenticateMessage` (what the registry records).
+    /// The UPID in its `AuthenticateMessage` (what the registry records); for
+    /// one that is no UPID ([`ExchangeError::BadPid`](crate::ExchangeError::BadPid)),
+    /// its first 64 characters.
     pub pid: String,
     /// The authenticatee that sent it (`Libprocess-From`), which the session answered.
     pub from: Upid,
@@ -422,6 +424,8 @@ impl Master {
             max_sessions: options.max_sessions.max(1),
             max_sessions_per_ip: options.max_sessions_per_ip.max(1),
             max_session_message_bytes: options.max_session_message_bytes,
+            last_overload_warning: None,
+            dropped_since_warning: 0,
             events: events_tx,
             external: options.external,
         };
@@ -583,6 +587,10 @@ struct Loop {
     max_sessions: usize,
     max_sessions_per_ip: usize,
     max_session_message_bytes: usize,
+    /// When an overloaded master last warned of a dropped `AuthenticateMessage`,
+    /// and how many it dropped since.
+    last_overload_warning: Option<Instant>,
+    dropped_since_warning: u64,
     events: mpsc::Sender<MasterEvent>,
     external: Option<PrincipalSource>,
 }
@@ -735,7 +743,19 @@ impl Loop {
             } else {
                 format!("{} sessions in progress", self.sessions.len())
             };
-            log::warn!(target: LOG_TARGET, "dropping an AuthenticateMessage from {:?}: {full}", envelope.from.to_string());
+            // At most one warning a second: a flood of them is the peer's to make, not the log's.
+            self.dropped_since_warning += 1;
+            let now = Instant::now();
+            if self.last_overload_warning.is_none_or(|last| now >= last + Duration::from_secs(1)) {
+                log::warn!(
+                    target: LOG_TARGET,
+                    "dropping an AuthenticateMessage from {:?}: {full} ({} dropped since the last such warning)",
+                    envelope.from.to_string(),
+                    self.dropped_since_warning
+                );
+                self.last_overload_warning = Some(now);
+                self.dropped_since_warning = 0;
+            }
             self.emit(MasterEvent::Overloaded { from: envelope.from });
             return;
         }

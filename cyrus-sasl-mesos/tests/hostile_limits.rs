@@ -207,6 +207,38 @@ async fn one_ip_fills_only_its_own_session_quota_and_an_honest_framework_authent
     assert_eq!(master.authenticated(&pid.to_string()).as_deref(), Some("framework-a"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ips_quota_frees_up_as_its_sessions_end() {
+    let options = MasterOptions {
+        max_sessions_per_ip: 2,
+        server: cyrus_sasl_mesos::ServerOptions { session_timeout: Duration::from_millis(300), ..Default::default() },
+        ..MasterOptions::default()
+    };
+    let (mut master, _store) = spawn(options).await;
+    let attacker =
+        Endpoint::bind(EndpointOptions { bind_ip: ATTACKER_IP, ..EndpointOptions::default() }).await.unwrap();
+    for round in 0..3 {
+        let requests: Vec<Vec<u8>> = (0..3)
+            .map(|i| {
+                let from = attacker.upid(&format!("crammd5-authenticatee({round}-{i})")).unwrap();
+                authenticate_request(&from, master.upid(), &format!("p-{round}-{i}@{}", attacker.advertised_addr()))
+            })
+            .collect();
+        assert_eq!(pipelined(ATTACKER_IP, master.upid().addr(), &requests).await, vec![202; 3]);
+        // Two sessions start and time out; the third attempt is turned away.
+        let events = events_until_quiet(&mut master, Duration::from_millis(700)).await;
+        let overloaded = events.iter().filter(|e| matches!(e, MasterEvent::Overloaded { .. })).count();
+        let timed_out = events
+            .iter()
+            .filter(|e| {
+                matches!(e, MasterEvent::Authentication(r)
+                if matches!(r.outcome, Outcome::Failed(ExchangeError::Discarded(_))))
+            })
+            .count();
+        assert_eq!((overloaded, timed_out), (1, 2), "round {round}: {events:?}");
+    }
+}
+
 // ---- Finding 5: one principal cannot evict another's authenticated UPIDs ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
