@@ -1012,3 +1012,26 @@ async fn forward(mut process: Process, key: u64, to_loop: mpsc::Sender<(u64, Env
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_budget_leaves_two_descriptors_per_peer_and_128_spare() {
+        assert_eq!(connection_budget(1024), 448);
+        assert_eq!(connection_budget(65_536), 32_704);
+        assert_eq!(connection_budget(16_512), DEFAULT_MASTER_MAX_CONNECTIONS);
+        // Absurdly low limits still leave a few connections.
+        assert_eq!(connection_budget(0), 16);
+        assert_eq!(connection_budget(u64::MAX), usize::try_from((u64::MAX - 128) / 2).unwrap_or(usize::MAX));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_open_file_limit_is_read_from_proc() {
+        // Linux has no unlimited open-file limit: the soft limit is a number.
+        let limit = open_file_limit().expect("Max open files in /proc/self/limits");
+        assert!(limit > 0);
+    }
+}

@@ -185,9 +185,7 @@ struct Inner {
     advertised: SocketAddr,
     /// Each live process's queue, with the number of its registration (so a
     /// late `Drop` never removes a newer registration of the same id).
-    /// Each live process: its registration, its queue, and its body limit
-    /// ([`Process::set_max_body_bytes`]).
-    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>, Option<usize>)>>,
+    processes: Mutex<HashMap<String, Registered>>,
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: Mutex<HashMap<SocketAddr, OutboundSlot>>,
@@ -200,6 +198,16 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown.send_replace(true);
     }
+}
+
+/// A live local process, as the endpoint knows it.
+struct Registered {
+    /// Which registration of its id it is.
+    registration: u64,
+    /// Its queue.
+    queue: mpsc::Sender<Envelope>,
+    /// Its body limit ([`Process::set_max_body_bytes`]).
+    max_body_bytes: Option<usize>,
 }
 
 /// A libprocess endpoint: the listener of one libprocess instance, its local
@@ -338,7 +346,7 @@ impl Endpoint {
         match self.inner.processes.lock().entry(id.to_owned()) {
             Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
             Entry::Vacant(slot) => {
-                slot.insert((registration, tx, None));
+                slot.insert(Registered { registration, queue: tx, max_body_bytes: None });
             }
         }
         Ok(Process { upid, rx, endpoint: self.clone(), registration })
@@ -590,10 +598,8 @@ impl Process {
     /// that a peer cannot make it buffer large ones.
     pub fn set_max_body_bytes(&self, max: usize) {
         let mut processes = self.endpoint.inner.processes.lock();
-        if let Some((registration, _, limit)) = processes.get_mut(self.upid.id()) {
-            if *registration == self.registration {
-                *limit = Some(max);
-            }
+        if let Some(entry) = processes.get_mut(self.upid.id()).filter(|entry| entry.registration == self.registration) {
+            entry.max_body_bytes = Some(max);
         }
     }
 
@@ -612,7 +618,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         let mut processes = self.endpoint.inner.processes.lock();
         // Only this registration's entry: after `unregister`, the id may belong to a newer one.
-        if processes.get(self.upid.id()).is_some_and(|(registration, ..)| *registration == self.registration) {
+        if processes.get(self.upid.id()).is_some_and(|entry| entry.registration == self.registration) {
             processes.remove(self.upid.id());
         }
     }
@@ -888,7 +894,7 @@ async fn serve_connection(
 
 /// The body limit local process `to` set, if any.
 fn body_limit(inner: &Weak<Inner>, to: &str) -> Option<usize> {
-    inner.upgrade()?.processes.lock().get(to).and_then(|(_, _, limit)| *limit)
+    inner.upgrade()?.processes.lock().get(to).and_then(|entry| entry.max_body_bytes)
 }
 
 /// Hands a request to its process; the status to answer.
@@ -897,7 +903,7 @@ fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: Op
         return 503;
     };
     let Request { to, name, from, body, .. } = request;
-    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue, _)| queue.clone()) else {
+    let Some(queue) = inner.processes.lock().get(&to).map(|entry| entry.queue.clone()) else {
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };
