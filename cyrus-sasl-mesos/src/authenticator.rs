@@ -328,7 +328,7 @@ pub enum ExchangeError {
     /// a process id of at most [`libprocess::MAX_ID_LEN`] bytes and an IP
     /// literal with a port), whatever the [`PeerBinding`]. No session was
     /// started and nothing was sent.
-    #[error("AuthenticateMessage.pid {pid:?} is no UPID: {error}")]
+    #[error("AuthenticateMessage.pid {pid:?} is no UPID")]
     BadPid {
         /// Its first 64 characters (the rest is not kept).
         pid: String,

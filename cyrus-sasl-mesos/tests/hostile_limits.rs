@@ -211,7 +211,7 @@ async fn one_ip_fills_only_its_own_session_quota_and_an_honest_framework_authent
 async fn an_ips_quota_frees_up_as_its_sessions_end() {
     let options = MasterOptions {
         max_sessions_per_ip: 2,
-        server: cyrus_sasl_mesos::ServerOptions { session_timeout: Duration::from_millis(300), ..Default::default() },
+        server: cyrus_sasl_mesos::ServerOptions { session_timeout: Duration::from_millis(600), ..Default::default() },
         ..MasterOptions::default()
     };
     let (mut master, _store) = spawn(options).await;
@@ -226,7 +226,7 @@ async fn an_ips_quota_frees_up_as_its_sessions_end() {
             .collect();
         assert_eq!(pipelined(ATTACKER_IP, master.upid().addr(), &requests).await, vec![202; 3]);
         // Two sessions start and time out; the third attempt is turned away.
-        let events = events_until_quiet(&mut master, Duration::from_millis(700)).await;
+        let events = events_until_quiet(&mut master, Duration::from_millis(1000)).await;
         let overloaded = events.iter().filter(|e| matches!(e, MasterEvent::Overloaded { .. })).count();
         let timed_out = events
             .iter()
