@@ -313,6 +313,7 @@ async fn limits_set_in_a_master_config_file_take_effect_on_a_running_master() {
     let mut master = Master::spawn(options).await.unwrap();
     assert_eq!(master.endpoint().options().max_connections, 300);
     assert_eq!(master.endpoint().options().max_connections_per_ip, 5);
+    assert_eq!(master.registry().max_upids_per_principal(), 7);
 
     // max_sessions_per_ip: 2: a third attempt from one IP is turned away.
     let attacker =
