@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::messages::{
@@ -128,6 +128,8 @@ pub enum PeerBinding {
     /// NAT, or with `LIBPROCESS_ADVERTISE_IP`, where a peer's advertised address
     /// is not the one its connections come from. Logged as a warning when the
     /// [`Authenticator`] is created, and at each message that would have failed.
+    /// A `pid` that is no UPID at all is still refused
+    /// ([`ExchangeError::BadPid`]).
     TrustClaimedAddress,
 }
 
@@ -216,6 +218,12 @@ impl Origin {
 /// IPv6 as IPv4); `None` when the text is no [`Upid`].
 pub(crate) fn upid_ip(upid: &str) -> Option<IpAddr> {
     upid.parse::<Upid>().ok().map(|upid| upid.ip().to_canonical())
+}
+
+/// At most the first 64 characters of peer-controlled `text`, for errors and
+/// records (logged with `{:?}`, so escaped).
+fn shown(text: &str) -> String {
+    text.chars().take(64).collect()
 }
 
 /// Where a live exchange is, on either side (Mesos's states before the
@@ -319,6 +327,27 @@ pub enum ExchangeError {
         /// The TCP peer's address.
         peer_ip: IpAddr,
     },
+    /// Master: an `AuthenticateMessage` whose `pid` is no [`Upid`] (bounded:
+    /// a process id of at most [`libprocess::MAX_ID_LEN`] bytes and an IP
+    /// literal with a port), whatever the [`PeerBinding`]. No session was
+    /// started and nothing was sent.
+    #[error("AuthenticateMessage.pid {pid:?} is no UPID")]
+    BadPid {
+        /// Its first 64 characters (the rest is not kept).
+        pid: String,
+        /// What is wrong with it.
+        #[source]
+        error: libprocess::UpidError,
+    },
+    /// Master: the [`Registry`] holds its capacity of UPIDs, every one
+    /// authenticated, and an authenticated UPID is never evicted to make
+    /// room: the attempt of a new UPID is refused (the peer gets an
+    /// `AuthenticationErrorMessage` and retries after its backoff).
+    #[error("the registry of authenticated UPIDs is full ({capacity} UPIDs, all authenticated): try again later")]
+    RegistryFull {
+        /// The registry's capacity.
+        capacity: usize,
+    },
 }
 
 /// How one authentication exchange ended, on either side.
@@ -386,7 +415,8 @@ impl ExchangeError {
 pub struct SessionOutcome<P> {
     /// The transport peer the session ran with.
     pub peer: P,
-    /// The PID from its `AuthenticateMessage`.
+    /// The PID from its `AuthenticateMessage`, as the UPID it parsed to; for
+    /// one that did not parse ([`ExchangeError::BadPid`]), its first 64 characters.
     pub pid: String,
     /// Authenticated (the peer got `Completed`), rejected (the peer got
     /// `Failed`), or failed without a verdict.
@@ -430,7 +460,9 @@ impl<P> Outcomes<P> {
 }
 
 struct Session {
-    pid: String,
+    /// The parsed `AuthenticateMessage.pid`, as text: the one copy the
+    /// session, `by_pid` and the registry share.
+    pid: Arc<str>,
     generation: Generation,
     /// The sender of the `AuthenticateMessage`: the only UPID this session
     /// answers, and the only one it takes messages from.
@@ -457,12 +489,18 @@ struct Session {
 /// libprocess process, so messages of a stale attempt never reach a new one.
 ///
 /// Sessions, as Mesos's master keeps them:
-/// - An `AuthenticateMessage` first passes the [`PeerBinding`] check; one that
-///   fails changes nothing (no session, no registry change, nothing sent) and
-///   ends with `Failed(PeerAddressMismatch)`.
+/// - An `AuthenticateMessage` first passes the [`PeerBinding`] check, and its
+///   `pid` must parse as a [`Upid`] (bounded: see [`ExchangeError::BadPid`]);
+///   one that fails changes nothing (no session, no registry change, nothing
+///   sent) and ends with `Failed(PeerAddressMismatch)` or `Failed(BadPid)`.
+///   Only the parsed UPID is kept, once (the session, the by-PID index and the
+///   registry share one copy), never the sender's text.
 /// - It then starts a session on its peer: a new [`Server`] from the config,
 ///   whose mechanisms are sent back. It also begins a new [`Generation`] of its
 ///   PID in the registry, which clears any earlier authentication of that PID.
+///   A registry full of authenticated UPIDs refuses a new PID instead
+///   (`Failed(RegistryFull)`, an `AuthenticationErrorMessage` to the peer; see
+///   [`Registry`]).
 /// - A new `AuthenticateMessage` for a PID that has a pending session, or on a
 ///   peer that has one, supersedes it: the old session ends with
 ///   `Failed(Discarded(Superseded))`, and anything later from its peer is ignored.
@@ -486,7 +524,7 @@ pub struct Authenticator<P> {
     config: Config,
     options: ServerOptions,
     sessions: HashMap<P, Session>,
-    by_pid: HashMap<String, P>,
+    by_pid: HashMap<Arc<str>, P>,
     registry: Registry,
     outbox: VecDeque<(P, Message)>,
     outcomes: mpsc::Sender<SessionOutcome<P>>,
@@ -605,12 +643,16 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     }
 
     fn authenticate(&mut self, now: Instant, peer: P, origin: &Origin, pid: String) {
-        if let Err(error) = self.check_binding(&origin.from, origin).and_then(|()| self.check_binding(&pid, origin)) {
-            // Nothing changes: no session, no registry entry cleared, no answer
-            // to an address that is not to be believed.
-            log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
-            self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
-            return;
+        // The sender's text is parsed at once, and only the bounded UPID kept.
+        let parsed = self
+            .check_binding(&origin.from, origin)
+            .and_then(|()| pid.parse::<Upid>().map_err(|error| ExchangeError::BadPid { pid: shown(&pid), error }));
+        let pid: Arc<str> = match parsed {
+            Ok(upid) => upid.to_string().into(),
+            Err(error) => return self.turn_away(peer, origin, shown(&pid), error),
+        };
+        if let Err(error) = self.check_binding(&pid, origin) {
+            return self.turn_away(peer, origin, pid.to_string(), error);
         }
         if let Some(old_peer) = self.by_pid.get(&pid).cloned() {
             log::info!("re-authenticating {pid:?} from {peer:?}; discarding the outstanding authentication");
@@ -623,7 +665,20 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if self.registry.authenticated(&pid).is_some() {
             log::info!("authenticating {pid:?} from {peer:?}; clearing its previous authentication");
         }
-        let generation = self.registry.begin(&pid);
+        let generation = match self.registry.try_begin(&pid) {
+            Ok(generation) => generation,
+            Err(full) => {
+                let error = ExchangeError::RegistryFull { capacity: full.capacity };
+                log::warn!(
+                    "turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}",
+                    origin.from
+                );
+                let text = Some(error.peer_text());
+                self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
+                self.emit(SessionOutcome { peer, pid: pid.to_string(), outcome: Outcome::Failed(error) });
+                return;
+            }
+        };
         let server = self.new_server(origin);
         match server.and_then(|server| Ok((server.mechanisms()?, server))) {
             Ok((mechanisms, server)) => {
@@ -633,7 +688,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                     mechanisms.join(",")
                 );
                 self.outbox.push_back((peer.clone(), AuthenticationMechanismsMessage { mechanisms }.into()));
-                self.by_pid.insert(pid.clone(), peer.clone());
+                self.by_pid.insert(Arc::clone(&pid), peer.clone());
                 let deadline = now + self.options.session_timeout;
                 let from = origin.from.clone();
                 let state = ExchangeState::Starting;
@@ -644,9 +699,17 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
                 self.registry.finish(&pid, generation, None);
                 let text = Some(error.peer_text());
                 self.outbox.push_back((peer.clone(), AuthenticationErrorMessage { error: text }.into()));
-                self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
+                self.emit(SessionOutcome { peer, pid: pid.to_string(), outcome: Outcome::Failed(error) });
             }
         }
+    }
+
+    /// An `AuthenticateMessage` that failed a check before any session: nothing
+    /// changes (no session, no registry entry cleared) and nothing is sent (the
+    /// claimed addresses are not to be believed).
+    fn turn_away(&mut self, peer: P, origin: &Origin, pid: String, error: ExchangeError) {
+        log::warn!("turning away an attempt to authenticate {pid:?} from {:?} ({peer:?}): {error}", origin.from);
+        self.emit(SessionOutcome { peer, pid, outcome: Outcome::Failed(error) });
     }
 
     /// A session's SASL server, bound to `origin`'s channel as
@@ -680,7 +743,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
     /// Ends `peer`'s session with a verdict or an error, telling the peer.
     fn finish(&mut self, peer: P, outcome: Outcome) {
         let Some(session) = self.remove(&peer) else { return };
-        let pid = session.pid;
+        let pid = session.pid.to_string();
         let message: Message = match &outcome {
             Outcome::Authenticated { principal } => {
                 log::info!("authenticated principal {principal:?} at {pid:?} ({peer:?})");
@@ -710,7 +773,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
         if let Some(session) = self.remove(peer) {
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::Discarded(reason));
-            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid.to_string(), outcome });
         }
     }
 
@@ -749,7 +812,7 @@ impl<P: Clone + Eq + Hash + fmt::Debug> Authenticator<P> {
             log::info!("authentication of {:?} failed: {peer:?} went away", session.pid);
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::PeerExited);
-            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid, outcome });
+            self.emit(SessionOutcome { peer: peer.clone(), pid: session.pid.to_string(), outcome });
         }
     }
 
@@ -819,7 +882,7 @@ impl<P> Drop for Authenticator<P> {
         for (peer, session) in self.sessions.drain() {
             self.registry.finish(&session.pid, session.generation, None);
             let outcome = Outcome::Failed(ExchangeError::Discarded(DiscardReason::AuthenticatorDropped));
-            let _ = self.outcomes.send(SessionOutcome { peer, pid: session.pid, outcome });
+            let _ = self.outcomes.send(SessionOutcome { peer, pid: session.pid.to_string(), outcome });
         }
     }
 }

@@ -64,13 +64,13 @@ pub enum Error {
     /// `zk_session_timeout` is not a duration.
     #[error("zk_session_timeout {0:?} is not a duration between 1ms and 1 hour (write e.g. 10secs)")]
     ZkSessionTimeout(String),
-    /// A limit key (`max_registrations_in_flight`, `max_registrations_per_ip`)
-    /// that is not a whole number of at least 1.
-    #[error("{key} {value:?} is not a whole number of at least 1: write one (e.g. {key}: 32) or remove the key")]
+    /// A limit key of a master config (`max_sessions`, ...) that is not a
+    /// whole number from 1 to 10,000,000.
+    #[error("{key} {value:?} is not a whole number from 1 to 10000000 (write e.g. {key}: 64)")]
     Limit {
         /// The key.
         key: &'static str,
-        /// The value given (at most 64 characters of it).
+        /// Its value's first 64 characters.
         value: String,
     },
     /// A credentials path that is not UTF-8 (config values are text).

@@ -116,21 +116,25 @@ pub use follow::{FollowError, FollowEvent, FollowOptions, Follower, follow_leade
 /// The libprocess wire this crate's drivers speak, re-exported.
 pub use libprocess;
 pub use master::{
-    AuthenticationRecord, DEFAULT_MAX_REGISTRATIONS_PER_IP, DEFAULT_ZK_SESSION_TIMEOUT, MASTER_PROCESS_ID,
-    MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterElection, MasterEvent, MasterHandle, MasterOptions, RegistrationRecord,
-    SESSION_PREFIX,
+    AuthenticationRecord, DEFAULT_MASTER_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_REGISTRATIONS_PER_IP,
+    DEFAULT_MAX_SESSION_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_IP, DEFAULT_ZK_SESSION_TIMEOUT,
+    MASTER_PROCESS_ID, MAX_REGISTRATIONS_IN_FLIGHT, Master, MasterElection, MasterEvent, MasterHandle, MasterOptions,
+    RegistrationRecord, SESSION_PREFIX,
 };
 pub use master_config::{
     ACLS_KEY, CHANNEL_BINDING_KEY, CREDENTIALS_KEY, CredentialSource, DEFAULT_MECH_LIST, EXTERNAL_PRINCIPAL_KEY,
-    MAX_REGISTRATIONS_IN_FLIGHT_KEY, MAX_REGISTRATIONS_PER_IP_KEY, MasterConfig, ZK_KEY, ZK_SESSION_TIMEOUT_KEY,
-    ZOOKEEPER_KEY,
+    MAX_CONNECTIONS_KEY, MAX_CONNECTIONS_PER_IP_KEY, MAX_REGISTRATIONS_IN_FLIGHT_KEY, MAX_REGISTRATIONS_PER_IP_KEY,
+    MAX_SESSIONS_KEY, MAX_SESSIONS_PER_IP_KEY, MAX_UPIDS_PER_PRINCIPAL_KEY, MasterConfig, MasterLimits, ZK_KEY,
+    ZK_SESSION_TIMEOUT_KEY, ZOOKEEPER_KEY,
 };
 pub use messages::{
     AuthenticateMessage, AuthenticationCompletedMessage, AuthenticationErrorMessage, AuthenticationFailedMessage,
     AuthenticationMechanismsMessage, AuthenticationStartMessage, AuthenticationStepMessage, DecodeError, Message,
     MessageType,
 };
-pub use registry::{AuthenticatedPid, DEFAULT_REGISTRY_CAPACITY, Generation, Registry};
+pub use registry::{
+    AuthenticatedPid, DEFAULT_MAX_UPIDS_PER_PRINCIPAL, DEFAULT_REGISTRY_CAPACITY, Generation, Registry, RegistryFull,
+};
 pub use retry::{AuthenticationRetry, RetryEvent, Verdict};
 pub use warning::Warning;
 

@@ -34,6 +34,24 @@ pub const MAX_REGISTRATIONS_IN_FLIGHT: usize = 256;
 /// from one peer IP address being decided or answered at once.
 pub const DEFAULT_MAX_REGISTRATIONS_PER_IP: usize = 32;
 
+/// The default of [`MasterOptions::max_sessions`]: 4,096.
+pub const DEFAULT_MAX_SESSIONS: usize = 4096;
+
+/// The default of [`MasterOptions::max_sessions_per_ip`]: 64.
+pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 64;
+
+/// The default inbound connection limit of a master's endpoint
+/// ([`EndpointOptions::max_connections`] in [`MasterOptions::default`]):
+/// 8,192, room for a few thousand frameworks and agents that each keep a
+/// connection. [`Master::spawn`] lowers it to what the open-file limit allows.
+pub const DEFAULT_MASTER_MAX_CONNECTIONS: usize = 8192;
+
+/// The default of [`MasterOptions::max_message_bytes`]: 64 KiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// The default of [`MasterOptions::max_session_message_bytes`]: 16 KiB.
+pub const DEFAULT_MAX_SESSION_MESSAGE_BYTES: usize = 16 * 1024;
+
 /// The process id prefix of each session, as in Mesos
 /// (`crammd5-authenticator-session(N)`).
 pub const SESSION_PREFIX: &str = "crammd5-authenticator-session";
@@ -74,14 +92,49 @@ pub struct MasterOptions {
     pub sasl: Config,
     /// The libprocess endpoint: bind and advertised addresses
     /// ([`EndpointOptions::from_env`] reads `LIBPROCESS_IP`, ...), limits.
+    /// The default is [`EndpointOptions::default`] with `max_connections`
+    /// [`DEFAULT_MASTER_MAX_CONNECTIONS`]. [`Master::spawn`] lowers
+    /// `max_connections` (with a warning) to half of what the process's
+    /// open-file limit leaves after 128 descriptors, since every inbound
+    /// connection may come with an outbound one: at the limit the endpoint
+    /// closes idle connections to make room, while past the open-file limit
+    /// it could accept nothing.
     pub endpoint: EndpointOptions,
     /// The SASL servers' service, host name, realm, the 15 s session timeout, and
     /// the peer binding ([`PeerBinding`](crate::PeerBinding), on by default).
     pub server: ServerOptions,
-    /// Sessions in progress at once (default 4096). An `AuthenticateMessage`
-    /// beyond that is dropped with a warning and [`MasterEvent::Overloaded`]; the
-    /// authenticatee times out and retries, as it would with a busy Mesos master.
+    /// Sessions in progress at once (default [`DEFAULT_MAX_SESSIONS`], 4,096).
+    /// An `AuthenticateMessage` beyond that is dropped with a warning (at most
+    /// one a second) and [`MasterEvent::Overloaded`]; the authenticatee times out and retries, as
+    /// it would with a busy Mesos master.
     pub max_sessions: usize,
+    /// Sessions in progress at once from one peer IP address (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_IP`], 64), within
+    /// [`max_sessions`](Self::max_sessions): an `AuthenticateMessage` from an
+    /// IP at its limit is dropped the same way, so one host cannot take every
+    /// session slot. IPv4-mapped IPv6 addresses count as IPv4. A session lasts
+    /// milliseconds for an honest peer, so 64 covers a host starting many
+    /// frameworks at once; raise it for many hosts behind one NAT address.
+    pub max_sessions_per_ip: usize,
+    /// Authenticated UPIDs one principal may hold in the registry (default
+    /// [`DEFAULT_MAX_UPIDS_PER_PRINCIPAL`](crate::DEFAULT_MAX_UPIDS_PER_PRINCIPAL),
+    /// 1,024): one more forgets that principal's own oldest. [`Master::spawn`]
+    /// sets it on the registry ([`Registry::set_max_upids_per_principal`]),
+    /// also on one given in [`registry`](Self::registry).
+    pub max_upids_per_principal: usize,
+    /// The largest message body the `master` process takes (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`], 64 KiB; the endpoint's
+    /// [`Limits::max_body_bytes`](libprocess::Limits::max_body_bytes) still
+    /// applies when lower): a larger one is answered `413` before its body
+    /// is read. An `AuthenticateMessage` is under 1 KiB, a framework's or an
+    /// agent's registration a few KiB; raise it if the application takes
+    /// larger messages on `master` (an agent re-registering with many tasks).
+    pub max_message_bytes: usize,
+    /// The same for each session process (default
+    /// [`DEFAULT_MAX_SESSION_MESSAGE_BYTES`], 16 KiB): SASL steps of CRAM-MD5
+    /// and SCRAM are under 1 KiB, a GSSAPI token a few KiB (more with a large
+    /// Kerberos PAC).
+    pub max_session_message_bytes: usize,
     /// Events buffered for [`MasterHandle::next_event`] (default 4096); when the
     /// buffer is full, further events are dropped (and logged) rather than
     /// holding up the master.
@@ -157,15 +210,28 @@ impl MasterOptions {
     /// ```
     pub fn from_config(config: &MasterConfig) -> Self {
         let defaults = MasterOptions::default();
+        let limits = config.limits();
         MasterOptions {
             sasl: config.sasl_config().clone(),
             server: ServerOptions { channel_binding: config.channel_binding(), ..defaults.server },
+            endpoint: EndpointOptions {
+                max_connections: limits.max_connections.unwrap_or(defaults.endpoint.max_connections),
+                max_connections_per_ip: limits
+                    .max_connections_per_ip
+                    .unwrap_or(defaults.endpoint.max_connections_per_ip),
+                ..defaults.endpoint
+            },
+            max_sessions: limits.max_sessions.unwrap_or(defaults.max_sessions),
+            max_sessions_per_ip: limits.max_sessions_per_ip.unwrap_or(defaults.max_sessions_per_ip),
+            max_upids_per_principal: limits.max_upids_per_principal.unwrap_or(defaults.max_upids_per_principal),
+            max_registrations_in_flight: limits
+                .max_registrations_in_flight
+                .unwrap_or(defaults.max_registrations_in_flight),
+            max_registrations_per_ip: limits.max_registrations_per_ip.unwrap_or(defaults.max_registrations_per_ip),
             registration: config.registration_gate(),
             external: config.external_principal(),
             election: config.election(),
-            max_registrations_in_flight: config.max_registrations_in_flight(),
-            max_registrations_per_ip: config.max_registrations_per_ip(),
-            ..MasterOptions::default()
+            ..defaults
         }
     }
 }
@@ -174,9 +240,13 @@ impl Default for MasterOptions {
     fn default() -> Self {
         MasterOptions {
             sasl: Config::new(),
-            endpoint: EndpointOptions::default(),
+            endpoint: EndpointOptions { max_connections: DEFAULT_MASTER_MAX_CONNECTIONS, ..EndpointOptions::default() },
             server: ServerOptions::default(),
-            max_sessions: 4096,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            max_upids_per_principal: crate::registry::DEFAULT_MAX_UPIDS_PER_PRINCIPAL,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_session_message_bytes: DEFAULT_MAX_SESSION_MESSAGE_BYTES,
             event_capacity: 4096,
             max_registrations_in_flight: MAX_REGISTRATIONS_IN_FLIGHT,
             max_registrations_per_ip: DEFAULT_MAX_REGISTRATIONS_PER_IP,
@@ -192,7 +262,9 @@ impl Default for MasterOptions {
 /// How one authentication attempt ended on the master.
 #[derive(Debug)]
 pub struct AuthenticationRecord {
-    /// The UPID in its `AuthenticateMessage` (what the registry records).
+    /// The UPID in its `AuthenticateMessage` (what the registry records); for
+    /// one that is no UPID ([`ExchangeError::BadPid`](crate::ExchangeError::BadPid)),
+    /// its first 64 characters.
     pub pid: String,
     /// The authenticatee that sent it (`Libprocess-From`), which the session answered.
     pub from: Upid,
@@ -328,9 +400,23 @@ impl Master {
     /// task. [`MasterOptions::from_config`] makes the options from a master
     /// config file.
     pub async fn spawn(options: MasterOptions) -> io::Result<MasterHandle> {
-        let endpoint = Endpoint::bind(options.endpoint.clone()).await?;
+        let mut endpoint_options = options.endpoint.clone();
+        if let Some(budget) = open_file_limit().map(connection_budget) {
+            if endpoint_options.max_connections > budget {
+                log::warn!(
+                    target: LOG_TARGET,
+                    "lowering max_connections from {} to {budget}: the open-file limit allows no more (raise it, \
+                     e.g. ulimit -n or LimitNOFILE, to serve more peers)",
+                    endpoint_options.max_connections
+                );
+                endpoint_options.max_connections = budget;
+            }
+        }
+        let endpoint = Endpoint::bind(endpoint_options).await?;
         let master = endpoint.register(MASTER_PROCESS_ID).map_err(io::Error::other)?;
+        master.set_max_body_bytes(options.max_message_bytes);
         let registry = options.registry.clone().unwrap_or_default();
+        registry.set_max_upids_per_principal(options.max_upids_per_principal);
         let (authenticator, outcomes) =
             Authenticator::with_registry(&options.sasl, options.server.clone(), registry.clone());
         let (events_tx, events_rx) = mpsc::channel(options.event_capacity.max(1));
@@ -375,8 +461,13 @@ impl Master {
             authenticator,
             outcomes,
             sessions: HashMap::new(),
+            per_ip: HashMap::new(),
             next_session: 0,
             max_sessions: options.max_sessions.max(1),
+            max_sessions_per_ip: options.max_sessions_per_ip.max(1),
+            max_session_message_bytes: options.max_session_message_bytes,
+            last_overload_warning: None,
+            dropped_since_warning: 0,
             events: events_tx,
             external: options.external,
         };
@@ -532,8 +623,16 @@ struct Loop {
     authenticator: Authenticator<u64>,
     outcomes: Outcomes<u64>,
     sessions: HashMap<u64, SessionSlot>,
+    /// Sessions in progress per peer IP (canonical), for `max_sessions_per_ip`.
+    per_ip: HashMap<IpAddr, usize>,
     next_session: u64,
     max_sessions: usize,
+    max_sessions_per_ip: usize,
+    max_session_message_bytes: usize,
+    /// When an overloaded master last warned of a dropped `AuthenticateMessage`,
+    /// and how many it dropped since.
+    last_overload_warning: Option<Instant>,
+    dropped_since_warning: u64,
     events: mpsc::Sender<MasterEvent>,
     external: Option<PrincipalSource>,
 }
@@ -633,7 +732,7 @@ impl Loop {
         drop(std::mem::replace(&mut self.authenticator, authenticator));
         let old = std::mem::replace(&mut self.outcomes, outcomes);
         for outcome in old.try_iter() {
-            if let Some(slot) = self.sessions.remove(&outcome.peer) {
+            if let Some(slot) = self.remove_session(outcome.peer) {
                 self.endpoint.unregister(slot.upid.id());
                 slot.forwarder.abort();
                 self.emit(MasterEvent::Authentication(record(outcome, slot)));
@@ -643,6 +742,7 @@ impl Loop {
             self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
         }
+        self.per_ip.clear();
         self.registry.clear();
         if let Some(gate) = &self.gate {
             gate.forget_frameworks();
@@ -677,13 +777,27 @@ impl Loop {
             Ok(message) => message,
             Err(e) => return self.malformed(&envelope, Chain(&e).to_string()),
         };
-        if self.sessions.len() >= self.max_sessions {
-            log::warn!(
-                target: LOG_TARGET,
-                "dropping an AuthenticateMessage from {:?}: {} sessions in progress",
-                envelope.from.to_string(),
-                self.sessions.len()
-            );
+        let peer_ip = envelope.peer_addr.ip().to_canonical();
+        let from_ip = self.per_ip.get(&peer_ip).copied().unwrap_or(0);
+        if self.sessions.len() >= self.max_sessions || from_ip >= self.max_sessions_per_ip {
+            let full = if from_ip >= self.max_sessions_per_ip {
+                format!("{from_ip} sessions from {peer_ip} in progress")
+            } else {
+                format!("{} sessions in progress", self.sessions.len())
+            };
+            // At most one warning a second: a flood of them is the peer's to make, not the log's.
+            self.dropped_since_warning += 1;
+            let now = Instant::now();
+            if self.last_overload_warning.is_none_or(|last| now >= last + Duration::from_secs(1)) {
+                log::warn!(
+                    target: LOG_TARGET,
+                    "dropping an AuthenticateMessage from {:?}: {full} ({} dropped since the last such warning)",
+                    envelope.from.to_string(),
+                    self.dropped_since_warning
+                );
+                self.last_overload_warning = Some(now);
+                self.dropped_since_warning = 0;
+            }
             self.emit(MasterEvent::Overloaded { from: envelope.from });
             return;
         }
@@ -694,6 +808,7 @@ impl Loop {
                 return;
             }
         };
+        process.set_max_body_bytes(self.max_session_message_bytes);
         self.next_session += 1;
         let key = self.next_session;
         let upid = process.upid().clone();
@@ -722,6 +837,7 @@ impl Loop {
             tls: envelope.tls.is_some(),
         };
         self.sessions.insert(key, slot);
+        *self.per_ip.entry(peer_ip).or_default() += 1;
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
 
@@ -840,6 +956,19 @@ impl Loop {
         self.authenticator.handle_message(std::time::Instant::now(), key, &origin, message);
     }
 
+    /// Removes session `key`'s slot, counting it out of its IP's sessions.
+    fn remove_session(&mut self, key: u64) -> Option<SessionSlot> {
+        let slot = self.sessions.remove(&key)?;
+        let ip = slot.peer_addr.ip().to_canonical();
+        if let std::collections::hash_map::Entry::Occupied(mut count) = self.per_ip.entry(ip) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        Some(slot)
+    }
+
     fn malformed(&self, envelope: &Envelope, error: String) {
         log::warn!(
             target: LOG_TARGET,
@@ -867,7 +996,7 @@ impl Loop {
             });
         }
         while let Some(outcome) = self.outcomes.try_next() {
-            let Some(slot) = self.sessions.remove(&outcome.peer) else { continue };
+            let Some(slot) = self.remove_session(outcome.peer) else { continue };
             // 404 from now on, as for a terminated libprocess process.
             self.endpoint.unregister(slot.upid.id());
             slot.forwarder.abort();
@@ -926,6 +1055,21 @@ impl Drop for IpPlace {
     }
 }
 
+/// The soft open-file limit of this process (`Max open files` in
+/// `/proc/self/limits`); `None` where that cannot be read or is unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The inbound connections an open-file limit leaves room for: 128
+/// descriptors for the rest of the process, then one inbound and one outbound
+/// connection per peer; at least 16.
+fn connection_budget(open_files: u64) -> usize {
+    usize::try_from(open_files.saturating_sub(128) / 2).unwrap_or(usize::MAX).max(16)
+}
+
 /// How long a stopping master waits for ZooKeeper to confirm its withdrawal.
 const WITHDRAW_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -974,5 +1118,28 @@ async fn forward(mut process: Process, key: u64, to_loop: mpsc::Sender<(u64, Env
         if to_loop.send((key, envelope)).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_budget_leaves_two_descriptors_per_peer_and_128_spare() {
+        assert_eq!(connection_budget(1024), 448);
+        assert_eq!(connection_budget(65_536), 32_704);
+        assert_eq!(connection_budget(16_512), DEFAULT_MASTER_MAX_CONNECTIONS);
+        // Absurdly low limits still leave a few connections.
+        assert_eq!(connection_budget(0), 16);
+        assert_eq!(connection_budget(u64::MAX), usize::try_from((u64::MAX - 128) / 2).unwrap_or(usize::MAX));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_open_file_limit_is_read_from_proc() {
+        // Linux has no unlimited open-file limit: the soft limit is a number.
+        let limit = open_file_limit().expect("Max open files in /proc/self/limits");
+        assert!(limit > 0);
     }
 }

@@ -45,16 +45,69 @@ pub const ZOOKEEPER_KEY: &str = "zookeeper";
 /// `2500ms`, `1mins` or a number of seconds.
 pub const ZK_SESSION_TIMEOUT_KEY: &str = "zk_session_timeout";
 
-/// The config key setting how many registrations are decided at once
-/// ([`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight),
-/// default [`MAX_REGISTRATIONS_IN_FLIGHT`](crate::MAX_REGISTRATIONS_IN_FLIGHT), 256).
+/// The config key of [`MasterOptions::max_sessions`](crate::MasterOptions::max_sessions).
+pub const MAX_SESSIONS_KEY: &str = "max_sessions";
+
+/// The config key of [`MasterOptions::max_sessions_per_ip`](crate::MasterOptions::max_sessions_per_ip).
+pub const MAX_SESSIONS_PER_IP_KEY: &str = "max_sessions_per_ip";
+
+/// The config key of the master endpoint's
+/// [`max_connections`](libprocess::EndpointOptions::max_connections).
+pub const MAX_CONNECTIONS_KEY: &str = "max_connections";
+
+/// The config key of the master endpoint's
+/// [`max_connections_per_ip`](libprocess::EndpointOptions::max_connections_per_ip).
+pub const MAX_CONNECTIONS_PER_IP_KEY: &str = "max_connections_per_ip";
+
+/// The config key of [`MasterOptions::max_upids_per_principal`](crate::MasterOptions::max_upids_per_principal).
+pub const MAX_UPIDS_PER_PRINCIPAL_KEY: &str = "max_upids_per_principal";
+
+/// The config key of
+/// [`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight).
 pub const MAX_REGISTRATIONS_IN_FLIGHT_KEY: &str = "max_registrations_in_flight";
 
-/// The config key setting how many registrations from one peer IP are decided
-/// or answered at once
-/// ([`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip),
-/// default [`DEFAULT_MAX_REGISTRATIONS_PER_IP`](crate::DEFAULT_MAX_REGISTRATIONS_PER_IP), 32).
+/// The config key of
+/// [`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip).
 pub const MAX_REGISTRATIONS_PER_IP_KEY: &str = "max_registrations_per_ip";
+
+/// The limit keys, in the order [`MasterLimits`] has them.
+const LIMIT_KEYS: [&str; 7] = [
+    MAX_SESSIONS_KEY,
+    MAX_SESSIONS_PER_IP_KEY,
+    MAX_CONNECTIONS_KEY,
+    MAX_CONNECTIONS_PER_IP_KEY,
+    MAX_UPIDS_PER_PRINCIPAL_KEY,
+    MAX_REGISTRATIONS_IN_FLIGHT_KEY,
+    MAX_REGISTRATIONS_PER_IP_KEY,
+];
+
+/// The limits a master config sets, each `None` where its key is absent (the
+/// default of [`MasterOptions`](crate::MasterOptions) then holds).
+/// [`MasterOptions::from_config`](crate::MasterOptions::from_config) puts them
+/// into effect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MasterLimits {
+    /// `max_sessions`: sessions in progress at once (default 4,096).
+    pub max_sessions: Option<usize>,
+    /// `max_sessions_per_ip`: the same from one peer IP (default 64).
+    pub max_sessions_per_ip: Option<usize>,
+    /// `max_connections`: inbound connections open at once (default 8,192,
+    /// lowered to what the open-file limit allows).
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_ip`: the same from one peer IP (default 64).
+    pub max_connections_per_ip: Option<usize>,
+    /// `max_upids_per_principal`: authenticated UPIDs one principal holds
+    /// (default 1,024).
+    pub max_upids_per_principal: Option<usize>,
+    /// `max_registrations_in_flight`: registrations decided at once (default
+    /// [`MAX_REGISTRATIONS_IN_FLIGHT`](crate::MAX_REGISTRATIONS_IN_FLIGHT), 256).
+    pub max_registrations_in_flight: Option<usize>,
+    /// `max_registrations_per_ip`: registrations from one peer IP decided or
+    /// answered at once (default
+    /// [`DEFAULT_MAX_REGISTRATIONS_PER_IP`](crate::DEFAULT_MAX_REGISTRATIONS_PER_IP), 32).
+    pub max_registrations_per_ip: Option<usize>,
+}
 
 /// The mechanism list used when a config has no `mech_list`.
 pub const DEFAULT_MECH_LIST: &str = "CRAM-MD5";
@@ -82,8 +135,8 @@ pub enum CredentialSource {
 /// A master's SASL configuration, with its credential store when it has one:
 /// its mechanisms and credential source are chosen by a config file, not by code.
 ///
-/// The file is the one [`Config::from_file`] reads (`key: value` lines). Four
-/// keys are this layer's own; the rest go to libsasl2 as they are:
+/// The file is the one [`Config::from_file`] reads (`key: value` lines). The
+/// keys below but `mech_list` and the libsasl2 ones are this layer's own; the rest go to libsasl2 as they are:
 ///
 /// | Key | Meaning |
 /// |---|---|
@@ -93,8 +146,10 @@ pub enum CredentialSource {
 /// | `external_principal` | `common_name` or `dns_name`: EXTERNAL from TLS client certificates, the principal being the certificate's subject common name or its one DNS subject alternative name ([`MasterOptions::external`](crate::MasterOptions::external); read by [`external_principal`](Self::external_principal)). Put `EXTERNAL` in `mech_list` too. Not passed to libsasl2. |
 /// | `zk` (or `zookeeper`) | Mesos's `--zk` flag: high availability. The master contends in this ZooKeeper election and serves only while it leads ([`MasterOptions::election`](crate::MasterOptions::election); read by [`election`](Self::election)). A `zk://` address, or `file:///PATH` holding one; its password is never shown. Not passed to libsasl2. |
 /// | `zk_session_timeout` | The session timeout with `zk`: `10secs` (the default), `2s`, `2500ms`... Not passed to libsasl2. |
-/// | `max_registrations_in_flight` | Registrations decided at once (default 256; [`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight)). A whole number, at least 1. Not passed to libsasl2. |
-/// | `max_registrations_per_ip` | Registrations from one peer IP decided or answered at once (default 32; [`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip)). A whole number, at least 1. Not passed to libsasl2. |
+/// | `max_sessions`, `max_sessions_per_ip` | Authentication sessions in progress at once, in all and from one peer IP (default 4,096 and 64; [`MasterLimits`]). Not passed to libsasl2. |
+/// | `max_connections`, `max_connections_per_ip` | Inbound connections open at once, in all and from one peer IP (default 8,192, lowered to what the open-file limit allows, and 64). Not passed to libsasl2. |
+/// | `max_upids_per_principal` | Authenticated UPIDs one principal holds; one more forgets its own oldest (default 1,024). Not passed to libsasl2. |
+/// | `max_registrations_in_flight`, `max_registrations_per_ip` | Registrations decided at once, and from one peer IP decided or answered at once (default 256 and 32). Not passed to libsasl2. |
 /// | `mech_list` | The mechanisms offered. Defaults to `CRAM-MD5`, Mesos's only built-in mechanism, when absent. |
 /// | `auxprop_plugin: sasldb`, `sasldb_path` | Without `credentials`: secrets come from a sasldb (made with `saslpasswd2`). The file must exist. |
 /// | `auxprop_plugin: ldapdb` | Without `credentials`: secrets come from an LDAP directory ([`CredentialSource::Ldapdb`]; the plugin's own options are process-wide). |
@@ -145,7 +200,7 @@ pub struct MasterConfig {
     channel_binding: ChannelBindingPolicy,
     external_principal: Option<PrincipalSource>,
     election: Option<MasterElection>,
-    registration_limits: RegistrationLimits,
+    limits: MasterLimits,
     /// What loading the credentials file warned about.
     file_warnings: Vec<crate::Warning>,
 }
@@ -165,6 +220,11 @@ impl MasterConfig {
                 ZK_KEY,
                 ZOOKEEPER_KEY,
                 ZK_SESSION_TIMEOUT_KEY,
+                MAX_SESSIONS_KEY,
+                MAX_SESSIONS_PER_IP_KEY,
+                MAX_CONNECTIONS_KEY,
+                MAX_CONNECTIONS_PER_IP_KEY,
+                MAX_UPIDS_PER_PRINCIPAL_KEY,
                 MAX_REGISTRATIONS_IN_FLIGHT_KEY,
                 MAX_REGISTRATIONS_PER_IP_KEY,
             ],
@@ -215,7 +275,7 @@ impl MasterConfig {
             None => None,
         };
         let election = election(&mut config)?;
-        let registration_limits = RegistrationLimits::take(&mut config)?;
+        let limits = limits(&mut config)?;
         match config.mech_list() {
             None => {
                 config.set("mech_list", DEFAULT_MECH_LIST)?;
@@ -243,7 +303,7 @@ impl MasterConfig {
                 channel_binding,
                 external_principal,
                 election,
-                registration_limits,
+                limits,
                 file_warnings: Vec::new(),
             });
         };
@@ -271,7 +331,7 @@ impl MasterConfig {
             channel_binding,
             external_principal,
             election,
-            registration_limits,
+            limits,
             file_warnings,
         })
     }
@@ -296,18 +356,10 @@ impl MasterConfig {
         self.election.clone()
     }
 
-    /// What the `max_registrations_in_flight` key says (default
-    /// [`MAX_REGISTRATIONS_IN_FLIGHT`](crate::MAX_REGISTRATIONS_IN_FLIGHT)), for
-    /// [`MasterOptions::max_registrations_in_flight`](crate::MasterOptions::max_registrations_in_flight).
-    pub fn max_registrations_in_flight(&self) -> usize {
-        self.registration_limits.in_flight
-    }
-
-    /// What the `max_registrations_per_ip` key says (default
-    /// [`DEFAULT_MAX_REGISTRATIONS_PER_IP`](crate::DEFAULT_MAX_REGISTRATIONS_PER_IP)), for
-    /// [`MasterOptions::max_registrations_per_ip`](crate::MasterOptions::max_registrations_per_ip).
-    pub fn max_registrations_per_ip(&self) -> usize {
-        self.registration_limits.per_ip
+    /// The limits its `max_*` keys set, for
+    /// [`MasterOptions::from_config`](crate::MasterOptions::from_config).
+    pub fn limits(&self) -> MasterLimits {
+        self.limits
     }
 
     /// The ACL file the `acls` key names, if any.
@@ -400,30 +452,34 @@ fn election(config: &mut Config) -> Result<Option<MasterElection>, Error> {
     }))
 }
 
-/// The registration limits: the `max_registrations_in_flight` and
-/// `max_registrations_per_ip` keys.
-#[derive(Clone, Copy, Debug)]
-struct RegistrationLimits {
-    in_flight: usize,
-    per_ip: usize,
-}
-
-impl RegistrationLimits {
-    /// The two keys, taken out of `config` (the defaults where absent).
-    fn take(config: &mut Config) -> Result<Self, Error> {
-        let mut limit = |key: &'static str, default: usize| -> Result<usize, Error> {
-            let Some(value) = config.get(key).map(str::to_owned) else { return Ok(default) };
+/// The `max_*` limit keys, taken out of `config`.
+fn limits(config: &mut Config) -> Result<MasterLimits, Error> {
+    let mut values = [None; LIMIT_KEYS.len()];
+    for (key, value) in LIMIT_KEYS.into_iter().zip(&mut values) {
+        if let Some(text) = config.get(key).map(str::to_owned) {
             config.remove(key);
-            match value.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(Error::Limit { key, value: value.chars().take(64).collect() }),
-            }
-        };
-        Ok(RegistrationLimits {
-            in_flight: limit(MAX_REGISTRATIONS_IN_FLIGHT_KEY, crate::MAX_REGISTRATIONS_IN_FLIGHT)?,
-            per_ip: limit(MAX_REGISTRATIONS_PER_IP_KEY, crate::DEFAULT_MAX_REGISTRATIONS_PER_IP)?,
-        })
+            let n = text.trim().parse::<usize>().ok().filter(|n| (1..=10_000_000).contains(n));
+            *value = Some(n.ok_or_else(|| Error::Limit { key, value: text.chars().take(64).collect() })?);
+        }
     }
+    let [
+        max_sessions,
+        max_sessions_per_ip,
+        max_connections,
+        max_connections_per_ip,
+        max_upids_per_principal,
+        max_registrations_in_flight,
+        max_registrations_per_ip,
+    ] = values;
+    Ok(MasterLimits {
+        max_sessions,
+        max_sessions_per_ip,
+        max_connections,
+        max_connections_per_ip,
+        max_upids_per_principal,
+        max_registrations_in_flight,
+        max_registrations_per_ip,
+    })
 }
 
 /// A duration as Mesos writes one (`10secs`, `500ms`, `1mins`) or as seconds
@@ -636,7 +692,8 @@ mod tests {
         write(dir.path(), "credentials", "p s\n");
         let text = "credentials: credentials\nmax_registrations_in_flight: 16\nmax_registrations_per_ip: 4\n";
         let master = MasterConfig::read(write(dir.path(), "master.conf", text)).unwrap();
-        assert_eq!((master.max_registrations_in_flight(), master.max_registrations_per_ip()), (16, 4));
+        let limits = master.limits();
+        assert_eq!((limits.max_registrations_in_flight, limits.max_registrations_per_ip), (Some(16), Some(4)));
         for key in [MAX_REGISTRATIONS_IN_FLIGHT_KEY, MAX_REGISTRATIONS_PER_IP_KEY] {
             assert_eq!(master.sasl_config().get(key), None);
         }
@@ -645,10 +702,9 @@ mod tests {
 
         // Absent: the documented defaults.
         let master = MasterConfig::read(write(dir.path(), "plain.conf", "credentials: credentials\n")).unwrap();
-        assert_eq!(master.max_registrations_in_flight(), crate::MAX_REGISTRATIONS_IN_FLIGHT);
-        assert_eq!(master.max_registrations_per_ip(), crate::DEFAULT_MAX_REGISTRATIONS_PER_IP);
         let options = crate::MasterOptions::from_config(&master);
-        assert_eq!(options.max_registrations_per_ip, crate::MasterOptions::default().max_registrations_per_ip);
+        assert_eq!(options.max_registrations_in_flight, crate::MAX_REGISTRATIONS_IN_FLIGHT);
+        assert_eq!(options.max_registrations_per_ip, crate::DEFAULT_MAX_REGISTRATIONS_PER_IP);
 
         for (key, bad) in [
             ("max_registrations_per_ip", "0"),

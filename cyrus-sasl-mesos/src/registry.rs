@@ -12,6 +12,9 @@ use parking_lot::Mutex;
 /// the frameworks and agents of one Mesos cluster. About 150 bytes each.
 pub const DEFAULT_REGISTRY_CAPACITY: usize = 65_536;
 
+/// The default most authenticated UPIDs one principal holds: 1,024.
+pub const DEFAULT_MAX_UPIDS_PER_PRINCIPAL: usize = 1024;
+
 /// The number of one authentication attempt of a UPID. Every attempt the
 /// registry hears of gets a new one, larger than all before it, so "which
 /// attempt is the latest for this UPID" is a comparison.
@@ -44,11 +47,52 @@ struct Entry {
 
 #[derive(Debug)]
 struct Inner {
-    entries: HashMap<String, Entry>,
-    /// Every entry's generation, oldest first, for eviction.
-    order: BTreeMap<Generation, String>,
+    /// Every UPID, keyed by its text, shared with the index it is in.
+    entries: HashMap<Arc<str>, Entry>,
+    /// The UPIDs with an attempt in progress, oldest attempt first: the first
+    /// to go when the registry is full.
+    pending: BTreeMap<Generation, Arc<str>>,
+    /// The authenticated UPIDs of each principal, oldest first.
+    by_principal: HashMap<String, BTreeMap<Generation, Arc<str>>>,
     next: u64,
     capacity: usize,
+    max_per_principal: usize,
+}
+
+impl Inner {
+    /// Removes `pid` (whose entry is `entry`) from the index it is in.
+    fn unindex(&mut self, pid: &str, entry: &Entry) {
+        match &entry.principal {
+            None => {
+                self.pending.remove(&entry.generation);
+            }
+            Some(principal) => {
+                if let Some(pids) = self.by_principal.get_mut(principal.as_str()) {
+                    if pids.get(&entry.generation).is_some_and(|p| &**p == pid) {
+                        pids.remove(&entry.generation);
+                    }
+                    if pids.is_empty() {
+                        self.by_principal.remove(principal.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, pid: &str) -> Option<Entry> {
+        let entry = self.entries.remove(pid)?;
+        self.unindex(pid, &entry);
+        Some(entry)
+    }
+}
+
+/// A new attempt was refused: the [`Registry`] holds
+/// [`capacity`](Registry::capacity) UPIDs, all authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the registry of authenticated UPIDs is full ({capacity} UPIDs, all authenticated)")]
+pub struct RegistryFull {
+    /// Its capacity.
+    pub capacity: usize,
 }
 
 /// The master's registry of authenticated UPIDs: what registration (and
@@ -59,7 +103,7 @@ struct Inner {
 /// handles registrations reads it, from any thread.
 ///
 /// The rules, as Mesos's master keeps its `authenticated` map, plus
-/// generations:
+/// generations and bounds:
 /// - An `AuthenticateMessage` for a UPID begins a new attempt: it gets a new
 ///   [`Generation`], and the UPID stops counting as authenticated until that
 ///   attempt succeeds (Mesos: `authenticated.erase(pid)`).
@@ -67,32 +111,54 @@ struct Inner {
 ///   stale attempt (one that a newer `AuthenticateMessage` for the same UPID
 ///   replaced) that ends later, whether it failed, timed out or even succeeded,
 ///   changes nothing: it can neither erase nor overwrite the newer outcome.
-/// - Bounded: at most [`capacity`](Self::capacity) UPIDs, authenticated or with an
-///   attempt in progress. When a new UPID would exceed it, the UPID whose latest
-///   attempt began longest ago is forgotten (logged at `warn`); it must
-///   authenticate again. An attempt in progress for a forgotten UPID is not
-///   recorded when it succeeds.
+/// - Bounded: at most [`capacity`](Self::capacity) UPIDs, authenticated or with
+///   an attempt in progress. A new UPID that would exceed it forgets the UPID
+///   whose attempt in progress began longest ago (its success will not be
+///   recorded; logged at `warn`). An authenticated UPID is never forgotten to
+///   make room: with every UPID authenticated, the new attempt is refused
+///   ([`RegistryFull`]; the peer retries later).
+/// - At most [`max_upids_per_principal`](Self::max_upids_per_principal)
+///   authenticated UPIDs per principal (default
+///   [`DEFAULT_MAX_UPIDS_PER_PRINCIPAL`]): a principal that authenticates one
+///   more forgets its own oldest one (logged at `warn`), so one principal,
+///   however many UPIDs it authenticates, never removes another's.
 /// - [`forget`](Self::forget) removes a UPID (it disconnected, it was removed);
 ///   the same holds for an attempt of it still in progress.
 #[derive(Clone)]
 pub struct Registry(Arc<Mutex<Inner>>);
 
 impl Default for Registry {
-    /// A registry of [`DEFAULT_REGISTRY_CAPACITY`] UPIDs.
+    /// A registry of [`DEFAULT_REGISTRY_CAPACITY`] UPIDs,
+    /// [`DEFAULT_MAX_UPIDS_PER_PRINCIPAL`] per principal.
     fn default() -> Self {
         Registry::new(DEFAULT_REGISTRY_CAPACITY)
     }
 }
 
 impl Registry {
-    /// An empty registry holding at most `capacity` UPIDs (at least 1).
+    /// An empty registry holding at most `capacity` UPIDs (at least 1), and
+    /// [`DEFAULT_MAX_UPIDS_PER_PRINCIPAL`] authenticated UPIDs per principal.
     pub fn new(capacity: usize) -> Self {
         Registry(Arc::new(Mutex::new(Inner {
             entries: HashMap::new(),
-            order: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            by_principal: HashMap::new(),
             next: 0,
             capacity: capacity.max(1),
+            max_per_principal: DEFAULT_MAX_UPIDS_PER_PRINCIPAL,
         })))
+    }
+
+    /// Sets how many authenticated UPIDs one principal may hold (at least 1),
+    /// for every clone of this registry. A principal over the new limit
+    /// forgets its oldest UPIDs at its next success.
+    pub fn set_max_upids_per_principal(&self, max: usize) {
+        self.0.lock().max_per_principal = max.max(1);
+    }
+
+    /// How many authenticated UPIDs one principal may hold.
+    pub fn max_upids_per_principal(&self) -> usize {
+        self.0.lock().max_per_principal
     }
 
     /// The principal `pid` authenticated as, if its latest attempt succeeded.
@@ -110,10 +176,7 @@ impl Registry {
     /// Forgets `pid`, returning the principal it had authenticated as. An
     /// attempt of it still in progress will not be recorded either.
     pub fn forget(&self, pid: &str) -> Option<String> {
-        let mut inner = self.0.lock();
-        let entry = inner.entries.remove(pid)?;
-        inner.order.remove(&entry.generation);
-        entry.principal
+        self.0.lock().remove(pid)?.principal
     }
 
     /// Forgets every UPID and every attempt in progress (a master that steps
@@ -121,12 +184,14 @@ impl Registry {
     pub fn clear(&self) {
         let mut inner = self.0.lock();
         inner.entries.clear();
-        inner.order.clear();
+        inner.pending.clear();
+        inner.by_principal.clear();
     }
 
     /// How many UPIDs are authenticated now.
     pub fn len(&self) -> usize {
-        self.0.lock().entries.values().filter(|e| e.principal.is_some()).count()
+        let inner = self.0.lock();
+        inner.entries.len() - inner.pending.len()
     }
 
     /// True when no UPID is authenticated.
@@ -139,26 +204,36 @@ impl Registry {
         self.0.lock().capacity
     }
 
-    /// A new attempt for `pid` begins: it is no longer authenticated, and only
-    /// the returned generation's end will count.
+    /// [`try_begin`](Self::try_begin), for tests of a registry with room.
+    #[cfg(test)]
     pub(crate) fn begin(&self, pid: &str) -> Generation {
+        self.try_begin(&Arc::from(pid)).expect("a test registry with room")
+    }
+
+    /// A new attempt for `pid` begins: it is no longer authenticated, and only
+    /// the returned generation's end will count. Refused when `pid` is new and
+    /// every UPID held is authenticated.
+    pub(crate) fn try_begin(&self, pid: &Arc<str>) -> Result<Generation, RegistryFull> {
         let mut inner = self.0.lock();
-        inner.next += 1;
-        let generation = Generation(inner.next);
-        let old = inner.entries.insert(pid.to_owned(), Entry { generation, principal: None });
-        if let Some(old) = old {
-            inner.order.remove(&old.generation);
-        }
-        inner.order.insert(generation, pid.to_owned());
-        while inner.entries.len() > inner.capacity {
-            let Some((_, oldest)) = inner.order.pop_first() else { break };
+        if let Some(old) = inner.remove(pid) {
+            if let Some(principal) = old.principal {
+                log::debug!("{pid:?} (principal {principal:?}) authenticates again");
+            }
+        } else if inner.entries.len() >= inner.capacity {
+            let Some((_, oldest)) = inner.pending.pop_first() else {
+                return Err(RegistryFull { capacity: inner.capacity });
+            };
             inner.entries.remove(&oldest);
             log::warn!(
-                "authenticated-UPID registry full ({} entries): forgetting {oldest:?}, which must authenticate again",
+                "authenticated-UPID registry full ({} entries): dropping the attempt in progress of {oldest:?}",
                 inner.capacity
             );
         }
-        generation
+        inner.next += 1;
+        let generation = Generation(inner.next);
+        inner.entries.insert(Arc::clone(pid), Entry { generation, principal: None });
+        inner.pending.insert(generation, Arc::clone(pid));
+        Ok(generation)
     }
 
     /// Attempt `generation` of `pid` ended: authenticated as `principal`, or
@@ -166,16 +241,33 @@ impl Registry {
     /// was recorded).
     pub(crate) fn finish(&self, pid: &str, generation: Generation, principal: Option<&str>) -> bool {
         let mut inner = self.0.lock();
-        let Some(entry) = inner.entries.get_mut(pid) else { return false };
-        if entry.generation != generation {
+        let Some((key, entry)) = inner.entries.get_key_value(pid) else { return false };
+        if entry.generation != generation || entry.principal.is_some() {
             return false;
         }
-        match principal {
-            Some(principal) => entry.principal = Some(principal.to_owned()),
-            None => {
-                inner.entries.remove(pid);
-                inner.order.remove(&generation);
-            }
+        let key = Arc::clone(key);
+        inner.pending.remove(&generation);
+        let Some(principal) = principal else {
+            inner.entries.remove(pid);
+            return true;
+        };
+        if let Some(entry) = inner.entries.get_mut(pid) {
+            entry.principal = Some(principal.to_owned());
+        }
+        let max = inner.max_per_principal;
+        let pids = inner.by_principal.entry(principal.to_owned()).or_default();
+        pids.insert(generation, key);
+        let mut evicted = Vec::new();
+        while pids.len() > max {
+            let Some((_, oldest)) = pids.pop_first() else { break };
+            evicted.push(oldest);
+        }
+        for oldest in evicted {
+            inner.entries.remove(&oldest);
+            log::warn!(
+                "principal {principal:?} holds {max} authenticated UPIDs, its limit: forgetting its oldest, \
+                 {oldest:?}, which must authenticate again"
+            );
         }
         true
     }
@@ -186,7 +278,9 @@ impl fmt::Debug for Registry {
         let inner = self.0.lock();
         f.debug_struct("Registry")
             .field("entries", &inner.entries.len())
+            .field("pending", &inner.pending.len())
             .field("capacity", &inner.capacity)
+            .field("max_upids_per_principal", &inner.max_per_principal)
             .finish_non_exhaustive()
     }
 }
@@ -234,29 +328,74 @@ mod tests {
         assert_eq!(registry.authenticated("p"), None);
     }
 
+    fn authenticate(registry: &Registry, pid: &str, principal: &str) -> Result<Generation, RegistryFull> {
+        let g = registry.try_begin(&Arc::from(pid))?;
+        assert!(registry.finish(pid, g, Some(principal)));
+        Ok(g)
+    }
+
     #[test]
-    fn it_is_bounded_and_evicts_the_oldest_attempt_first() {
+    fn full_of_authenticated_upids_it_refuses_a_new_attempt_and_evicts_none() {
         let registry = Registry::new(3);
         for pid in ["a", "b", "c"] {
-            let g = registry.begin(pid);
-            registry.finish(pid, g, Some(pid));
+            authenticate(&registry, pid, pid).unwrap();
         }
-        // "a" begins again, so "b" is now the oldest.
-        let g = registry.begin("a");
-        registry.finish("a", g, Some("a"));
-        let g = registry.begin("d");
-        registry.finish("d", g, Some("d"));
-        assert_eq!(registry.len(), 3);
-        assert_eq!(registry.authenticated("b"), None);
-        for pid in ["a", "c", "d"] {
+        assert_eq!(registry.try_begin(&Arc::from("d")), Err(RegistryFull { capacity: 3 }));
+        for pid in ["a", "b", "c"] {
             assert_eq!(registry.authenticated(pid).as_deref(), Some(pid));
         }
+        // A UPID it holds may always begin again.
+        authenticate(&registry, "a", "a").unwrap();
+        assert_eq!(registry.len(), 3);
+    }
+
+    #[test]
+    fn when_full_it_evicts_the_oldest_attempt_in_progress_first() {
+        let registry = Registry::new(3);
+        authenticate(&registry, "a", "alice").unwrap();
+        let b = registry.begin("b");
+        let c = registry.begin("c");
+        let d = registry.try_begin(&Arc::from("d")).unwrap();
+        // "b" was the oldest attempt in progress: it went, and its success is not recorded.
+        assert!(!registry.finish("b", b, Some("bob")));
+        assert!(registry.finish("c", c, Some("carol")));
+        assert!(registry.finish("d", d, Some("dave")));
+        assert_eq!(registry.authenticated("a").as_deref(), Some("alice"));
+        assert_eq!(registry.authenticated("b"), None);
+        assert_eq!(registry.len(), 3);
+
         let many = Registry::new(2);
         for i in 0..1000 {
             many.begin(&format!("p{i}"));
         }
-        assert_eq!(many.0.lock().entries.len(), 2);
-        assert_eq!(many.0.lock().order.len(), 2);
+        let inner = many.0.lock();
+        assert_eq!((inner.entries.len(), inner.pending.len()), (2, 2));
+    }
+
+    #[test]
+    fn a_principal_over_its_quota_forgets_only_its_own_oldest_upid() {
+        let registry = Registry::new(100);
+        registry.set_max_upids_per_principal(2);
+        authenticate(&registry, "victim", "alice").unwrap();
+        for i in 0..10 {
+            authenticate(&registry, &format!("m{i}"), "mallory").unwrap();
+        }
+        assert_eq!(registry.authenticated("victim").as_deref(), Some("alice"));
+        for i in 0..8 {
+            assert_eq!(registry.authenticated(&format!("m{i}")), None);
+        }
+        for i in 8..10 {
+            assert_eq!(registry.authenticated(&format!("m{i}")).as_deref(), Some("mallory"));
+        }
+        assert_eq!(registry.len(), 3);
+        // Forgetting and re-authenticating keep the per-principal index in step.
+        assert_eq!(registry.forget("m9").as_deref(), Some("mallory"));
+        authenticate(&registry, "m8", "mallory").unwrap();
+        authenticate(&registry, "m10", "mallory").unwrap();
+        assert_eq!(registry.authenticated("m8").as_deref(), Some("mallory"));
+        let inner = registry.0.lock();
+        assert_eq!(inner.by_principal["mallory"].len(), 2);
+        assert_eq!(inner.entries.len(), 3);
     }
 
     #[test]

@@ -270,8 +270,7 @@ fn a_relay_that_strips_scram_downgrades_prefer_to_cram_md5_but_not_require() {
     };
     let run = |policy: ChannelBindingPolicy| {
         let store = store();
-        let config =
-            Config::new().with("mech_list", "SCRAM-SHA-256 CRAM-MD5").unwrap().with_credential_store(&store);
+        let config = Config::new().with("mech_list", "SCRAM-SHA-256 CRAM-MD5").unwrap().with_credential_store(&store);
         let (mut master, outcomes) = Authenticator::<u32>::new(&config, ServerOptions::default());
         let origin = Origin::new("crammd5-authenticatee(1)@127.0.0.1:41234", [127, 0, 0, 1].into())
             .with_channel(SecureChannel::new(ChannelBinding::new("tls-exporter", [1u8; 32], false), 256));

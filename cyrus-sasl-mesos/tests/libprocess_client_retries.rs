@@ -17,7 +17,10 @@ use cyrus_sasl_mesos::{Backoff, Credential, MechanismMismatch, Verdict};
 async fn attempts_that_time_out_under_load_still_end_in_the_right_verdict() {
     let store = CredentialStore::from_credentials(vec![("framework-a".to_string(), Secret::from("s3cret"))]).unwrap();
     let config = Config::new().with_credential_store(&store);
-    let mut master = Master::spawn(MasterOptions { sasl: config.clone(), ..MasterOptions::default() }).await.unwrap();
+    // All 300 come from one IP: room for all of their sessions at once, so
+    // that attempts time out mid-session rather than being turned away.
+    let options = MasterOptions { sasl: config.clone(), max_sessions_per_ip: 1024, ..MasterOptions::default() };
+    let mut master = Master::spawn(options).await.unwrap();
     let endpoint = Endpoint::bind(EndpointOptions::default()).await.unwrap();
     // Attempt timeouts from 20 ms, growing to 3 s: with 300 authentications at once, many
     // attempts time out mid-session and are retried.

@@ -161,6 +161,8 @@ enum State {
         head: Head,
         framing: Framing,
         body: Vec<u8>,
+        /// The body limit of this request's destination.
+        max_body: usize,
     },
     /// An error was returned: the connection must close.
     Failed,
@@ -207,7 +209,20 @@ impl RequestDecoder {
     /// The next whole request, `Ok(None)` if more bytes are needed, or why the
     /// stream is not a valid request (the connection must then close).
     pub fn next_request(&mut self) -> Result<Option<Request>, RequestError> {
-        let result = self.advance();
+        self.next_request_limited(|_| None)
+    }
+
+    /// [`next_request`](Self::next_request), with a body limit per destination:
+    /// once a request's head names its process id, `body_limit(id)` may lower
+    /// [`Limits::max_body_bytes`] for that request (a process that only takes
+    /// small messages). Over it, the request is refused with
+    /// [`RequestError::BodyTooLarge`] as soon as the declared length or the
+    /// chunks so far pass it.
+    pub fn next_request_limited(
+        &mut self,
+        body_limit: impl FnOnce(&str) -> Option<usize>,
+    ) -> Result<Option<Request>, RequestError> {
+        let result = self.advance(body_limit);
         if result.is_err() {
             self.state = State::Failed;
             self.buf = Vec::new();
@@ -215,7 +230,7 @@ impl RequestDecoder {
         result
     }
 
-    fn advance(&mut self) -> Result<Option<Request>, RequestError> {
+    fn advance(&mut self, body_limit: impl FnOnce(&str) -> Option<usize>) -> Result<Option<Request>, RequestError> {
         if let State::Failed = self.state {
             return Err(RequestError::Head(httparse::Error::Status));
         }
@@ -235,15 +250,21 @@ impl RequestDecoder {
             let Some((head, framing, used)) = self.parse_head()? else {
                 return Ok(None);
             };
+            let max_body =
+                body_limit(&head.to).map_or(self.limits.max_body_bytes, |n| n.min(self.limits.max_body_bytes));
+            if matches!(framing, Framing::Length { remaining } if remaining > max_body) {
+                return Err(RequestError::BodyTooLarge(max_body));
+            }
             self.buf.drain(..used);
             self.scanned = 0;
-            self.state = State::Body { head, framing, body: Vec::new() };
+            self.state = State::Body { head, framing, body: Vec::new(), max_body };
         }
-        let State::Body { framing, body, .. } = &mut self.state else {
+        let State::Body { framing, body, max_body, .. } = &mut self.state else {
             unreachable!("the head is parsed above");
         };
+        let limits = Limits { max_body_bytes: *max_body, ..self.limits };
         let mut pos = 0;
-        let done = decode_body(&self.buf, &mut pos, framing, body, &self.limits);
+        let done = decode_body(&self.buf, &mut pos, framing, body, &limits);
         self.buf.drain(..pos);
         if !done? {
             return Ok(None);
@@ -610,6 +631,32 @@ Host: \r\n\
 3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: y\r\n\r\n";
         let requests = decode_all(request, 5).unwrap();
         assert_eq!(requests[0].body, b"abcde");
+    }
+
+    #[test]
+    fn a_destinations_body_limit_refuses_at_the_declared_length_or_the_chunk_size() {
+        let limit = |to: &str| (to == "small").then_some(8);
+        let declared = b"POST /small/m HTTP/1.1\r\nLibprocess-From: a@127.0.0.1:1\r\nContent-Length: 9\r\n\r\n";
+        let chunked = b"POST /small/m HTTP/1.1\r\nLibprocess-From: a@127.0.0.1:1\r\nTransfer-Encoding: chunked\r\n\r\n\
+5\r\nabcde\r\n4\r\n";
+        for head in [&declared[..], &chunked[..]] {
+            let mut decoder = RequestDecoder::new(Limits::default());
+            decoder.push(head);
+            assert_eq!(decoder.next_request_limited(limit), Err(RequestError::BodyTooLarge(8)));
+        }
+        // Another destination, and a body within the limit, are taken.
+        for request in [
+            &b"POST /big/m HTTP/1.1\r\nLibprocess-From: a@127.0.0.1:1\r\nContent-Length: 9\r\n\r\n123456789"[..],
+            &b"POST /small/m HTTP/1.1\r\nLibprocess-From: a@127.0.0.1:1\r\nContent-Length: 8\r\n\r\n12345678"[..],
+        ] {
+            let mut decoder = RequestDecoder::new(Limits::default());
+            decoder.push(request);
+            assert!(decoder.next_request_limited(limit).unwrap().is_some());
+        }
+        // The endpoint's own limit still holds when lower.
+        let mut decoder = RequestDecoder::new(Limits { max_body_bytes: 4, ..Limits::default() });
+        decoder.push(declared);
+        assert_eq!(decoder.next_request_limited(limit), Err(RequestError::BodyTooLarge(4)));
     }
 
     #[test]

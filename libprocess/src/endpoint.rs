@@ -363,7 +363,7 @@ struct Inner {
     advertised: SocketAddr,
     /// Each live process's queue, with the number of its registration (so a
     /// late `Drop` never removes a newer registration of the same id).
-    processes: Mutex<HashMap<String, (u64, mpsc::Sender<Envelope>)>>,
+    processes: Mutex<HashMap<String, Registered>>,
     registrations: std::sync::atomic::AtomicU64,
     counters: Mutex<HashMap<String, u64>>,
     outbound: SharedPool,
@@ -376,6 +376,16 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown.send_replace(true);
     }
+}
+
+/// A live local process, as the endpoint knows it.
+struct Registered {
+    /// Which registration of its id it is.
+    registration: u64,
+    /// Its queue.
+    queue: mpsc::Sender<Envelope>,
+    /// Its body limit ([`Process::set_max_body_bytes`]).
+    max_body_bytes: Option<usize>,
 }
 
 /// A libprocess endpoint: the listener of one libprocess instance, its local
@@ -589,7 +599,7 @@ impl Endpoint {
         match self.inner.processes.lock().entry(id.to_owned()) {
             Entry::Occupied(_) => return Err(RegisterError::Taken(id.to_owned())),
             Entry::Vacant(slot) => {
-                slot.insert((registration, tx));
+                slot.insert(Registered { registration, queue: tx, max_body_bytes: None });
             }
         }
         Ok(Process { upid, rx, endpoint: self.clone(), registration })
@@ -855,6 +865,19 @@ impl Process {
         self.rx.try_recv().ok()
     }
 
+    /// Limits the body of each message to this process to `max` bytes (below
+    /// the endpoint's [`Limits::max_body_bytes`], which still applies when
+    /// lower): a larger one is answered `413` as soon as its declared length
+    /// or its chunks so far pass `max`, and its connection closed, as for the
+    /// endpoint's own limit. For a process that only takes small messages, so
+    /// that a peer cannot make it buffer large ones.
+    pub fn set_max_body_bytes(&self, max: usize) {
+        let mut processes = self.endpoint.inner.processes.lock();
+        if let Some(entry) = processes.get_mut(self.upid.id()).filter(|entry| entry.registration == self.registration) {
+            entry.max_body_bytes = Some(max);
+        }
+    }
+
     /// Sends a message from this process ([`Endpoint::send`]).
     pub async fn send(&self, to: &Upid, name: &str, body: &[u8]) -> Result<(), SendError> {
         self.endpoint.send(&self.upid, to, name, body).await
@@ -870,7 +893,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         let mut processes = self.endpoint.inner.processes.lock();
         // Only this registration's entry: after `unregister`, the id may belong to a newer one.
-        if processes.get(self.upid.id()).is_some_and(|(registration, _)| *registration == self.registration) {
+        if processes.get(self.upid.id()).is_some_and(|entry| entry.registration == self.registration) {
             processes.remove(self.upid.id());
         }
     }
@@ -1074,7 +1097,7 @@ async fn serve_connection(
     loop {
         // Answer every whole request buffered, in order.
         loop {
-            let (status, close) = match decoder.next_request() {
+            let (status, close) = match decoder.next_request_limited(|to| body_limit(&inner, to)) {
                 Ok(None) => break,
                 Ok(Some(request)) => {
                     request_deadline = None;
@@ -1144,13 +1167,18 @@ async fn serve_connection(
     }
 }
 
+/// The body limit local process `to` set, if any.
+fn body_limit(inner: &Weak<Inner>, to: &str) -> Option<usize> {
+    inner.upgrade()?.processes.lock().get(to).and_then(|entry| entry.max_body_bytes)
+}
+
 /// Hands a request to its process; the status to answer.
 fn deliver(inner: &Weak<Inner>, request: Request, peer_addr: SocketAddr, tls: Option<Arc<TlsSession>>) -> u16 {
     let Some(inner) = inner.upgrade() else {
         return 503;
     };
     let Request { to, name, from, body, .. } = request;
-    let Some(queue) = inner.processes.lock().get(&to).map(|(_, queue)| queue.clone()) else {
+    let Some(queue) = inner.processes.lock().get(&to).map(|entry| entry.queue.clone()) else {
         log::debug!(target: LOG_TARGET, "no process {to:?} for {name:?} from {from} ({peer_addr})");
         return 404;
     };

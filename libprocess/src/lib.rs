@@ -149,6 +149,7 @@
 //! | request head ([`Limits::max_head_bytes`]) | 16 KiB |
 //! | header fields ([`Limits::max_headers`], at most [`MAX_HEADERS`]) | 32 |
 //! | message body ([`Limits::max_body_bytes`]) | 4 MiB |
+//! | message body for one process ([`Process::set_max_body_bytes`]) | the endpoint's |
 //! | a whole request, once it started ([`EndpointOptions::request_deadline`]) | 5 s |
 //! | an idle inbound connection ([`EndpointOptions::idle_timeout`]) | 5 min |
 //! | inbound connections open at once ([`EndpointOptions::max_connections`]) | 1024 |

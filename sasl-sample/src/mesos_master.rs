@@ -102,7 +102,15 @@ pub fn run(args: &MesosMasterArgs) -> Result<(), Failure> {
     cyrus_sasl::Server::check(&args.service, &args.fqdn, args.realm.as_deref(), config)?;
     crate::print_warnings(&master_config.warnings());
 
-    options.endpoint = EndpointOptions::from_env().map_err(Failure::error)?;
+    // The addresses and TLS from the environment; the connection limits the
+    // config file set (or the master's defaults) stay.
+    let (max_connections, max_connections_per_ip) =
+        (options.endpoint.max_connections, options.endpoint.max_connections_per_ip);
+    options.endpoint = EndpointOptions {
+        max_connections,
+        max_connections_per_ip,
+        ..EndpointOptions::from_env().map_err(Failure::error)?
+    };
     if let Some(listen) = args.listen {
         options.endpoint.bind_ip = listen.ip();
         options.endpoint.bind_port = listen.port();

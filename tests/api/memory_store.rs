@@ -97,7 +97,11 @@ fn a_user_naming_the_server_realm_explicitly_is_the_same_principal() {
     for mech in ["CRAM-MD5", "PLAIN", "SCRAM-SHA-256", "DIGEST-MD5"] {
         let config = server_config(mech, &store);
         assert_eq!(authenticated_as(attempt(&config, mech, "alice", "pw")), "alice@EXAMPLE.TEST", "{mech}");
-        assert_eq!(authenticated_as(attempt(&config, mech, "alice@EXAMPLE.TEST", "pw")), "alice@EXAMPLE.TEST", "{mech}");
+        assert_eq!(
+            authenticated_as(attempt(&config, mech, "alice@EXAMPLE.TEST", "pw")),
+            "alice@EXAMPLE.TEST",
+            "{mech}"
+        );
         assert_eq!(attempt(&config, mech, "alice@OTHER.TEST", "pw"), Outcome::Rejected, "{mech}");
         assert_eq!(attempt(&config, mech, "alice@example.test", "pw"), Outcome::Rejected, "{mech}");
         // A key with another realm is found only under that whole name.

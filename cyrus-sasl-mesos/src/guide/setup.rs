@@ -210,9 +210,44 @@
 //!   are a few fixed texts; the details go to the master's log.
 //! - **Peer text is escaped in logs** (UPIDs, principals, mechanism names), so
 //!   a peer cannot forge log lines.
-//! - **Every limit is per peer as well as global**: sessions in progress,
-//!   registrations being decided, bytes of a request (see
-//!   [`MasterOptions`](crate::MasterOptions) and the endpoint's options).
+//! - **Limits per peer IP as well as global**, so that one host cannot take
+//!   what every other host needs (see [Limits](#limits)).
+//!
+//! ## Limits
+//!
+//! Every limit below is settable in code ([`MasterOptions`](crate::MasterOptions)
+//! and its [`EndpointOptions`](crate::libprocess::EndpointOptions)), and the
+//! ones with a key in the master config too. Over a limit, a peer is turned
+//! away, never queued without bound; an honest framework or agent retries after
+//! its backoff.
+//!
+//! | Limit | Config key | Default |
+//! |---|---|---|
+//! | authentication sessions in progress | `max_sessions` | 4,096 |
+//! | the same, from one peer IP | `max_sessions_per_ip` | 64 |
+//! | inbound connections open (idle ones closed first at the limit) | `max_connections` | 8,192, lowered to what the open-file limit allows |
+//! | the same, from one peer IP | `max_connections_per_ip` | 64 |
+//! | authenticated UPIDs of one principal (one more forgets its own oldest) | `max_upids_per_principal` | 1,024 |
+//! | UPIDs in the registry (an authenticated one is never evicted for room; a new attempt is refused instead) | ([`Registry::new`](crate::Registry::new)) | 65,536 |
+//! | a message to `master` (larger: `413` before its body is read) | ([`MasterOptions::max_message_bytes`](crate::MasterOptions::max_message_bytes)) | 64 KiB |
+//! | a message to a session | ([`MasterOptions::max_session_message_bytes`](crate::MasterOptions::max_session_message_bytes)) | 16 KiB |
+//! | `AuthenticateMessage.pid` | fixed: a UPID, its process id at most 256 bytes | |
+//!
+//! The defaults hold for a master serving a few thousand frameworks and
+//! agents. Each keeps one connection to the master (and the master one back),
+//! so 8,192 inbound connections leave room for several thousand peers plus
+//! their reconnections; each such peer also costs the master an outbound
+//! connection, so two descriptors per peer: the master lowers `max_connections`
+//! to half of its open-file limit (less 128 for everything else), with a
+//! warning, so that it closes idle connections at its own limit rather than
+//! failing to accept at the kernel's. Raise the open-file limit (e.g.
+//! `LimitNOFILE=65536` for a systemd service) to serve thousands of peers. An
+//! honest session lasts milliseconds, so 4,096 sessions absorb every agent of
+//! such a cluster re-authenticating at once after a failover, and 64 per IP a
+//! host starting dozens of frameworks together; hosts behind one NAT address
+//! share its per-IP limits, so raise those for them. 1,024 UPIDs per principal
+//! is far more than one framework or agent principal uses, yet it keeps one
+//! principal from filling the 65,536-UPID registry.
 //!
 //! ## The operator's tool
 //!
