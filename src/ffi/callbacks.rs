@@ -298,7 +298,12 @@ impl CallbackSet {
             // the in-memory auxprop plugin find this connection's state.
             push(entry(SERVER_MARKER, None, ctx));
         }
-        if set.canon.is_some() {
+        // With a credential store, our canon_user runs even without a hook:
+        // it refuses a name too long for libsasl2's buffer (SASL_BUFOVER)
+        // before libsasl2's own canonicaliser, which leaks about the name's
+        // length on that path (`tests/fuzz_regressions.rs`,
+        // `libsasl2_leaks_a_client_user_name_too_long_to_canonicalise`).
+        if set.canon.is_some() || (set.client.is_none() && set.config.credential_store().is_some()) {
             push(entry(sys::SASL_CB_CANON_USER, cast_canon(canon_user), ctx));
         }
         if set.proxy.is_some() {
@@ -530,7 +535,8 @@ unsafe extern "C" fn get_realm(
     })
 }
 
-/// `SASL_CB_CANON_USER` for the server: runs the user's hook, if any.
+/// `SASL_CB_CANON_USER` for the server: runs the user's hook, if any, and
+/// refuses a name longer than libsasl2's buffer (`SASL_BUFOVER`).
 /// libsasl2's own canonicaliser still runs on our output: it appends
 /// `@user_realm` (the server FQDN, lower-cased, without a realm) to a name
 /// without an `@`.
