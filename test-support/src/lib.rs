@@ -6,6 +6,7 @@
 //! a test never passes by skipping.
 
 pub mod bench;
+pub mod attack;
 pub mod capture;
 pub mod child;
 pub mod kdc;
