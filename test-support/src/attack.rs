@@ -663,6 +663,8 @@ pub struct AttackReport {
     pub connections: u64,
     /// For [`Attack::PrincipalRegistry`]: UPIDs authenticated.
     pub authenticated: u64,
+    /// Requests the master answered `503` (its process queue was full).
+    pub busy: u64,
 }
 
 impl AttackReport {
@@ -674,7 +676,7 @@ impl AttackReport {
             Attack::PrincipalRegistry => {
                 format!("{} UPIDs authenticated ({} requests, {} failed)", self.authenticated, self.sent, self.failed)
             }
-            _ => format!("{} requests sent, {} failed", self.sent, self.failed),
+            _ => format!("{} requests sent, {} failed, {} answered 503", self.sent, self.failed, self.busy),
         }
     }
 }
@@ -685,6 +687,7 @@ struct Counters {
     failed: AtomicU64,
     connections: AtomicU64,
     authenticated: AtomicU64,
+    busy: AtomicU64,
 }
 
 impl Counters {
@@ -694,6 +697,7 @@ impl Counters {
             failed: self.failed.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
             authenticated: self.authenticated.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
         }
     }
 }
@@ -732,12 +736,17 @@ impl Wire {
                     Ok(stream) => {
                         self.counters.connections.fetch_add(1, Ordering::Relaxed);
                         let (mut read, write) = stream.into_split();
+                        let counters = self.counters.clone();
                         tokio::spawn(async move {
-                            let mut buf = vec![0u8; 4096];
+                            // Answers are read and dropped; `503`s counted
+                            // (one split across two reads is missed).
+                            let mut buf = vec![0u8; 16 * 1024];
                             while let Ok(n) = read.read(&mut buf).await {
                                 if n == 0 {
                                     break;
                                 }
+                                let busy = buf[..n].windows(12).filter(|w| w == b"HTTP/1.1 503").count();
+                                counters.busy.fetch_add(busy as u64, Ordering::Relaxed);
                             }
                         });
                         self.conns[i] = Some(write);
@@ -958,13 +967,18 @@ pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadli
             let mut i = 0u64;
             let mut burst = size.sessions;
             loop {
-                for _ in 0..burst {
+                for n in 0..burst {
                     if Instant::now() >= deadline {
                         break;
                     }
                     let (from, body) = authenticate_message(i, format!("flood-{i}@{reply}"), reply);
                     wire.send(&from, master, auth_name, &body).await;
                     i += 1;
+                    // Paced (about 4,000 a second) so that the master's
+                    // process queue (1,024) takes them: each is to be a session.
+                    if n % 100 == 99 {
+                        tokio::time::sleep(Duration::from_millis(25)).await;
+                    }
                 }
                 burst = (size.sessions / 3).max(1);
                 if !wait_round(deadline).await {
