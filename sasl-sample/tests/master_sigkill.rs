@@ -108,7 +108,12 @@ async fn until_registered_after_kill(
 /// Goes as far as the challenge and holds it: the master has a session in
 /// progress for this framework. Returns the session's UPID and the response
 /// not yet sent.
-async fn hold_an_exchange(endpoint: &Endpoint, scheduler: &Upid, master: &Upid, index: usize) -> (libprocess::Process, Upid, Message) {
+async fn hold_an_exchange(
+    endpoint: &Endpoint,
+    scheduler: &Upid,
+    master: &Upid,
+    index: usize,
+) -> (libprocess::Process, Upid, Message) {
     let mut process = endpoint.spawn_process("crammd5-authenticatee").unwrap();
     let credential = Credential::new(honest_principal(index), honest_secret(index));
     let mut client = Authenticatee::new(credential, scheduler.to_string(), &ClientOptions::default());

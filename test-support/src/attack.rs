@@ -312,7 +312,10 @@ impl Drop for MasterProcess {
 pub fn memory_mib(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
     };
     Some((field("VmRSS:")? / 1024.0, field("VmHWM:")? / 1024.0))
 }
@@ -439,6 +442,11 @@ pub struct HonestResult {
     pub auth_ms: Vec<f64>,
     /// Why operations failed, with counts.
     pub failures: HashMap<String, u32>,
+    /// Anchors re-registered at the end of the phase (counted in
+    /// [`operations`](Self::operations) and [`succeeded`](Self::succeeded) too).
+    pub anchors_ok: u32,
+    /// Anchors checked.
+    pub anchors: u32,
 }
 
 impl HonestResult {
@@ -460,6 +468,8 @@ impl HonestResult {
         self.operations += other.operations;
         self.succeeded += other.succeeded;
         self.auth_ms.extend(other.auth_ms);
+        self.anchors_ok += other.anchors_ok;
+        self.anchors += other.anchors;
         for (why, n) in other.failures {
             *self.failures.entry(why).or_insert(0) += n;
         }
@@ -504,7 +514,12 @@ impl HonestFramework {
     }
 
     /// Authenticates the scheduler's UPID (or the anchor's); the time it took.
-    async fn authenticate(&self, master: &Upid, anchor: bool, options: &HonestOptions) -> (Duration, Result<(), String>) {
+    async fn authenticate(
+        &self,
+        master: &Upid,
+        anchor: bool,
+        options: &HonestOptions,
+    ) -> (Duration, Result<(), String>) {
         let pid = if anchor { self.anchor.upid() } else { self.scheduler.upid() };
         let started = Instant::now();
         let auth = AuthenticateOptions { timeout: options.auth_deadline, ..AuthenticateOptions::default() };
@@ -544,10 +559,14 @@ impl HonestFramework {
     /// The anchor registers again without authenticating again.
     async fn check_anchor(&mut self, master: &Upid, options: &HonestOptions, result: &mut HonestResult) {
         result.operations += 1;
+        result.anchors += 1;
         let principal = honest_principal(self.index);
         let id = self.anchor_id.clone();
         match register(&mut self.anchor, master, &principal, id, options.registration_deadline).await {
-            Ok(_) => result.succeeded += 1,
+            Ok(_) => {
+                result.succeeded += 1;
+                result.anchors_ok += 1;
+            }
             Err(why) => result.fail(format!("anchor {why}")),
         }
     }
@@ -614,23 +633,24 @@ pub async fn register(
     }
 }
 
-/// Runs every framework's operations until `until`, one after another with
-/// [`HonestOptions::pause`] between them, then re-registers each anchor;
-/// gives the frameworks back with what they saw.
+/// Runs every framework's operations until `until` (or until `stop` is
+/// set), one after another with [`HonestOptions::pause`] between them, then
+/// re-registers each anchor; gives the frameworks back with what they saw.
 pub async fn honest_load(
     frameworks: Vec<HonestFramework>,
     master: &Upid,
     options: &HonestOptions,
     until: Instant,
+    stop: Arc<AtomicBool>,
 ) -> (Vec<HonestFramework>, HonestResult) {
     let mut tasks = JoinSet::new();
     for (slot, mut framework) in frameworks.into_iter().enumerate() {
-        let (master, options) = (master.clone(), options.clone());
+        let (master, options, stop) = (master.clone(), options.clone(), stop.clone());
         tasks.spawn(async move {
             let mut result = HonestResult::default();
             // Spread the starts over the first pause.
             tokio::time::sleep(options.pause.mul_f64((slot % 8) as f64 / 8.0)).await;
-            while Instant::now() < until {
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
                 framework.operation(&master, &options, &mut result).await;
                 tokio::time::sleep(options.pause).await;
             }
@@ -665,6 +685,8 @@ pub struct AttackReport {
     pub authenticated: u64,
     /// Requests the master answered `503` (its process queue was full).
     pub busy: u64,
+    /// How long the attack ran.
+    pub took: Duration,
 }
 
 impl AttackReport {
@@ -673,9 +695,13 @@ impl AttackReport {
         match attack {
             Attack::Idle => String::new(),
             Attack::IdleConnections => format!("{} connections opened", self.connections),
-            Attack::PrincipalRegistry => {
-                format!("{} UPIDs authenticated ({} requests, {} failed)", self.authenticated, self.sent, self.failed)
-            }
+            Attack::PrincipalRegistry => format!(
+                "{} UPIDs authenticated in {:.0} s ({} requests, {} failed)",
+                self.authenticated,
+                self.took.as_secs_f64(),
+                self.sent,
+                self.failed
+            ),
             _ => format!("{} requests sent, {} failed, {} answered 503", self.sent, self.failed, self.busy),
         }
     }
@@ -698,6 +724,7 @@ impl Counters {
             connections: self.connections.load(Ordering::Relaxed),
             authenticated: self.authenticated.load(Ordering::Relaxed),
             busy: self.busy.load(Ordering::Relaxed),
+            took: Duration::ZERO,
         }
     }
 }
@@ -830,9 +857,11 @@ async fn wait_round(deadline: Instant) -> bool {
     Instant::now() < deadline
 }
 
-/// Runs `attack` against the master `master` until `deadline`; every
-/// socket and task it made is closed when it returns.
+/// Runs `attack` against the master `master` until `deadline`
+/// ([`Attack::PrincipalRegistry`]: until it authenticated its UPIDs, if
+/// sooner); every socket and task it made is closed when it returns.
 pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadline: Instant) -> AttackReport {
+    let started = Instant::now();
     let counters = Arc::new(Counters::default());
     let mut tasks = JoinSet::new();
     let authenticate_message = |i: u64, pid: String, reply: SocketAddr| {
@@ -938,7 +967,8 @@ pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadli
                 .expect("bind the attacker's endpoint on 127.0.0.2");
             let next = Arc::new(AtomicUsize::new(0));
             for _ in 0..size.principal_concurrency.max(1) {
-                let (endpoint, next, counters, master) = (endpoint.clone(), next.clone(), counters.clone(), master.clone());
+                let (endpoint, next, counters, master) =
+                    (endpoint.clone(), next.clone(), counters.clone(), master.clone());
                 let target = size.principal_upids;
                 tasks.spawn(async move {
                     let mut wire = Wire::new(master.addr(), 1, counters.clone());
@@ -953,13 +983,10 @@ pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadli
                     }
                 });
             }
-            // Until every task is done or the deadline: the phase's honest
-            // load runs until the deadline either way.
-            let _ = tokio::time::timeout_at(deadline.into(), async {
-                while let Some(_done) = tasks.join_next().await {}
-            })
-            .await;
-            tokio::time::sleep_until(deadline.into()).await;
+            // Until every task is done or the deadline.
+            let _ =
+                tokio::time::timeout_at(deadline.into(), async { while let Some(_done) = tasks.join_next().await {} })
+                    .await;
         }
         Attack::SessionFlood => {
             let reply = sink(&mut tasks).await;
@@ -989,7 +1016,7 @@ pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadli
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
-    counters.report()
+    AttackReport { took: started.elapsed(), ..counters.report() }
 }
 
 /// One CRAM-MD5 authentication of UPID `u{i}@127.0.0.2:PORT` as
@@ -1110,8 +1137,10 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
     let started = Instant::now();
     let files = MasterFiles::new(options.frameworks);
     let master = MasterProcess::start(&options.program, &files.config, SocketAddr::new(HONEST_IP, 0));
-    let honest_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let attack_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let honest_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let attack_rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let upid = master.upid.clone();
     let mut honest = HonestResult::default();
     let mut frameworks = honest_rt.block_on(async {
@@ -1141,9 +1170,16 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
 
     let sampler = Sampler::start(master.pid(), Duration::from_millis(100));
     let deadline = Instant::now() + options.head_start + options.duration;
+    // Set when the attack ends: the principal attack may end before the
+    // deadline (its UPIDs authenticated), and the phase with it.
+    let attack_over = Arc::new(AtomicBool::new(false));
     let attacker = {
-        let (upid, size) = (upid.clone(), options.size.clone());
-        attack_rt.spawn(async move { run_attack(attack, &upid, &size, deadline).await })
+        let (upid, size, over) = (upid.clone(), options.size.clone(), attack_over.clone());
+        attack_rt.spawn(async move {
+            let report = run_attack(attack, &upid, &size, deadline).await;
+            over.store(true, Ordering::Relaxed);
+            report
+        })
     };
     std::thread::sleep(options.head_start);
     let driver = options.real_driver.clone().map(|(peer, runs)| {
@@ -1158,8 +1194,9 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
             (registered, runs)
         })
     });
-    let (back, result) =
-        honest_rt.block_on(async { honest_load(std::mem::take(&mut frameworks), &upid, &options.honest, deadline).await });
+    let (back, result) = honest_rt.block_on(async {
+        honest_load(std::mem::take(&mut frameworks), &upid, &options.honest, deadline, attack_over).await
+    });
     frameworks = back;
     honest.merge(result);
     let real_driver = driver.map(|d| d.join().expect("the real driver's thread"));
@@ -1176,8 +1213,8 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
 pub fn markdown_table(results: &[PhaseResult]) -> String {
     let idle_p99 = results.iter().find(|r| r.attack == Attack::Idle).map(|r| r.honest.auth_percentile(99.0));
     let mut out = String::from(
-        "| Phase | Finding | Honest ok | Success | Auth p50 ms | Auth p99 ms | p99 / idle | Peak RSS MiB | Max fds | Real driver | Attacker |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| Phase | Finding | Honest ok | Success | Anchors kept | Auth p50 ms | Auth p99 ms | p99 / idle | Peak RSS MiB | Max fds | Real driver | Attacker |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let p99 = r.honest.auth_percentile(99.0);
@@ -1191,12 +1228,14 @@ pub fn markdown_table(results: &[PhaseResult]) -> String {
             None => "not run".to_owned(),
         };
         out.push_str(&format!(
-            "| {} | {} | {}/{} | {:.1} % | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} |\n",
+            "| {} | {} | {}/{} | {:.1} % | {}/{} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} |\n",
             r.attack.name(),
             if r.attack.finding() == 0 { "-".to_owned() } else { r.attack.finding().to_string() },
             r.honest.succeeded,
             r.honest.operations,
             r.honest.success_percent(),
+            r.honest.anchors_ok,
+            r.honest.anchors,
             r.honest.auth_percentile(50.0),
             p99,
             ratio,

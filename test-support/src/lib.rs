@@ -5,8 +5,8 @@
 //! Mesos peer). A fixture that cannot start its part panics with the reason:
 //! a test never passes by skipping.
 
-pub mod bench;
 pub mod attack;
+pub mod bench;
 pub mod capture;
 pub mod child;
 pub mod kdc;
