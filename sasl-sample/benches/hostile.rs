@@ -15,7 +15,8 @@
 //! RSS < 128 MiB, descriptors bounded. Each phase runs against a new master.
 //!
 //! Variables: `HOSTILE_BENCH_SECS` (15, each phase), `HOSTILE_BENCH_PRINCIPAL_SECS`
-//! (45, the principal phase, which authenticates up to 66,000 UPIDs),
+//! (120 at most: the principal phase ends when its 66,000 UPIDs are
+//! authenticated, or refused),
 //! `HOSTILE_BENCH_FRAMEWORKS` (32), `HOSTILE_BENCH_DRIVER_RUNS` (3 per phase),
 //! `HOSTILE_BENCH_ONLY` (one attack's name, with the idle phase), and the
 //! attack sizes of [`AttackSize::from_env`].
@@ -33,7 +34,7 @@ fn main() {
     let program = PathBuf::from(env!("CARGO_BIN_EXE_sasl-sample"));
     let limit = raise_fd_limit();
     let seconds = env_number("HOSTILE_BENCH_SECS", 15);
-    let principal_seconds = env_number("HOSTILE_BENCH_PRINCIPAL_SECS", 45);
+    let principal_seconds = env_number("HOSTILE_BENCH_PRINCIPAL_SECS", 120);
     let frameworks = env_number("HOSTILE_BENCH_FRAMEWORKS", 32) as usize;
     let driver_runs = env_number("HOSTILE_BENCH_DRIVER_RUNS", 3);
     let only = std::env::var("HOSTILE_BENCH_ONLY").ok();

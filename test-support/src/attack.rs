@@ -934,7 +934,7 @@ pub async fn run_attack(attack: Attack, master: &Upid, size: &AttackSize, deadli
                                 counters.failed.fetch_add(1, Ordering::Relaxed);
                             }
                         }
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 });
             }
