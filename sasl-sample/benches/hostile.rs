@@ -12,7 +12,9 @@
 //! resident memory and most open descriptors (sampled from `/proc` every
 //! 100 ms), and the real Mesos 1.11 driver's registrations when
 //! `../shared/mesos-peer` is prepared. Goals (issue 22): 100 %, ratio <= 3,
-//! RSS < 128 MiB, descriptors bounded. Each phase runs against a new master.
+//! RSS < 128 MiB, descriptors bounded (here: at most
+//! [`FD_ALLOWANCE`] more than in the idle phase). Each phase runs against a
+//! new master. The bench reports; it does not fail on a missed goal.
 //!
 //! Variables: `HOSTILE_BENCH_SECS` (15, each phase), `HOSTILE_BENCH_PRINCIPAL_SECS`
 //! (120 at most: the principal phase ends when its 66,000 UPIDs are
@@ -25,8 +27,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cyrus_sasl_test_support::attack::{
-    Attack, AttackSize, HonestOptions, PhaseOptions, RATIO_GOAL, RSS_GOAL_MIB, failure_summary, markdown_table,
-    raise_fd_limit, real_driver_dir, run_phase,
+    Attack, AttackSize, FD_ALLOWANCE, HonestOptions, PhaseOptions, RATIO_GOAL, RSS_GOAL_MIB, failure_summary,
+    markdown_table, raise_fd_limit, real_driver_dir, run_phase,
 };
 use cyrus_sasl_test_support::bench::env_number;
 
@@ -86,6 +88,7 @@ fn main() {
     print!("{}", markdown_table(&results));
     println!();
     let idle = results.iter().find(|r| r.attack == Attack::Idle).map(|r| r.honest.auth_percentile(99.0));
+    let idle_fds = results.iter().find(|r| r.attack == Attack::Idle).map_or(0, |r| r.max_fds);
     for result in &results {
         let p99 = result.honest.auth_percentile(99.0);
         let ratio = idle.filter(|idle| *idle > 0.0).map(|idle| p99 / idle);
@@ -98,6 +101,9 @@ fn main() {
         }
         if result.peak_rss_mib >= RSS_GOAL_MIB {
             missed.push(format!("RSS {:.1} MiB >= {RSS_GOAL_MIB}", result.peak_rss_mib));
+        }
+        if result.max_fds > idle_fds + FD_ALLOWANCE {
+            missed.push(format!("{} descriptors > idle {idle_fds} + {FD_ALLOWANCE}", result.max_fds));
         }
         let verdict = if missed.is_empty() { "meets the goals".to_owned() } else { missed.join(", ") };
         println!("goal {}: {verdict}", result.attack.name());
