@@ -422,6 +422,9 @@ pub struct HonestOptions {
     pub registration_deadline: Duration,
     /// The pause between one framework's operations.
     pub pause: Duration,
+    /// Frameworks that start halfway through the phase (a new endpoint, so
+    /// a new connection to the master, each) and do one operation.
+    pub newcomers: usize,
 }
 
 impl Default for HonestOptions {
@@ -430,6 +433,7 @@ impl Default for HonestOptions {
             auth_deadline: Duration::from_secs(10),
             registration_deadline: Duration::from_secs(5),
             pause: Duration::from_millis(100),
+            newcomers: 8,
         }
     }
 }
@@ -452,6 +456,11 @@ pub struct HonestResult {
     pub anchors_ok: u32,
     /// Anchors checked.
     pub anchors: u32,
+    /// Newcomers' operations that succeeded (counted in
+    /// [`operations`](Self::operations) and [`succeeded`](Self::succeeded) too).
+    pub newcomers_ok: u32,
+    /// Newcomers.
+    pub newcomers: u32,
 }
 
 impl HonestResult {
@@ -475,6 +484,8 @@ impl HonestResult {
         self.auth_ms.extend(other.auth_ms);
         self.anchors_ok += other.anchors_ok;
         self.anchors += other.anchors;
+        self.newcomers_ok += other.newcomers_ok;
+        self.newcomers += other.newcomers;
         for (why, n) in other.failures {
             *self.failures.entry(why).or_insert(0) += n;
         }
@@ -640,7 +651,9 @@ pub async fn register(
 
 /// Runs every framework's operations until `until` (or until `stop` is
 /// set), one after another with [`HonestOptions::pause`] between them, then
-/// re-registers each anchor; gives the frameworks back with what they saw.
+/// re-registers each anchor; halfway, [`HonestOptions::newcomers`] new
+/// frameworks (each with the credential of an existing one) bind and do
+/// one operation each. Gives the frameworks back with what they saw.
 pub async fn honest_load(
     frameworks: Vec<HonestFramework>,
     master: &Upid,
@@ -648,6 +661,20 @@ pub async fn honest_load(
     until: Instant,
     stop: Arc<AtomicBool>,
 ) -> (Vec<HonestFramework>, HonestResult) {
+    let mut newcomers = JoinSet::new();
+    let halfway = Instant::now() + until.saturating_duration_since(Instant::now()) / 2;
+    for k in 0..options.newcomers {
+        let (master, options, credential) = (master.clone(), options.clone(), k % frameworks.len().max(1));
+        newcomers.spawn(async move {
+            tokio::time::sleep_until(halfway.into()).await;
+            let mut result = HonestResult { newcomers: 1, ..HonestResult::default() };
+            let mut framework = HonestFramework::bind(credential).await;
+            framework.operation(&master, &options, &mut result).await;
+            result.newcomers_ok = result.succeeded;
+            result.failures = result.failures.into_iter().map(|(why, n)| (format!("newcomer {why}"), n)).collect();
+            result
+        });
+    }
     let mut tasks = JoinSet::new();
     for (slot, mut framework) in frameworks.into_iter().enumerate() {
         let (master, options, stop) = (master.clone(), options.clone(), stop.clone());
@@ -669,6 +696,9 @@ pub async fn honest_load(
         let (slot, framework, result) = done.expect("an honest framework's task");
         back.push((slot, framework));
         total.merge(result);
+    }
+    while let Some(done) = newcomers.join_next().await {
+        total.merge(done.expect("a newcomer's task"));
     }
     back.sort_by_key(|(slot, _)| *slot);
     (back.into_iter().map(|(_, f)| f).collect(), total)
@@ -1218,8 +1248,8 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
 pub fn markdown_table(results: &[PhaseResult]) -> String {
     let idle_p99 = results.iter().find(|r| r.attack == Attack::Idle).map(|r| r.honest.auth_percentile(99.0));
     let mut out = String::from(
-        "| Phase | Finding | Honest ok | Success | Anchors kept | Auth p50 ms | Auth p99 ms | p99 / idle | Peak RSS MiB | Max fds | Real driver | Attacker |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| Phase | Finding | Honest ok | Success | Anchors kept | Newcomers ok | Auth p50 ms | Auth p99 ms | p99 / idle | Peak RSS MiB | Max fds | Real driver | Attacker |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let p99 = r.honest.auth_percentile(99.0);
@@ -1233,7 +1263,7 @@ pub fn markdown_table(results: &[PhaseResult]) -> String {
             None => "not run".to_owned(),
         };
         out.push_str(&format!(
-            "| {} | {} | {}/{} | {:.1} % | {}/{} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} |\n",
+            "| {} | {} | {}/{} | {:.1} % | {}/{} | {}/{} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} |\n",
             r.attack.name(),
             if r.attack.finding() == 0 { "-".to_owned() } else { r.attack.finding().to_string() },
             r.honest.succeeded,
@@ -1241,6 +1271,8 @@ pub fn markdown_table(results: &[PhaseResult]) -> String {
             r.honest.success_percent(),
             r.honest.anchors_ok,
             r.honest.anchors,
+            r.honest.newcomers_ok,
+            r.honest.newcomers,
             r.honest.auth_percentile(50.0),
             p99,
             ratio,
