@@ -651,9 +651,9 @@ pub async fn register(
 
 /// Runs every framework's operations until `until` (or until `stop` is
 /// set), one after another with [`HonestOptions::pause`] between them, then
-/// re-registers each anchor; halfway, [`HonestOptions::newcomers`] new
-/// frameworks (each with the credential of an existing one) bind and do
-/// one operation each. Gives the frameworks back with what they saw.
+/// re-registers each anchor; halfway to `until` (or when `stop` is set, if
+/// sooner), [`HonestOptions::newcomers`] new frameworks (each with the
+/// credential of an existing one) bind and do one operation each. Gives the frameworks back with what they saw.
 pub async fn honest_load(
     frameworks: Vec<HonestFramework>,
     master: &Upid,
@@ -665,8 +665,12 @@ pub async fn honest_load(
     let halfway = Instant::now() + until.saturating_duration_since(Instant::now()) / 2;
     for k in 0..options.newcomers {
         let (master, options, credential) = (master.clone(), options.clone(), k % frameworks.len().max(1));
+        let stop = stop.clone();
         newcomers.spawn(async move {
-            tokio::time::sleep_until(halfway.into()).await;
+            // Halfway, or as soon as the phase is stopped early.
+            while Instant::now() < halfway && !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             let mut result = HonestResult { newcomers: 1, ..HonestResult::default() };
             let mut framework = HonestFramework::bind(credential).await;
             framework.operation(&master, &options, &mut result).await;
