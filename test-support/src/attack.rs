@@ -1140,7 +1140,7 @@ pub struct PhaseResult {
     pub peak_rss_mib: f64,
     /// The master's most open descriptors seen.
     pub max_fds: usize,
-    /// The real Mesos driver: (registered, runs), `None` when not run.
+    /// The real Mesos driver: (registered, runs made), `None` when not run.
     pub real_driver: Option<(u32, u32)>,
     /// What the attacker did.
     pub report: AttackReport,
@@ -1223,14 +1223,22 @@ pub fn run_phase(attack: Attack, options: &PhaseOptions) -> PhaseResult {
     std::thread::sleep(options.head_start);
     let driver = options.real_driver.clone().map(|(peer, runs)| {
         let upid = upid.clone();
+        // Each run must register before the attack ends: its timeout is the
+        // time left (at most 15 s), and no run starts with under 4 s left
+        // (the first always runs).
         std::thread::spawn(move || {
-            let mut registered = 0;
+            let (mut registered, mut made) = (0, 0);
             for _ in 0..runs {
-                if real_driver_registers(&peer, &upid, 15).is_ok() {
+                let left = deadline.saturating_duration_since(Instant::now()).as_secs().min(15);
+                if made > 0 && left < 4 {
+                    break;
+                }
+                made += 1;
+                if real_driver_registers(&peer, &upid, left.max(1) as u32).is_ok() {
                     registered += 1;
                 }
             }
-            (registered, runs)
+            (registered, made)
         })
     });
     let (back, result) = honest_rt.block_on(async {
