@@ -360,13 +360,14 @@ impl Sampler {
         Sampler { stop, max_rss_kib, max_fds, thread, pid }
     }
 
-    /// Stops; the largest resident memory seen (MiB; at least the sample
-    /// taken now) and the most descriptors seen.
+    /// Stops; the largest resident memory seen (MiB; at least the process's
+    /// `VmHWM` now, its high-water mark, which samples can miss) and the
+    /// most descriptors seen.
     pub fn finish(self) -> (f64, usize) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.thread.join();
-        if let Some((rss, _)) = memory_mib(self.pid) {
-            self.max_rss_kib.fetch_max((rss * 1024.0) as u64, Ordering::Relaxed);
+        if let Some((rss, hwm)) = memory_mib(self.pid) {
+            self.max_rss_kib.fetch_max((rss.max(hwm) * 1024.0) as u64, Ordering::Relaxed);
         }
         (self.max_rss_kib.load(Ordering::Relaxed) as f64 / 1024.0, self.max_fds.load(Ordering::Relaxed) as usize)
     }
