@@ -9,8 +9,9 @@
 //! of each framework's long-registered anchor UPID at the end), honest
 //! authentication latency p50/p99 (failed ones counted at the time they gave
 //! up), `ratio hostile_ATTACK_honest_p99_over_idle`, the master's peak
-//! resident memory and most open descriptors (sampled from `/proc` every
-//! 100 ms), and the real Mesos 1.11 driver's registrations (up to
+//! resident memory (its `VmHWM`) and most open descriptors (sampled from
+//! `/proc` every 100 ms), newcomers (frameworks that connect halfway), and
+//! the real Mesos 1.11 driver's registrations (up to
 //! `HOSTILE_BENCH_DRIVER_RUNS` per phase, one after another, each within the
 //! time the attack has left) when `../shared/mesos-peer` is prepared. Goals (issue 22): 100 %, ratio <= 3,
 //! RSS < 128 MiB, descriptors bounded (here: at most
