@@ -5,6 +5,7 @@
 //! Mesos peer). A fixture that cannot start its part panics with the reason:
 //! a test never passes by skipping.
 
+pub mod attack;
 pub mod bench;
 pub mod capture;
 pub mod child;
