@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::master_config::resolve;
 use crate::{
     AuthenticateOptions, ChannelBindingPolicy, ClientOptions, Credential, DEFAULT_MECH_LIST, DEFAULT_SERVICE,
     FileError, MasterAddress, read_credential,
@@ -397,15 +398,6 @@ fn read_secret(path: &Path) -> Result<Secret, ClientConfigError> {
         return Err(error("holds a NUL byte, which ends a secret for libsasl2".to_owned()));
     }
     Ok(Secret::new(bytes[..end].to_vec()))
-}
-
-/// `value` as a path: without `file://`, relative to `base` when relative.
-fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
-    let path = Path::new(value.strip_prefix("file://").unwrap_or(value));
-    match base {
-        Some(base) if path.is_relative() => base.join(path),
-        _ => path.to_owned(),
-    }
 }
 
 #[cfg(test)]

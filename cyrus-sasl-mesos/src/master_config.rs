@@ -498,8 +498,9 @@ fn parse_duration(text: &str) -> Option<Duration> {
     (0.001..=3600.0).contains(&seconds).then(|| Duration::from_secs_f64(seconds))
 }
 
-/// `value` as a path: without `file://`, relative to `base` when relative.
-fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
+/// `value` as a path: without `file://`, relative to `base` (the config
+/// file's folder) when relative. Client configs read paths the same way.
+pub(crate) fn resolve(value: &str, base: Option<&Path>) -> PathBuf {
     let path = Path::new(value.strip_prefix("file://").unwrap_or(value));
     match base {
         Some(base) if path.is_relative() => base.join(path),
