@@ -213,7 +213,7 @@ impl Authenticatee {
         let all =
             |f: fn(&str) -> bool| !self.options.mechanisms.is_empty() && self.options.mechanisms.iter().all(|m| f(m));
         let external_only = all(|m| m.eq_ignore_ascii_case(EXTERNAL));
-        let secretless_only = all(crate::client_config::is_secretless);
+        let secretless_only = all(is_secretless);
         let credentials = match self.secret.take() {
             Some(secret) => Credentials::new(self.principal.clone(), secret),
             // EXTERNAL proves who the client is through the TLS layer, not with
@@ -469,4 +469,13 @@ impl fmt::Debug for Authenticatee {
             .field("queued", &self.outbox.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Mechanisms that prove who the client is without a secret: Kerberos (the
+/// ticket in the credential cache) and EXTERNAL (the TLS client certificate).
+const SECRETLESS_MECHANISMS: [&str; 3] = ["GSSAPI", "GS2-KRB5", "EXTERNAL"];
+
+/// Whether `mechanism` needs no secret (GSSAPI, GS2-KRB5, EXTERNAL).
+pub(crate) fn is_secretless(mechanism: &str) -> bool {
+    SECRETLESS_MECHANISMS.iter().any(|m| m.eq_ignore_ascii_case(mechanism))
 }

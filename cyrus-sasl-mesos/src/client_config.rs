@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use crate::authenticatee::is_secretless;
 use crate::master_config::resolve;
 use crate::{
     AuthenticateOptions, ChannelBindingPolicy, ClientOptions, Credential, DEFAULT_MECH_LIST, DEFAULT_SERVICE,
@@ -56,17 +57,8 @@ pub const TLS_KEYS: [&str; 9] = [
 /// The TLS keys whose values are paths (taken relative to the config file).
 const TLS_PATH_KEYS: [&str; 4] = ["ssl_cert_file", "ssl_key_file", "ssl_ca_file", "ssl_ca_dir"];
 
-/// Mechanisms that prove who the client is without a secret: Kerberos (the
-/// ticket in the credential cache) and EXTERNAL (the TLS client certificate).
-const SECRETLESS_MECHANISMS: [&str; 3] = ["GSSAPI", "GS2-KRB5", "EXTERNAL"];
-
 /// The largest secret file read.
 const MAX_SECRET_FILE_SIZE: u64 = 64 * 1024;
-
-/// Whether `mechanism` needs no secret (GSSAPI, GS2-KRB5, EXTERNAL).
-pub(crate) fn is_secretless(mechanism: &str) -> bool {
-    SECRETLESS_MECHANISMS.iter().any(|m| m.eq_ignore_ascii_case(mechanism))
-}
 
 /// A credential without a secret given to a client that may use a mechanism
 /// needing one (CRAM-MD5, SCRAM, ...): no attempt could succeed.
