@@ -334,6 +334,37 @@ async fn a_kept_tls_connection_carries_every_message_to_a_destination() {
     assert!(sources.iter().all(|s| *s == sources[0]), "one connection, one session: {sources:?}");
 }
 
+/// `sasl-sample mesos-master` over TLS with the certificate `cert`, its config
+/// `extra` plus `credentials: credentials` (framework-a's secret, which
+/// `credential` holds for the client too).
+struct TlsMaster {
+    _master: Peer,
+    /// The master's stdout after its `listening:` line.
+    out: mpsc::Receiver<Vec<u8>>,
+    /// `IP:PORT` from its `listening:` line.
+    addr: String,
+}
+
+impl TlsMaster {
+    fn start(certs: &Certs, cert: &str, extra: &str) -> Self {
+        let dir = certs.dir.path();
+        std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
+        std::fs::write(dir.join("master.conf"), format!("{extra}credentials: credentials\n")).unwrap();
+        std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
+        let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
+        master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
+        certs.libprocess_env(&mut master, cert, true);
+        let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+        let out = collect(master.0.stdout.take().unwrap());
+        let mut seen = Vec::new();
+        assert!(wait_for(&out, &mut seen, "\n"), "no listening line");
+        let listening = String::from_utf8_lossy(&seen).into_owned();
+        let addr =
+            listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
+        TlsMaster { _master: master, out, addr }
+    }
+}
+
 /// `sasl-sample mesos-master` with `mech_list` from its `--config` and TLS from
 /// `LIBPROCESS_SSL_*`, and `sasl-sample mesos-authenticate --mechanism` against
 /// it: the master's line names the mechanism, whether TLS carried it and
@@ -344,19 +375,8 @@ async fn a_kept_tls_connection_carries_every_message_to_a_destination() {
 fn sasl_sample_master_and_authenticate_over_tls_name_the_mechanism() {
     let certs = Certs::new();
     let dir = certs.dir.path();
-    std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
-    std::fs::write(dir.join("master.conf"), "mech_list: SCRAM-SHA-256 CRAM-MD5\ncredentials: credentials\n").unwrap();
-    std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
-    let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
-    master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
-    certs.libprocess_env(&mut master, "server", true);
-    let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
-    let out = collect(master.0.stdout.take().unwrap());
+    let TlsMaster { _master, out, addr } = TlsMaster::start(&certs, "server", "mech_list: SCRAM-SHA-256 CRAM-MD5\n");
     let mut seen = Vec::new();
-    assert!(wait_for(&out, &mut seen, "\n"), "no listening line");
-    let listening = String::from_utf8_lossy(&seen).into_owned();
-    let addr =
-        listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
 
     let authenticate = |mechanism: &str, tls: bool| {
         let (mechanism, binding) = mechanism.split_once(' ').unwrap_or((mechanism, "prefer"));
@@ -479,19 +499,7 @@ async fn tls_exporter_matches_openssl_s_client() {
 fn a_master_certificate_with_only_a_dns_name_is_verified_against_the_name_given() {
     let certs = Certs::new();
     let dir = certs.dir.path();
-    std::fs::write(dir.join("credentials"), "framework-a s3cret\n").unwrap();
-    std::fs::write(dir.join("master.conf"), "credentials: credentials\n").unwrap();
-    std::fs::write(dir.join("credential"), "framework-a s3cret\n").unwrap();
-    let mut master = Command::new(env!("CARGO_BIN_EXE_sasl-sample"));
-    master.args(["mesos-master", "--listen", "127.0.0.1:0", "--config"]).arg(dir.join("master.conf"));
-    certs.libprocess_env(&mut master, "dnsonly", true);
-    let mut master = Peer(master.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
-    let out = collect(master.0.stdout.take().unwrap());
-    let mut seen = Vec::new();
-    assert!(wait_for(&out, &mut seen, "\n"), "no listening line");
-    let listening = String::from_utf8_lossy(&seen).into_owned();
-    let addr =
-        listening.trim_end().strip_prefix("listening: master@").unwrap_or_else(|| panic!("{listening}")).to_owned();
+    let TlsMaster { _master, addr, .. } = TlsMaster::start(&certs, "dnsonly", "");
     let port = addr.rsplit_once(':').unwrap().1.to_owned();
 
     let authenticate = |master: &str| {
