@@ -210,25 +210,16 @@ impl MasterConfig {
     /// and ACL files it names.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let config = Config::from_file_with(
-            path,
-            &[
-                CREDENTIALS_KEY,
-                ACLS_KEY,
-                CHANNEL_BINDING_KEY,
-                EXTERNAL_PRINCIPAL_KEY,
-                ZK_KEY,
-                ZOOKEEPER_KEY,
-                ZK_SESSION_TIMEOUT_KEY,
-                MAX_SESSIONS_KEY,
-                MAX_SESSIONS_PER_IP_KEY,
-                MAX_CONNECTIONS_KEY,
-                MAX_CONNECTIONS_PER_IP_KEY,
-                MAX_UPIDS_PER_PRINCIPAL_KEY,
-                MAX_REGISTRATIONS_IN_FLIGHT_KEY,
-                MAX_REGISTRATIONS_PER_IP_KEY,
-            ],
-        )?;
+        let keys = [
+            CREDENTIALS_KEY,
+            ACLS_KEY,
+            CHANNEL_BINDING_KEY,
+            EXTERNAL_PRINCIPAL_KEY,
+            ZK_KEY,
+            ZOOKEEPER_KEY,
+            ZK_SESSION_TIMEOUT_KEY,
+        ];
+        let config = Config::from_file_with(path, &[&keys[..], &LIMIT_KEYS[..]].concat())?;
         Self::build(config, path.parent())
     }
 
